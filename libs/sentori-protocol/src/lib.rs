@@ -1,0 +1,25 @@
+//! The SDK-facing wire contract (`protocol.md`), kept apart from any processing.
+//!
+//! Payloads are validated as JSON trees rather than deserialised into
+//! structs: the protocol promises that unknown fields survive into the
+//! stored payload, and walking the tree lets every error name the exact
+//! wire path (`error.stack[3].line`).
+
+pub mod error_body;
+pub mod token;
+pub mod validate;
+
+mod path;
+mod trim;
+
+pub use error_body::{ErrorBody, FieldError};
+pub use token::{TokenKind, hash_token};
+pub use validate::{
+    Limits, ValidatedDeploy, ValidatedEvent, ValidatedSession, ValidatedSpan, validate_deploy, validate_event,
+    validate_session, validate_span,
+};
+
+/// The built-in dev project of protocol.md, reachable with `SENTORI_DEV_TOKEN`.
+pub const DEV_PROJECT_ID: uuid::Uuid = uuid::uuid!("019508a0-0000-7000-8000-000000000000");
+/// The org that owns the dev project.
+pub const DEV_ORG_ID: uuid::Uuid = uuid::uuid!("019508a0-0001-7000-8000-000000000000");

@@ -1,0 +1,291 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+fn event() -> Value {
+    json!({
+        "id": "019508a0-1111-7000-8000-000000000001",
+        "timestamp": "2026-11-26T10:00:00.123456789Z",
+        "kind": "error",
+        "platform": "javascript",
+        "release": "myapp@1.2.3+456",
+        "environment": "prod",
+        "device": {"os": "web", "osVersion": "1"},
+        "app": {"version": "1.2.3", "framework": null},
+        "user": null,
+        "error": {
+            "type": "TypeError",
+            "message": "x is undefined",
+            "stack": [{"file": "app.js", "line": 10, "column": 5, "function": "render", "inApp": true}],
+            "cause": null
+        }
+    })
+}
+
+fn fields(result: Result<ValidatedEvent, Vec<FieldError>>) -> Vec<(String, String)> {
+    result.unwrap_err().into_iter().map(|e| (e.field, e.message)).collect()
+}
+
+#[test]
+fn a_complete_event_is_accepted_with_its_typed_keys() {
+    let valid = validate_event(event()).unwrap();
+    assert_eq!(valid.id.to_string(), "019508a0-1111-7000-8000-000000000001");
+    assert_eq!(valid.kind, "error");
+    assert_eq!(valid.timestamp.nanosecond(), 123_456_789);
+    assert!(valid.payload.get("_meta").is_none(), "nothing was trimmed");
+}
+
+#[test]
+fn each_required_field_is_named_when_missing() {
+    for path in ["id", "timestamp", "kind", "platform", "release", "environment", "device", "app", "error"] {
+        let mut payload = event();
+        payload.as_object_mut().unwrap().remove(path);
+        let errors = fields(validate_event(payload));
+        assert!(errors.contains(&(path.to_owned(), "required".to_owned())), "{path}: {errors:?}");
+    }
+    for (object, key) in [("device", "os"), ("device", "osVersion"), ("app", "version"), ("error", "type")] {
+        let mut payload = event();
+        payload[object].as_object_mut().unwrap().remove(key);
+        let errors = fields(validate_event(payload));
+        assert_eq!(errors, vec![(format!("{object}.{key}"), "required".to_owned())]);
+    }
+}
+
+#[test]
+fn a_frame_without_line_names_its_index() {
+    let mut payload = event();
+    let frame = json!({"file": "b.js"});
+    payload["error"]["stack"] = json!([{"file": "a.js", "line": 1}, {"file": "a.js", "line": 2}, {"file": "a.js", "line": 3}, frame]);
+    payload["error"]["cause"] = json!({"type": "Inner", "stack": [{"line": 4}]});
+    let errors = fields(validate_event(payload));
+    assert_eq!(
+        errors,
+        vec![
+            ("error.stack[3].line".to_owned(), "required".to_owned()),
+            ("error.cause.stack[0].file".to_owned(), "required".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_are_rejected_with_the_expected_type() {
+    let mut payload = event();
+    payload["error"]["stack"][0]["line"] = json!("ten");
+    payload["tags"] = json!({"screen": 5});
+    payload["timestamp"] = json!("yesterday");
+    let errors = fields(validate_event(payload));
+    assert!(errors.contains(&("error.stack[0].line".into(), "must be an integer".into())), "{errors:?}");
+    assert!(errors.contains(&("tags.screen".into(), "must be a string".into())), "{errors:?}");
+    assert!(errors.contains(&("timestamp".into(), "must be an RFC 3339 timestamp".into())), "{errors:?}");
+}
+
+#[test]
+fn message_events_need_message_and_level_but_no_error() {
+    let mut payload = event();
+    payload["kind"] = json!("message");
+    payload.as_object_mut().unwrap().remove("error");
+    let errors = fields(validate_event(payload.clone()));
+    assert_eq!(errors, vec![("message".into(), "required".into()), ("level".into(), "required".into())]);
+    payload["message"] = json!("hello");
+    payload["level"] = json!("info");
+    assert!(validate_event(payload).is_ok());
+}
+
+#[test]
+fn unknown_kinds_and_fields_are_kept() {
+    let mut payload = event();
+    payload["kind"] = json!("oomKill");
+    payload["platform"] = json!("fuchsia");
+    payload["futureField"] = json!({"nested": [1, 2, 3]});
+    let valid = validate_event(payload).unwrap();
+    assert_eq!(valid.kind, "oomKill");
+    assert_eq!(valid.payload["futureField"], json!({"nested": [1, 2, 3]}));
+    // An unknown kind groups like `error`, so it still needs an error.
+    let mut without_error = event();
+    without_error["kind"] = json!("oomKill");
+    without_error.as_object_mut().unwrap().remove("error");
+    assert_eq!(fields(validate_event(without_error)), vec![("error".into(), "required".into())]);
+}
+
+#[test]
+fn release_and_environment_lengths_reject() {
+    let mut payload = event();
+    payload["release"] = json!("r".repeat(201));
+    payload["environment"] = json!("e".repeat(65));
+    let errors = fields(validate_event(payload));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, "release");
+    assert_eq!(errors[1].0, "environment");
+    let mut at_limit = event();
+    at_limit["release"] = json!("r".repeat(200));
+    at_limit["environment"] = json!("e".repeat(64));
+    assert!(validate_event(at_limit).is_ok());
+}
+
+#[test]
+fn long_stacks_keep_fifty_at_each_end() {
+    let mut payload = event();
+    let frames: Vec<Value> = (1..=150).map(|line| json!({"file": "a.js", "line": line})).collect();
+    payload["error"]["stack"] = Value::Array(frames);
+    let valid = validate_event(payload).unwrap();
+    let stack = valid.payload["error"]["stack"].as_array().unwrap();
+    assert_eq!(stack.len(), 100);
+    assert_eq!(stack[49]["line"], 50);
+    assert_eq!(stack[50]["line"], 101);
+    assert_eq!(valid.payload["_meta"]["error.stack"]["originalCount"], 150);
+}
+
+#[test]
+fn oversized_content_is_trimmed_and_recorded() {
+    let mut payload = event();
+    payload["error"]["message"] = json!("é".repeat(5000)); // 10 000 bytes
+    payload["breadcrumbs"] = Value::Array((0..130).map(|i| json!({"type": "log", "data": {"i": i}})).collect());
+    let mut tags = serde_json::Map::new();
+    for i in 0..60 {
+        tags.insert(format!("k{i:02}"), json!("v"));
+    }
+    tags.insert("k00".into(), json!("x".repeat(250)));
+    payload["tags"] = Value::Object(tags);
+    payload["error"]["stack"][0]["preContext"] = json!((0..15).map(|i| i.to_string()).collect::<Vec<_>>());
+    payload["symbolication"] = json!({"releaseHasMap": true});
+
+    let valid = validate_event(payload).unwrap();
+    let out = &valid.payload;
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(message.len() <= 8192 && message.len() >= 8190, "{}", message.len());
+    assert_eq!(out["_meta"]["error.message"]["originalLength"], 10_000);
+    let crumbs = out["breadcrumbs"].as_array().unwrap();
+    assert_eq!(crumbs.len(), 100);
+    assert_eq!(crumbs[0]["data"]["i"], 30, "the newest 100 are kept");
+    assert_eq!(out["tags"].as_object().unwrap().len(), 50);
+    assert_eq!(out["tags"]["k00"].as_str().unwrap().len(), 200);
+    assert_eq!(out["_meta"]["tags"]["originalCount"], 60);
+    assert_eq!(out["_meta"]["tags.k00"]["originalLength"], 250);
+    let pre = out["error"]["stack"][0]["preContext"].as_array().unwrap();
+    assert_eq!(pre.first().unwrap(), "5", "the lines nearest the failing line are kept");
+    assert!(out.get("symbolication").is_none(), "a client's symbolication is dropped");
+}
+
+#[test]
+fn causes_deeper_than_ten_are_cut() {
+    let mut payload = event();
+    let mut cause = Value::Null;
+    for depth in (1..=13).rev() {
+        cause = json!({"type": format!("Cause{depth}"), "cause": cause});
+    }
+    payload["error"]["cause"] = cause;
+    let valid = validate_event(payload).unwrap();
+    let mut node = &valid.payload["error"];
+    let mut depth = 0;
+    while let Some(next) = node.get("cause").filter(|c| !c.is_null()) {
+        node = next;
+        depth += 1;
+    }
+    assert_eq!(depth, 10);
+    let meta = valid.payload["_meta"].as_object().unwrap();
+    let (path, removed) = meta.iter().find(|(k, _)| k.ends_with("cause")).unwrap();
+    assert_eq!(path.matches("cause").count(), 11);
+    assert_eq!(removed["removedCauses"], 3);
+}
+
+#[test]
+fn native_addresses_accept_integers_and_hex_strings() {
+    let mut payload = event();
+    payload["error"]["stack"][0]["instructionAddress"] = json!("0x1a2b");
+    payload["error"]["stack"][0]["imageAddress"] = json!(4096);
+    payload["error"]["stack"][0]["debugId"] = json!("abc");
+    assert!(validate_event(payload.clone()).is_ok());
+    payload["error"]["stack"][0]["imageAddress"] = json!("4096");
+    assert_eq!(fields(validate_event(payload))[0].0, "error.stack[0].imageAddress");
+}
+
+#[test]
+fn spans_validate_their_limits() {
+    let span = json!({
+        "id": "019508a0-2222-7000-8000-000000000001",
+        "traceId": "019508a0-3333-7000-8000-000000000001",
+        "parentSpanId": null,
+        "op": "http.client",
+        "name": "GET /api",
+        "startedAt": "2026-11-26T10:00:00Z",
+        "durationMs": 120,
+        "status": "ok"
+    });
+    assert!(validate_span(span.clone()).is_ok());
+
+    let mut missing_parent = span.clone();
+    missing_parent.as_object_mut().unwrap().remove("parentSpanId");
+    assert_eq!(validate_span(missing_parent).unwrap_err()[0].field, "parentSpanId");
+
+    let mut bad = span.clone();
+    bad["op"] = json!("");
+    bad["durationMs"] = json!(86_400_001);
+    bad["data"] = json!({"blob": "x".repeat(17 * 1024)});
+    let errors: Vec<String> = validate_span(bad).unwrap_err().into_iter().map(|e| e.field).collect();
+    assert_eq!(errors, vec!["op", "durationMs", "data"]);
+}
+
+#[test]
+fn sessions_cap_duration_and_deploys_need_a_release() {
+    let session = json!({
+        "id": "019508a0-4444-7000-8000-000000000001",
+        "release": "a@1", "environment": "prod", "status": "crashed",
+        "startedAt": "2026-11-26T10:00:00Z", "durationMs": 30i64 * 24 * 3_600_000
+    });
+    let valid = validate_session(session).unwrap();
+    assert_eq!(valid.payload["durationMs"], 7i64 * 24 * 3_600_000);
+    assert!(valid.payload["_meta"]["durationMs"].is_object());
+
+    assert_eq!(validate_deploy(json!({"environment": "prod"})).unwrap_err()[0].field, "release");
+    let deploy = validate_deploy(json!({"release": "a@1", "deployedAt": "2026-11-26T10:00:00+01:00"})).unwrap();
+    assert_eq!(deploy.release, "a@1");
+    assert!(deploy.deployed_at.is_some());
+}
+
+#[test]
+fn non_objects_are_rejected_at_the_root() {
+    for payload in [json!([]), json!("event"), json!(null), json!(3)] {
+        let errors = fields(validate_event(payload));
+        assert_eq!(errors, vec![("$".to_owned(), "must be a JSON object".to_owned())]);
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn arbitrary_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_owned()), Just("error".to_owned()), Just("stack".to_owned()),
+                        Just("cause".to_owned()), Just("tags".to_owned()), Just("kind".to_owned()), ".{0,8}"
+                    ],
+                    inner,
+                    0..8
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever arrives, validation answers with a verdict and never panics.
+        #[test]
+        fn any_json_gets_a_verdict(payload in arbitrary_json()) {
+            let _ = super::validate_event(payload.clone());
+            let _ = super::validate_span(payload.clone());
+            let _ = super::validate_session(payload.clone());
+            let _ = super::validate_deploy(payload);
+        }
+    }
+}
