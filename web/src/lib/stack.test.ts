@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { ErrorInfo, Frame } from '../api/types';
+import { causeChain, contextLines, defaultExpandedFrame, frameLocation, rawLocation } from './stack';
+
+const mapped: Frame = {
+  file: 'src/cart/checkout.ts',
+  line: 42,
+  column: 7,
+  function: 'submitOrder',
+  inApp: true,
+  rawFile: 'https://shop.example.com/assets/app.3f9a1c.js',
+  rawLine: 1,
+  rawColumn: 18234,
+  rawFunction: 'n',
+  preContext: ['function submitOrder(cart) {', '  const total = sum(cart);'],
+  contextLine: '  return api.post(total.value);',
+  postContext: ['}'],
+};
+
+describe('frameLocation', () => {
+  it('joins file, line and column', () => {
+    expect(frameLocation(mapped)).toBe('src/cart/checkout.ts:42:7');
+  });
+  it('omits a missing column', () => {
+    expect(frameLocation({ file: 'a.js', line: 3 })).toBe('a.js:3');
+  });
+});
+
+describe('rawLocation', () => {
+  it('shows the bundle position and minified name', () => {
+    expect(rawLocation(mapped)).toBe('https://shop.example.com/assets/app.3f9a1c.js:1:18234 n');
+  });
+  it('is null for a frame that was never mapped', () => {
+    expect(rawLocation({ file: 'a.js', line: 3, column: 4 })).toBeNull();
+  });
+  it('works without a raw function or column', () => {
+    expect(rawLocation({ file: 'x', line: 1, rawFile: 'b.js', rawLine: 9 })).toBe('b.js:9');
+  });
+});
+
+describe('contextLines', () => {
+  it('numbers pre, current and post lines around the frame line', () => {
+    expect(contextLines(mapped)).toEqual([
+      { lineNo: 40, text: 'function submitOrder(cart) {', current: false },
+      { lineNo: 41, text: '  const total = sum(cart);', current: false },
+      { lineNo: 42, text: '  return api.post(total.value);', current: true },
+      { lineNo: 43, text: '}', current: false },
+    ]);
+  });
+  it('is empty without a context line', () => {
+    expect(contextLines({ file: 'a', line: 1, preContext: ['x'] })).toEqual([]);
+  });
+});
+
+describe('causeChain', () => {
+  it('lists the error and its causes outermost first', () => {
+    const root: ErrorInfo = { type: 'IOError', message: 'disk' };
+    const mid: ErrorInfo = { type: 'DbError', message: 'write failed', cause: root };
+    const top: ErrorInfo = { type: 'Error', message: 'save failed', cause: mid };
+    expect(causeChain(top).map((e) => e.type)).toEqual(['Error', 'DbError', 'IOError']);
+  });
+  it('stops on a self-reference', () => {
+    const loop: ErrorInfo = { type: 'Loop' };
+    loop.cause = loop;
+    expect(causeChain(loop)).toHaveLength(1);
+  });
+  it('is empty for no error', () => {
+    expect(causeChain(null)).toEqual([]);
+  });
+});
+
+describe('defaultExpandedFrame', () => {
+  it('prefers the top in-app frame with source', () => {
+    const lib: Frame = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
+    expect(defaultExpandedFrame([lib, mapped])).toBe(1);
+  });
+  it('falls back to any frame with source, then none', () => {
+    const lib: Frame = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
+    expect(defaultExpandedFrame([{ file: 'a', line: 1 }, lib])).toBe(1);
+    expect(defaultExpandedFrame([{ file: 'a', line: 1 }])).toBe(-1);
+  });
+});

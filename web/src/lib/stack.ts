@@ -1,0 +1,78 @@
+// Helpers for showing stack frames and cause chains.
+import type { ErrorInfo, Frame } from '../api/types';
+
+/** `file:line:column` for the (symbolicated) position. */
+export function frameLocation(frame: Pick<Frame, 'file' | 'line' | 'column'>): string {
+  let text = frame.file || '<unknown>';
+  if (frame.line) text += `:${frame.line}`;
+  if (frame.line && frame.column) text += `:${frame.column}`;
+  return text;
+}
+
+/**
+ * The bundle position the SDK reported before mapping, as
+ * `rawFile:rawLine:rawColumn rawFunction`, or null when the frame was not
+ * mapped (there is nothing "raw" to show).
+ */
+export function rawLocation(frame: Frame): string | null {
+  if (!frame.rawFile && frame.rawLine == null) return null;
+  let text = frame.rawFile || frame.file || '<unknown>';
+  if (frame.rawLine != null) text += `:${frame.rawLine}`;
+  if (frame.rawLine != null && frame.rawColumn != null) text += `:${frame.rawColumn}`;
+  if (frame.rawFunction) text += ` ${frame.rawFunction}`;
+  return text;
+}
+
+export function isMapped(frame: Frame): boolean {
+  return rawLocation(frame) !== null;
+}
+
+export function hasContext(frame: Frame): boolean {
+  return typeof frame.contextLine === 'string';
+}
+
+/**
+ * The error and its causes, outermost first. Bounded, because a stored
+ * payload is only as deep as ingest trimmed it to (10) and the view must
+ * never loop on a malformed self-reference.
+ */
+export function causeChain(error: ErrorInfo | null | undefined, max = 16): ErrorInfo[] {
+  const chain: ErrorInfo[] = [];
+  const seen = new Set<ErrorInfo>();
+  let current = error ?? null;
+  while (current && chain.length < max && !seen.has(current)) {
+    seen.add(current);
+    chain.push(current);
+    current = current.cause ?? null;
+  }
+  return chain;
+}
+
+export interface ContextLine {
+  lineNo: number;
+  text: string;
+  current: boolean;
+}
+
+/** Numbered source lines around the frame, for the expanded frame view. */
+export function contextLines(frame: Frame): ContextLine[] {
+  if (!hasContext(frame)) return [];
+  const pre = frame.preContext ?? [];
+  const post = frame.postContext ?? [];
+  const first = frame.line - pre.length;
+  return [
+    ...pre.map((text, i) => ({ lineNo: first + i, text, current: false })),
+    { lineNo: frame.line, text: frame.contextLine ?? '', current: true },
+    ...post.map((text, i) => ({ lineNo: frame.line + 1 + i, text, current: false })),
+  ];
+}
+
+/**
+ * Which frame to open by default: the top in-app frame with source, else
+ * the top frame with source. Index into `frames`, or -1.
+ */
+export function defaultExpandedFrame(frames: readonly Frame[]): number {
+  const inApp = frames.findIndex((f) => f.inApp && hasContext(f));
+  if (inApp >= 0) return inApp;
+  return frames.findIndex(hasContext);
+}
