@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatPercent, shares } from './format';
+import { formatBytes, formatCount, formatPercent, plainValue, shares } from './format';
 
 describe('formatCount', () => {
   it('keeps small numbers as they are', () => {
@@ -53,5 +53,20 @@ describe('shares', () => {
   });
   it('is zero everywhere for an empty total', () => {
     expect(shares([{ value: 'a', count: 0 }])[0]!.pct).toBe(0);
+  });
+});
+
+describe('plainValue', () => {
+  it('keeps strings untouched, markup included', () => {
+    expect(plainValue('<img src=x onerror=alert(1)>')).toBe('<img src=x onerror=alert(1)>');
+  });
+  it('stringifies numbers, booleans and objects', () => {
+    expect(plainValue(3)).toBe('3');
+    expect(plainValue(false)).toBe('false');
+    expect(plainValue({ status: 500, url: '/a' })).toBe('{"status":500,"url":"/a"}');
+  });
+  it('is empty for null and undefined', () => {
+    expect(plainValue(null)).toBe('');
+    expect(plainValue(undefined)).toBe('');
   });
 });

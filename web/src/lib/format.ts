@@ -46,3 +46,15 @@ export function shares<T extends { count: number }>(items: T[]): Array<T & { pct
     pct: total > 0 ? Math.round((Math.max(0, item.count) / total) * 100) : 0,
   }));
 }
+
+/** Any JSON value as readable text: strings as they are, the rest compact JSON. */
+export function plainValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

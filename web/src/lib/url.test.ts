@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queryString, safeHttpUrl, seg } from './url';
+import { queryString, safeHttpUrl, safeNextPath, seg } from './url';
 
 describe('safeHttpUrl', () => {
   it('accepts http and https', () => {
@@ -39,5 +39,18 @@ describe('queryString', () => {
   });
   it('is empty when nothing is set', () => {
     expect(queryString({ a: null })).toBe('');
+  });
+});
+
+describe('safeNextPath', () => {
+  it('keeps local paths with their query', () => {
+    expect(safeNextPath('/p/1/issues?status=all')).toBe('/p/1/issues?status=all');
+  });
+  it('refuses other origins and loops back to login', () => {
+    expect(safeNextPath('//evil.example/')).toBe('/');
+    expect(safeNextPath('/\\evil.example/')).toBe('/');
+    expect(safeNextPath('https://evil.example/')).toBe('/');
+    expect(safeNextPath('/login?next=/x')).toBe('/');
+    expect(safeNextPath(null)).toBe('/');
   });
 });

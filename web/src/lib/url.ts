@@ -32,3 +32,13 @@ export function queryString(params: Record<string, string | number | null | unde
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/**
+ * Where to go after login: only a path on this origin. `//host` and
+ * `/\host` are rejected because browsers treat them as other origins.
+ */
+export function safeNextPath(value: string | null | undefined): string {
+  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (value.startsWith('/login')) return '/';
+  return value;
+}

@@ -1,0 +1,106 @@
+// Typed functions for every admin-api route the dashboard uses. Paths follow
+// shared/spec/admin-api.md; every id or name that goes into a path is
+// percent-encoded as one segment.
+import { seg } from '../lib/url';
+import { apiUrl, request, requestPage, send, type Page } from './client';
+import type {
+  Artifact,
+  Attachment,
+  BulkIssueUpdate,
+  CreatedProject,
+  CreatedToken,
+  EventSummary,
+  Issue,
+  IssueDetail,
+  IssuePatch,
+  IssueQuery,
+  LoginResponse,
+  Me,
+  Ok,
+  Project,
+  Recipient,
+  RecipientInput,
+  Release,
+  SentoriEvent,
+  SystemStatus,
+  Token,
+  TokenKind,
+  TraceDetail,
+  TraceQuery,
+  TraceSummary,
+} from './types';
+
+const project = (pid: string) => `/projects/${seg(pid)}`;
+
+export const auth = {
+  login: (password: string) => request<LoginResponse>('POST', '/login', { body: { password }, quietUnauthorized: true }),
+  logout: () => request<Ok>('POST', '/logout', { quietUnauthorized: true }),
+  me: (signal?: AbortSignal) => request<Me>('GET', '/me', { signal, quietUnauthorized: true }),
+};
+
+export const projects = {
+  list: (signal?: AbortSignal) => request<Project[]>('GET', '/projects', { signal }),
+  create: (input: { name: string; platform?: string }) => request<CreatedProject>('POST', '/projects', { body: input }),
+};
+
+export const tokens = {
+  list: (pid: string, signal?: AbortSignal) => request<Token[]>('GET', `${project(pid)}/tokens`, { signal }),
+  create: (pid: string, input: { label?: string; kind?: TokenKind }) =>
+    request<CreatedToken>('POST', `${project(pid)}/tokens`, { body: input }),
+  revoke: (pid: string, tid: string) => request<Ok>('DELETE', `${project(pid)}/tokens/${seg(tid)}`),
+};
+
+export const issues = {
+  list: (pid: string, query: IssueQuery, cursor?: string | null, signal?: AbortSignal): Promise<Page<Issue>> =>
+    requestPage<Issue>(`${project(pid)}/issues`, { ...query }, cursor, signal),
+  get: (pid: string, iid: string, signal?: AbortSignal) =>
+    request<IssueDetail>('GET', `${project(pid)}/issues/${seg(iid)}`, { signal }),
+  update: (pid: string, iid: string, patch: IssuePatch) =>
+    request<Issue>('PATCH', `${project(pid)}/issues/${seg(iid)}`, { body: patch }),
+  bulk: (pid: string, update: BulkIssueUpdate) => request<Issue[]>('POST', `${project(pid)}/issues:bulk`, { body: update }),
+  events: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
+    requestPage<EventSummary>(`${project(pid)}/issues/${seg(iid)}/events`, { limit: 25 }, cursor, signal),
+};
+
+export const events = {
+  get: (pid: string, eid: string, signal?: AbortSignal) =>
+    request<SentoriEvent>('GET', `${project(pid)}/events/${seg(eid)}`, { signal }),
+  attachments: (pid: string, eid: string, signal?: AbortSignal) =>
+    request<Attachment[]>('GET', `${project(pid)}/events/${seg(eid)}/attachments`, { signal }),
+  attachmentUrl: (pid: string, eid: string, ref: string) =>
+    apiUrl(`${project(pid)}/events/${seg(eid)}/attachments/${seg(ref)}`),
+  /** A text attachment (JSON, log tail) for an inline preview, cut at `maxChars`. */
+  attachmentText: async (pid: string, eid: string, ref: string, maxChars = 200_000, signal?: AbortSignal) => {
+    const response = await send('GET', `${project(pid)}/events/${seg(eid)}/attachments/${seg(ref)}`, { signal });
+    const text = await response.text();
+    return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false };
+  },
+};
+
+export const traces = {
+  list: (pid: string, query: TraceQuery, cursor?: string | null, signal?: AbortSignal) =>
+    requestPage<TraceSummary>(`${project(pid)}/traces`, { ...query }, cursor, signal),
+  get: (pid: string, traceId: string, signal?: AbortSignal) =>
+    request<TraceDetail>('GET', `${project(pid)}/traces/${seg(traceId)}`, { signal }),
+};
+
+export const releases = {
+  list: (pid: string, cursor?: string | null, signal?: AbortSignal) =>
+    requestPage<Release>(`${project(pid)}/releases`, {}, cursor, signal),
+  artifacts: (pid: string, release: string, signal?: AbortSignal) =>
+    request<Artifact[]>('GET', `${project(pid)}/releases/${seg(release)}/artifacts`, { signal }),
+  deleteArtifact: (pid: string, release: string, aid: string) =>
+    request<Ok>('DELETE', `${project(pid)}/releases/${seg(release)}/artifacts/${seg(aid)}`),
+};
+
+export const recipients = {
+  list: (pid: string, signal?: AbortSignal) => request<Recipient[]>('GET', `${project(pid)}/recipients`, { signal }),
+  add: (pid: string, input: RecipientInput) => request<Recipient>('POST', `${project(pid)}/recipients`, { body: input }),
+  update: (pid: string, rid: string, patch: Partial<Pick<Recipient, 'onNewIssue' | 'onRegression'>>) =>
+    request<Recipient>('PATCH', `${project(pid)}/recipients/${seg(rid)}`, { body: patch }),
+  remove: (pid: string, rid: string) => request<Ok>('DELETE', `${project(pid)}/recipients/${seg(rid)}`),
+};
+
+export const system = {
+  status: (signal?: AbortSignal) => request<SystemStatus>('GET', '/status', { signal }),
+};

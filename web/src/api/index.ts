@@ -1,0 +1,4 @@
+export * as api from './endpoints';
+export { ApiError, setCsrfToken, getCsrfToken, setUnauthorizedListener, type Page } from './client';
+export { keys } from './keys';
+export type * from './types';

@@ -1,0 +1,20 @@
+// Query keys in one place, so a mutation can invalidate exactly what it changed.
+import type { IssueQuery, TraceQuery } from './types';
+
+export const keys = {
+  me: ['me'] as const,
+  projects: ['projects'] as const,
+  tokens: (pid: string) => ['projects', pid, 'tokens'] as const,
+  issues: (pid: string) => ['projects', pid, 'issues'] as const,
+  issueList: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'list', query] as const,
+  issue: (pid: string, iid: string) => ['projects', pid, 'issues', 'detail', iid] as const,
+  issueEvents: (pid: string, iid: string) => ['projects', pid, 'issues', 'events', iid] as const,
+  event: (pid: string, eid: string) => ['projects', pid, 'events', eid] as const,
+  attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,
+  traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,
+  trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
+  releases: (pid: string) => ['projects', pid, 'releases'] as const,
+  artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,
+  recipients: (pid: string) => ['projects', pid, 'recipients'] as const,
+  status: ['status'] as const,
+};

@@ -1,0 +1,116 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { Link, NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
+import { api, keys, setCsrfToken } from '../api';
+import { seg } from '../lib/url';
+import { rememberProject } from './lastProject';
+
+function ProjectSwitcher({ pid }: { pid: string | undefined }) {
+  const projects = useQuery({ queryKey: keys.projects, queryFn: ({ signal }) => api.projects.list(signal) });
+  const navigate = useNavigate();
+  const location = useLocation();
+
+  // Switching keeps the section you were in (issues, traces, …), not the item.
+  const section = location.pathname.match(/^\/p\/[^/]+\/([^/]+)/)?.[1] ?? 'issues';
+
+  return (
+    <div className="switcher">
+      <label className="switcher-label" htmlFor="project-switcher">
+        Project
+      </label>
+      <select
+        id="project-switcher"
+        data-testid="project-switcher"
+        value={pid ?? ''}
+        disabled={projects.isPending}
+        onChange={(e) => {
+          const value = e.target.value;
+          if (value === '__new') navigate('/projects/new');
+          else if (value) navigate(`/p/${seg(value)}/${section}`);
+        }}
+      >
+        {!pid && <option value="">{projects.isPending ? 'Loading…' : 'Choose a project'}</option>}
+        {projects.data?.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+          </option>
+        ))}
+        <option value="__new">+ New project…</option>
+      </select>
+      {projects.isError && <div className="switcher-error">Projects could not be loaded.</div>}
+    </div>
+  );
+}
+
+export function Layout() {
+  const { pid } = useParams();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+
+  useEffect(() => {
+    if (pid) rememberProject(pid);
+  }, [pid]);
+
+  const logout = useMutation({
+    mutationFn: api.auth.logout,
+    onSettled: () => {
+      // Whatever the server said, this tab must stop acting logged in.
+      setCsrfToken(null);
+      queryClient.clear();
+      queryClient.setQueryData(keys.me, null);
+      navigate('/login', { replace: true });
+    },
+  });
+
+  const p = pid ? `/p/${seg(pid)}` : null;
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Main">
+        <Link to="/" className="brand">
+          <img src="/favicon.svg" alt="" width={20} height={20} />
+          Sentori
+        </Link>
+        <ProjectSwitcher pid={pid} />
+        {p && (
+          <ul className="nav">
+            <li>
+              <NavLink to={`${p}/issues`} data-testid="nav-issues">
+                Issues
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to={`${p}/traces`} data-testid="nav-traces">
+                Traces
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to={`${p}/releases`} data-testid="nav-releases">
+                Releases
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to={`${p}/settings`} data-testid="nav-settings">
+                Settings
+              </NavLink>
+            </li>
+          </ul>
+        )}
+        <ul className="nav nav-bottom">
+          <li>
+            <NavLink to="/status" data-testid="nav-status">
+              System status
+            </NavLink>
+          </li>
+          <li>
+            <button type="button" className="nav-button" onClick={() => logout.mutate()} disabled={logout.isPending} data-testid="logout">
+              Log out
+            </button>
+          </li>
+        </ul>
+      </nav>
+      <main className="main">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,206 @@
+import { useState, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import type { SentoriEvent } from '../../api';
+import { KeyValues } from '../../components/PageHeader';
+import { DateTime } from '../../components/Time';
+import { plainValue } from '../../lib/format';
+import { causeChain, isMapped } from '../../lib/stack';
+import { seg } from '../../lib/url';
+import { Attachments } from './Attachments';
+import { Breadcrumbs } from './Breadcrumbs';
+import { ExceptionBlock } from './StackTrace';
+
+/** Monospace text, or nothing (so the row shows a dash) when empty. */
+function mono(value: unknown) {
+  const text = plainValue(value);
+  return text ? <span className="mono">{text}</span> : null;
+}
+
+function Section({ title, children, testId, aside }: { title: string; children: ReactNode; testId?: string; aside?: ReactNode }) {
+  return (
+    <section className="event-section" data-testid={testId}>
+      <div className="event-section-head">
+        <h3>{title}</h3>
+        {aside}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+function SymbolicationNote({ event }: { event: SentoriEvent }) {
+  if (event.platform !== 'javascript' || !event.error) return null;
+  const frames = causeChain(event.error).flatMap((e) => e.stack ?? []);
+  if (frames.length === 0) return null;
+  if (event.symbolication?.releaseHasMap === false) {
+    return (
+      <div className="note" data-testid="symbolication-note">
+        No source maps were uploaded for release <code>{event.release}</code>, so this stack shows bundle positions. Upload them
+        with the CLI (<code>POST /admin/api/releases/…/sourcemaps</code>) to see original files and lines.
+      </div>
+    );
+  }
+  if (event.symbolication?.releaseHasMap && !frames.some(isMapped)) {
+    return (
+      <div className="note" data-testid="symbolication-note">
+        Release <code>{event.release}</code> has source maps, but none matched these frames' file names.
+      </div>
+    );
+  }
+  return null;
+}
+
+function StringMap({ map, testId }: { map: Record<string, unknown> | null | undefined; testId: string }) {
+  const entries = Object.entries(map ?? {});
+  if (entries.length === 0) return null;
+  return (
+    <ul className="chips" data-testid={testId}>
+      {entries.map(([k, v]) => (
+        <li key={k} className="chip">
+          <span className="chip-key">{k}</span>
+          <span className="chip-value">{plainValue(v)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Trimmed({ meta }: { meta: Record<string, unknown> | null | undefined }) {
+  const entries = Object.entries(meta ?? {});
+  if (entries.length === 0) return null;
+  return (
+    <div className="note" data-testid="trim-meta">
+      Ingest trimmed this event to fit its limits:
+      <ul>
+        {entries.map(([path, info]) => (
+          <li key={path}>
+            <code>{path}</code> <span className="muted">{plainValue(info)}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) {
+  const [raw, setRaw] = useState(false);
+  const [inAppOnly, setInAppOnly] = useState(false);
+  const chain = causeChain(event.error);
+  const anyRaw = chain.some((e) => (e.stack ?? []).some(isMapped));
+  const anyInApp = chain.some((e) => (e.stack ?? []).some((f) => f.inApp));
+  const user = event.user ?? null;
+
+  return (
+    <div className="event" data-testid="event" data-event-id={event.id}>
+      <div className="event-summary">
+        <KeyValues
+          rows={[
+            ['Event', <span className="mono">{event.id}</span>],
+            ['Happened', <DateTime value={event.timestamp} />],
+            ['Received', <DateTime value={event.receivedAt} />],
+            ['Release', <span className="mono">{event.release}</span>],
+            ['Environment', event.environment],
+            [
+              'Trace',
+              event.traceId ? (
+                <Link to={`/p/${seg(pid)}/traces/${seg(event.traceId)}`} className="mono" data-testid="event-trace-link">
+                  {event.traceId}
+                </Link>
+              ) : null,
+            ],
+          ]}
+        />
+      </div>
+
+      <Trimmed meta={event._meta} />
+
+      {event.message && (
+        <Section title="Message" testId="event-message-section">
+          <pre className="event-message" data-testid="event-message">
+            {event.message}
+          </pre>
+        </Section>
+      )}
+
+      {chain.length > 0 && (
+        <Section
+          title={chain.length > 1 ? `Exception and ${chain.length - 1} cause${chain.length > 2 ? 's' : ''}` : 'Exception'}
+          testId="stacktrace"
+          aside={
+            <div className="toggles">
+              {anyInApp && (
+                <label>
+                  <input type="checkbox" checked={inAppOnly} onChange={(e) => setInAppOnly(e.target.checked)} data-testid="toggle-inapp" /> In-app only
+                </label>
+              )}
+              <label title={anyRaw ? 'Show positions in the bundle before source mapping' : 'No frame of this event was source-mapped'}>
+                <input type="checkbox" checked={raw} disabled={!anyRaw} onChange={(e) => setRaw(e.target.checked)} data-testid="toggle-raw" /> Raw
+              </label>
+            </div>
+          }
+        >
+          <SymbolicationNote event={event} />
+          {chain.map((error, i) => (
+            <ExceptionBlock key={i} error={error} index={i} raw={raw} inAppOnly={inAppOnly} />
+          ))}
+        </Section>
+      )}
+
+      <Section title="Breadcrumbs" testId="breadcrumbs-section">
+        <Breadcrumbs crumbs={event.breadcrumbs ?? []} />
+      </Section>
+
+      {(event.attachments?.length ?? 0) > 0 && (
+        <Section title="Attachments" testId="attachments-section">
+          <Attachments pid={pid} eid={event.id} refs={event.attachments ?? []} />
+        </Section>
+      )}
+
+      <div className="context-grid">
+        <Section title="Device" testId="event-device">
+          <KeyValues
+            rows={[
+              ['OS', `${plainValue(event.device?.os)} ${plainValue(event.device?.osVersion)}`.trim()],
+              ['Model', plainValue(event.device?.model)],
+              ['Locale', plainValue(event.device?.locale)],
+              ['Network', plainValue(event.device?.networkType)],
+              ['Install', mono(event.device?.installId)],
+            ]}
+          />
+        </Section>
+        <Section title="App" testId="event-app">
+          <KeyValues
+            rows={[
+              ['Version', plainValue(event.app?.version)],
+              ['Build', plainValue(event.app?.build)],
+              ['Framework', event.app?.framework ? `${plainValue(event.app.framework.name)} ${plainValue(event.app.framework.version)}` : null],
+              ['Platform', event.platform],
+              ['SDK', plainValue(event.sdk)],
+            ]}
+          />
+        </Section>
+        <Section title="User" testId="event-user">
+          {user ? (
+            <KeyValues
+              rows={[
+                ['ID', mono(user.id)],
+                ['Name', plainValue(user.name)],
+                ['Anonymous', user.anonymous == null ? null : user.anonymous ? 'yes' : 'no'],
+              ]}
+            />
+          ) : (
+            <p className="muted">No user was attached.</p>
+          )}
+        </Section>
+      </div>
+
+      {(Object.keys(event.tags ?? {}).length > 0 || Object.keys(event.flags ?? {}).length > 0) && (
+        <Section title="Tags and flags" testId="event-tags">
+          <StringMap map={event.tags} testId="event-tag-list" />
+          {Object.keys(event.flags ?? {}).length > 0 && <h4 className="subhead">Feature flags</h4>}
+          <StringMap map={event.flags} testId="event-flag-list" />
+        </Section>
+      )}
+    </div>
+  );
+}

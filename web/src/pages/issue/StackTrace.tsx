@@ -1,0 +1,84 @@
+import { useState } from 'react';
+import type { ErrorInfo, Frame } from '../../api';
+import { contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation } from '../../lib/stack';
+
+function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; open: boolean; onToggle: () => void }) {
+  const rawText = rawLocation(frame);
+  const expandable = !raw && hasContext(frame);
+  const showRaw = raw && rawText !== null;
+  return (
+    <li className={`frame${frame.inApp ? ' frame-inapp' : ' frame-lib'}${open && expandable ? ' frame-open' : ''}`} data-testid="stack-frame">
+      <button type="button" className="frame-head" onClick={onToggle} disabled={!expandable} aria-expanded={expandable ? open : undefined}>
+        {showRaw ? (
+          <span className="frame-raw mono" data-testid="frame-raw">
+            {rawText}
+          </span>
+        ) : (
+          <>
+            <span className="frame-function mono">{frame.function || '<anonymous>'}</span>
+            <span className="frame-at">at</span>
+            <span className="frame-file mono" data-testid="frame-location">
+              {frameLocation(frame)}
+            </span>
+          </>
+        )}
+        {frame.inApp && <span className="badge badge-inapp">in app</span>}
+        {raw && rawText === null && <span className="muted frame-note">not mapped</span>}
+      </button>
+      {expandable && open && (
+        <ol className="frame-context" data-testid="frame-context">
+          {contextLines(frame).map((line) => (
+            <li key={line.lineNo} className={line.current ? 'context-current' : undefined}>
+              <span className="context-lineno">{line.lineNo}</span>
+              <code className="context-code">{line.text}</code>
+            </li>
+          ))}
+        </ol>
+      )}
+    </li>
+  );
+}
+
+function Frames({ frames, raw, inAppOnly }: { frames: Frame[]; raw: boolean; inAppOnly: boolean }) {
+  const [open, setOpen] = useState<Set<number>>(() => {
+    const first = defaultExpandedFrame(frames);
+    return new Set(first >= 0 ? [first] : []);
+  });
+  const hasInApp = frames.some((f) => f.inApp);
+  const visible = frames.map((frame, index) => ({ frame, index })).filter(({ frame }) => !inAppOnly || !hasInApp || frame.inApp);
+  if (frames.length === 0) return <p className="muted">No stack frames were sent with this error.</p>;
+  return (
+    <ol className="frames" data-testid="stack-frames">
+      {visible.map(({ frame, index }) => (
+        <FrameRow
+          key={index}
+          frame={frame}
+          raw={raw}
+          open={open.has(index)}
+          onToggle={() =>
+            setOpen((prev) => {
+              const next = new Set(prev);
+              if (next.has(index)) next.delete(index);
+              else next.add(index);
+              return next;
+            })
+          }
+        />
+      ))}
+    </ol>
+  );
+}
+
+/** One error of the cause chain: type, message and its frames, top of stack first. */
+export function ExceptionBlock({ error, index, raw, inAppOnly }: { error: ErrorInfo; index: number; raw: boolean; inAppOnly: boolean }) {
+  return (
+    <div className="exception" data-testid="exception">
+      <div className="exception-head">
+        {index > 0 && <span className="exception-caused">Caused by</span>}
+        <span className="exception-type">{error.type}</span>
+        {error.message ? <span className="exception-message">{error.message}</span> : null}
+      </div>
+      <Frames frames={error.stack ?? []} raw={raw} inAppOnly={inAppOnly} />
+    </div>
+  );
+}

@@ -1,0 +1,23 @@
+import { Link, useParams } from 'react-router';
+import { PageHeader } from '../../components/PageHeader';
+import { seg } from '../../lib/url';
+import { ArtifactList } from './ArtifactList';
+
+export function ReleasePage() {
+  const { pid = '', release = '' } = useParams();
+  return (
+    <div className="page" data-testid="release-page">
+      <div className="breadcrumb-nav">
+        <Link to={`/p/${seg(pid)}/releases`}>Releases</Link> / <span className="mono">{release}</span>
+      </div>
+      <PageHeader
+        title={<span className="mono">{release}</span>}
+        subtitle={
+          <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(release)}`}>Issues seen in this release</Link>
+        }
+      />
+      <h2 className="section-title">Artifacts</h2>
+      <ArtifactList pid={pid} release={release} />
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, keys } from '../../api';
+import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { ArtifactList } from '../release/ArtifactList';
+
+export function SourceMapsPanel({ pid }: { pid: string }) {
+  const releases = useInfiniteQuery({
+    queryKey: [...keys.releases(pid), 'all'],
+    queryFn: ({ pageParam, signal }) => api.releases.list(pid, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const [chosen, setChosen] = useState<string | null>(null);
+  const rows = releases.data?.pages.flatMap((p) => p.items) ?? [];
+  // Until the operator picks one, show the newest release that has uploads.
+  const release = chosen ?? rows.find((r) => r.artifactCount > 0)?.name ?? rows[0]?.name ?? null;
+
+  return (
+    <section data-testid="sourcemaps-panel">
+      <p className="panel-intro">
+        Source maps turn minified stack frames into original files and lines. Upload them per release with the CLI and an admin
+        token; each file is stored once by its SHA-256.
+      </p>
+      {releases.isPending ? (
+        <Loading label="Loading releases…" />
+      ) : !releases.data ? (
+        <ErrorState error={releases.error} onRetry={() => releases.refetch()} />
+      ) : rows.length === 0 || !release ? (
+        <EmptyState title="No releases yet." testId="sourcemaps-empty">
+          Upload source maps for a release (<code>POST /admin/api/releases/&lt;release&gt;/sourcemaps</code>) and they are listed here.
+        </EmptyState>
+      ) : (
+        <>
+          <label className="inline-form">
+            Release
+            <select value={release} onChange={(e) => setChosen(e.target.value)} data-testid="sourcemaps-release">
+              {rows.map((r) => (
+                <option key={r.name} value={r.name}>
+                  {r.name} ({r.artifactCount} file{r.artifactCount === 1 ? '' : 's'})
+                </option>
+              ))}
+            </select>
+            {releases.hasNextPage && (
+              <button type="button" className="btn btn-small" onClick={() => releases.fetchNextPage()} disabled={releases.isFetchingNextPage}>
+                Older releases
+              </button>
+            )}
+          </label>
+          <ArtifactList pid={pid} release={release} />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,146 @@
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { api, keys, type TraceQuery } from '../../api';
+import { SpanStatusBadge } from '../../components/Badges';
+import { PageHeader } from '../../components/PageHeader';
+import { RelativeTime } from '../../components/Time';
+import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { formatDuration } from '../../lib/time';
+import { seg } from '../../lib/url';
+
+const STATUSES = ['', 'ok', 'error', 'cancelled'];
+
+function readQuery(params: URLSearchParams): TraceQuery {
+  const query: TraceQuery = {};
+  const op = params.get('op')?.trim();
+  if (op) query.op = op;
+  const status = params.get('status');
+  if (status && STATUSES.includes(status)) query.status = status;
+  const min = Number(params.get('minDurationMs'));
+  if (params.get('minDurationMs') && Number.isFinite(min) && min > 0) query.minDurationMs = Math.floor(min);
+  return query;
+}
+
+export function TracesPage() {
+  const { pid = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const query = useMemo(() => readQuery(params), [params]);
+  const [op, setOp] = useState(query.op ?? '');
+  const [min, setMin] = useState(query.minDurationMs ? String(query.minDurationMs) : '');
+  useEffect(() => setOp(query.op ?? ''), [query.op]);
+  useEffect(() => setMin(query.minDurationMs ? String(query.minDurationMs) : ''), [query.minDurationMs]);
+
+  const apply = (patch: Partial<Record<'op' | 'status' | 'minDurationMs', string>>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    setParams(next);
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    apply({ op: op.trim(), minDurationMs: min.trim() });
+  };
+
+  const list = useInfiniteQuery({
+    queryKey: keys.traces(pid, query),
+    queryFn: ({ pageParam, signal }) => api.traces.list(pid, query, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
+  const filtered = Object.keys(query).length > 0;
+
+  return (
+    <div className="page">
+      <PageHeader title="Traces" subtitle="Requests, navigations and jobs your SDKs recorded as spans." />
+      <form className="filters" onSubmit={submit} role="search" data-testid="trace-filters">
+        <input placeholder="Operation, e.g. http.server" value={op} onChange={(e) => setOp(e.target.value)} aria-label="Operation" data-testid="trace-op-filter" />
+        <select value={query.status ?? ''} onChange={(e) => apply({ status: e.target.value })} aria-label="Status" data-testid="trace-status-filter">
+          <option value="">Any status</option>
+          <option value="ok">ok</option>
+          <option value="error">error</option>
+          <option value="cancelled">cancelled</option>
+        </select>
+        <label className="filters-sort">
+          Slower than
+          <input
+            type="number"
+            min={0}
+            step={1}
+            className="filters-num"
+            value={min}
+            onChange={(e) => setMin(e.target.value)}
+            aria-label="Minimum duration in milliseconds"
+            data-testid="trace-min-duration"
+          />
+          ms
+        </label>
+        <button type="submit" className="btn">
+          Apply
+        </button>
+      </form>
+
+      {list.isPending ? (
+        <Loading label="Loading traces…" />
+      ) : !list.data ? (
+        <ErrorState error={list.error} onRetry={() => list.refetch()} />
+      ) : rows.length === 0 ? (
+        <EmptyState title={filtered ? 'No traces match these filters.' : 'No traces yet.'} testId="traces-empty">
+          {filtered ? (
+            <button type="button" className="btn btn-small" onClick={() => setParams(new URLSearchParams())}>
+              Clear filters
+            </button>
+          ) : (
+            'Enable tracing in your SDK (or set SENTORI_SELF_TRACE_PROJECT_ID to trace Sentori itself) and spans will be grouped into traces here.'
+          )}
+        </EmptyState>
+      ) : (
+        <>
+          <table className="table" data-testid="traces-table">
+            <thead>
+              <tr>
+                <th>Root</th>
+                <th>Status</th>
+                <th className="col-num">Duration</th>
+                <th className="col-num">Spans</th>
+                <th className="col-num">Errors</th>
+                <th className="col-time">Started</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((t) => (
+                <tr key={t.traceId} data-testid="trace-row">
+                  <td>
+                    <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
+                      <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
+                    </Link>
+                  </td>
+                  <td>
+                    <SpanStatusBadge status={t.status} />
+                  </td>
+                  <td className="col-num">{formatDuration(t.durationMs)}</td>
+                  <td className="col-num">{t.spanCount}</td>
+                  <td className={`col-num${t.errorCount ? ' text-danger' : ''}`}>{t.errorCount}</td>
+                  <td className="col-time">
+                    <RelativeTime value={t.startedAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="pager">
+            {list.hasNextPage && (
+              <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
+                {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
+              </button>
+            )}
+            {list.isError && <InlineError error={list.error} />}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
