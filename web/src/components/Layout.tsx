@@ -3,7 +3,7 @@ import { useEffect } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { api, keys, setCsrfToken } from '../api';
 import { seg } from '../lib/url';
-import { rememberProject } from './lastProject';
+import { lastProject, rememberProject } from './lastProject';
 
 function ProjectSwitcher({ pid }: { pid: string | undefined }) {
   const projects = useQuery({ queryKey: keys.projects, queryFn: ({ signal }) => api.projects.list(signal) });
@@ -12,6 +12,7 @@ function ProjectSwitcher({ pid }: { pid: string | undefined }) {
 
   // Switching keeps the section you were in (issues, traces, …), not the item.
   const section = location.pathname.match(/^\/p\/[^/]+\/([^/]+)/)?.[1] ?? 'issues';
+  const known = !!pid && !!projects.data?.some((p) => p.id === pid);
 
   return (
     <div className="switcher">
@@ -21,7 +22,7 @@ function ProjectSwitcher({ pid }: { pid: string | undefined }) {
       <select
         id="project-switcher"
         data-testid="project-switcher"
-        value={pid ?? ''}
+        value={known ? pid : ''}
         disabled={projects.isPending}
         onChange={(e) => {
           const value = e.target.value;
@@ -29,7 +30,7 @@ function ProjectSwitcher({ pid }: { pid: string | undefined }) {
           else if (value) navigate(`/p/${seg(value)}/${section}`);
         }}
       >
-        {!pid && <option value="">{projects.isPending ? 'Loading…' : 'Choose a project'}</option>}
+        {!known && <option value="">{projects.isPending ? 'Loading…' : 'Choose a project'}</option>}
         {projects.data?.map((p) => (
           <option key={p.id} value={p.id}>
             {p.name}
@@ -43,22 +44,27 @@ function ProjectSwitcher({ pid }: { pid: string | undefined }) {
 }
 
 export function Layout() {
-  const { pid } = useParams();
+  const { pid: routePid } = useParams();
+  // Pages outside a project (status, new project) keep the last project's
+  // navigation, so leaving a project is never a dead end.
+  const pid = routePid ?? lastProject() ?? undefined;
   const queryClient = useQueryClient();
   const navigate = useNavigate();
 
   useEffect(() => {
-    if (pid) rememberProject(pid);
-  }, [pid]);
+    if (routePid) rememberProject(routePid);
+  }, [routePid]);
 
   const logout = useMutation({
     mutationFn: api.auth.logout,
     onSettled: () => {
       // Whatever the server said, this tab must stop acting logged in.
       setCsrfToken(null);
-      queryClient.clear();
       queryClient.setQueryData(keys.me, null);
       navigate('/login', { replace: true });
+      // Drop the previous session's data once this layout has unmounted, so
+      // its queries are not refetched (and answered 401) on the way out.
+      window.setTimeout(() => queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== keys.me[0] }), 0);
     },
   });
 

@@ -62,7 +62,7 @@ function Waterfall({ pid, spans, events }: { pid: string; spans: Span[]; events:
     return (
       <li key={r.span.id} className={`wf-row${isSelected ? ' wf-row-selected' : ''}`} data-testid="waterfall-row" data-span-id={r.span.id}>
         <button type="button" className="wf-line" onClick={() => setSelected(isSelected ? null : r.span.id)} aria-expanded={isSelected}>
-          <span className="wf-label" style={{ paddingLeft: `${Math.min(r.depth, 12) * 14}px` }} title={`${r.span.op} — ${r.span.name}`}>
+          <span className="wf-label" style={{ paddingLeft: `${8 + Math.min(r.depth, 12) * 14}px` }} title={`${r.span.op} — ${r.span.name}`}>
             <span className="mono wf-op">{r.span.op}</span> <span className="wf-name">{r.span.name}</span>
             {r.orphan && <span className="badge" title="Its parent span was not received">orphan</span>}
             {errs.length > 0 && <span className="badge badge-span-error">{errs.length} error{errs.length > 1 ? 's' : ''}</span>}
@@ -150,7 +150,9 @@ export function TracePage() {
         subtitle={
           <span className="inline-facts">
             <SpanStatusBadge status={summary.status} /> {formatDuration(summary.durationMs)} · {summary.spanCount} spans ·{' '}
-            <span className={summary.errorCount ? 'text-danger' : undefined}>{summary.errorCount} errors</span> · <DateTime value={summary.startedAt} />
+            <span className={summary.errorCount ? 'text-danger' : undefined}>
+              {summary.errorCount} error{summary.errorCount === 1 ? '' : 's'}
+            </span> · <DateTime value={summary.startedAt} />
           </span>
         }
       />
