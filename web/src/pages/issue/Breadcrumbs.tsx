@@ -1,6 +1,19 @@
 import type { Breadcrumb } from '../../api';
 import { plainValue } from '../../lib/format';
 import { formatClock } from '../../lib/time';
+import { safeHttpUrl } from '../../lib/url';
+
+/** A crumb's URL as a link only when it is plain http(s); anything else stays text. */
+function CrumbValue({ name, value }: { name: string; value: unknown }) {
+  const text = plainValue(value);
+  const href = name === 'url' ? safeHttpUrl(value) : null;
+  if (!href) return <span className="crumb-value">{text}</span>;
+  return (
+    <a className="crumb-value" href={href} target="_blank" rel="noopener noreferrer nofollow">
+      {text}
+    </a>
+  );
+}
 
 function CrumbData({ data }: { data: unknown }) {
   if (data && typeof data === 'object' && !Array.isArray(data)) {
@@ -10,7 +23,7 @@ function CrumbData({ data }: { data: unknown }) {
       <span className="crumb-data">
         {entries.map(([k, v]) => (
           <span className="crumb-pair" key={k}>
-            <span className="crumb-key">{k}</span> <span className="crumb-value">{plainValue(v)}</span>
+            <span className="crumb-key">{k}</span> <CrumbValue name={k} value={v} />
           </span>
         ))}
       </span>
