@@ -1,0 +1,129 @@
+//! The parts every service shares: logging, `/healthz` and `/readyz`,
+//! signal handling, and the exit on bad configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use redis::aio::ConnectionManager;
+use sentori_config::ConfigErrors;
+use sentori_store::sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests starting several services in one process) is harmless.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Ends the process with a message naming every configuration problem.
+pub fn exit_on_config_error<T>(service: &str, result: Result<T, ConfigErrors>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(errors) => {
+            eprintln!("{service}: {errors}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Ends the process with a message for a failure during startup.
+pub fn exit_on_startup_error<T, E: std::fmt::Display>(service: &str, what: &str, result: Result<T, E>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(err) => {
+            tracing::error!(error = %err, "{what} failed");
+            eprintln!("{service}: {what} failed: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A token cancelled on the first SIGTERM or SIGINT.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+        tracing::info!("shutdown requested; finishing in-flight work");
+        trigger.cancel();
+    });
+    token
+}
+
+/// What `/readyz` checks.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    pub postgres: Option<PgPool>,
+    pub valkey: Option<ConnectionManager>,
+}
+
+/// `/healthz` (the process answers) and `/readyz` (its stores answer).
+pub fn health_routes(readiness: Readiness) -> Router {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(readiness)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    if let Some(pool) = &readiness.postgres {
+        let ok = matches!(tokio::time::timeout(TIMEOUT, sentori_store::ping(pool)).await, Ok(Ok(())));
+        ready &= ok;
+        checks.insert("postgres".into(), ok.into());
+    }
+    if let Some(conn) = &readiness.valkey {
+        let mut conn = conn.clone();
+        let ok = matches!(tokio::time::timeout(TIMEOUT, sentori_queue::ping(&mut conn)).await, Ok(Ok(())));
+        ready &= ok;
+        checks.insert("valkey".into(), ok.into());
+    }
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({"ready": ready, "checks": checks})))
+}
+
+/// Serves `router` on `addr` until `shutdown` is cancelled, letting in-flight
+/// requests finish.
+pub async fn serve(addr: SocketAddr, router: Router, shutdown: CancellationToken) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "listening");
+    serve_on(listener, router, shutdown).await
+}
+
+/// Like [`serve`] on an already bound listener (tests bind port 0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
