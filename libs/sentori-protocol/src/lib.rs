@@ -23,3 +23,9 @@ pub use validate::{
 pub const DEV_PROJECT_ID: uuid::Uuid = uuid::uuid!("019508a0-0000-7000-8000-000000000000");
 /// The org that owns the dev project.
 pub const DEV_ORG_ID: uuid::Uuid = uuid::uuid!("019508a0-0001-7000-8000-000000000000");
+
+/// The id of a project's release: derived from the project and the release
+/// name, so every service (and ingest, before any row exists) agrees on it.
+pub fn release_id(project_id: uuid::Uuid, release: &str) -> uuid::Uuid {
+    uuid::Uuid::new_v5(&project_id, release.as_bytes())
+}

@@ -1,0 +1,76 @@
+//! Reading request bodies: decompression with the limit applied to the
+//! decoded size while decoding, so a compression bomb is refused without
+//! ever being inflated in full.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_ENCODING;
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::error::IngestError;
+
+/// Every JSON route: 1 MiB decoded.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+/// A single span.
+pub const SPAN_LIMIT: usize = 64 * 1024;
+
+/// Reads, decodes and parses a JSON body of at most `limit` decoded bytes.
+/// Any content type is accepted: beacons arrive as `text/plain`.
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, IngestError> {
+    let bytes = read_decoded(headers, body, limit).await?;
+    parse_json(&bytes)
+}
+
+pub async fn read_decoded(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, IngestError> {
+    let encoding = headers
+        .get(CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity");
+    // A compressed body is never larger than its decoded form by more than a
+    // few bytes per block; this bound only stops reading early.
+    let raw_limit = limit + limit / 8 + 1024;
+    let raw = axum::body::to_bytes(body, raw_limit)
+        .await
+        .map_err(|_| IngestError::PayloadTooLarge { limit })?;
+    match encoding.as_deref() {
+        None => {
+            if raw.len() > limit {
+                return Err(IngestError::PayloadTooLarge { limit });
+            }
+            Ok(raw)
+        }
+        Some("gzip" | "x-gzip") => inflate(flate2::read::GzDecoder::new(&raw[..]), limit),
+        Some("deflate") => {
+            // HTTP's "deflate" is zlib-wrapped, but some clients send raw deflate.
+            inflate(flate2::read::ZlibDecoder::new(&raw[..]), limit)
+                .or_else(|_| inflate(flate2::read::DeflateDecoder::new(&raw[..]), limit))
+        }
+        Some("br") => inflate(brotli::Decompressor::new(&raw[..], 4096), limit),
+        Some("zstd") => {
+            let decoder = zstd::stream::read::Decoder::new(&raw[..])
+                .map_err(|e| IngestError::InvalidJson(format!("zstd stream is corrupt: {e}")))?;
+            inflate(decoder, limit)
+        }
+        Some(other) => Err(IngestError::UnsupportedEncoding(other.to_owned())),
+    }
+}
+
+/// Decodes at most `limit + 1` bytes: one byte over is enough to know.
+fn inflate(reader: impl Read, limit: usize) -> Result<Bytes, IngestError> {
+    let mut out = Vec::with_capacity(limit.min(64 * 1024));
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| IngestError::InvalidJson(format!("the compressed body could not be decoded: {e}")))?;
+    if out.len() > limit {
+        return Err(IngestError::PayloadTooLarge { limit });
+    }
+    Ok(Bytes::from(out))
+}
+
+pub fn parse_json(bytes: &[u8]) -> Result<Value, IngestError> {
+    serde_json::from_slice(bytes).map_err(|e| IngestError::InvalidJson(e.to_string()))
+}

@@ -1,0 +1,38 @@
+//! Ingest's configuration (operations.md).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sentori_config::{ConfigErrors, Env, StoreConfig};
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub addr: SocketAddr,
+    pub store: StoreConfig,
+    /// The bootstrap admin token of the dev project.
+    pub dev_token: String,
+    /// `SENTORI_RATE_LIMIT_PER_MIN`: requests per token per minute.
+    pub rate_limit_per_min: u32,
+    /// `SENTORI_MAX_BACKLOG`: unprocessed entries in a stream past which ingest
+    /// answers 503 instead of letting Valkey grow without bound.
+    pub max_backlog: u64,
+    /// How long a resolved token is trusted before it is looked up again
+    /// (bounds how long a revoked token keeps working).
+    pub token_cache_ttl: Duration,
+}
+
+impl IngestConfig {
+    pub fn from_env(mut env: Env) -> Result<Self, ConfigErrors> {
+        let addr = env.addr_or("SENTORI_INGEST_ADDR", "0.0.0.0:8080");
+        let store = StoreConfig::read(&mut env);
+        let dev_token = env.required("SENTORI_DEV_TOKEN");
+        let rate_limit_per_min = env.parsed_or("SENTORI_RATE_LIMIT_PER_MIN", 1000u32);
+        if rate_limit_per_min == 0 {
+            env.invalid("SENTORI_RATE_LIMIT_PER_MIN", "must be at least 1");
+        }
+        let max_backlog = env.parsed_or("SENTORI_MAX_BACKLOG", 1_000_000u64);
+        let token_cache_ttl = Duration::from_secs(env.parsed_or("SENTORI_TOKEN_CACHE_SECS", 30u64).min(30));
+        env.finish()?;
+        Ok(Self { addr, store, dev_token, rate_limit_per_min, max_backlog, token_cache_ttl })
+    }
+}

@@ -1,0 +1,97 @@
+//! Every way a request can fail, mapped to the protocol's error body in one place.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sentori_protocol::{ErrorBody, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("validation failed")]
+    ValidationFailed(Vec<FieldError>),
+    #[error("too many items: {count} (at most {max})")]
+    TooManyItems { count: usize, max: usize },
+    #[error("unauthorized: {hint}")]
+    Unauthorized { hint: &'static str },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported Content-Encoding {0:?}")]
+    UnsupportedEncoding(String),
+    #[error("rate limited")]
+    RateLimited { retry_after_ms: u64 },
+    #[error("the processing backlog is full")]
+    Backlogged,
+    #[error("Valkey is unavailable: {0}")]
+    QueueUnavailable(#[from] sentori_queue::QueueError),
+    #[error("Valkey is unavailable: {0}")]
+    ValkeyUnavailable(#[from] redis::RedisError),
+    #[error("token lookup failed: {0}")]
+    TokenLookup(#[from] sentori_store::sqlx::Error),
+}
+
+/// How long clients are asked to wait when the server itself is the problem.
+const UNAVAILABLE_RETRY_MS: u64 = 5_000;
+
+impl IngestError {
+    fn status_and_body(&self) -> (StatusCode, ErrorBody) {
+        use IngestError::*;
+        match self {
+            InvalidJson(why) => (StatusCode::BAD_REQUEST, ErrorBody::new("invalidJson", format!("The body is not valid JSON: {why}"))),
+            ValidationFailed(details) => (StatusCode::BAD_REQUEST, ErrorBody::validation_failed(details.clone())),
+            TooManyItems { count, max } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new("tooManyItems", format!("The batch has {count} items; at most {max} are allowed")),
+            ),
+            Unauthorized { hint } => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody::new("unauthorized", "A valid token is required").with_hint(*hint),
+            ),
+            PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody::new("payloadTooLarge", format!("The decoded body is larger than {limit} bytes")),
+            ),
+            UnsupportedEncoding(encoding) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorBody::new("unsupportedEncoding", format!("Content-Encoding {encoding:?} is not supported"))
+                    .with_hint("use gzip, deflate, br, zstd or none"),
+            ),
+            RateLimited { retry_after_ms } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorBody {
+                    retry_after_ms: Some(*retry_after_ms),
+                    ..ErrorBody::new("rateLimited", "Too many requests for this token; retry later")
+                },
+            ),
+            Backlogged => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody {
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_MS),
+                    ..ErrorBody::new("unavailable", "The processing backlog is full; retry later")
+                },
+            ),
+            QueueUnavailable(_) | ValkeyUnavailable(_) | TokenLookup(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody {
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_MS),
+                    ..ErrorBody::new("unavailable", "The service cannot accept data right now; retry later")
+                },
+            ),
+        }
+    }
+}
+
+impl IntoResponse for IngestError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        let retry_after = body.retry_after_ms.map(|ms| ms.div_ceil(1000).max(1));
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

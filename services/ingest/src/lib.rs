@@ -1,0 +1,123 @@
+//! `ingest`: the SDK-facing `/v1/*` endpoints (protocol.md).
+//!
+//! It authenticates, rate-limits, validates and trims, appends one envelope
+//! per item to a Valkey stream, and answers. It never writes to PostgreSQL on
+//! the hot path: tokens are read through a cache.
+
+mod auth;
+mod backlog;
+mod body;
+mod config;
+mod cors;
+mod error;
+mod rate_limit;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use sentori_queue::{Keys, Producer};
+use sentori_runtime::{Readiness, Shutdown};
+use sentori_store::{PoolSettings, TokenDirectory};
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+pub use backlog::BacklogGauge;
+pub use config::IngestConfig;
+pub use error::IngestError;
+pub use rate_limit::RateLimiter;
+
+/// Everything a request handler needs, shared by all of them.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+pub struct Shared {
+    pub config: IngestConfig,
+    pub tokens: TokenDirectory,
+    pub producer: Producer,
+    pub limiter: RateLimiter,
+    pub backlog: BacklogGauge,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] sentori_store::StoreError),
+    #[error("connecting to Valkey failed: {0}")]
+    Valkey(#[from] redis::RedisError),
+    #[error("binding the listener failed: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// A started ingest service, ready to serve.
+pub struct Ingest {
+    state: AppState,
+    readiness: Readiness,
+}
+
+impl Ingest {
+    pub async fn start(config: IngestConfig) -> Result<Self, StartError> {
+        let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
+        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
+        let keys = Keys::new(config.store.valkey_namespace.clone());
+        let producer = Producer::new(conn.clone(), keys.clone());
+        let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token))
+            .with_ttl(config.token_cache_ttl, Duration::from_secs(2).min(config.token_cache_ttl));
+        let limiter = RateLimiter::new(conn.clone(), keys, config.rate_limit_per_min);
+        let backlog = BacklogGauge::new(config.max_backlog);
+        backlog.refresh(&producer).await;
+        let state = AppState { inner: Arc::new(Shared { config, tokens, producer, limiter, backlog }) };
+        Ok(Self { state, readiness: Readiness { postgres: Some(pool), valkey: Some(conn) } })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The whole HTTP surface: `/v1/*` plus health checks.
+    pub fn router(&self) -> Router {
+        router(self.state.clone()).merge(sentori_runtime::health_routes(self.readiness.clone()))
+    }
+
+    pub async fn serve(self, shutdown: Shutdown) -> Result<(), StartError> {
+        let listener = tokio::net::TcpListener::bind(self.state.config.addr).await?;
+        self.serve_on(listener, shutdown).await
+    }
+
+    pub async fn serve_on(self, listener: tokio::net::TcpListener, shutdown: Shutdown) -> Result<(), StartError> {
+        tracing::info!(addr = %listener.local_addr()?, "ingest listening");
+        self.state.backlog.spawn_sampler(self.state.producer.clone(), shutdown.clone());
+        let app = NormalizePathLayer::trim_trailing_slash().layer(self.router());
+        let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+        axum::serve(listener, make_service).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+        Ok(())
+    }
+}
+
+/// The `/v1/*` routes.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/events", post(routes::post_event))
+        .route("/events:batch", post(routes::post_events_batch))
+        .route("/spans", post(routes::post_span))
+        .route("/spans:batch", post(routes::post_spans_batch))
+        .route("/sessions", post(routes::post_session))
+        .route("/deploys", post(routes::post_deploy))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn(cors::cors))
+        .with_state(state);
+    Router::new().nest("/v1", v1)
+}

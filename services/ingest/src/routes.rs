@@ -1,0 +1,172 @@
+//! The `/v1/*` handlers: thin steps of authenticate, limit, read, validate, append.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sentori_protocol::{ErrorBody, FieldError};
+use sentori_queue::{Envelope, ItemKind, Stream};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::auth::{Caller, QueryToken, authenticate};
+use crate::body::{self, JSON_LIMIT, SPAN_LIMIT};
+use crate::error::IngestError;
+use crate::rate_limit::Decision;
+use crate::AppState;
+
+/// How one kind of item travels: its stream, validator and limits.
+struct ItemRoute {
+    kind: ItemKind,
+    stream: Stream,
+    /// The key of the array in a batch body.
+    batch_key: &'static str,
+    max_batch: usize,
+    single_limit: usize,
+    query_token: QueryToken,
+    validate: fn(Value) -> Result<(Uuid, Value), Vec<FieldError>>,
+}
+
+const EVENTS: ItemRoute = ItemRoute {
+    kind: ItemKind::Event,
+    stream: Stream::Events,
+    batch_key: "events",
+    max_batch: 100,
+    single_limit: JSON_LIMIT,
+    query_token: QueryToken::Allowed,
+    validate: |v| sentori_protocol::validate_event(v).map(|e| (e.id, e.payload)),
+};
+
+const SPANS: ItemRoute = ItemRoute {
+    kind: ItemKind::Span,
+    stream: Stream::Spans,
+    batch_key: "spans",
+    max_batch: 200,
+    single_limit: SPAN_LIMIT,
+    query_token: QueryToken::Refused,
+    validate: |v| sentori_protocol::validate_span(v).map(|s| (s.id, s.payload)),
+};
+
+const SESSIONS: ItemRoute = ItemRoute {
+    kind: ItemKind::Session,
+    stream: Stream::Sessions,
+    batch_key: "sessions",
+    max_batch: 0,
+    single_limit: JSON_LIMIT,
+    query_token: QueryToken::Allowed,
+    validate: |v| sentori_protocol::validate_session(v).map(|s| (s.id, s.payload)),
+};
+
+/// Authentication and the rate limit, common to every route.
+async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri, query_token: QueryToken) -> Result<Caller, IngestError> {
+    let caller = authenticate(state, headers, uri.query(), query_token).await?;
+    match state.limiter.check(caller.token.project_id, &caller.rate_key).await? {
+        Decision::Allowed => Ok(caller),
+        Decision::Limited { retry_after_ms } => Err(IngestError::RateLimited { retry_after_ms }),
+    }
+}
+
+fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Value) -> Envelope {
+    let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Envelope::new(kind, caller.token.project_id, caller.token.org_id, OffsetDateTime::now_utc())
+        .with_payload(payload)
+        .with_sdk(sdk)
+}
+
+async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Result<(), IngestError> {
+    if !state.backlog.has_room(stream) {
+        return Err(IngestError::Backlogged);
+    }
+    state.producer.append(stream, envelopes).await?;
+    Ok(())
+}
+
+async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    let caller = admit(&state, &headers, &uri, route.query_token).await?;
+    let value = body::read_json(&headers, body, route.single_limit).await?;
+    let (id, payload) = (route.validate)(value).map_err(IngestError::ValidationFailed)?;
+    append(&state, route.stream, &[envelope(&caller, route.kind, &headers, payload)]).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
+}
+
+async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
+    let value = body::read_json(&headers, body, JSON_LIMIT).await?;
+    let items = match value {
+        Value::Object(mut obj) => match obj.remove(route.batch_key) {
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(invalid(route.batch_key, "must be an array")),
+            None => return Err(invalid(route.batch_key, "required")),
+        },
+        _ => return Err(invalid("$", "must be a JSON object")),
+    };
+    if items.len() > route.max_batch {
+        return Err(IngestError::TooManyItems { count: items.len(), max: route.max_batch });
+    }
+    let mut envelopes = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match (route.validate)(item) {
+            Ok((_, payload)) => envelopes.push(envelope(&caller, route.kind, &headers, payload)),
+            Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
+        }
+    }
+    append(&state, route.stream, &envelopes).await?;
+    let body = json!({"accepted": envelopes.len(), "rejected": errors.len(), "errors": errors});
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
+}
+
+fn invalid(field: &str, message: &str) -> IngestError {
+    IngestError::ValidationFailed(vec![FieldError::new(field, message)])
+}
+
+pub async fn post_event(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &EVENTS, headers, uri, body).await
+}
+
+pub async fn post_events_batch(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    accept_batch(state, &EVENTS, headers, uri, body).await
+}
+
+pub async fn post_span(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &SPANS, headers, uri, body).await
+}
+
+pub async fn post_spans_batch(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    accept_batch(state, &SPANS, headers, uri, body).await
+}
+
+pub async fn post_session(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &SESSIONS, headers, uri, body).await
+}
+
+/// A deploy upserts its release. The release id is derived from the project
+/// and the release name, so ingest can answer with it before the processor
+/// has written the row, and every writer of that release agrees on it.
+pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
+    let value = body::read_json(&headers, body, JSON_LIMIT).await?;
+    let deploy = sentori_protocol::validate_deploy(value).map_err(IngestError::ValidationFailed)?;
+    let deploy_at = deploy.deployed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let deploy_at_text = deploy_at.format(&Rfc3339).unwrap_or_default();
+    let release_id = sentori_protocol::release_id(caller.token.project_id, &deploy.release);
+    let payload = json!({
+        "release": deploy.release,
+        "environment": deploy.environment,
+        "deployedAt": deploy_at_text,
+    });
+    append(&state, Stream::Deploys, &[envelope(&caller, ItemKind::Deploy, &headers, payload)]).await?;
+    let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Unknown `/v1/*` paths answer in the protocol's error shape too.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, axum::Json(ErrorBody::new("notFound", "No such endpoint"))).into_response()
+}
+
+pub async fn method_not_allowed() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(ErrorBody::new("methodNotAllowed", "Use POST"))).into_response()
+}
