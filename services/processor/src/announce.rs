@@ -1,0 +1,146 @@
+//! Announcing new and regressed issues on the notify stream, through an outbox.
+//!
+//! Announcements are written in the batch's transaction and published after
+//! it commits, so an announcement exists exactly when its issue change does.
+//! A processor that dies between commit and publish leaves rows that the
+//! sweep publishes; the notifier's delivery log absorbs a double publication.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::{PgPool, Postgres, Transaction};
+use sentori_queue::{Envelope, ItemKind, Producer, Stream};
+use sentori_runtime::Shutdown;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    New,
+    Regressed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Regressed => "regressed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    pub project_id: Uuid,
+    pub org_id: Uuid,
+    pub issue_id: Uuid,
+    pub reason: Reason,
+    /// 0 for `new`; the regression's number for `regressed`.
+    pub occurrence: i64,
+}
+
+enum Filter<'a> {
+    Ids(&'a [i64]),
+    OlderThan(OffsetDateTime),
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    pool: PgPool,
+    producer: Producer,
+}
+
+/// How old an unpublished row must be before the sweep takes it over from
+/// the processor that wrote it.
+const ORPHAN_AGE: Duration = Duration::from_secs(30);
+
+impl Outbox {
+    pub fn new(pool: PgPool, producer: Producer) -> Self {
+        Self { pool, producer }
+    }
+
+    /// Writes announcements inside the batch's transaction.
+    pub async fn record(tx: &mut Transaction<'_, Postgres>, announcements: &[Announcement]) -> Result<Vec<i64>, sqlx::Error> {
+        if announcements.is_empty() {
+            return Ok(Vec::new());
+        }
+        let projects: Vec<Uuid> = announcements.iter().map(|a| a.project_id).collect();
+        let orgs: Vec<Uuid> = announcements.iter().map(|a| a.org_id).collect();
+        let issues: Vec<Uuid> = announcements.iter().map(|a| a.issue_id).collect();
+        let reasons: Vec<&str> = announcements.iter().map(|a| a.reason.as_str()).collect();
+        let occurrences: Vec<i64> = announcements.iter().map(|a| a.occurrence).collect();
+        sqlx::query_scalar(
+            "INSERT INTO announcements (project_id, org_id, issue_id, reason, occurrence)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[])
+             RETURNING id",
+        )
+        .bind(&projects)
+        .bind(&orgs)
+        .bind(&issues)
+        .bind(&reasons)
+        .bind(&occurrences)
+        .fetch_all(&mut **tx)
+        .await
+    }
+
+    /// Publishes committed announcements; a failure leaves them for the sweep.
+    pub async fn publish(&self, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        if let Err(err) = self.publish_where(Filter::Ids(ids)).await {
+            tracing::warn!(error = %err, "publishing announcements failed; the sweep will retry");
+        }
+    }
+
+    async fn publish_where(&self, filter: Filter<'_>) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+        let mut tx = self.pool.begin().await?;
+        // SKIP LOCKED: a row another processor is publishing right now is its business.
+        const COLUMNS: &str = "SELECT id, project_id, org_id, issue_id, reason, occurrence FROM announcements";
+        const LOCK: &str = "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1000";
+        type Row = (i64, Uuid, Uuid, Uuid, String, i64);
+        let rows: Vec<Row> = match filter {
+            Filter::Ids(ids) => {
+                sqlx::query_as(&format!("{COLUMNS} WHERE id = ANY($1) {LOCK}")).bind(ids).fetch_all(&mut *tx).await?
+            }
+            Filter::OlderThan(at) => {
+                sqlx::query_as(&format!("{COLUMNS} WHERE created_at < $1 {LOCK}")).bind(at).fetch_all(&mut *tx).await?
+            }
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let envelopes: Vec<Envelope> = rows
+            .iter()
+            .map(|(_, project_id, org_id, issue_id, reason, occurrence)| {
+                Envelope::new(ItemKind::Notification, *project_id, *org_id, OffsetDateTime::now_utc())
+                    .with_payload(json!({"issueId": issue_id, "reason": reason, "occurrence": occurrence}))
+            })
+            .collect();
+        self.producer.append(Stream::Notify, &envelopes).await?;
+        let done: Vec<i64> = rows.iter().map(|row| row.0).collect();
+        sqlx::query("DELETE FROM announcements WHERE id = ANY($1)").bind(&done).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.len())
+    }
+
+    /// Publishes what dead processors left behind, until shutdown.
+    pub fn spawn_sweeper(&self, shutdown: Shutdown) {
+        let outbox = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ORPHAN_AGE / 3);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        match outbox.publish_where(Filter::OlderThan(OffsetDateTime::now_utc() - ORPHAN_AGE)).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(count = n, "published announcements left by another processor"),
+                            Err(err) => tracing::warn!(error = %err, "announcement sweep failed"),
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

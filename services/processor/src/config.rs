@@ -1,0 +1,34 @@
+//! The processor's configuration (operations.md).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sentori_config::{ConfigErrors, Env, StoreConfig};
+
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    /// Health checks only: the processor serves no API.
+    pub addr: SocketAddr,
+    pub store: StoreConfig,
+    /// Entries read per batch (one transaction each).
+    pub batch_size: usize,
+    /// An entry pending this long is taken over from a consumer presumed dead.
+    pub claim_idle: Duration,
+    /// Deliveries after which an entry is moved to the dead-letter stream.
+    pub max_deliveries: u64,
+}
+
+impl ProcessorConfig {
+    pub fn from_env(mut env: Env) -> Result<Self, ConfigErrors> {
+        let addr = env.addr_or("SENTORI_PROCESSOR_ADDR", "0.0.0.0:8082");
+        let store = StoreConfig::read(&mut env);
+        let batch_size = env.parsed_or("SENTORI_PROCESSOR_BATCH_SIZE", 500usize);
+        if batch_size == 0 {
+            env.invalid("SENTORI_PROCESSOR_BATCH_SIZE", "must be at least 1");
+        }
+        let claim_idle = Duration::from_millis(env.parsed_or("SENTORI_CLAIM_IDLE_MS", 30_000u64));
+        let max_deliveries = env.parsed_or("SENTORI_MAX_DELIVERIES", 5u64);
+        env.finish()?;
+        Ok(Self { addr, store, batch_size, claim_idle, max_deliveries })
+    }
+}

@@ -1,0 +1,37 @@
+//! Why processing a batch failed, and whether trying again can help.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("Valkey: {0}")]
+    Queue(#[from] sentori_queue::QueueError),
+    #[error("the payload cannot be processed: {0}")]
+    Payload(String),
+}
+
+impl ProcessError {
+    /// Transient failures (the database is down, a deadlock, a serialisation
+    /// conflict) are retried without acknowledging; anything else is a
+    /// property of the data and isolates the entry that causes it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProcessError::Database(err) => match err {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    // 08: connection exceptions; 40001/40P01: serialisation and deadlock;
+                    // 53: insufficient resources; 57P0x: the server is shutting down.
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "40001" || code == "40P01"
+                }),
+                _ => false,
+            },
+            ProcessError::Queue(_) => true,
+            ProcessError::Payload(_) => false,
+        }
+    }
+}

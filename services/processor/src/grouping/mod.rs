@@ -1,0 +1,152 @@
+//! Grouping: which issue an event belongs to (processing.md).
+
+mod normalize;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub use normalize::normalize_message;
+
+/// How many frames from the top take part in the default fingerprint.
+const FINGERPRINT_FRAMES: usize = 5;
+const TITLE_MAX_CHARS: usize = 200;
+
+/// What grouping decided for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouping {
+    /// 32 hex characters: the first 128 bits of SHA-256 over the components.
+    pub fingerprint: String,
+    /// The components hashed, stored on the issue to explain the grouping.
+    pub components: Vec<String>,
+    pub title: String,
+    /// The top in-app frame (else the top frame) as `function (file)`.
+    pub culprit: Option<String>,
+    /// The error type, for kinds with an error.
+    pub error_type: Option<String>,
+}
+
+/// Groups one validated (and symbolicated) event payload.
+pub fn group(event: &Value) -> Grouping {
+    let kind = event["kind"].as_str().unwrap_or("error");
+    let error = event.get("error").filter(|e| e.is_object());
+    let default = default_components(kind, event, error);
+    let components = match event.get("fingerprint").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+        Some(custom) => custom
+            .iter()
+            .flat_map(|part| match part.as_str() {
+                Some("{{ default }}" | "{{default}}") => default.clone(),
+                Some(text) => vec![text.to_owned()],
+                None => vec![part.to_string()],
+            })
+            .collect(),
+        None => default,
+    };
+    let frames = error.map(|e| frames(e)).unwrap_or_default();
+    let culprit = frames
+        .iter()
+        .find(|f| in_app(f))
+        .or_else(|| frames.first())
+        .map(|f| format!("{} ({})", function(f), f["file"].as_str().unwrap_or("?")));
+    Grouping {
+        fingerprint: hash(&components),
+        components,
+        title: title(kind, event, error),
+        culprit,
+        error_type: error.and_then(|e| e["type"].as_str()).map(str::to_owned),
+    }
+}
+
+fn default_components(kind: &str, event: &Value, error: Option<&Value>) -> Vec<String> {
+    let mut components = Vec::new();
+    // A main-thread hang never merges with a crash of the same type.
+    if kind == "anr" {
+        components.push("kind:anr".to_owned());
+    }
+    match error {
+        Some(error) if kind != "message" => {
+            components.push(format!("type:{}", error["type"].as_str().unwrap_or("Error")));
+            let frames = frames(error);
+            let in_app: Vec<&Value> = frames.iter().copied().filter(|f| in_app(f)).take(FINGERPRINT_FRAMES).collect();
+            if !in_app.is_empty() {
+                components.extend(in_app.iter().map(|f| frame_component(f)));
+            } else {
+                components.extend(frames.iter().take(FINGERPRINT_FRAMES).map(|f| frame_component(f)));
+                components.push(format!("message:{}", normalize_message(error["message"].as_str().unwrap_or(""))));
+            }
+        }
+        _ => {
+            let message = event["message"].as_str().unwrap_or("");
+            components.push(format!("message:{}", normalize_message(message)));
+        }
+    }
+    components
+}
+
+fn frames(error: &Value) -> Vec<&Value> {
+    error["stack"].as_array().map(|s| s.iter().filter(|f| f.is_object()).collect()).unwrap_or_default()
+}
+
+fn in_app(frame: &Value) -> bool {
+    frame["inApp"].as_bool().unwrap_or(false)
+}
+
+fn function(frame: &Value) -> &str {
+    frame["function"].as_str().filter(|f| !f.is_empty()).unwrap_or("<anonymous>")
+}
+
+/// Line and column are not part of the key: they move with every release.
+fn frame_component(frame: &Value) -> String {
+    format!("frame:{} {}", function(frame), normalize_file(frame["file"].as_str().unwrap_or("")))
+}
+
+static CONTENT_HASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.-][0-9a-fA-F]{8,}(\.)").unwrap());
+static URL_ORIGIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*").unwrap());
+
+/// Keeps directory and extension; drops the origin, `webpack://` and
+/// `app:///` prefixes, query strings and build content hashes, so the same
+/// file of two builds or two hosts compares equal.
+pub fn normalize_file(file: &str) -> String {
+    let file = file.split(['?', '#']).next().unwrap_or("");
+    let file = file
+        .strip_prefix("webpack://")
+        .or_else(|| file.strip_prefix("app:///"))
+        .map(|rest| rest.trim_start_matches('/').to_owned())
+        .unwrap_or_else(|| URL_ORIGIN.replace(file, "").into_owned());
+    let file = file.strip_prefix("~/").unwrap_or(&file);
+    CONTENT_HASH.replace_all(file, "$1").into_owned()
+}
+
+fn title(kind: &str, event: &Value, error: Option<&Value>) -> String {
+    let text = match error {
+        Some(error) if kind != "message" => {
+            let error_type = error["type"].as_str().unwrap_or("Error");
+            match error["message"].as_str().map(first_line).filter(|m| !m.is_empty()) {
+                Some(message) => format!("{error_type}: {message}"),
+                None => error_type.to_owned(),
+            }
+        }
+        _ => first_line(event["message"].as_str().unwrap_or("")).to_owned(),
+    };
+    let text = if text.is_empty() { "<no message>".to_owned() } else { text };
+    text.chars().take(TITLE_MAX_CHARS).collect()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+fn hash(components: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    for component in components {
+        // Length-prefixed, so ["ab", "c"] and ["a", "bc"] differ.
+        hasher.update((component.len() as u64).to_be_bytes());
+        hasher.update(component.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests;

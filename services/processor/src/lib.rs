@@ -1,0 +1,85 @@
+//! `processor`: turns queued events, spans, sessions and deploys into
+//! issues, events, traces, sessions and releases (processing.md).
+//!
+//! One consumer per stream, each in the `processor` consumer group, so more
+//! processes share the work. Every batch is one transaction and is
+//! acknowledged only after it commits.
+
+mod announce;
+mod config;
+mod error;
+mod events;
+pub mod grouping;
+mod releases;
+mod sessions;
+mod spans;
+mod worker;
+
+use std::time::Duration;
+
+use sentori_queue::{Consumer, ConsumerConfig, Keys, Producer, Stream};
+use sentori_runtime::{Readiness, Shutdown};
+use sentori_store::PoolSettings;
+use sqlx::PgPool;
+
+pub use config::ProcessorConfig;
+pub use error::ProcessError;
+
+/// The consumer group every processor joins.
+pub const GROUP: &str = "processor";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] sentori_store::StoreError),
+    #[error("connecting to Valkey failed: {0}")]
+    Valkey(#[from] redis::RedisError),
+    #[error("joining a consumer group failed: {0}")]
+    Queue(#[from] sentori_queue::QueueError),
+    #[error("serving health checks failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+pub struct Processor {
+    config: ProcessorConfig,
+    pool: PgPool,
+    producer: Producer,
+    readiness: Readiness,
+}
+
+impl Processor {
+    pub async fn start(config: ProcessorConfig) -> Result<Self, StartError> {
+        let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
+        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(5)).await?;
+        let producer = Producer::new(conn.clone(), Keys::new(config.store.valkey_namespace.clone()));
+        let readiness = Readiness { postgres: Some(pool.clone()), valkey: Some(conn) };
+        Ok(Self { config, pool, producer, readiness })
+    }
+
+    async fn consumer(&self, stream: Stream) -> Result<Consumer, StartError> {
+        let mut config = ConsumerConfig::new(stream, GROUP);
+        config.batch_size = self.config.batch_size;
+        config.claim_idle = self.config.claim_idle;
+        config.max_deliveries = self.config.max_deliveries;
+        let keys = Keys::new(self.config.store.valkey_namespace.clone());
+        Ok(Consumer::join(&self.config.store.valkey_url, keys, config).await?)
+    }
+
+    /// Consumes every stream until `shutdown`, then returns once in-flight
+    /// batches have finished.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
+        let listener = tokio::net::TcpListener::bind(self.config.addr).await?;
+        let health = sentori_runtime::serve_on(listener, sentori_runtime::health_routes(self.readiness.clone()), shutdown.clone());
+        let outbox = announce::Outbox::new(self.pool.clone(), self.producer.clone());
+        outbox.spawn_sweeper(shutdown.clone());
+        let events = worker::run(self.consumer(Stream::Events).await?, events::EventHandler::new(self.pool.clone(), outbox), shutdown.clone());
+        let spans = worker::run(self.consumer(Stream::Spans).await?, spans::SpanHandler::new(self.pool.clone()), shutdown.clone());
+        let sessions =
+            worker::run(self.consumer(Stream::Sessions).await?, sessions::SessionHandler::new(self.pool.clone()), shutdown.clone());
+        let deploys = worker::run(self.consumer(Stream::Deploys).await?, sessions::DeployHandler::new(self.pool.clone()), shutdown.clone());
+        tracing::info!(addr = %self.config.addr, "processor running");
+        let (health, ..) = tokio::join!(health, events, spans, sessions, deploys);
+        health?;
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! Sessions (stored once per id) and deploys (a release's deploy time).
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::error::ProcessError;
+use crate::releases;
+use crate::worker::BatchHandler;
+use sentori_queue::Envelope;
+
+fn timestamp(value: &serde_json::Value) -> Option<OffsetDateTime> {
+    value.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+}
+
+pub struct SessionHandler {
+    pool: PgPool,
+}
+
+impl SessionHandler {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+impl BatchHandler for SessionHandler {
+    fn name(&self) -> &'static str {
+        "sessions"
+    }
+
+    async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        let mut tx = self.pool.begin().await?;
+        for envelope in items {
+            let p = &envelope.payload;
+            let id = p["id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
+            let started_at = timestamp(&p["startedAt"]);
+            let (Some(id), Some(started_at)) = (id, started_at) else {
+                return Err(ProcessError::Payload("session without a valid id or startedAt".into()));
+            };
+            let release = p["release"].as_str().unwrap_or_default();
+            releases::record_seen(&mut tx, envelope.project_id, std::iter::once((release, envelope.received_at()))).await?;
+            sqlx::query(
+                "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (project_id, id) DO NOTHING",
+            )
+            .bind(envelope.project_id)
+            .bind(id)
+            .bind(envelope.received_at())
+            .bind(p["userId"].as_str())
+            .bind(release)
+            .bind(p["environment"].as_str().unwrap_or_default())
+            .bind(p["status"].as_str().unwrap_or("ok"))
+            .bind(started_at)
+            .bind(p["durationMs"].as_i64().unwrap_or(0))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub struct DeployHandler {
+    pool: PgPool,
+}
+
+impl DeployHandler {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+impl BatchHandler for DeployHandler {
+    fn name(&self) -> &'static str {
+        "deploys"
+    }
+
+    async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        let mut tx = self.pool.begin().await?;
+        for envelope in items {
+            let p = &envelope.payload;
+            let Some(release) = p["release"].as_str() else {
+                return Err(ProcessError::Payload("deploy without a release".into()));
+            };
+            let deployed_at = timestamp(&p["deployedAt"]).unwrap_or_else(|| envelope.received_at());
+            releases::record_deploy(&mut tx, envelope.project_id, release, p["environment"].as_str(), deployed_at, envelope.received_at())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! Spans and the per-trace summaries built from them.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::error::ProcessError;
+use crate::worker::BatchHandler;
+use sentori_queue::Envelope;
+
+pub struct SpanHandler {
+    pool: PgPool,
+}
+
+impl SpanHandler {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+struct Span<'a> {
+    project_id: Uuid,
+    id: Uuid,
+    trace_id: Uuid,
+    parent: Option<Uuid>,
+    op: &'a str,
+    name: &'a str,
+    started_at: OffsetDateTime,
+    duration_ms: i64,
+    status: &'a str,
+    received_at: OffsetDateTime,
+    payload: &'a Value,
+}
+
+impl<'a> Span<'a> {
+    fn parse(envelope: &'a Envelope) -> Result<Self, ProcessError> {
+        let p = &envelope.payload;
+        let uuid = |key: &str| p[key].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        let missing = |what: &str| ProcessError::Payload(format!("span without a valid {what}"));
+        Ok(Self {
+            project_id: envelope.project_id,
+            id: uuid("id").ok_or_else(|| missing("id"))?,
+            trace_id: uuid("traceId").ok_or_else(|| missing("traceId"))?,
+            parent: uuid("parentSpanId"),
+            op: p["op"].as_str().unwrap_or_default(),
+            name: p["name"].as_str().unwrap_or_default(),
+            started_at: p["startedAt"]
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+                .ok_or_else(|| missing("startedAt"))?,
+            duration_ms: p["durationMs"].as_i64().unwrap_or(0),
+            status: p["status"].as_str().unwrap_or("ok"),
+            received_at: envelope.received_at(),
+            payload: p,
+        })
+    }
+
+    fn ended_at(&self) -> OffsetDateTime {
+        self.started_at + time::Duration::milliseconds(self.duration_ms)
+    }
+}
+
+/// Trace status severity: error > cancelled > ok (unknown statuses count as ok).
+fn severity(status: &str) -> u8 {
+    match status {
+        "error" => 2,
+        "cancelled" => 1,
+        _ => 0,
+    }
+}
+
+const STATUS_BY_SEVERITY: [&str; 3] = ["ok", "cancelled", "error"];
+
+/// A batch's contribution to one trace summary.
+struct TraceDelta<'a> {
+    root: Option<&'a Span<'a>>,
+    started_at: OffsetDateTime,
+    ended_at: OffsetDateTime,
+    spans: i64,
+    errors: i64,
+    severity: u8,
+}
+
+impl BatchHandler for SpanHandler {
+    fn name(&self) -> &'static str {
+        "spans"
+    }
+
+    async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        let spans = items.iter().map(|e| Span::parse(e)).collect::<Result<Vec<_>, _>>()?;
+        let mut by_project: BTreeMap<Uuid, Vec<&Span>> = BTreeMap::new();
+        for span in &spans {
+            by_project.entry(span.project_id).or_default().push(span);
+        }
+        let mut tx = self.pool.begin().await?;
+        for (project_id, spans) in by_project {
+            let fresh = fresh_spans(&mut tx, project_id, spans).await?;
+            if !fresh.is_empty() {
+                insert_spans(&mut tx, project_id, &fresh).await?;
+                update_traces(&mut tx, project_id, &fresh).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn fresh_spans<'a>(
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    spans: Vec<&'a Span<'a>>,
+) -> Result<Vec<&'a Span<'a>>, ProcessError> {
+    let mut seen = HashSet::new();
+    let spans: Vec<&Span> = spans.into_iter().filter(|s| seen.insert(s.id)).collect();
+    let ids: Vec<Uuid> = spans.iter().map(|s| s.id).collect();
+    let received: Vec<OffsetDateTime> = spans.iter().map(|s| s.received_at).collect();
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO span_ids (project_id, id, received_at)
+         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&received)
+    .fetch_all(&mut **tx)
+    .await?;
+    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    Ok(spans.into_iter().filter(|s| inserted.contains(&s.id)).collect())
+}
+
+async fn insert_spans(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spans: &[&Span<'_>]) -> Result<(), ProcessError> {
+    let ids: Vec<Uuid> = spans.iter().map(|s| s.id).collect();
+    let received: Vec<OffsetDateTime> = spans.iter().map(|s| s.received_at).collect();
+    let traces: Vec<Uuid> = spans.iter().map(|s| s.trace_id).collect();
+    let parents: Vec<Option<Uuid>> = spans.iter().map(|s| s.parent).collect();
+    let ops: Vec<&str> = spans.iter().map(|s| s.op).collect();
+    let names: Vec<&str> = spans.iter().map(|s| s.name).collect();
+    let starts: Vec<OffsetDateTime> = spans.iter().map(|s| s.started_at).collect();
+    let durations: Vec<i64> = spans.iter().map(|s| s.duration_ms).collect();
+    let statuses: Vec<&str> = spans.iter().map(|s| s.status).collect();
+    let payloads: Vec<Json<&Value>> = spans.iter().map(|s| Json(s.payload)).collect();
+    sqlx::query(
+        "INSERT INTO spans (project_id, id, received_at, trace_id, parent_span_id, op, name, started_at, duration_ms, status, payload)
+         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+                                    $8::timestamptz[], $9::bigint[], $10::text[], $11::jsonb[]) AS u",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&received)
+    .bind(&traces)
+    .bind(&parents)
+    .bind(&ops)
+    .bind(&names)
+    .bind(&starts)
+    .bind(&durations)
+    .bind(&statuses)
+    .bind(&payloads)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Folds the batch's new spans into the trace summaries. Only spans stored
+/// for the first time reach here, so counts stay exact under redelivery.
+async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spans: &[&Span<'_>]) -> Result<(), ProcessError> {
+    let mut traces: BTreeMap<Uuid, TraceDelta> = BTreeMap::new();
+    for span in spans {
+        let delta = traces.entry(span.trace_id).or_insert_with(|| TraceDelta {
+            root: None,
+            started_at: span.started_at,
+            ended_at: span.ended_at(),
+            spans: 0,
+            errors: 0,
+            severity: 0,
+        });
+        delta.spans += 1;
+        delta.errors += i64::from(span.status == "error");
+        delta.severity = delta.severity.max(severity(span.status));
+        delta.started_at = delta.started_at.min(span.started_at);
+        delta.ended_at = delta.ended_at.max(span.ended_at());
+        if span.parent.is_none() {
+            delta.root = Some(span);
+        }
+    }
+    let ids: Vec<Uuid> = traces.keys().copied().collect();
+    let root_ops: Vec<Option<&str>> = traces.values().map(|t| t.root.map(|r| r.op)).collect();
+    let root_names: Vec<Option<&str>> = traces.values().map(|t| t.root.map(|r| r.name)).collect();
+    let root_durations: Vec<Option<i64>> = traces.values().map(|t| t.root.map(|r| r.duration_ms)).collect();
+    let starts: Vec<OffsetDateTime> = traces.values().map(|t| t.started_at).collect();
+    let ends: Vec<OffsetDateTime> = traces.values().map(|t| t.ended_at).collect();
+    let counts: Vec<i64> = traces.values().map(|t| t.spans).collect();
+    let errors: Vec<i64> = traces.values().map(|t| t.errors).collect();
+    let statuses: Vec<&str> = traces.values().map(|t| STATUS_BY_SEVERITY[t.severity as usize]).collect();
+    sqlx::query(
+        "INSERT INTO traces AS t (project_id, trace_id, root_op, root_name, root_duration_ms, started_at, ended_at,
+                                  duration_ms, span_count, error_count, status)
+         SELECT $1, u.trace_id, u.root_op, u.root_name, u.root_duration_ms, u.started_at, u.ended_at,
+                COALESCE(u.root_duration_ms, (extract(epoch FROM u.ended_at - u.started_at) * 1000)::bigint),
+                u.span_count, u.error_count, u.status
+           FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
+                       $8::bigint[], $9::bigint[], $10::text[])
+                AS u(trace_id, root_op, root_name, root_duration_ms, started_at, ended_at, span_count, error_count, status)
+         ON CONFLICT (project_id, trace_id) DO UPDATE SET
+             root_op          = COALESCE(EXCLUDED.root_op, t.root_op),
+             root_name        = COALESCE(EXCLUDED.root_name, t.root_name),
+             root_duration_ms = COALESCE(EXCLUDED.root_duration_ms, t.root_duration_ms),
+             started_at       = LEAST(t.started_at, EXCLUDED.started_at),
+             ended_at         = GREATEST(t.ended_at, EXCLUDED.ended_at),
+             duration_ms      = COALESCE(EXCLUDED.root_duration_ms, t.root_duration_ms,
+                                    (extract(epoch FROM GREATEST(t.ended_at, EXCLUDED.ended_at)
+                                                      - LEAST(t.started_at, EXCLUDED.started_at)) * 1000)::bigint),
+             span_count       = t.span_count + EXCLUDED.span_count,
+             error_count      = t.error_count + EXCLUDED.error_count,
+             status           = CASE WHEN 'error' IN (t.status, EXCLUDED.status) THEN 'error'
+                                     WHEN 'cancelled' IN (t.status, EXCLUDED.status) THEN 'cancelled'
+                                     ELSE 'ok' END",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&root_ops)
+    .bind(&root_names)
+    .bind(&root_durations)
+    .bind(&starts)
+    .bind(&ends)
+    .bind(&counts)
+    .bind(&errors)
+    .bind(&statuses)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
