@@ -1,0 +1,179 @@
+//! Test harness for Sentori's tests against the real stack.
+//!
+//! `make test` starts a private PostgreSQL and Valkey and exports
+//! `SENTORI_TEST_DATABASE_URL` and `SENTORI_TEST_VALKEY_URL`. Each test gets
+//! its own database and its own Valkey key namespace, so tests run in
+//! parallel without seeing each other's data.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+/// One test's private slice of the stack.
+pub struct TestStack {
+    pub database_url: String,
+    pub valkey_url: String,
+    pub namespace: String,
+    /// A bootstrap dev token for this test's services.
+    pub dev_token: String,
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which starts PostgreSQL and Valkey for them")
+    })
+}
+
+impl TestStack {
+    /// Creates a fresh, empty database (migrations run when a service or
+    /// [`TestStack::pool`] connects) and a unique Valkey namespace.
+    pub async fn new() -> Self {
+        let admin_url = required_env("SENTORI_TEST_DATABASE_URL");
+        let valkey_url = required_env("SENTORI_TEST_VALKEY_URL");
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let options: PgConnectOptions = admin_url.parse().expect("SENTORI_TEST_DATABASE_URL is a PostgreSQL URL");
+        let mut admin = options.clone().connect().await.expect("connecting to the test PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating a test database");
+        admin.close().await.ok();
+        let database_url = options.database(&name).to_url_lossy().to_string();
+        Self {
+            database_url,
+            valkey_url,
+            namespace: format!("test-{}", uuid::Uuid::new_v4().simple()),
+            dev_token: format!("dev-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// A migrated pool on this test's database.
+    pub async fn pool(&self) -> PgPool {
+        let pool = PgPool::connect(&self.database_url).await.expect("connecting to the test database");
+        sqlx::migrate!("../../migrations").run(&pool).await.expect("migrating the test database");
+        pool
+    }
+
+    /// The environment every service of this test starts with.
+    pub fn service_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("SENTORI_DATABASE_URL".into(), self.database_url.clone()),
+            ("SENTORI_VALKEY_URL".into(), self.valkey_url.clone()),
+            ("SENTORI_VALKEY_NAMESPACE".into(), self.namespace.clone()),
+            ("SENTORI_DEV_TOKEN".into(), self.dev_token.clone()),
+            ("SENTORI_ADMIN_PASSWORD".into(), "test-password".into()),
+            ("SENTORI_SESSION_SECRET".into(), "0123456789abcdef0123456789abcdef".into()),
+            ("RUST_LOG".into(), std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into())),
+        ]
+    }
+}
+
+/// A free loopback address (bound, then released for a child process to take).
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("binding a free port")
+}
+
+/// The path of a workspace binary, building it first when it is missing
+/// (`cargo test -p <one crate>` does not build the other crates' binaries).
+pub fn binary(name: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target directory").to_path_buf();
+    let path = dir.join(name);
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !path.exists() {
+        let release = dir.file_name().is_some_and(|p| p == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["build", "--bin", name]);
+        if release {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("running cargo build");
+        assert!(status.success(), "building {name} failed");
+    }
+    path
+}
+
+/// A real service process; killed when dropped.
+pub struct ServiceProcess {
+    pub name: String,
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Starts `bin` with `env`, listening on a free port passed as `addr_var`,
+    /// and waits until it answers `/healthz`.
+    pub async fn start(bin: &str, addr_var: &str, env: &[(String, String)]) -> Self {
+        let addr = free_addr();
+        let child = Command::new(binary(bin))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(addr_var, addr.to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+        let mut service = Self { name: bin.to_owned(), addr, child };
+        service.wait_healthy().await;
+        service
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited during startup with {status}", self.name);
+            }
+            if let Ok(response) = client.get(self.url("/healthz")).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "{} did not become healthy within 60 s", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends SIGKILL: the process gets no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().expect("waiting for the service to exit")
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
