@@ -228,6 +228,14 @@ prepare_profile_dirs() {
   server_dir 755 "$LOG_DIR"
 }
 
+# Say plainly when another checkout's stack (or anything else) has the port,
+# instead of leaving the reader to dig it out of a server log.
+port_free() {
+  local port=$1 var=$2
+  tcp_open "$port" || return 0
+  die "127.0.0.1:$port is already in use by another process (another checkout's stack?); stop it or choose another port with $var=<port>"
+}
+
 # --- PostgreSQL -----------------------------------------------------------------
 
 pg_pid() { live_pid "$PGDATA_DIR/postmaster.pid" postgres; }
@@ -306,6 +314,7 @@ pg_start() {
     return 0
   fi
   wait_for_orphan_backends
+  port_free "$PG_PORT" SENTORI_STACK_PG_PORT
   pg_init
   pg_write_conf
   log "starting PostgreSQL ($PROFILE) on 127.0.0.1:$PG_PORT"
@@ -380,6 +389,7 @@ valkey_start() {
     log "valkey ($PROFILE) already running"
     return 0
   fi
+  port_free "$VALKEY_PORT" SENTORI_STACK_VALKEY_PORT
   # A config file rather than flags: paths are quoted there, whatever they hold.
   cat >"$P/valkey.conf" <<EOF
 # Written by deploy/local/stack.sh on every start; edits here are lost.

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make test`: every test suite, against a private PostgreSQL + Valkey (the
+# `test` profile: its own ports and data, never the `run` stack).
+#
+# Extra arguments go to `cargo test`:  deploy/local/test.sh -p sentori-store
+# Tests get SENTORI_TEST_DATABASE_URL (they create their own databases from
+# it; the role is a superuser of this throwaway cluster) and
+# SENTORI_TEST_VALKEY_URL, plus SENTORI_STACK_PG_BIN for psql/pg_dump.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STACK="$LOCAL_DIR/stack.sh"
+
+# Debian packages the suites below need on a fresh machine (CI starts from
+# one). Nothing yet beyond what the machine has; browser tests will add
+# e.g. chromium chromium-driver here.
+APT_PACKAGES=()
+
+# A stack someone started by hand (to iterate with plain `cargo test`) stays
+# up afterwards; one this script started is stopped, on failure too.
+stop_stack_on_exit() {
+  if "$STACK" status test >/dev/null 2>&1; then
+    log "test stack was already running; leaving it up"
+    return 0
+  fi
+  trap '"$STACK" stop test' EXIT
+}
+
+main() {
+  command -v cargo >/dev/null || die "cargo is not on PATH"
+  ((${#APT_PACKAGES[@]} == 0)) || ensure_apt_packages "${APT_PACKAGES[@]}"
+
+  stop_stack_on_exit
+  "$STACK" start test
+  local SENTORI_DATABASE_URL SENTORI_VALKEY_URL SENTORI_STACK_PG_BIN
+  eval "$("$STACK" env test)"
+  export SENTORI_TEST_DATABASE_URL=$SENTORI_DATABASE_URL
+  export SENTORI_TEST_VALKEY_URL=$SENTORI_VALKEY_URL
+  export SENTORI_STACK_PG_BIN
+  # A developer's shell may carry the `run` stack's URLs; no test may reach it.
+  unset SENTORI_DATABASE_URL SENTORI_VALKEY_URL
+
+  local status=0
+  (cd "$REPO_ROOT" && cargo test --workspace --all-targets "$@") || status=$?
+
+  # --- LATER SUITES ---------------------------------------------------------
+  # Add further suites here, each run only if the ones before passed, e.g.
+  #   browser tests of the dashboard (add chromium chromium-driver to
+  #   APT_PACKAGES), notifier tests against a real SMTP server
+  #   ("$STACK" smtp-start test <port> ... "$STACK" smtp-stop test).
+  # Keep `status` the first failure's exit code.
+  # ---------------------------------------------------------------------------
+
+  return "$status"
+}
+
+main "$@"
