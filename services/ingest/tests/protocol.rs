@@ -1,0 +1,315 @@
+//! The ingest contract of protocol.md, against a real Valkey and PostgreSQL,
+//! with ingest started in-process from its library.
+
+use std::io::Write;
+
+use ingest::{Ingest, IngestConfig};
+use reqwest::StatusCode;
+use sentori_queue::{Envelope, Keys, Stream};
+use sentori_testkit::TestStack;
+use serde_json::{Value, json};
+
+struct Harness {
+    stack: TestStack,
+    base: String,
+    client: reqwest::Client,
+    shutdown: sentori_runtime::Shutdown,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn start(extra: &[(&str, &str)]) -> Harness {
+    let stack = TestStack::new().await;
+    let mut env = stack.service_env();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = IngestConfig::from_env(sentori_config::Env::from_pairs(env)).expect("valid config");
+    let service = Ingest::start(config).await.expect("ingest starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = sentori_runtime::Shutdown::new();
+    tokio::spawn(service.serve_on(listener, shutdown.clone()));
+    Harness { stack, base, client: reqwest::Client::new(), shutdown }
+}
+
+impl Harness {
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.stack.dev_token)
+    }
+
+    async fn stream(&self, stream: Stream) -> Vec<Envelope> {
+        let client = redis::Client::open(self.stack.valkey_url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let key = Keys::new(self.stack.namespace.clone()).stream(stream);
+        let reply: redis::streams::StreamRangeReply =
+            redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
+        reply.ids.iter().map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
+    }
+}
+
+fn event() -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7(),
+        "timestamp": "2026-11-26T10:00:00Z",
+        "kind": "error",
+        "platform": "javascript",
+        "release": "app@1.0.0",
+        "environment": "prod",
+        "device": {"os": "web", "osVersion": "1"},
+        "app": {"version": "1.0.0"},
+        "error": {"type": "TypeError", "message": "boom", "stack": [{"file": "a.js", "line": 1}]}
+    })
+}
+
+fn span() -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7(), "traceId": uuid::Uuid::now_v7(), "parentSpanId": null,
+        "op": "http.client", "name": "GET /", "startedAt": "2026-11-26T10:00:00Z", "durationMs": 5, "status": "ok"
+    })
+}
+
+async fn error_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.expect("every error is JSON"))
+}
+
+#[tokio::test]
+async fn an_event_is_queued_with_unknown_fields_kept() {
+    let h = start(&[]).await;
+    let mut body = event();
+    body["fromTheFuture"] = json!({"x": 1});
+    let response = h.post("/v1/events").header("Sentori-Sdk", "sentori.js/9.0").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.json::<Value>().await.unwrap()["id"], body["id"]);
+    let queued = h.stream(Stream::Events).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].payload["fromTheFuture"], json!({"x": 1}));
+    assert_eq!(queued[0].sdk.as_deref(), Some("sentori.js/9.0"));
+    assert_eq!(queued[0].project_id, sentori_protocol::DEV_PROJECT_ID);
+}
+
+#[tokio::test]
+async fn malformed_json_is_invalid_json() {
+    let h = start(&[]).await;
+    let (status, body) = error_of(h.post("/v1/events").body("{\"id\": ").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalidJson");
+    assert!(body["message"].as_str().unwrap().contains("line 1"), "{body}");
+}
+
+#[tokio::test]
+async fn missing_fields_are_named_by_wire_path() {
+    let h = start(&[]).await;
+    let mut body = event();
+    body["error"]["stack"] = json!([{"file": "a.js", "line": 1}, {"file": "a.js", "line": 2}, {"file": "a.js", "line": 3}, {"file": "a.js"}]);
+    body["device"].as_object_mut().unwrap().remove("os");
+    let (status, body) = error_of(h.post("/v1/events").json(&body).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "validationFailed");
+    assert_eq!(body["message"], "2 fields are invalid");
+    let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["device.os", "error.stack[3].line"]);
+    assert!(h.stream(Stream::Events).await.is_empty(), "nothing rejected is stored");
+}
+
+#[tokio::test]
+async fn batches_reject_only_their_bad_items() {
+    let h = start(&[]).await;
+    let mut bad = event();
+    bad["error"].as_object_mut().unwrap().remove("type");
+    let good = event();
+    let body = json!({"events": [good.clone(), bad, good.clone()]});
+    let response = h.post("/v1/events:batch").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["accepted"], 2, "a duplicate counts as accepted");
+    assert_eq!(result["rejected"], 1);
+    assert_eq!(result["errors"][0]["index"], 1);
+    assert_eq!(result["errors"][0]["error"], "validationFailed");
+    assert_eq!(result["errors"][0]["details"][0]["field"], "error.type");
+    assert_eq!(h.stream(Stream::Events).await.len(), 2);
+
+    let too_many = json!({"events": vec![event(); 101]});
+    let (status, body) = error_of(h.post("/v1/events:batch").json(&too_many).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("tooManyItems")));
+    let spans = json!({"spans": vec![span(); 201]});
+    let (status, body) = error_of(h.post("/v1/spans:batch").json(&spans).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("tooManyItems")));
+    let spans = json!({"spans": vec![span(); 200]});
+    assert_eq!(h.post("/v1/spans:batch").json(&spans).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    assert_eq!(h.stream(Stream::Spans).await.len(), 200);
+}
+
+#[tokio::test]
+async fn tokens_are_checked_with_a_hint() {
+    let h = start(&[]).await;
+    let url = format!("{}/v1/events", h.base);
+    for (auth, hint) in [
+        (None, "send Authorization"),
+        (Some("Bearer not-a-token"), "not of the form"),
+        (Some("Bearer st_pk_0000000000000000000000000z"), "unknown or revoked"),
+    ] {
+        let mut request = h.client.post(&url).json(&event());
+        if let Some(auth) = auth {
+            request = request.header("Authorization", auth);
+        }
+        let (status, body) = error_of(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "unauthorized");
+        assert!(body["hint"].as_str().unwrap().contains(hint), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_within_the_cache_expiry() {
+    let h = start(&[("SENTORI_TOKEN_CACHE_SECS", "1")]).await;
+    let pool = h.stack.pool().await;
+    let (token_id, token) = sentori_store::tokens::create_token(
+        &pool,
+        sentori_protocol::DEV_PROJECT_ID,
+        sentori_protocol::TokenKind::Public,
+        "sdk",
+    )
+    .await
+    .unwrap();
+    let send = || h.client.post(format!("{}/v1/events", h.base)).bearer_auth(&token).json(&event()).send();
+    assert_eq!(send().await.unwrap().status(), StatusCode::ACCEPTED);
+    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE id = $1").bind(token_id).execute(&pool).await.unwrap();
+    sentori_testkit::eventually("the revoked token to be refused", std::time::Duration::from_secs(10), || async {
+        (send().await.unwrap().status() == StatusCode::UNAUTHORIZED).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn beacons_authenticate_by_query_and_any_content_type() {
+    let h = start(&[]).await;
+    let url = format!("{}/v1/events?token={}", h.base, h.stack.dev_token);
+    let response = h.client.post(&url).header("Content-Type", "text/plain;charset=UTF-8").body(event().to_string()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    // Spans are not a beacon route.
+    let url = format!("{}/v1/spans?token={}", h.base, h.stack.dev_token);
+    assert_eq!(h.client.post(&url).json(&span()).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn compressed_bodies_are_decoded() {
+    let h = start(&[]).await;
+    let body = event().to_string();
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(body.as_bytes()).unwrap();
+    let mut br = Vec::new();
+    brotli::CompressorWriter::new(&mut br, 4096, 5, 22).write_all(body.as_bytes()).unwrap();
+    let encodings = [
+        ("gzip", gzip(body.as_bytes())),
+        ("deflate", zlib.finish().unwrap()),
+        ("br", br),
+        ("zstd", zstd::encode_all(body.as_bytes(), 3).unwrap()),
+    ];
+    for (encoding, bytes) in encodings {
+        let response = h.post("/v1/events").header("Content-Encoding", encoding).body(bytes).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{encoding}");
+    }
+    let (status, body) = error_of(h.post("/v1/events").header("Content-Encoding", "lzma").body("x").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupportedEncoding")));
+}
+
+#[tokio::test]
+async fn size_limits_apply_to_the_decoded_body() {
+    let h = start(&[]).await;
+    // 64 MiB of zeros gzip to about 64 KiB: refused without being inflated.
+    let bomb = gzip(&vec![b' '; 64 * 1024 * 1024]);
+    assert!(bomb.len() < 1024 * 1024);
+    let (status, body) = error_of(h.post("/v1/events").header("Content-Encoding", "gzip").body(bomb).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payloadTooLarge")));
+
+    let mut big = event();
+    big["padding"] = json!("x".repeat(1024 * 1024));
+    let (status, _) = error_of(h.post("/v1/events").json(&big).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let mut big_span = span();
+    big_span["tags"] = json!({"note": "y".repeat(70 * 1024)});
+    let (status, _) = error_of(h.post("/v1/spans").json(&big_span).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "a single span is limited to 64 KiB");
+}
+
+#[tokio::test]
+async fn the_rate_limit_admits_exactly_the_limit_then_answers_429() {
+    let h = start(&[("SENTORI_RATE_LIMIT_PER_MIN", "20")]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(h.post("/v1/events").json(&event()).send().await.unwrap());
+    }
+    let accepted = statuses.iter().filter(|r| r.status() == StatusCode::ACCEPTED).count();
+    assert_eq!(accepted, 20);
+    let limited = statuses.pop().unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"], "rateLimited");
+    assert!(body["retryAfterMs"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn a_full_backlog_answers_503_with_retry_after() {
+    let h = start(&[("SENTORI_MAX_BACKLOG", "3")]).await;
+    for _ in 0..3 {
+        assert_eq!(h.post("/v1/events").json(&event()).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    }
+    // No processor runs: the backlog stays at 3, which the sampler notices.
+    let response = sentori_testkit::eventually("ingest to refuse work", std::time::Duration::from_secs(10), || async {
+        let response = h.post("/v1/events").json(&event()).send().await.unwrap();
+        (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+    })
+    .await;
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
+    // Spans have their own stream and still flow.
+    assert_eq!(h.post("/v1/spans").json(&span()).send().await.unwrap().status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn cors_preflight_and_trailing_slashes() {
+    let h = start(&[]).await;
+    let response = h
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/events", h.base))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert!(response.headers()["access-control-allow-headers"].to_str().unwrap().contains("Sentori-Sdk"));
+    assert!(response.headers().contains_key("access-control-max-age"));
+    assert_eq!(h.post("/v1/events/").json(&event()).send().await.unwrap().status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn sessions_and_deploys() {
+    let h = start(&[]).await;
+    let session = json!({"id": uuid::Uuid::now_v7(), "release": "app@1", "environment": "prod", "status": "crashed",
+                         "startedAt": "2026-11-26T10:00:00Z", "durationMs": 1000});
+    assert_eq!(h.post("/v1/sessions").json(&session).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    let response = h.post("/v1/deploys").json(&json!({"release": "app@1", "environment": "prod"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["release"], "app@1");
+    assert_eq!(body["releaseId"], sentori_protocol::release_id(sentori_protocol::DEV_PROJECT_ID, "app@1").to_string());
+    assert!(body["deployAt"].as_str().unwrap().ends_with('Z'));
+    let (status, body) = error_of(h.post("/v1/deploys").json(&json!({})).send().await.unwrap()).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("release")));
+}
