@@ -279,6 +279,7 @@ cleanup() {
 main() {
   mkdir -p "$PID_DIR"
   refuse_if_running
+  rm -f "$PID_DIR/stop-requested"
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM HUP
@@ -297,6 +298,10 @@ main() {
   local f name pids=() done_pid='' status=0
   for f in "$PID_DIR"/*.pid; do pids+=("$(<"$f")"); done
   wait -n -p done_pid "${pids[@]}" || status=$?
+  if [[ -e $PID_DIR/stop-requested ]]; then
+    log "stopped by \`make stop\`"
+    exit 0
+  fi
   for f in "$PID_DIR"/*.pid; do
     [[ $(<"$f") == "$done_pid" ]] || continue
     name=$(basename "$f" .pid)

@@ -31,5 +31,10 @@ stop_one() {
   rm -f "$f"
 }
 
-if [[ -d $PID_DIR ]]; then stop_services; fi
+if [[ -d $PID_DIR ]]; then
+  # Tells a run.sh still waiting in another terminal that its services are
+  # going away on purpose, not crashing.
+  touch "$PID_DIR/stop-requested"
+  stop_services
+fi
 "$LOCAL_DIR/stack.sh" stop run
