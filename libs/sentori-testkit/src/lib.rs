@@ -177,3 +177,39 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+impl TestStack {
+    /// The Valkey key names of this test's namespace.
+    pub fn keys(&self) -> sentori_queue::Keys {
+        sentori_queue::Keys::new(self.namespace.clone())
+    }
+
+    /// A connection to the test Valkey, for looking at (or tampering with)
+    /// this test's streams directly.
+    pub async fn valkey(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.valkey_url.as_str()).expect("SENTORI_TEST_VALKEY_URL is a Valkey URL");
+        client.get_multiplexed_async_connection().await.expect("connecting to the test Valkey")
+    }
+}
+
+/// The largest batch `POST /v1/events:batch` takes (protocol.md).
+pub const EVENT_BATCH_MAX: usize = 100;
+
+/// Sends `events` to an ingest at `ingest_url` through `POST /v1/events:batch`,
+/// at most [`EVENT_BATCH_MAX`] a request, and asserts every one was accepted.
+pub async fn post_event_batches(client: &reqwest::Client, ingest_url: &str, token: &str, events: &[serde_json::Value]) {
+    for chunk in events.chunks(EVENT_BATCH_MAX) {
+        let response = client
+            .post(format!("{ingest_url}/v1/events:batch"))
+            .bearer_auth(token)
+            .header("Sentori-Sdk", "sentori-testkit/0.1.0")
+            .json(&serde_json::json!({ "events": chunk }))
+            .send()
+            .await
+            .expect("ingest answers");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        assert_eq!(status, 202, "the batch is queued: {body}");
+        assert_eq!(body["accepted"], chunk.len(), "every event of the batch is accepted: {body}");
+    }
+}
