@@ -17,7 +17,7 @@ use redis::streams::{StreamId, StreamRangeReply};
 use serde_json::{Value, json};
 use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
 use sentori_queue::{Envelope, ItemKind, SCHEMA_VERSION, Stream};
-use sentori_testkit::{ServiceProcess, TestStack, eventually, post_event_batches};
+use sentori_testkit::{OutageProxy, ServiceProcess, TestStack, eventually, post_event_batches};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -375,4 +375,42 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
     let (error, raw) = &by_origin[&unprocessable_id];
     assert!(error.contains("id"), "{error}");
     assert_eq!(Envelope::decode(raw).unwrap(), unprocessable, "the envelope is kept for a replay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_is_waited_out_without_losing_or_doubling_events() {
+    let stack = TestStack::new().await;
+    let pool = stack.pool().await;
+    let mut valkey = stack.valkey().await;
+    let ingest = start_ingest(&stack).await;
+    let client = reqwest::Client::new();
+
+    // The processor reaches PostgreSQL through a proxy that can play dead;
+    // ingest and the test talk to PostgreSQL directly.
+    let upstream = stack.database_url.split_once('@').and_then(|(_, rest)| rest.split('/').next()).expect("host:port");
+    let proxy = OutageProxy::start(upstream).await;
+    let mut env = processor_env(&stack, &[("SENTORI_PROCESSOR_BATCH_SIZE", "50")]);
+    env.iter_mut().filter(|(k, _)| k == "SENTORI_DATABASE_URL").for_each(|(_, v)| *v = proxy.url_for(&stack.database_url));
+    let _processor = start_processor(&env).await;
+
+    let mut expected = Expected::default();
+    let all = events(1500, 10, &mut expected);
+    let (before, during) = all.split_at(500);
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, before).await;
+    eventually("the first events to be stored", PATIENCE, || async { (stored_events(&pool).await > 0).then_some(()) }).await;
+
+    // PostgreSQL goes away, connections in use included, while events keep
+    // arriving. The outage lasts until the processor has tried to reconnect
+    // several times (its backoff doubles, so that is a few seconds).
+    proxy.down();
+    let stored_when_down = stored_events(&pool).await;
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, during).await;
+    eventually("the processor to retry against the dead database", PATIENCE, || async { (proxy.refused() >= 3).then_some(()) }).await;
+    assert!(stored_events(&pool).await < all.len() as i64, "the outage held work back ({stored_when_down} stored when it began)");
+    assert!(xlen(&mut valkey, &stack.keys().stream(Stream::Events)).await > 0, "entries wait in the stream during the outage");
+    proxy.up();
+
+    wait_drained(&stack, &mut valkey).await;
+    assert_exact(&pool, &expected).await;
+    assert_no_dead_letters(&stack, &mut valkey).await;
 }

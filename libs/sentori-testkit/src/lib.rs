@@ -213,3 +213,91 @@ pub async fn post_event_batches(client: &reqwest::Client, ingest_url: &str, toke
         assert_eq!(body["accepted"], chunk.len(), "every event of the batch is accepted: {body}");
     }
 }
+
+/// A TCP forwarder in front of a server (PostgreSQL, Valkey) that a test can
+/// take down and bring back, to simulate an outage of a server it shares
+/// with other tests. While down, open connections are cut and new ones are
+/// closed as soon as they are accepted.
+pub struct OutageProxy {
+    pub addr: SocketAddr,
+    state: std::sync::Arc<ProxyState>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+struct ProxyState {
+    /// Bumped on every outage; a connection of an older generation is cut.
+    generation: tokio::sync::watch::Sender<u64>,
+    down: std::sync::atomic::AtomicBool,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+impl OutageProxy {
+    /// Forwards a fresh loopback port to `upstream` (`host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let state = std::sync::Arc::new(ProxyState {
+            generation,
+            down: std::sync::atomic::AtomicBool::new(false),
+            refused: std::sync::atomic::AtomicU64::new(0),
+        });
+        let upstream = upstream.to_owned();
+        let accept_state = state.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                // Subscribed before looking at `down`, so an outage that
+                // starts in between still cuts this connection.
+                let mut cut = accept_state.generation.subscribe();
+                let born = *cut.borrow_and_update();
+                if accept_state.down.load(Ordering::SeqCst) {
+                    accept_state.refused.fetch_add(1, Ordering::SeqCst);
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.wait_for(|g| *g != born) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, state, accept }
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
+        let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+        let userinfo = authority.rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
+        let path = if path.is_empty() { String::new() } else { format!("/{path}") };
+        format!("{scheme}://{userinfo}{}{path}", self.addr)
+    }
+
+    /// Cuts every open connection and refuses new ones until [`OutageProxy::up`].
+    pub fn down(&self) {
+        use std::sync::atomic::Ordering;
+        self.state.down.store(true, Ordering::SeqCst);
+        self.state.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn up(&self) {
+        self.state.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Connections refused while down.
+    pub fn refused(&self) -> u64 {
+        self.state.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for OutageProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.state.generation.send_modify(|g| *g += 1);
+    }
+}
