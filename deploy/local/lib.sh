@@ -45,7 +45,7 @@ read_pid() {
 # expect: after a crash or reboot the number may belong to something else.
 pid_matches() {
   local pid=$1 pattern=$2 cmdline
-  [[ -r /proc/$pid/cmdline ]] || return 1
+  pid_running "$pid" || return 1
   cmdline=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null) || return 1
   [[ $cmdline == *"$pattern"* ]]
 }
@@ -59,7 +59,7 @@ live_pid() {
     printf '%s\n' "$pid"
     return 0
   fi
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_running "$pid"; then
     log "removing stale pid file $file (pid $pid is now another program)"
   else
     log "removing stale pid file $file (pid $pid is gone)"
@@ -68,11 +68,20 @@ live_pid() {
   return 1
 }
 
+# Alive and not a zombie. A daemon's parent is whatever reaps orphans here,
+# and that may take seconds to do so; an exited server must not count as up.
+pid_running() {
+  local stat
+  stat=$(cat /proc/"$1"/stat 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
 # TERM, then KILL after a grace period: a dev stack must always be stoppable.
 stop_pid() {
   local pid=$1 name=$2 grace=${3:-15} waited=0
   kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
+  while pid_running "$pid"; do
     if ((waited >= grace * 10)); then
       log "$name (pid $pid) ignored TERM for ${grace}s, killing it"
       kill -KILL "$pid" 2>/dev/null || true

@@ -148,7 +148,7 @@ wait_healthy() {
   local svc=$1 addr=${!ADDR_VAR[$1]} pid deadline=$((SECONDS + HEALTH_TIMEOUT))
   pid=$(<"$PID_DIR/$svc.pid")
   until http_ok "$addr" /healthz; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! pid_running "$pid"; then
       show_log_tail "$LOG_DIR/$svc.log"
       die "$svc exited during start-up"
     fi
@@ -224,7 +224,7 @@ EOF
   echo $! >"$PID_DIR/nginx.pid"
   local deadline=$((SECONDS + 15))
   until http_ok "$WEB_ADDR" /; do
-    if ! kill -0 "$(<"$PID_DIR/nginx.pid")" 2>/dev/null || ((SECONDS >= deadline)); then
+    if ! pid_running "$(<"$PID_DIR/nginx.pid")" || ((SECONDS >= deadline)); then
       show_log_tail "$LOG_DIR/nginx-error.log"
       die "nginx did not start on $WEB_ADDR"
     fi

@@ -238,7 +238,27 @@ port_free() {
 
 # --- PostgreSQL -----------------------------------------------------------------
 
-pg_pid() { live_pid "$PGDATA_DIR/postmaster.pid" postgres; }
+# The postmaster's command line names its data folder, which tells ours
+# apart from another checkout's (or a recycled pid).
+pg_pid() {
+  local pid
+  pid=$(read_pid "$PGDATA_DIR/postmaster.pid") && pid_matches "$pid" "-D $PGDATA_DIR" && echo "$pid"
+}
+
+# PostgreSQL trusts its lock files while the pid in them exists, and after a
+# kill -9 that pid can linger as an unreaped zombie: clear what a dead
+# postmaster left (only once its orphans are gone, see above).
+pg_clear_stale_locks() {
+  local f pid
+  for f in "$PGDATA_DIR/postmaster.pid" "$RUN_DIR"/.s.PGSQL.*.lock; do
+    [[ -e $f ]] || continue
+    pid=$(read_pid "$f") || pid=
+    if [[ -z $pid ]] || ! pid_matches "$pid" "-D $PGDATA_DIR"; then
+      log "removing stale lock file $f (postmaster ${pid:-?} is not running)"
+      rm -f "$f"
+    fi
+  done
+}
 
 pg_ready() {
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d "$DB_NAME" -U "$DB_USER" -t 2
@@ -310,10 +330,16 @@ EOF
 
 pg_start() {
   if pg_pid >/dev/null; then
+    # Keep talking to it where it is, even if this start asked for another port.
+    local running
+    running=$(sed -n 4p "$PGDATA_DIR/postmaster.pid")
+    [[ $running == "$PG_PORT" ]] || log "postgres ($PROFILE) keeps running on port $running; stop it first to move it to $PG_PORT"
+    PG_PORT=$running
     log "postgres ($PROFILE) already running"
     return 0
   fi
   wait_for_orphan_backends
+  pg_clear_stale_locks
   port_free "$PG_PORT" SENTORI_STACK_PG_PORT
   pg_init
   pg_write_conf
@@ -358,7 +384,7 @@ pg_stop() {
   pid=$(pg_pid) || return 0
   log "stopping PostgreSQL ($PROFILE)"
   kill -INT "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
+  while pid_running "$pid"; do
     if ((waited >= START_TIMEOUT * 10)); then
       log "PostgreSQL (pid $pid) still running after ${START_TIMEOUT}s, forcing an immediate shutdown"
       kill -QUIT "$pid" 2>/dev/null || true
@@ -386,6 +412,10 @@ valkey_ping() {
 
 valkey_start() {
   if valkey_pid >/dev/null; then
+    local running
+    running=$(awk '$1 == "port" { print $2 }' "$P/valkey.conf")
+    [[ $running == "$VALKEY_PORT" ]] || log "valkey ($PROFILE) keeps running on port $running; stop it first to move it to $VALKEY_PORT"
+    VALKEY_PORT=$running
     log "valkey ($PROFILE) already running"
     return 0
   fi
