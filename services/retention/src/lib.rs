@@ -1,31 +1,81 @@
 //! `retention`: the daily housekeeping pass (processing.md, "Retention").
 //!
-//! This build keeps the monthly partitions of `events` and `spans` ahead of
-//! time (the current month and six more), at start and then daily, so writes
-//! never fall into a default partition. Expiry of old partitions, traces and
-//! attachments is tracked as its own piece of work.
+//! One pass, at start and then daily (or once on demand with `--once`):
+//! monthly partitions ahead of time, expired partitions dropped, the
+//! idempotency keys, traces and attachments (with their blobs) of expired
+//! data deleted, and the run recorded in `retention_runs`. A session-level
+//! advisory lock makes one replica do the pass; the others skip it.
+
+pub mod pass;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sentori_config::{ConfigErrors, Env};
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::PoolSettings;
 use sqlx::PgPool;
+use time::OffsetDateTime;
+
+pub use pass::{LOCK_KEY, PassOptions, PassOutcome, run_pass};
 
 #[derive(Debug, Clone)]
 pub struct RetentionConfig {
     pub addr: SocketAddr,
     pub database_url: String,
+    pub options: PassOptions,
 }
 
 impl RetentionConfig {
     pub fn from_env(mut env: Env) -> Result<Self, ConfigErrors> {
         let addr = env.addr_or("SENTORI_RETENTION_ADDR", "0.0.0.0:8084");
         let database_url = env.required("SENTORI_DATABASE_URL");
+        let trace_retention_days: u32 = env.parsed_or("SENTORI_TRACE_RETENTION_DAYS", 14);
+        if trace_retention_days == 0 {
+            env.invalid("SENTORI_TRACE_RETENTION_DAYS", "must be at least 1 day");
+        }
+        let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").map(PathBuf::from);
         env.finish()?;
-        Ok(Self { addr, database_url })
+        Ok(Self { addr, database_url, options: PassOptions { trace_retention_days, attachment_dir } })
     }
+}
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The service: a pass at start, then daily, with health checks.
+    Service,
+    /// One pass with the given "now" (default: the clock), then exit.
+    Once { now: Option<OffsetDateTime> },
+}
+
+/// Parses `[--once [--now <RFC 3339>]]` (arguments without the program name).
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Mode, String> {
+    let mut once = false;
+    let mut now = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        match flag.as_str() {
+            "--once" if inline.is_none() => once = true,
+            "--now" => {
+                let value = inline.or_else(|| args.next()).ok_or("--now needs a time, e.g. --now 2027-06-01T00:00:00Z")?;
+                let parsed = OffsetDateTime::parse(&value, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| format!("--now {value:?} is not an RFC 3339 time ({e}), e.g. 2027-06-01T00:00:00Z"))?;
+                now = Some(parsed);
+            }
+            "--help" | "-h" => return Err("usage: retention [--once [--now <RFC 3339 time>]]".into()),
+            _ => return Err(format!("unknown argument {arg:?}; usage: retention [--once [--now <RFC 3339 time>]]")),
+        }
+    }
+    if now.is_some() && !once {
+        return Err("--now only makes sense with --once".into());
+    }
+    Ok(if once { Mode::Once { now } } else { Mode::Service })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +84,8 @@ pub enum StartError {
     Store(#[from] sentori_store::StoreError),
     #[error("serving health checks failed: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("the retention pass failed: {0}")]
+    Pass(#[from] pass::PassError),
 }
 
 pub struct Retention {
@@ -45,8 +97,13 @@ const PASS_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 impl Retention {
     pub async fn start(config: RetentionConfig) -> Result<Self, StartError> {
-        let pool = sentori_store::connect_and_migrate(&config.database_url, &PoolSettings::default()).await?;
+        let pool = sentori_store::connect_and_migrate(&config.database_url, &PoolSettings { max_connections: 4, ..PoolSettings::default() }).await?;
         Ok(Self { config, pool })
+    }
+
+    /// One pass as of `now`; the outcome is also printed by the binary.
+    pub async fn once(&self, now: OffsetDateTime) -> Result<PassOutcome, StartError> {
+        Ok(run_pass(&self.pool, now, &self.config.options).await?)
     }
 
     pub async fn run(self, shutdown: Shutdown) -> Result<(), StartError> {
@@ -58,14 +115,48 @@ impl Retention {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {
-                    match sentori_store::partitions::ensure_ahead(&self.pool, time::OffsetDateTime::now_utc()).await {
-                        Ok(created) => tracing::info!(?created, "partitions are in place"),
-                        Err(err) => tracing::warn!(error = %err, "creating partitions failed; retrying at the next pass"),
+                    // A failed pass is logged and recorded; tomorrow's pass
+                    // redoes whatever is still due, since every step is idempotent.
+                    match run_pass(&self.pool, OffsetDateTime::now_utc(), &self.config.options).await {
+                        Ok(PassOutcome::Done(summary)) => tracing::info!(%summary, "retention pass done"),
+                        Ok(PassOutcome::Skipped) => tracing::info!("another replica holds the retention lock; skipping this pass"),
+                        Err(err) => tracing::warn!(error = %err, "the retention pass failed; retrying at the next pass"),
                     }
                 }
             }
         }
         let _ = health.await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_the_command_line() {
+        assert_eq!(parse_args(args(&[])).unwrap(), Mode::Service);
+        assert_eq!(parse_args(args(&["--once"])).unwrap(), Mode::Once { now: None });
+        let Mode::Once { now: Some(now) } = parse_args(args(&["--once", "--now", "2027-06-01T00:00:00Z"])).unwrap() else {
+            panic!("a time")
+        };
+        assert_eq!(now, time::macros::datetime!(2027-06-01 00:00 UTC));
+        assert!(parse_args(args(&["--once", "--now=2027-06-01T00:00:00Z"])).is_ok());
+        assert!(parse_args(args(&["--once", "--now", "June"])).unwrap_err().contains("--now"));
+        assert!(parse_args(args(&["--now", "2027-06-01T00:00:00Z"])).is_err());
+        assert!(parse_args(args(&["--weekly"])).unwrap_err().contains("--weekly"));
+    }
+
+    #[test]
+    fn config_errors_name_the_variable() {
+        let env = Env::from_pairs([("SENTORI_TRACE_RETENTION_DAYS", "0")]);
+        let text = RetentionConfig::from_env(env).unwrap_err().to_string();
+        assert!(text.contains("SENTORI_DATABASE_URL"), "{text}");
+        assert!(text.contains("SENTORI_TRACE_RETENTION_DAYS"), "{text}");
     }
 }

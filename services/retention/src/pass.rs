@@ -1,0 +1,304 @@
+//! One retention pass.
+//!
+//! Data expires by whole months: `events` and `spans` are dropped a monthly
+//! partition at a time, once the partition's whole range is before the
+//! cutoff. The rows that guard or hang off those events (the `event_ids` /
+//! `span_ids` idempotency keys, attachments) are deleted up to the same
+//! boundary — the start of the cutoff's month — so an event that still
+//! exists keeps its key and its attachments, and nothing refers to an event
+//! that is gone. `traces` is not partitioned and is pruned by `ended_at`
+//! against the exact span cutoff.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use time::{Duration, OffsetDateTime, Time};
+
+use sentori_store::partitions::{PARTITIONED, ensure_ahead, month_start};
+
+/// The advisory lock key of the pass (`pg_try_advisory_lock`): one replica
+/// works, the others skip. The value is arbitrary but fixed ("SNTRRETN").
+pub const LOCK_KEY: i64 = 0x534E_5452_5245_544E;
+
+/// The minimum event retention, whatever the plans say (processing.md).
+pub const MIN_EVENT_RETENTION_DAYS: i64 = 30;
+
+/// Rows deleted per statement, so no delete holds locks for long.
+const DELETE_CHUNK: i64 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    pub trace_retention_days: u32,
+    /// Where attachment blobs live (`<dir>/<sha256[0..2]>/<sha256>`); unset:
+    /// attachments are off and only their (normally absent) rows are deleted.
+    pub attachment_dir: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub enum PassOutcome {
+    /// The pass ran; the summary is what `retention_runs` recorded.
+    Done(Value),
+    /// Another process holds the lock; nothing was done or recorded.
+    Skipped,
+}
+
+impl PassOutcome {
+    /// The line the binary prints for `--once`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            PassOutcome::Done(summary) => json!({ "skipped": false, "summary": summary }),
+            PassOutcome::Skipped => json!({ "skipped": true, "reason": "another retention pass holds the lock" }),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Runs one pass as of `now`, unless another process is running one.
+pub async fn run_pass(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Result<PassOutcome, PassError> {
+    // A session lock lives on one connection: hold that connection for the
+    // whole pass. If the process dies, the server ends the session and the
+    // lock with it, so a crashed pass never blocks the next one.
+    let mut lock_conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut *lock_conn).await?;
+    if !locked {
+        return Ok(PassOutcome::Skipped);
+    }
+    let result = locked_pass(pool, &mut lock_conn, now, options).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *lock_conn).await;
+    if let Err(err) = unlocked {
+        // Dropping the connection would return it to the pool still holding
+        // the lock; close it instead so the server releases it.
+        tracing::warn!(error = %err, "releasing the retention lock failed; closing its connection");
+        let _ = lock_conn.detach();
+    }
+    result.map(PassOutcome::Done)
+}
+
+async fn locked_pass(pool: &PgPool, conn: &mut PgConnection, now: OffsetDateTime, options: &PassOptions) -> Result<Value, PassError> {
+    let run_id: i64 = sqlx::query_scalar("INSERT INTO retention_runs (started_at, as_of) VALUES (now(), $1) RETURNING id")
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    let outcome = steps(pool, now, options).await;
+    let summary = match &outcome {
+        Ok(summary) => summary.clone(),
+        Err(err) => json!({ "error": err.to_string() }),
+    };
+    // The run is recorded even when a step failed, so the dashboard shows it.
+    sqlx::query("UPDATE retention_runs SET finished_at = now(), summary = $2 WHERE id = $1")
+        .bind(run_id)
+        .bind(&summary)
+        .execute(&mut *conn)
+        .await?;
+    outcome
+}
+
+async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Result<Value, PassError> {
+    // Partitions ahead first: the SQL function moves rows that landed in a
+    // default partition into the new partition before attaching it.
+    let created = ensure_ahead(pool, now).await?;
+
+    let plan_days: Option<i32> = sqlx::query_scalar("SELECT max(event_retention_days) FROM orgs").fetch_one(pool).await?;
+    let event_days = MIN_EVENT_RETENTION_DAYS.max(plan_days.unwrap_or(0) as i64);
+    let span_days = options.trace_retention_days as i64;
+    let events_cutoff = now - Duration::days(event_days);
+    let spans_cutoff = now - Duration::days(span_days);
+    let events_boundary = month_boundary(events_cutoff);
+    let spans_boundary = month_boundary(spans_cutoff);
+
+    let mut dropped = Vec::new();
+    for table in PARTITIONED {
+        let boundary = if table == "events" { events_boundary } else { spans_boundary };
+        dropped.extend(drop_partitions_before(pool, table, boundary).await?);
+    }
+    // Rows in a default partition have no monthly partition to be dropped with.
+    let events_default = delete_chunked(pool, "events_default", "received_at", events_boundary).await?;
+    let spans_default = delete_chunked(pool, "spans_default", "received_at", spans_boundary).await?;
+    let event_ids = delete_chunked(pool, "event_ids", "received_at", events_boundary).await?;
+    let span_ids = delete_chunked(pool, "span_ids", "received_at", spans_boundary).await?;
+    let traces = delete_chunked(pool, "traces", "ended_at", spans_cutoff).await?;
+    let attachments = expire_attachments(pool, events_boundary, options.attachment_dir.as_deref()).await?;
+
+    let summary = json!({
+        "asOf": rfc3339(now),
+        "eventRetentionDays": event_days,
+        "traceRetentionDays": span_days,
+        "eventsCutoff": rfc3339(events_cutoff),
+        "eventsDeletedBefore": rfc3339(events_boundary),
+        "spansCutoff": rfc3339(spans_cutoff),
+        "spansDeletedBefore": rfc3339(spans_boundary),
+        "partitionsCreated": created,
+        "partitionsDropped": dropped,
+        "defaultPartitionRowsDeleted": { "events": events_default, "spans": spans_default },
+        "eventIdsDeleted": event_ids,
+        "spanIdsDeleted": span_ids,
+        "tracesDeleted": traces,
+        "attachmentsDeleted": attachments.rows,
+        "blobsDeleted": attachments.blobs_deleted,
+        "blobsMissing": attachments.blobs_missing,
+        "blobErrors": attachments.blob_errors,
+    });
+    tracing::info!(%summary, "retention pass");
+    Ok(summary)
+}
+
+/// The start of the month holding `cutoff`: everything before it is in
+/// partitions whose whole range is past the cutoff.
+fn month_boundary(cutoff: OffsetDateTime) -> OffsetDateTime {
+    month_start(cutoff, 0).with_time(Time::MIDNIGHT).assume_utc()
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Drops the monthly partitions `<table>_pYYYYMM` that end at or before `boundary`.
+async fn drop_partitions_before(pool: &PgPool, table: &str, boundary: OffsetDateTime) -> Result<Vec<String>, PassError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = $1::regclass ORDER BY c.relname",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    let prefix = format!("{table}_p");
+    let mut dropped = Vec::new();
+    for name in names {
+        // Partitions not named by the monthly scheme (the default one, or an
+        // operator's own) are not ours to drop.
+        let Some(start) = name.strip_prefix(&prefix).and_then(parse_month) else { continue };
+        let end = month_start(start, 1).with_time(Time::MIDNIGHT).assume_utc();
+        if end <= boundary {
+            // A name from pg_class that matched `<table>_pYYYYMM`: safe to quote.
+            sqlx::query(&format!("DROP TABLE IF EXISTS \"{name}\"")).execute(pool).await?;
+            tracing::info!(partition = %name, "dropped an expired partition");
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
+}
+
+/// `YYYYMM` → the first instant of that month.
+fn parse_month(digits: &str) -> Option<OffsetDateTime> {
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = digits[..4].parse().ok()?;
+    let month = time::Month::try_from(digits[4..].parse::<u8>().ok()?).ok()?;
+    Some(time::Date::from_calendar_date(year, month, 1).ok()?.with_time(Time::MIDNIGHT).assume_utc())
+}
+
+/// Deletes rows of `table` with `column < before`, a chunk per statement.
+/// `table` and `column` are constants of this module, never input.
+async fn delete_chunked(pool: &PgPool, table: &str, column: &str, before: OffsetDateTime) -> Result<u64, PassError> {
+    let sql = format!("DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)");
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(&sql).bind(before).bind(DELETE_CHUNK).execute(pool).await?.rows_affected();
+        total += deleted;
+        if deleted < DELETE_CHUNK as u64 {
+            return Ok(total);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct AttachmentExpiry {
+    rows: u64,
+    blobs_deleted: u64,
+    blobs_missing: u64,
+    blob_errors: u64,
+}
+
+/// Deletes attachment rows created before `before` and the blobs no
+/// remaining row references (blobs are stored once per SHA-256, so two
+/// attachments can share one). The blobs are removed inside the
+/// transaction that deletes the rows, before it commits: a crash in between
+/// leaves rows whose blobs are gone, which the next pass deletes again
+/// (a missing blob is not an error) — never a blob that nothing refers to.
+async fn expire_attachments(pool: &PgPool, before: OffsetDateTime, dir: Option<&Path>) -> Result<AttachmentExpiry, PassError> {
+    let mut expiry = AttachmentExpiry::default();
+    loop {
+        let mut tx = pool.begin().await?;
+        let shas: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM attachments WHERE ctid IN (SELECT ctid FROM attachments WHERE created_at < $1 LIMIT $2)
+             RETURNING sha256",
+        )
+        .bind(before)
+        .bind(DELETE_CHUNK)
+        .fetch_all(&mut *tx)
+        .await?;
+        let deleted = shas.len() as u64;
+        expiry.rows += deleted;
+        let orphans: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",
+        )
+        .bind(&shas)
+        .fetch_all(&mut *tx)
+        .await?;
+        if let Some(dir) = dir {
+            for sha in orphans {
+                let Some(path) = blob_path(dir, &sha) else {
+                    tracing::warn!(%sha, "an attachment row has a malformed sha256; no blob to delete");
+                    expiry.blob_errors += 1;
+                    continue;
+                };
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => expiry.blobs_deleted += 1,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => expiry.blobs_missing += 1,
+                    Err(err) => {
+                        // Not fatal: the rows go, the blob stays for an operator (logged with its path).
+                        tracing::warn!(path = %path.display(), error = %err, "deleting an expired attachment blob failed");
+                        expiry.blob_errors += 1;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        if deleted < DELETE_CHUNK as u64 {
+            return Ok(expiry);
+        }
+    }
+}
+
+/// `<dir>/<sha256[0..2]>/<sha256>`, for a well-formed lowercase hex digest only
+/// (a digest is never allowed to become a path outside the directory).
+pub fn blob_path(dir: &Path, sha: &str) -> Option<PathBuf> {
+    let well_formed = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then(|| dir.join(&sha[..2]).join(sha))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn boundary_is_the_start_of_the_cutoff_month() {
+        assert_eq!(month_boundary(datetime!(2027-05-02 00:00 UTC)), datetime!(2027-05-01 00:00 UTC));
+        assert_eq!(month_boundary(datetime!(2027-05-01 00:00 UTC)), datetime!(2027-05-01 00:00 UTC));
+    }
+
+    #[test]
+    fn month_names_parse_strictly() {
+        assert_eq!(parse_month("202612"), Some(datetime!(2026-12-01 00:00 UTC)));
+        assert_eq!(parse_month("202613"), None);
+        assert_eq!(parse_month("default"), None);
+        assert_eq!(parse_month("2026123"), None);
+    }
+
+    #[test]
+    fn blob_paths_never_leave_the_directory() {
+        let sha = "ab".repeat(32);
+        assert_eq!(blob_path(Path::new("/d"), &sha), Some(PathBuf::from(format!("/d/ab/{sha}"))));
+        assert_eq!(blob_path(Path::new("/d"), "../../etc/passwd"), None);
+        assert_eq!(blob_path(Path::new("/d"), &"AB".repeat(32)), None);
+    }
+}
