@@ -265,8 +265,10 @@ pg_ready() {
 }
 
 pg_password() {
-  [[ -s $PW_FILE ]] || die "profile $PROFILE has no database yet; run \`stack.sh start $PROFILE\` first"
-  cat "$PW_FILE"
+  [[ -s $PW_FILE ]] && { cat "$PW_FILE"; return 0; }
+  [[ -f $PGDATA_DIR/PG_VERSION ]] &&
+    die "$PW_FILE is missing, so the $PROFILE cluster's password is lost; \`make clean-stack\` starts over"
+  die "profile $PROFILE has no database yet; run \`stack.sh start $PROFILE\` first"
 }
 
 pg_init() {
