@@ -82,6 +82,13 @@ async fn an_event_becomes_an_issue_and_duplicates_change_nothing() {
     assert_eq!(stored, 3, "two TypeErrors and one RangeError");
     let sdk: String = sqlx::query_scalar("SELECT sdk FROM events WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
     assert_eq!(sdk, "sentori.js/0.1.0");
+    // The durable quota usage counts stored events once, not the retry.
+    let used: i64 = sqlx::query_scalar("SELECT used FROM quota_usage WHERE org_id = $1 AND category = 'events'")
+        .bind(sentori_protocol::DEV_ORG_ID)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(used, 3);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! services starting together migrate once.
 
 pub mod partitions;
+pub mod quotas;
 pub mod tokens;
 
 use std::time::Duration;

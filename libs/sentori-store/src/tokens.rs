@@ -22,6 +22,8 @@ pub struct ResolvedToken {
     pub kind: TokenKind,
     /// The bootstrap dev token: exempt from quotas (protocol.md).
     pub is_dev: bool,
+    /// The org's monthly limit on error events; `None` is unlimited.
+    pub monthly_event_limit: Option<i64>,
 }
 
 #[derive(Clone, Copy)]
@@ -73,6 +75,7 @@ impl TokenDirectory {
                 org_id: DEV_ORG_ID,
                 kind: TokenKind::Admin,
                 is_dev: true,
+                monthly_event_limit: None,
             }));
         }
         let now = Instant::now();
@@ -96,16 +99,16 @@ impl TokenDirectory {
     }
 
     async fn lookup(&self, digest: &[u8; 32]) -> Result<Option<ResolvedToken>, sqlx::Error> {
-        let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
-            "SELECT t.project_id, p.org_id, t.kind
-               FROM tokens t JOIN projects p ON p.id = t.project_id
+        let row: Option<(Uuid, Uuid, String, Option<i64>)> = sqlx::query_as(
+            "SELECT t.project_id, p.org_id, t.kind, o.monthly_event_limit
+               FROM tokens t JOIN projects p ON p.id = t.project_id JOIN orgs o ON o.id = p.org_id
               WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
         )
         .bind(&digest[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(project_id, org_id, kind)| {
-            TokenKind::parse(&kind).map(|kind| ResolvedToken { project_id, org_id, kind, is_dev: false })
+        Ok(row.and_then(|(project_id, org_id, kind, monthly_event_limit)| {
+            TokenKind::parse(&kind).map(|kind| ResolvedToken { project_id, org_id, kind, is_dev: false, monthly_event_limit })
         }))
     }
 }

@@ -13,6 +13,8 @@ pub struct IngestConfig {
     pub dev_token: String,
     /// `SENTORI_RATE_LIMIT_PER_MIN`: requests per token per minute.
     pub rate_limit_per_min: u32,
+    /// `SENTORI_SPAN_LIMIT_MONTHLY`: spans per org per UTC month; `None` (0) is unlimited.
+    pub span_limit_monthly: Option<i64>,
     /// `SENTORI_MAX_BACKLOG`: unprocessed entries in a stream past which ingest
     /// answers 503 instead of letting Valkey grow without bound.
     pub max_backlog: u64,
@@ -30,9 +32,10 @@ impl IngestConfig {
         if rate_limit_per_min == 0 {
             env.invalid("SENTORI_RATE_LIMIT_PER_MIN", "must be at least 1");
         }
+        let span_limit_monthly = Some(env.parsed_or("SENTORI_SPAN_LIMIT_MONTHLY", 10_000_000i64)).filter(|n| *n > 0);
         let max_backlog = env.parsed_or("SENTORI_MAX_BACKLOG", 1_000_000u64);
         let token_cache_ttl = Duration::from_secs(env.parsed_or("SENTORI_TOKEN_CACHE_SECS", 30u64).min(30));
         env.finish()?;
-        Ok(Self { addr, store, dev_token, rate_limit_per_min, max_backlog, token_cache_ttl })
+        Ok(Self { addr, store, dev_token, rate_limit_per_min, span_limit_monthly, max_backlog, token_cache_ttl })
     }
 }

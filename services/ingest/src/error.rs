@@ -20,6 +20,8 @@ pub enum IngestError {
     UnsupportedEncoding(String),
     #[error("rate limited")]
     RateLimited { retry_after_ms: u64 },
+    #[error("the monthly quota is used up")]
+    QuotaExceeded { reset_at: time::OffsetDateTime },
     #[error("the processing backlog is full")]
     Backlogged,
     #[error("Valkey is unavailable: {0}")]
@@ -63,6 +65,17 @@ impl IngestError {
                     ..ErrorBody::new("rateLimited", "Too many requests for this token; retry later")
                 },
             ),
+            QuotaExceeded { reset_at } => {
+                let wait_ms = (*reset_at - time::OffsetDateTime::now_utc()).whole_milliseconds().max(1000) as u64;
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorBody {
+                        retry_after_ms: Some(wait_ms),
+                        reset_at: reset_at.format(&time::format_description::well_known::Rfc3339).ok(),
+                        ..ErrorBody::new("quotaExceeded", "This organisation's monthly quota is used up")
+                    },
+                )
+            }
             Backlogged => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody {

@@ -10,6 +10,7 @@ mod body;
 mod config;
 mod cors;
 mod error;
+mod quota;
 mod rate_limit;
 mod routes;
 
@@ -28,6 +29,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 pub use backlog::BacklogGauge;
 pub use config::IngestConfig;
 pub use error::IngestError;
+pub use quota::QuotaGate;
 pub use rate_limit::RateLimiter;
 
 /// Everything a request handler needs, shared by all of them.
@@ -41,6 +43,7 @@ pub struct Shared {
     pub tokens: TokenDirectory,
     pub producer: Producer,
     pub limiter: RateLimiter,
+    pub quotas: QuotaGate,
     pub backlog: BacklogGauge,
 }
 
@@ -75,10 +78,11 @@ impl Ingest {
         let producer = Producer::new(conn.clone(), keys.clone());
         let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token))
             .with_ttl(config.token_cache_ttl, Duration::from_secs(2).min(config.token_cache_ttl));
-        let limiter = RateLimiter::new(conn.clone(), keys, config.rate_limit_per_min);
+        let limiter = RateLimiter::new(conn.clone(), keys.clone(), config.rate_limit_per_min);
+        let quotas = QuotaGate::new(conn.clone(), keys, pool.clone(), config.span_limit_monthly);
         let backlog = BacklogGauge::new(config.max_backlog);
         backlog.refresh(&producer).await;
-        let state = AppState { inner: Arc::new(Shared { config, tokens, producer, limiter, backlog }) };
+        let state = AppState { inner: Arc::new(Shared { config, tokens, producer, limiter, quotas, backlog }) };
         Ok(Self { state, readiness: Readiness { postgres: Some(pool), valkey: Some(conn) } })
     }
 

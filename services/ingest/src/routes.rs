@@ -16,6 +16,7 @@ use crate::body::{self, JSON_LIMIT, SPAN_LIMIT};
 use crate::error::IngestError;
 use crate::rate_limit::Decision;
 use crate::AppState;
+use sentori_store::quotas::Category;
 
 /// How one kind of item travels: its stream, validator and limits.
 struct ItemRoute {
@@ -26,6 +27,8 @@ struct ItemRoute {
     max_batch: usize,
     single_limit: usize,
     query_token: QueryToken,
+    /// The monthly quota its items count against, if any.
+    quota: Option<Category>,
     validate: fn(Value) -> Result<(Uuid, Value), Vec<FieldError>>,
 }
 
@@ -36,6 +39,7 @@ const EVENTS: ItemRoute = ItemRoute {
     max_batch: 100,
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
+    quota: Some(Category::Events),
     validate: |v| sentori_protocol::validate_event(v).map(|e| (e.id, e.payload)),
 };
 
@@ -46,6 +50,7 @@ const SPANS: ItemRoute = ItemRoute {
     max_batch: 200,
     single_limit: SPAN_LIMIT,
     query_token: QueryToken::Refused,
+    quota: Some(Category::Spans),
     validate: |v| sentori_protocol::validate_span(v).map(|s| (s.id, s.payload)),
 };
 
@@ -56,6 +61,7 @@ const SESSIONS: ItemRoute = ItemRoute {
     max_batch: 0,
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
+    quota: None,
     validate: |v| sentori_protocol::validate_session(v).map(|s| (s.id, s.payload)),
 };
 
@@ -83,11 +89,35 @@ async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Res
     Ok(())
 }
 
+/// Takes quota for `envelopes` (all of them, or as many as are left: the
+/// rest are returned as refused), appends, and gives the units back if the
+/// append fails.
+async fn charge_and_append(
+    state: &AppState,
+    route: &ItemRoute,
+    caller: &Caller,
+    mut envelopes: Vec<Envelope>,
+) -> Result<(usize, Vec<Envelope>), IngestError> {
+    let Some(category) = route.quota else {
+        append(state, route.stream, &envelopes).await?;
+        return Ok((envelopes.len(), Vec::new()));
+    };
+    let grant = state.quotas.take(&caller.token, category, envelopes.len()).await?;
+    let refused = envelopes.split_off(grant.granted.min(envelopes.len()));
+    match append(state, route.stream, &envelopes).await {
+        Ok(()) => Ok((envelopes.len(), refused)),
+        Err(err) => {
+            state.quotas.refund(grant).await;
+            Err(err)
+        }
+    }
+}
+
 async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
     let caller = admit(&state, &headers, &uri, route.query_token).await?;
     let value = body::read_json(&headers, body, route.single_limit).await?;
     let (id, payload) = (route.validate)(value).map_err(IngestError::ValidationFailed)?;
-    append(&state, route.stream, &[envelope(&caller, route.kind, &headers, payload)]).await?;
+    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, payload)]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
@@ -106,15 +136,23 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
         return Err(IngestError::TooManyItems { count: items.len(), max: route.max_batch });
     }
     let mut envelopes = Vec::with_capacity(items.len());
+    let mut indexes = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         match (route.validate)(item) {
-            Ok((_, payload)) => envelopes.push(envelope(&caller, route.kind, &headers, payload)),
+            Ok((_, payload)) => {
+                envelopes.push(envelope(&caller, route.kind, &headers, payload));
+                indexes.push(index);
+            }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
         }
     }
-    append(&state, route.stream, &envelopes).await?;
-    let body = json!({"accepted": envelopes.len(), "rejected": errors.len(), "errors": errors});
+    let (accepted, refused) = charge_and_append(&state, route, &caller, envelopes).await?;
+    for &index in &indexes[accepted..accepted + refused.len()] {
+        errors.push(json!({"index": index, "error": "quotaExceeded", "message": "the monthly quota is used up"}));
+    }
+    errors.sort_by_key(|e| e["index"].as_u64());
+    let body = json!({"accepted": accepted, "rejected": errors.len(), "errors": errors});
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 

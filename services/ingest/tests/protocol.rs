@@ -313,3 +313,112 @@ async fn sessions_and_deploys() {
     let (status, body) = error_of(h.post("/v1/deploys").json(&json!({})).send().await.unwrap()).await;
     assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("release")));
 }
+
+/// A new org with `event_limit`, one project in it, and a public token.
+async fn org_with_limit(h: &Harness, event_limit: Option<i64>) -> (uuid::Uuid, String) {
+    let pool = h.stack.pool().await;
+    let org = uuid::Uuid::now_v7();
+    let project = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO orgs (id, name, monthly_event_limit) VALUES ($1, 'acme', $2)")
+        .bind(org)
+        .bind(event_limit)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO projects (id, org_id, name) VALUES ($1, $2, 'shop')").bind(project).bind(org).execute(&pool).await.unwrap();
+    let (_, token) =
+        sentori_store::tokens::create_token(&pool, project, sentori_protocol::TokenKind::Public, "sdk").await.unwrap();
+    (org, token)
+}
+
+#[tokio::test]
+async fn the_event_quota_admits_what_is_left_and_then_answers_429() {
+    let h = start(&[]).await;
+    let (_, token) = org_with_limit(&h, Some(5)).await;
+    let batch = json!({"events": vec![event(); 8]});
+    let response = h.client.post(format!("{}/v1/events:batch", h.base)).bearer_auth(&token).json(&batch).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["accepted"], 5);
+    assert_eq!(result["rejected"], 3);
+    let refused: Vec<(u64, &str)> =
+        result["errors"].as_array().unwrap().iter().map(|e| (e["index"].as_u64().unwrap(), e["error"].as_str().unwrap())).collect();
+    assert_eq!(refused, vec![(5, "quotaExceeded"), (6, "quotaExceeded"), (7, "quotaExceeded")]);
+
+    let response = h.client.post(format!("{}/v1/events", h.base)).bearer_auth(&token).json(&event()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "quotaExceeded");
+    let reset_at = body["resetAt"].as_str().unwrap();
+    assert!(reset_at.contains("-01T00:00:00"), "the next month's start: {reset_at}");
+    assert_eq!(h.stream(Stream::Events).await.len(), 5);
+}
+
+#[tokio::test]
+async fn parallel_requests_never_overshoot_the_quota() {
+    let h = start(&[]).await;
+    let (_, token) = org_with_limit(&h, Some(50)).await;
+    let requests = (0..20).map(|_| {
+        let batch = json!({"events": vec![event(); 5]});
+        h.client.post(format!("{}/v1/events:batch", h.base)).bearer_auth(&token).json(&batch).send()
+    });
+    let mut accepted = 0;
+    for response in futures_join(requests).await {
+        let response = response.unwrap();
+        if response.status() == StatusCode::ACCEPTED {
+            accepted += response.json::<Value>().await.unwrap()["accepted"].as_u64().unwrap();
+        } else {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+    assert_eq!(accepted, 50);
+    assert_eq!(h.stream(Stream::Events).await.len(), 50);
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+    F: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_span_quota_counts_spans_and_spares_the_dev_token() {
+    let h = start(&[("SENTORI_SPAN_LIMIT_MONTHLY", "3")]).await;
+    let (_, token) = org_with_limit(&h, None).await;
+    let batch = json!({"spans": vec![span(); 4]});
+    let result: Value =
+        h.client.post(format!("{}/v1/spans:batch", h.base)).bearer_auth(&token).json(&batch).send().await.unwrap().json().await.unwrap();
+    assert_eq!((result["accepted"].as_u64(), result["rejected"].as_u64()), (Some(3), Some(1)));
+    // Events of an org without an event limit are not limited.
+    for _ in 0..5 {
+        let response = h.client.post(format!("{}/v1/events", h.base)).bearer_auth(&token).json(&event()).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    // The dev token is exempt from quotas.
+    let result: Value = h.post("/v1/spans:batch").json(&batch).send().await.unwrap().json().await.unwrap();
+    assert_eq!(result["accepted"], 4);
+}
+
+#[tokio::test]
+async fn a_lost_counter_is_seeded_from_the_durable_usage() {
+    let h = start(&[]).await;
+    let (org, token) = org_with_limit(&h, Some(10)).await;
+    // As if the processor had stored 10 events this month and Valkey then lost its counters.
+    let pool = h.stack.pool().await;
+    sqlx::query("INSERT INTO quota_usage (org_id, month, category, used) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 'events', 10)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let response = h.client.post(format!("{}/v1/events", h.base)).bearer_auth(&token).json(&event()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "quotaExceeded");
+}

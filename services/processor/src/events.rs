@@ -13,6 +13,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::announce::{Announcement, Outbox, Reason};
+use crate::quota::count_usage;
+use sentori_store::quotas::Category;
 use crate::error::ProcessError;
 use crate::grouping::{Grouping, group};
 use crate::releases;
@@ -127,6 +129,7 @@ async fn store_project_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    count_usage(tx, Category::Events, events.iter().map(|e| (e.envelope.org_id, e.received_at))).await?;
     let release_seen = releases::record_seen(
         tx,
         project_id,

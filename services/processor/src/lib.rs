@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod events;
 pub mod grouping;
+mod quota;
 mod releases;
 mod sessions;
 mod spans;

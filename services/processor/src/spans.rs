@@ -10,6 +10,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::ProcessError;
+use crate::quota::count_usage;
+use sentori_store::quotas::Category;
 use crate::worker::BatchHandler;
 use sentori_queue::Envelope;
 
@@ -25,6 +27,7 @@ impl SpanHandler {
 
 struct Span<'a> {
     project_id: Uuid,
+    org_id: Uuid,
     id: Uuid,
     trace_id: Uuid,
     parent: Option<Uuid>,
@@ -44,6 +47,7 @@ impl<'a> Span<'a> {
         let missing = |what: &str| ProcessError::Payload(format!("span without a valid {what}"));
         Ok(Self {
             project_id: envelope.project_id,
+            org_id: envelope.org_id,
             id: uuid("id").ok_or_else(|| missing("id"))?,
             trace_id: uuid("traceId").ok_or_else(|| missing("traceId"))?,
             parent: uuid("parentSpanId"),
@@ -101,6 +105,7 @@ impl BatchHandler for SpanHandler {
         for (project_id, spans) in by_project {
             let fresh = fresh_spans(&mut tx, project_id, spans).await?;
             if !fresh.is_empty() {
+                count_usage(&mut tx, Category::Spans, fresh.iter().map(|s| (s.org_id, s.received_at))).await?;
                 insert_spans(&mut tx, project_id, &fresh).await?;
                 update_traces(&mut tx, project_id, &fresh).await?;
             }
