@@ -17,7 +17,15 @@ pub use sqlx;
 pub use tokens::{ResolvedToken, TokenDirectory};
 
 /// The migrations of `migrations/`, compiled into every binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+///
+/// Migrations a newer release already applied are tolerated: during a
+/// rolling update an older replica restarts against the newer (forward-only,
+/// additive) schema and must keep working rather than crash-loop.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("../../migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,7 +56,7 @@ impl Default for PoolSettings {
 /// Connects (retrying while PostgreSQL starts up) and applies pending migrations.
 pub async fn connect_and_migrate(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
     let pool = connect(url, settings).await?;
-    MIGRATOR.run(&pool).await?;
+    migrator().run(&pool).await?;
     partitions::ensure_ahead(&pool, time::OffsetDateTime::now_utc()).await?;
     Ok(pool)
 }
