@@ -25,8 +25,16 @@ impl ProcessError {
                 | sqlx::Error::Protocol(_) => true,
                 sqlx::Error::Database(db) => db.code().is_some_and(|code| {
                     // 08: connection exceptions; 40001/40P01: serialisation and deadlock;
-                    // 53: insufficient resources; 57P0x: the server is shutting down.
-                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "40001" || code == "40P01"
+                    // 53: insufficient resources; 57P0x: the server is shutting down;
+                    // 25006: the server refuses writes (a standby after a failover, or
+                    // default_transaction_read_only): no entry is to blame, and
+                    // isolating would move every one to the dead-letter stream.
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                        || code == "40001"
+                        || code == "40P01"
+                        || code == "25006"
                 }),
                 _ => false,
             },
