@@ -165,8 +165,8 @@ async fn assert_exact(pool: &PgPool, expected: &Expected) {
 async fn assert_no_dead_letters(stack: &TestStack, valkey: &mut MultiplexedConnection) {
     let dead = stack.keys().dead_letters(Stream::Events);
     let entries = entries(valkey, &dead).await;
-    let errors: Vec<String> = entries.iter().filter_map(|e| e.get::<String>("error")).collect();
-    assert!(entries.is_empty(), "nothing is dead-lettered: {errors:?}");
+    let errors: BTreeSet<String> = entries.iter().filter_map(|e| e.get::<String>("error")).collect();
+    assert!(entries.is_empty(), "nothing is dead-lettered, yet {} entries are, for {errors:?}", entries.len());
 }
 
 fn processor_env(stack: &TestStack, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -413,4 +413,56 @@ async fn a_postgres_outage_is_waited_out_without_losing_or_doubling_events() {
     wait_drained(&stack, &mut valkey).await;
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
+}
+
+/// Transactions rolled back in the test's database so far (the statistics
+/// lag by up to a second).
+async fn rollbacks(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_refuses_writes_is_retried_not_blamed_on_the_events() {
+    let stack = TestStack::new().await;
+    let pool = stack.pool().await;
+    let mut valkey = stack.valkey().await;
+    let ingest = start_ingest(&stack).await;
+    let client = reqwest::Client::new();
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let admin = PgPool::connect(&std::env::var("SENTORI_TEST_DATABASE_URL").unwrap()).await.unwrap();
+
+    let upstream = stack.database_url.split_once('@').and_then(|(_, rest)| rest.split('/').next()).expect("host:port");
+    let proxy = OutageProxy::start(upstream).await;
+    let mut env = processor_env(&stack, &[("SENTORI_PROCESSOR_BATCH_SIZE", "50")]);
+    env.iter_mut().filter(|(k, _)| k == "SENTORI_DATABASE_URL").for_each(|(_, v)| *v = proxy.url_for(&stack.database_url));
+    let _processor = start_processor(&env).await;
+
+    let mut expected = Expected::default();
+    let all = events(1000, 8, &mut expected);
+    let (before, during) = all.split_at(300);
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, before).await;
+    eventually("the first events to be stored", PATIENCE, || async { (stored_events(&pool).await > 0).then_some(()) }).await;
+
+    // The database turns read-only for new sessions (as after a failover to
+    // a standby), and the processor's sessions are cut so it reconnects to it.
+    sqlx::query(&format!("ALTER DATABASE {database} SET default_transaction_read_only = on")).execute(&admin).await.unwrap();
+    proxy.cut_connections();
+    let baseline = rollbacks(&pool).await;
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, during).await;
+    eventually("the processor's writes to be refused a few times", PATIENCE, || async {
+        (rollbacks(&pool).await >= baseline + 4).then_some(())
+    })
+    .await;
+    assert!(stored_events(&pool).await < all.len() as i64, "the read-only database held work back");
+
+    // Writable again; the processor's read-only sessions end.
+    sqlx::query(&format!("ALTER DATABASE {database} RESET default_transaction_read_only")).execute(&admin).await.unwrap();
+    proxy.cut_connections();
+
+    wait_drained(&stack, &mut valkey).await;
+    assert_no_dead_letters(&stack, &mut valkey).await;
+    assert_exact(&pool, &expected).await;
 }

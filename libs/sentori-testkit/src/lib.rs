@@ -285,6 +285,12 @@ impl OutageProxy {
         self.state.generation.send_modify(|g| *g += 1);
     }
 
+    /// Cuts every open connection but keeps accepting new ones, as a server
+    /// restart or failover looks to a client.
+    pub fn cut_connections(&self) {
+        self.state.generation.send_modify(|g| *g += 1);
+    }
+
     pub fn up(&self) {
         self.state.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
