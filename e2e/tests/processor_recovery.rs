@@ -229,6 +229,21 @@ async fn a_processor_killed_mid_run_loses_and_doubles_nothing() {
 
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
+
+    // Every new issue is announced, including any whose announcement A
+    // committed but did not live to publish (B's sweep takes those over;
+    // the notifier absorbs a double publication, so only presence counts).
+    eventually("every announcement to be published", PATIENCE, || async {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM announcements").fetch_one(&pool).await.unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+    let announced = announcements(&stack, &mut valkey).await;
+    let new: BTreeSet<String> = announced.iter().filter(|(_, reason)| reason == "new").map(|(issue, _)| issue.clone()).collect();
+    let issues: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM issues").fetch_all(&pool).await.unwrap();
+    let issues: BTreeSet<String> = issues.iter().map(Uuid::to_string).collect();
+    assert_eq!(new, issues, "every issue is announced as new");
+    assert!(announced.iter().all(|(_, reason)| reason == "new"), "nothing regressed: {announced:?}");
 }
 
 /// `(issue id, reason)` of every announcement on the notify stream.

@@ -14,6 +14,8 @@ pub struct AdminConfig {
     /// Signs session cookies; at least 32 bytes.
     pub session_secret: String,
     pub public_url: String,
+    /// Where attachment blobs live (`<dir>/<sha[0..2]>/<sha>`); unset disables attachments.
+    pub attachment_dir: Option<std::path::PathBuf>,
 }
 
 impl AdminConfig {
@@ -27,7 +29,8 @@ impl AdminConfig {
             env.invalid("SENTORI_SESSION_SECRET", "must be at least 32 bytes");
         }
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
+        let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").filter(|d| !d.is_empty()).map(Into::into);
         env.finish()?;
-        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url })
+        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, attachment_dir })
     }
 }

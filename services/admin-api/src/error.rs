@@ -1,6 +1,12 @@
 //! Admin API errors, mapped to the shared error body in one place.
+//!
+//! Every way a request can fail — a handler's own error, a rejected path,
+//! query or JSON body, an unknown route or method — ends up here, so the
+//! dashboard always gets `{"error", "message", ...}` and never a framework's
+//! plain-text page.
 
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sentori_protocol::{ErrorBody, FieldError};
 
@@ -10,17 +16,77 @@ pub enum ApiError {
     Unauthorized,
     #[error("forbidden: {hint}")]
     Forbidden { hint: &'static str },
+    /// A cookie-authenticated mutation without the right CSRF header or Origin.
+    #[error("csrf: {0}")]
+    Csrf(&'static str),
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// A request the API understood but refuses, with its own code (`invalidEmail`, `invalidCursor`, ...).
+    #[error("{code}: {message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{code}: {message}")]
+    Conflict { code: &'static str, message: String },
+    /// A malformed request body, query string or path, as the extractor saw it.
+    #[error("rejected input: {message}")]
+    Rejected { status: StatusCode, code: &'static str, message: String },
+    #[error("too many failed logins")]
+    RateLimited { retry_after_ms: u64 },
+    #[error("attachment storage is not configured")]
+    AttachmentsDisabled,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("valkey: {0}")]
+    Valkey(#[from] redis::RedisError),
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl ApiError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => "unsupportedMediaType",
+            JsonRejection::JsonSyntaxError(_) => "invalidJson",
+            JsonRejection::JsonDataError(_) => "validationFailed",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payloadTooLarge",
+            _ => "invalidBody",
+        };
+        // A server-side failure to read the body is not the caller's fault,
+        // but it is still not a 500 with a plain-text body.
+        let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
+        ApiError::Rejected { status, code, message: rejection.body_text() }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::Rejected { status: StatusCode::BAD_REQUEST, code: "invalidQuery", message: rejection.body_text() }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        // A malformed id in the path names nothing that could exist.
+        ApiError::Rejected { status: StatusCode::BAD_REQUEST, code: "invalidPath", message: rejection.body_text() }
+    }
+}
+
+impl From<sentori_queue::QueueError> for ApiError {
+    fn from(err: sentori_queue::QueueError) -> Self {
+        match err {
+            sentori_queue::QueueError::Valkey(err) => ApiError::Valkey(err),
+            other => ApiError::Io(std::io::Error::other(other.to_string())),
+        }
     }
 }
 
@@ -35,11 +101,43 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden { hint } => {
                 (StatusCode::FORBIDDEN, ErrorBody::new("forbidden", "This credential may not do that").with_hint(*hint))
             }
+            ApiError::Csrf(message) => (StatusCode::FORBIDDEN, ErrorBody::new("csrfFailed", *message).with_hint(
+                "send the X-Sentori-Csrf header with the token from login or /me, from the dashboard's own origin",
+            )),
             ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorBody::new("notFound", "No such resource")),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorBody::new("methodNotAllowed", "This route does not take that method"))
+            }
             ApiError::Invalid(details) => (StatusCode::BAD_REQUEST, ErrorBody::validation_failed(details.clone())),
+            ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, ErrorBody::new(*code, message.clone())),
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, ErrorBody::new(*code, message.clone())),
+            ApiError::Rejected { status, code, message } => (*status, ErrorBody::new(*code, message.clone())),
+            ApiError::RateLimited { retry_after_ms } => {
+                let mut body = ErrorBody::new("rateLimited", "Too many failed logins from this address; wait a minute");
+                body.retry_after_ms = Some(*retry_after_ms);
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+                let secs = retry_after_ms.div_ceil(1000).max(1);
+                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
+            ApiError::AttachmentsDisabled => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody::new("attachmentsDisabled", "Attachment storage is not configured on this server")
+                    .with_hint("set SENTORI_ATTACHMENT_DIR"),
+            ),
             ApiError::Database(err) => {
                 tracing::error!(error = %err, "database error");
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new("unavailable", "The database is unavailable; retry later"))
+            }
+            ApiError::Valkey(err) => {
+                tracing::error!(error = %err, "valkey error");
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new("unavailable", "Valkey is unavailable; retry later"))
+            }
+            ApiError::Io(err) => {
+                tracing::error!(error = %err, "storage error");
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new("unavailable", "Storage is unavailable; retry later"))
             }
         };
         (status, axum::Json(body)).into_response()

@@ -1,58 +1,140 @@
-//! `GET /projects/{pid}/issues`: the issue list.
+//! Issues: the list with its filters, sorts and cursor; the detail; status changes.
 
-use axum::extract::{Path, Query, State};
-use axum::Json;
+use std::collections::HashMap;
+
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, QueryBuilder};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
+use crate::projects::scope;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// `active` (default; includes `regressed`), `resolved`, `silenced`, `regressed`, `all`.
     status: Option<String>,
+    /// Substring search over title, culprit and type.
+    query: Option<String>,
+    /// Issues with an event in this release.
+    release: Option<String>,
+    /// Issues with an event in this environment.
+    environment: Option<String>,
+    kind: Option<String>,
+    level: Option<String>,
+    /// The error type, exactly.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    r#type: Option<String>,
+    /// An alias of `type`.
+    error_type: Option<String>,
+    /// `lastSeen` (default), `firstSeen`, `events`, `users`; always descending.
     sort: Option<String>,
+    /// 1 to 200, default 50.
     limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueRow {
-    id: Uuid,
-    short_id: i64,
-    title: String,
-    culprit: Option<String>,
+    pub id: Uuid,
+    pub short_id: String,
+    pub title: String,
+    pub culprit: Option<String>,
     #[serde(rename = "type")]
-    r#type: Option<String>,
-    kind: String,
-    level: String,
-    status: String,
-    event_count: i64,
-    user_count: i64,
+    pub r#type: Option<String>,
+    pub kind: String,
+    pub level: Option<String>,
+    pub status: String,
+    pub event_count: i64,
+    pub user_count: i64,
     #[serde(with = "time::serde::rfc3339")]
-    first_seen: OffsetDateTime,
+    pub first_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    last_seen: OffsetDateTime,
-    first_release: Option<String>,
-    last_release: Option<String>,
-    last_environment: Option<String>,
-    resolved_in_release: Option<String>,
+    pub last_seen: OffsetDateTime,
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    pub last_environment: Option<String>,
+    pub resolved_in_release: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
-    regressed_at: Option<OffsetDateTime>,
+    pub regressed_at: Option<OffsetDateTime>,
+    /// 24 hourly counts, oldest first; the last is the current (partial) UTC hour.
+    #[sqlx(skip)]
+    pub trend24h: Vec<i64>,
 }
 
+const ISSUE_COLUMNS: &str = "i.id,
+    (SELECT coalesce(nullif(upper(left(regexp_replace(p.name, '[^A-Za-z0-9]', '', 'g'), 10)), ''), 'ISSUE')
+       FROM projects p WHERE p.id = i.project_id) || '-' || i.short_id AS short_id,
+    i.title, i.culprit, i.type, i.kind, i.level, i.status, i.event_count, i.user_count, i.first_seen, i.last_seen,
+    i.first_release, i.last_release, i.last_environment, i.resolved_in_release, i.regressed_at";
+
+#[derive(Clone, Copy)]
+enum Sort {
+    LastSeen,
+    FirstSeen,
+    Events,
+    Users,
+}
+
+impl Sort {
+    fn column(self) -> &'static str {
+        match self {
+            Sort::LastSeen => "i.last_seen",
+            Sort::FirstSeen => "i.first_seen",
+            Sort::Events => "i.event_count",
+            Sort::Users => "i.user_count",
+        }
+    }
+
+    fn key(self, row: &IssueRow) -> i64 {
+        match self {
+            Sort::LastSeen => cursor::micros(row.last_seen),
+            Sort::FirstSeen => cursor::micros(row.first_seen),
+            Sort::Events => row.event_count,
+            Sort::Users => row.user_count,
+        }
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Escapes `LIKE` wildcards so a search is a plain substring match.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The project's issues, filtered and sorted, a page at a time.
+#[utoipa::path(get, path = "/projects/{pid}/issues", tag = "issues", params(("pid" = Uuid, Path), ListParams),
+    responses((status = 200, body = [IssueRow], headers(("x-next-cursor" = String, description = "the next page's cursor")))))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<Uuid>,
     Query(params): Query<ListParams>,
-) -> Result<Json<Vec<IssueRow>>, ApiError> {
-    caller.require_project(project_id)?;
-    // `active` includes `regressed`: both are open.
-    let statuses: &[&str] = match params.status.as_deref().unwrap_or("active") {
+) -> Result<Page<IssueRow>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let statuses: &[&str] = match non_empty(&params.status).unwrap_or("active") {
         "active" => &["active", "regressed"],
         "resolved" => &["resolved"],
         "silenced" => &["silenced"],
@@ -60,28 +142,299 @@ pub async fn list(
         "all" => &["active", "regressed", "resolved", "silenced"],
         _ => return Err(ApiError::invalid("status", "must be one of active, resolved, silenced, regressed, all")),
     };
-    let order = match params.sort.as_deref().unwrap_or("lastSeen") {
-        "lastSeen" => "last_seen DESC",
-        "firstSeen" => "first_seen DESC",
-        "events" => "event_count DESC",
-        "users" => "user_count DESC",
+    let sort = match non_empty(&params.sort).unwrap_or("lastSeen") {
+        "lastSeen" => Sort::LastSeen,
+        "firstSeen" => Sort::FirstSeen,
+        "events" => Sort::Events,
+        "users" => Sort::Users,
         _ => return Err(ApiError::invalid("sort", "must be one of lastSeen, firstSeen, events, users")),
     };
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+    let limit = cursor::limit(params.limit, 50, 200)?;
+    let after = Cursor::parse(params.cursor.as_deref())?;
+    let error_type = match (non_empty(&params.r#type), non_empty(&params.error_type)) {
+        (Some(a), Some(b)) if a != b => return Err(ApiError::invalid("errorType", "contradicts type")),
+        (a, b) => a.or(b),
+    };
+
+    let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ISSUE_COLUMNS} FROM issues i WHERE i.project_id = "));
+    q.push_bind(project_id);
+    q.push(" AND i.status = ANY(").push_bind(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()).push(")");
+    if let Some(text) = non_empty(&params.query) {
+        // The same expression as the trigram index `issues_search`.
+        q.push(" AND (coalesce(i.title, '') || ' ' || coalesce(i.culprit, '') || ' ' || coalesce(i.type, '')) ILIKE ")
+            .push_bind(like_pattern(text));
     }
-    let query = format!(
-        "SELECT id, short_id, title, culprit, type, kind, level, status, event_count, user_count, first_seen,
-                last_seen, first_release, last_release, last_environment, resolved_in_release, regressed_at
-           FROM issues WHERE project_id = $1 AND status = ANY($2)
-          ORDER BY {order}, id LIMIT $3"
-    );
-    let rows = sqlx::query_as::<_, IssueRow>(&query)
-        .bind(project_id)
-        .bind(statuses)
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await?;
-    Ok(Json(rows))
+    if let Some(release) = non_empty(&params.release) {
+        q.push(" AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.release = ")
+            .push_bind(release.to_owned())
+            .push(")");
+    }
+    if let Some(environment) = non_empty(&params.environment) {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.environment = ",
+        )
+        .push_bind(environment.to_owned())
+        .push(")");
+    }
+    for (column, value) in [("i.kind", &params.kind), ("i.level", &params.level)] {
+        if let Some(value) = non_empty(value) {
+            q.push(format!(" AND {column} = ")).push_bind(value.to_owned());
+        }
+    }
+    if let Some(error_type) = error_type {
+        q.push(" AND i.type = ").push_bind(error_type.to_owned());
+    }
+    let column = sort.column();
+    if let Some(after) = after {
+        q.push(format!(" AND ({column} < "));
+        push_key(&mut q, sort, &after)?;
+        q.push(format!(" OR ({column} = "));
+        push_key(&mut q, sort, &after)?;
+        q.push(" AND i.id > ").push_bind(after.id).push("))");
+    }
+    q.push(format!(" ORDER BY {column} DESC, i.id ASC LIMIT ")).push_bind(limit + 1);
+    let rows = q.build_query_as::<IssueRow>().fetch_all(&state.pool).await?;
+    let mut page = Page::from_overfetch(rows, limit, |row| Cursor { key: sort.key(row), id: row.id });
+    fill_trends(&state, project_id, &mut page.rows).await?;
+    Ok(page)
+}
+
+fn push_key(q: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: &Cursor) -> Result<(), ApiError> {
+    match sort {
+        Sort::LastSeen | Sort::FirstSeen => q.push_bind(after.time()?),
+        Sort::Events | Sort::Users => q.push_bind(after.key),
+    };
+    Ok(())
+}
+
+/// Fills `trend24h` from `issue_hourly`: 24 buckets, the current hour last.
+async fn fill_trends(state: &AppState, project_id: Uuid, rows: &mut [IssueRow]) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let counts: Vec<(Uuid, i32, i64)> = sqlx::query_as(
+        "SELECT issue_id, (extract(epoch FROM date_trunc('hour', now()) - hour) / 3600)::int AS ago, count
+           FROM issue_hourly
+          WHERE project_id = $1 AND issue_id = ANY($2)
+            AND hour >= date_trunc('hour', now()) - interval '23 hours' AND hour <= date_trunc('hour', now())",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut by_issue: HashMap<Uuid, Vec<i64>> = HashMap::new();
+    for (issue_id, ago, count) in counts {
+        if (0..24).contains(&ago) {
+            by_issue.entry(issue_id).or_insert_with(|| vec![0; 24])[23 - ago as usize] += count;
+        }
+    }
+    for row in rows {
+        row.trend24h = by_issue.remove(&row.id).unwrap_or_else(|| vec![0; 24]);
+    }
+    Ok(())
+}
+
+async fn fetch_rows(state: &AppState, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<IssueRow>, ApiError> {
+    let mut rows = sqlx::query_as::<_, IssueRow>(&format!(
+        "SELECT {ISSUE_COLUMNS} FROM issues i WHERE i.project_id = $1 AND i.id = ANY($2)"
+    ))
+    .bind(project_id)
+    .bind(ids)
+    .fetch_all(&state.pool)
+    .await?;
+    // In the order asked for.
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    fill_trends(state, project_id, &mut rows).await?;
+    Ok(rows)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TagValue {
+    pub value: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueDetail {
+    #[serde(flatten)]
+    pub row: IssueRow,
+    /// The grouping components, in order.
+    #[schema(value_type = Vec<Object>)]
+    pub fingerprint: serde_json::Value,
+    pub fingerprint_hash: String,
+    /// Top values (at most 10 a key) over the issue's newest events.
+    #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    pub latest_event_id: Option<Uuid>,
+    pub oldest_event_id: Option<Uuid>,
+}
+
+/// How many of an issue's newest events the tag distribution counts.
+const TAG_SAMPLE: i64 = 10_000;
+const TAG_KEYS: [&str; 5] = ["release", "environment", "os", "deviceModel", "runtime"];
+
+/// One issue with its grouping, tag distribution and first and last events.
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}", tag = "issues",
+    params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), responses((status = 200, body = IssueDetail), (status = 404)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<IssueDetail>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
+    let (fingerprint, fingerprint_hash): (serde_json::Value, String) =
+        sqlx::query_as("SELECT components, fingerprint FROM issues WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(issue_id)
+            .fetch_one(&state.pool)
+            .await?;
+    let tag_rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "WITH recent AS (
+             SELECT release, environment, payload FROM events
+              WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3),
+         vals AS (
+             SELECT 'release' AS key, release AS value FROM recent
+             UNION ALL SELECT 'environment', environment FROM recent
+             UNION ALL SELECT 'os', nullif(trim(concat_ws(' ', payload->'device'->>'os', payload->'device'->>'osVersion')), '')
+                         FROM recent
+             UNION ALL SELECT 'deviceModel', payload->'device'->>'model' FROM recent
+             UNION ALL SELECT 'runtime', coalesce(
+                         nullif(trim(concat_ws(' ', payload->'app'->'framework'->>'name',
+                                                    payload->'app'->'framework'->>'version')), ''),
+                         payload->'tags'->>'browser', payload->'tags'->>'runtime')
+                         FROM recent),
+         counted AS (
+             SELECT key, value, count(*) AS n,
+                    row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value) AS rank
+               FROM vals WHERE value IS NOT NULL AND value <> '' GROUP BY key, value)
+         SELECT key, value, n FROM counted WHERE rank <= 10 ORDER BY key, n DESC, value",
+    )
+    .bind(project_id)
+    .bind(issue_id)
+    .bind(TAG_SAMPLE)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut tags = serde_json::Map::new();
+    for key in TAG_KEYS {
+        tags.insert(key.into(), serde_json::Value::Array(Vec::new()));
+    }
+    for (key, value, count) in tag_rows {
+        if let Some(serde_json::Value::Array(values)) = tags.get_mut(&key) {
+            values.push(serde_json::json!({ "value": value, "count": count }));
+        }
+    }
+    let (latest_event_id, oldest_event_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+        "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1),
+                (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp ASC, id ASC LIMIT 1)",
+    )
+    .bind(project_id)
+    .bind(issue_id)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(axum::Json(IssueDetail { row, fingerprint, fingerprint_hash, tags, latest_event_id, oldest_event_id }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    /// `active` (reopen), `resolved` or `silenced`.
+    pub status: String,
+    /// Only with `resolved`: a release name of the project.
+    pub resolved_in_release: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkChange {
+    pub issue_ids: Vec<Uuid>,
+    pub status: String,
+}
+
+const BULK_MAX: usize = 1000;
+
+fn parse_status(status: &str) -> Result<&'static str, ApiError> {
+    match status {
+        "active" => Ok("active"),
+        "resolved" => Ok("resolved"),
+        "silenced" => Ok("silenced"),
+        _ => Err(ApiError::invalid("status", "must be one of active, resolved, silenced")),
+    }
+}
+
+/// Sets the status of `ids`; resolving records `resolved_at`, anything else clears it.
+async fn set_status(
+    state: &AppState,
+    project_id: Uuid,
+    ids: &[Uuid],
+    status: &str,
+    resolved_in_release: Option<&str>,
+) -> Result<Vec<Uuid>, ApiError> {
+    let updated: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE issues SET status = $3,
+                resolved_in_release = CASE WHEN $3 = 'resolved' THEN $4 ELSE NULL END,
+                resolved_at = CASE WHEN $3 = 'resolved' THEN now() ELSE NULL END
+          WHERE project_id = $1 AND id = ANY($2)
+          RETURNING id",
+    )
+    .bind(project_id)
+    .bind(ids)
+    .bind(status)
+    .bind(resolved_in_release)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(updated)
+}
+
+/// Resolve, silence or reopen one issue.
+#[utoipa::path(patch, path = "/projects/{pid}/issues/{iid}", tag = "issues",
+    params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), request_body = StatusChange,
+    responses((status = 200, body = IssueRow), (status = 400), (status = 404)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<StatusChange>,
+) -> Result<axum::Json<IssueRow>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let status = parse_status(&body.status)?;
+    let release = body.resolved_in_release.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if let Some(release) = release {
+        if status != "resolved" {
+            return Err(ApiError::invalid("resolvedInRelease", "is only allowed with status resolved"));
+        }
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
+            .bind(project_id)
+            .bind(release)
+            .fetch_one(&state.pool)
+            .await?;
+        if !known {
+            return Err(ApiError::invalid("resolvedInRelease", "is not a release of this project"));
+        }
+    }
+    let updated = set_status(&state, project_id, &[issue_id], status, release).await?;
+    if updated.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(row))
+}
+
+/// Change the status of many issues at once; answers the updated rows.
+#[utoipa::path(post, path = "/projects/{pid}/issues:bulk", tag = "issues", params(("pid" = Uuid, Path)),
+    request_body = BulkChange, responses((status = 200, body = [IssueRow]), (status = 400)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Json(body): Json<BulkChange>,
+) -> Result<axum::Json<Vec<IssueRow>>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let status = parse_status(&body.status)?;
+    if body.issue_ids.is_empty() || body.issue_ids.len() > BULK_MAX {
+        return Err(ApiError::invalid("issueIds", format!("must hold 1 to {BULK_MAX} ids")));
+    }
+    let updated = set_status(&state, project_id, &body.issue_ids, status, None).await?;
+    let ids: Vec<Uuid> = body.issue_ids.iter().copied().filter(|id| updated.contains(id)).collect();
+    Ok(axum::Json(fetch_rows(&state, project_id, &ids).await?))
 }

@@ -1,18 +1,32 @@
 //! `admin-api`: the dashboard's and the CLI's `/admin/api` (admin-api.md).
 
-mod auth;
+pub mod auth;
 mod config;
+pub mod cursor;
+mod docs;
 mod error;
+mod events;
+mod extract;
 mod issues;
+mod projects;
+mod recipients;
+mod releases;
+mod status;
+mod traces;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use redis::aio::ConnectionManager;
+use sentori_queue::{Keys, Producer};
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::{PoolSettings, TokenDirectory};
 use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use config::AdminConfig;
 pub use error::ApiError;
@@ -26,6 +40,12 @@ pub struct Shared {
     pub config: AdminConfig,
     pub pool: PgPool,
     pub tokens: TokenDirectory,
+    pub valkey: ConnectionManager,
+    pub keys: Keys,
+    pub producer: Producer,
+    pub signer: auth::SessionSigner,
+    /// `SENTORI_PUBLIC_URL`'s origin: the only `Origin` a cookie-authenticated mutation may come from.
+    pub public_origin: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -50,19 +70,72 @@ pub struct AdminApi {
     readiness: Readiness,
 }
 
+/// Every documented route of `/admin/api`, registered together with its
+/// OpenAPI operation: the router and the document come from this one list,
+/// and the authorization matrix test walks the document.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::tokens, projects::create_token))
+        .routes(routes!(projects::revoke_token))
+        .routes(routes!(issues::list))
+        .routes(routes!(issues::detail, issues::update))
+        .routes(routes!(issues::bulk))
+        .routes(routes!(events::list))
+        .routes(routes!(events::detail))
+        .routes(routes!(events::attachments))
+        .routes(routes!(events::blob))
+        .routes(routes!(traces::list))
+        .routes(routes!(traces::detail))
+        .routes(routes!(releases::list))
+        .routes(routes!(recipients::list, recipients::create))
+        .routes(routes!(recipients::update, recipients::delete))
+        .routes(routes!(status::status))
+}
+
+/// The OpenAPI document of the whole `/admin/api` surface (paths relative to it).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
+}
+
 impl AdminApi {
     pub async fn start(config: AdminConfig) -> Result<Self, StartError> {
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
         let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
         let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token));
-        let state = AppState { inner: Arc::new(Shared { config, pool: pool.clone(), tokens }) };
+        let keys = Keys::new(config.store.valkey_namespace.clone());
+        let producer = Producer::new(conn.clone(), keys.clone());
+        let signer = auth::SessionSigner::new(&config.session_secret);
+        let public_origin = auth::origin_of(&config.public_url);
+        let state = AppState {
+            inner: Arc::new(Shared {
+                config,
+                pool: pool.clone(),
+                tokens,
+                valkey: conn.clone(),
+                keys,
+                producer,
+                signer,
+                public_origin,
+            }),
+        };
         Ok(Self { state, readiness: Readiness { postgres: Some(pool), valkey: Some(conn) } })
     }
 
     pub fn router(&self) -> Router {
-        let api = Router::new()
-            .route("/projects/{pid}/issues", get(issues::list))
+        let (documented, _) = documented_routes().split_for_parts();
+        let api = documented
+            .route("/openapi.json", get(openapi_json))
             .fallback(|| async { ApiError::NotFound })
+            .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+            .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::sessions))
             .with_state(self.state.clone());
         Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))
     }

@@ -1,0 +1,267 @@
+//! Events of an issue, one event, and its attachments.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::cursor::{self, Cursor, Page};
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::projects::scope;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1 to 100, default 25.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub release: Option<String>,
+    pub environment: Option<String>,
+    pub title: Option<String>,
+    pub user_id: Option<String>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub device_model: Option<String>,
+    pub trace_id: Option<Uuid>,
+}
+
+/// The event's own title: `type: message` of its error, else its message.
+const TITLE_SQL: &str = "coalesce(
+        nullif(concat_ws(': ', payload->'error'->>'type', nullif(payload->'error'->>'message', '')), ''),
+        payload->>'message')";
+
+/// An issue's events, newest first.
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/events", tag = "events",
+    params(("pid" = Uuid, Path), ("iid" = Uuid, Path), PageParams),
+    responses((status = 200, body = [EventSummary], headers(("x-next-cursor" = String)))))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
+    Query(params): Query<PageParams>,
+) -> Result<Page<EventSummary>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let limit = cursor::limit(params.limit, 25, 100)?;
+    let after = Cursor::parse(params.cursor.as_deref())?;
+    let (after_time, after_id) = match after {
+        Some(c) => (Some(c.time()?), Some(c.id)),
+        None => (None, None),
+    };
+    let issue_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
+        .bind(project_id)
+        .bind(issue_id)
+        .fetch_one(&state.pool)
+        .await?;
+    if !issue_exists {
+        return Err(ApiError::NotFound);
+    }
+    let rows = sqlx::query_as::<_, EventSummary>(&format!(
+        "SELECT id, timestamp, received_at, release, environment, {TITLE_SQL} AS title,
+                coalesce(payload->'user'->>'id', payload->'device'->>'installId') AS user_id,
+                payload->'device'->>'os' AS os, payload->'device'->>'osVersion' AS os_version,
+                payload->'device'->>'model' AS device_model, trace_id
+           FROM events
+          WHERE project_id = $1 AND issue_id = $2
+            AND ($3::timestamptz IS NULL OR (timestamp, id) < ($3, $4))
+          ORDER BY timestamp DESC, id DESC LIMIT $5"
+    ))
+    .bind(project_id)
+    .bind(issue_id)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.timestamp), id: row.id }))
+}
+
+/// One stored event, with its neighbours within the issue.
+#[utoipa::path(get, path = "/projects/{pid}/events/{eid}", tag = "events",
+    params(("pid" = Uuid, Path), ("eid" = Uuid, Path)),
+    responses((status = 200, description = "the stored event plus issueId, receivedAt, sdk, previousEventId, nextEventId",
+               body = Object), (status = 404)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, event_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let row: Option<(Value, Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
+        "SELECT payload, issue_id, timestamp, received_at, sdk FROM events WHERE project_id = $1 AND id = $2 LIMIT 1",
+    )
+    .bind(project_id)
+    .bind(event_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (payload, issue_id, timestamp, received_at, sdk) = row.ok_or(ApiError::NotFound)?;
+    let (previous, next): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+        "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) < ($3, $4)
+                  ORDER BY timestamp DESC, id DESC LIMIT 1),
+                (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) > ($3, $4)
+                  ORDER BY timestamp ASC, id ASC LIMIT 1)",
+    )
+    .bind(project_id)
+    .bind(issue_id)
+    .bind(timestamp)
+    .bind(event_id)
+    .fetch_one(&state.pool)
+    .await?;
+    let mut event = match payload {
+        Value::Object(map) => map,
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("payload".into(), other);
+            map
+        }
+    };
+    let received_at = received_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    event.insert("id".into(), Value::String(event_id.to_string()));
+    event.insert("issueId".into(), Value::String(issue_id.to_string()));
+    event.insert("receivedAt".into(), Value::String(received_at));
+    event.insert("sdk".into(), sdk.map_or(Value::Null, Value::String));
+    event.insert("previousEventId".into(), previous.map_or(Value::Null, |id| Value::String(id.to_string())));
+    event.insert("nextEventId".into(), next.map_or(Value::Null, |id| Value::String(id.to_string())));
+    Ok(axum::Json(Value::Object(event)))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentRow {
+    /// The attachment's id, as the upload answered it (`refId`).
+    #[serde(rename = "ref")]
+    #[sqlx(rename = "id")]
+    pub r#ref: Uuid,
+    pub kind: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub source: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub captured_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(skip)]
+    pub sha256: String,
+}
+
+async fn event_exists(state: &AppState, project_id: Uuid, event_id: Uuid) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_ids WHERE project_id = $1 AND id = $2)")
+        .bind(project_id)
+        .bind(event_id)
+        .fetch_one(&state.pool)
+        .await?)
+}
+
+/// An event's attachments. Listed by event id even when the event itself
+/// has not been stored yet (SDKs upload attachments first).
+#[utoipa::path(get, path = "/projects/{pid}/events/{eid}/attachments", tag = "events",
+    params(("pid" = Uuid, Path), ("eid" = Uuid, Path)),
+    responses((status = 200, body = [AttachmentRow]), (status = 503, description = "attachmentsDisabled")))]
+pub async fn attachments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, event_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<Vec<AttachmentRow>>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    if state.config.attachment_dir.is_none() {
+        return Err(ApiError::AttachmentsDisabled);
+    }
+    let rows = sqlx::query_as::<_, AttachmentRow>(
+        "SELECT id, kind, media_type, size_bytes, source, captured_at, created_at, sha256
+           FROM attachments WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id",
+    )
+    .bind(project_id)
+    .bind(event_id)
+    .fetch_all(&state.pool)
+    .await?;
+    if rows.is_empty() && !event_exists(&state, project_id, event_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(axum::Json(rows))
+}
+
+/// Media types the dashboard shows inline; anything else is a download.
+const INLINE: [&str; 6] = ["image/png", "image/jpeg", "image/webp", "application/json", "text/plain", "application/x-ndjson"];
+
+/// An attachment's bytes.
+#[utoipa::path(get, path = "/projects/{pid}/events/{eid}/attachments/{ref}", tag = "events",
+    params(("pid" = Uuid, Path), ("eid" = Uuid, Path), ("ref" = Uuid, Path)),
+    responses((status = 200, description = "the blob", content_type = "application/octet-stream"),
+              (status = 404), (status = 503, description = "attachmentsDisabled")))]
+pub async fn blob(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, event_id, attachment_id)): Path<(Uuid, Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let Some(dir) = state.config.attachment_dir.clone() else { return Err(ApiError::AttachmentsDisabled) };
+    let row = sqlx::query_as::<_, AttachmentRow>(
+        "SELECT id, kind, media_type, size_bytes, source, captured_at, created_at, sha256
+           FROM attachments WHERE project_id = $1 AND event_id = $2 AND id = $3",
+    )
+    .bind(project_id)
+    .bind(event_id)
+    .bind(attachment_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    // The digest names the file; anything but lowercase hex would be a path trick.
+    if row.sha256.len() < 3 || !row.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(ApiError::NotFound);
+    }
+    let path = dir.join(&row.sha256[..2]).join(&row.sha256);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
+        Err(err) => return Err(err.into()),
+    };
+    let len = file.metadata().await?.len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let media_type = row.media_type.to_ascii_lowercase();
+    let inline = INLINE.contains(&media_type.as_str());
+    let extension = match media_type.as_str() {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "application/json" => "json",
+        "text/plain" => "txt",
+        "application/x-ndjson" => "ndjson",
+        _ => "bin",
+    };
+    let disposition = format!(
+        "{}; filename=\"{}-{}.{extension}\"",
+        if inline { "inline" } else { "attachment" },
+        row.kind.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        row.r#ref.simple()
+    );
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    let content_type = if inline { media_type.as_str() } else { "application/octet-stream" };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Opened on its own, a blob can never run script or reach the session.
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    Ok(response)
+}

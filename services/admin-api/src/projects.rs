@@ -1,0 +1,218 @@
+//! Projects and their tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use sentori_protocol::TokenKind;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Caller, OkBody};
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
+
+/// The caller may act on `project_id` and the project exists; `404` otherwise.
+pub async fn scope(state: &AppState, caller: &Caller, project_id: Uuid) -> Result<(), ApiError> {
+    caller.require_project(project_id)?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+        .bind(project_id)
+        .fetch_one(&state.pool)
+        .await?;
+    if exists { Ok(()) } else { Err(ApiError::NotFound) }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub name: String,
+    pub platform: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Events in the current and the previous 23 hours.
+    pub event_count24h: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedProject {
+    #[serde(flatten)]
+    pub project: ProjectRow,
+    /// The project's first public token, shown once.
+    pub token: CreatedToken,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewProject {
+    pub name: String,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub label: Option<String>,
+    pub last4: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub id: Uuid,
+    pub kind: String,
+    pub label: Option<String>,
+    /// The token itself: only its digest is stored, so this is the one chance to copy it.
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewToken {
+    pub label: Option<String>,
+    /// `public` (default) or `admin`.
+    pub kind: Option<String>,
+}
+
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.platform, p.created_at,
+    coalesce((SELECT sum(h.count) FROM issue_hourly h
+               WHERE h.project_id = p.id AND h.hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint
+      AS event_count24h";
+
+/// Projects the caller may see, by name.
+#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = [ProjectRow])))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ProjectRow>>, ApiError> {
+    let rows = sqlx::query_as::<_, ProjectRow>(&format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p WHERE $1::uuid IS NULL OR p.id = $1 ORDER BY p.name, p.id"
+    ))
+    .bind(caller.project_id())
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(axum::Json(rows))
+}
+
+async fn fetch_project(state: &AppState, id: Uuid) -> Result<ProjectRow, ApiError> {
+    Ok(sqlx::query_as::<_, ProjectRow>(&format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.id = $1"))
+        .bind(id)
+        .fetch_one(&state.pool)
+        .await?)
+}
+
+/// Create a project (operator only), with a first public token.
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, body = CreatedProject), (status = 400), (status = 403)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewProject>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_operator()?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let platform = body.platform.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if platform.is_some_and(|p| p.chars().count() > 64) {
+        return Err(ApiError::invalid("platform", "must be at most 64 characters"));
+    }
+    // A single-tenant install has one org: the oldest one (the dev org the
+    // migrations create), which every new project joins.
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query(
+        "INSERT INTO projects (id, org_id, name, platform)
+         SELECT $1, o.id, $2, $3 FROM orgs o ORDER BY o.created_at, o.id LIMIT 1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(platform)
+    .execute(&state.pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(ApiError::Conflict { code: "noOrg", message: "No organisation exists to hold the project".into() });
+    }
+    let (token_id, token) = sentori_store::tokens::create_token(&state.pool, id, TokenKind::Public, "default").await?;
+    let project = fetch_project(&state, id).await?;
+    let token = CreatedToken {
+        id: token_id,
+        kind: "public".into(),
+        label: Some("default".into()),
+        token,
+        created_at: project.created_at,
+    };
+    Ok((StatusCode::CREATED, axum::Json(CreatedProject { project, token })))
+}
+
+/// A project's tokens, newest first, revoked ones included.
+#[utoipa::path(get, path = "/projects/{pid}/tokens", tag = "projects", params(("pid" = Uuid, Path)),
+    responses((status = 200, body = [TokenRow])))]
+pub async fn tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+) -> Result<axum::Json<Vec<TokenRow>>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let rows = sqlx::query_as::<_, TokenRow>(
+        "SELECT id, kind, NULLIF(label, '') AS label, last4, created_at, revoked_at
+           FROM tokens WHERE project_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(project_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(axum::Json(rows))
+}
+
+/// Create a token; the answer is the only time its value is shown.
+#[utoipa::path(post, path = "/projects/{pid}/tokens", tag = "projects", params(("pid" = Uuid, Path)), request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Json(body): Json<NewToken>,
+) -> Result<impl IntoResponse, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let kind = match body.kind.as_deref() {
+        None => TokenKind::Public,
+        Some(kind) => TokenKind::parse(kind).ok_or_else(|| ApiError::invalid("kind", "must be public or admin"))?,
+    };
+    let label = body.label.as_deref().map(str::trim).unwrap_or("");
+    if label.chars().count() > 100 {
+        return Err(ApiError::invalid("label", "must be at most 100 characters"));
+    }
+    let (id, token) = sentori_store::tokens::create_token(&state.pool, project_id, kind, label).await?;
+    let created_at: OffsetDateTime =
+        sqlx::query_scalar("SELECT created_at FROM tokens WHERE id = $1").bind(id).fetch_one(&state.pool).await?;
+    let label = (!label.is_empty()).then(|| label.to_owned());
+    Ok((StatusCode::CREATED, axum::Json(CreatedToken { id, kind: kind.as_str().into(), label, token, created_at })))
+}
+
+/// Revoke a token; it stays listed with `revokedAt`.
+#[utoipa::path(delete, path = "/projects/{pid}/tokens/{tid}", tag = "projects",
+    params(("pid" = Uuid, Path), ("tid" = Uuid, Path)), responses((status = 200, body = OkBody), (status = 404)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, token_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<OkBody>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let done = sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(token_id)
+        .execute(&state.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(axum::Json(OkBody::yes()))
+}

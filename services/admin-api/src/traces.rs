@@ -1,0 +1,175 @@
+//! Traces: summaries, and one trace with its spans and the errors inside it.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::cursor::{self, Cursor, Page};
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::projects::scope;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The root span's op, exactly.
+    op: Option<String>,
+    /// `ok`, `cancelled` or `error` (the worst span status).
+    status: Option<String>,
+    min_duration_ms: Option<i64>,
+    /// 1 to 200, default 50.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSummary {
+    pub trace_id: Uuid,
+    pub root_op: Option<String>,
+    pub root_name: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    pub duration_ms: i64,
+    pub span_count: i64,
+    pub error_count: i64,
+    pub status: String,
+}
+
+const SUMMARY_COLUMNS: &str =
+    "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count, error_count, status";
+
+/// Trace summaries, newest first.
+#[utoipa::path(get, path = "/projects/{pid}/traces", tag = "traces", params(("pid" = Uuid, Path), ListParams),
+    responses((status = 200, body = [TraceSummary], headers(("x-next-cursor" = String)))))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Query(params): Query<ListParams>,
+) -> Result<Page<TraceSummary>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let limit = cursor::limit(params.limit, 50, 200)?;
+    let status = params.status.as_deref().filter(|s| !s.is_empty());
+    if status.is_some_and(|s| !matches!(s, "ok" | "cancelled" | "error")) {
+        return Err(ApiError::invalid("status", "must be one of ok, cancelled, error"));
+    }
+    if params.min_duration_ms.is_some_and(|d| d < 0) {
+        return Err(ApiError::invalid("minDurationMs", "must not be negative"));
+    }
+    let after = Cursor::parse(params.cursor.as_deref())?;
+    let (after_time, after_id) = match after {
+        Some(c) => (Some(c.time()?), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = sqlx::query_as::<_, TraceSummary>(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM traces
+          WHERE project_id = $1
+            AND ($2::text IS NULL OR root_op = $2)
+            AND ($3::text IS NULL OR status = $3)
+            AND ($4::bigint IS NULL OR duration_ms >= $4)
+            AND ($5::timestamptz IS NULL OR started_at < $5 OR (started_at = $5 AND trace_id > $6))
+          ORDER BY started_at DESC, trace_id ASC LIMIT $7"
+    ))
+    .bind(project_id)
+    .bind(params.op.as_deref().filter(|s| !s.is_empty()))
+    .bind(status)
+    .bind(params.min_duration_ms)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.started_at), id: row.trace_id }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceEvent {
+    pub id: Uuid,
+    pub issue_id: Uuid,
+    pub span_id: Option<Uuid>,
+    pub title: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceDetail {
+    pub trace: TraceSummary,
+    /// Protocol spans, ordered by start.
+    #[schema(value_type = Vec<Object>)]
+    pub spans: Vec<Value>,
+    pub events: Vec<TraceEvent>,
+}
+
+/// One trace: its spans by start time and the error events recorded in it.
+#[utoipa::path(get, path = "/projects/{pid}/traces/{traceId}", tag = "traces",
+    params(("pid" = Uuid, Path), ("traceId" = Uuid, Path)), responses((status = 200, body = TraceDetail), (status = 404)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, trace_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<TraceDetail>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let trace = sqlx::query_as::<_, TraceSummary>(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM traces WHERE project_id = $1 AND trace_id = $2"
+    ))
+    .bind(project_id)
+    .bind(trace_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let span_rows: Vec<(Uuid, Option<Uuid>, String, String, OffsetDateTime, i64, String, Value)> = sqlx::query_as(
+        "SELECT id, parent_span_id, op, name, started_at, duration_ms, status, payload
+           FROM spans WHERE project_id = $1 AND trace_id = $2 ORDER BY started_at, id",
+    )
+    .bind(project_id)
+    .bind(trace_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let spans = span_rows
+        .into_iter()
+        .map(|(id, parent, op, name, started_at, duration_ms, status, payload)| {
+            let mut span = match payload {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            // The columns are what processing validated; they win over the payload.
+            let started = started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            span.insert("id".into(), Value::String(id.to_string()));
+            span.insert("traceId".into(), Value::String(trace_id.to_string()));
+            span.insert("parentSpanId".into(), parent.map_or(Value::Null, |p| Value::String(p.to_string())));
+            span.insert("op".into(), Value::String(op));
+            span.insert("name".into(), Value::String(name));
+            span.insert("startedAt".into(), Value::String(started));
+            span.insert("durationMs".into(), Value::from(duration_ms));
+            span.insert("status".into(), Value::String(status));
+            for key in ["tags", "data", "traceparent"] {
+                span.entry(key).or_insert(Value::Null);
+            }
+            Value::Object(span)
+        })
+        .collect();
+    let events = sqlx::query_as::<_, TraceEvent>(
+        "SELECT id, issue_id, span_id,
+                coalesce(nullif(concat_ws(': ', payload->'error'->>'type', nullif(payload->'error'->>'message', '')), ''),
+                         payload->>'message') AS title,
+                timestamp
+           FROM events WHERE project_id = $1 AND trace_id = $2 ORDER BY timestamp, id",
+    )
+    .bind(project_id)
+    .bind(trace_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(axum::Json(TraceDetail { trace, spans, events }))
+}

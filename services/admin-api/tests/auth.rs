@@ -1,0 +1,210 @@
+//! Login, sessions, CSRF, the login rate limit and token scoping.
+
+mod common;
+
+use common::{Api, Auth, PASSWORD, json, session_of};
+use reqwest::Method;
+use sentori_protocol::{DEV_PROJECT_ID, TokenKind};
+use serde_json::json;
+
+#[tokio::test]
+async fn login_sets_a_hardened_cookie_and_me_returns_the_same_csrf_token() {
+    let api = Api::start().await;
+    let (status, body, _) = json(api.get_login("wrong", None).await).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthorized");
+
+    let response = api.get_login(PASSWORD, None).await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("sentori_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=604800"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http public URL: no Secure flag: {cookie}");
+    let session = session_of(response).await;
+    assert!(session.csrf.len() >= 32);
+
+    let (status, me, _) = json(api.get("/me").cookie_only(&session).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(me, json!({"kind": "operator", "csrfToken": session.csrf}));
+
+    // The session row exists server-side and expires in 7 days.
+    let days: f64 = sqlx::query_scalar("SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM admin_sessions")
+        .fetch_one(&api.pool)
+        .await
+        .unwrap();
+    assert!((6.9..=7.0).contains(&days), "{days}");
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_public_url_is_https() {
+    let api = Api::start_with(&[("SENTORI_PUBLIC_URL", "https://sentori.example.com")]).await;
+    let response = api.get_login(PASSWORD, None).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    // Without the CSRF header a live session cannot be logged out by another site.
+    let response = api.request(Method::POST, "/logout").cookie_only(&session).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(api.get("/me").cookie_only(&session).send().await.unwrap().status(), 200);
+
+    let response = api.request(Method::POST, "/logout").operator(&session).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cleared = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The old cookie, replayed, is dead: the server revoked the session.
+    let (status, body, _) = json(api.get("/me").cookie_only(&session).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthorized");
+    assert_eq!(api.get("/projects").cookie_only(&session).send().await.unwrap().status(), 401);
+    // Logging out again is still fine.
+    let response = api.request(Method::POST, "/logout").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn expired_or_tampered_sessions_are_refused_and_used_ones_slide() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    // A session last extended more than an hour ago slides to 7 days from now.
+    sqlx::query("UPDATE admin_sessions SET expires_at = now() + interval '2 days'").execute(&api.pool).await.unwrap();
+    let response = api.get("/projects").cookie_only(&session).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let renewed = response.headers().get("set-cookie").expect("the slid session's cookie is re-issued");
+    assert!(renewed.to_str().unwrap().starts_with("sentori_session="));
+    let days: f64 = sqlx::query_scalar("SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM admin_sessions")
+        .fetch_one(&api.pool)
+        .await
+        .unwrap();
+    assert!(days > 6.9, "slid to 7 days: {days}");
+
+    // A tampered signature or id is refused without a database lookup mattering.
+    let mut forged = session.clone();
+    forged.cookie.pop();
+    forged.cookie.push('x');
+    assert_eq!(api.get("/me").cookie_only(&forged).send().await.unwrap().status(), 401);
+    let garbage = common::Session { cookie: "sentori_session=abc.def.ghi".into(), csrf: String::new() };
+    assert_eq!(api.get("/me").cookie_only(&garbage).send().await.unwrap().status(), 401);
+
+    // Expired on the server: refused although the cookie's own expiry is ahead.
+    sqlx::query("UPDATE admin_sessions SET expires_at = now() - interval '1 second'").execute(&api.pool).await.unwrap();
+    assert_eq!(api.get("/me").cookie_only(&session).send().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn cookie_mutations_need_the_csrf_header_and_the_dashboards_origin() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let create = |name: &str| api.request(Method::POST, "/projects").json(&json!({ "name": name }));
+
+    let (status, body, _) = json(create("a").cookie_only(&session).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("csrfFailed")));
+    let wrong = create("b").cookie_only(&session).header("X-Sentori-Csrf", "not-the-token").send().await.unwrap();
+    assert_eq!(wrong.status(), 403);
+    let foreign = create("c").operator(&session).header("Origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    let own = create("d").operator(&session).header("Origin", "http://sentori.test:8000").send().await.unwrap();
+    assert_eq!(own.status(), 201);
+    let no_origin = create("e").operator(&session).send().await.unwrap();
+    assert_eq!(no_origin.status(), 201);
+    // Reads need no CSRF header.
+    assert_eq!(api.get("/projects").cookie_only(&session).send().await.unwrap().status(), 200);
+    // A bearer call needs neither header nor origin.
+    let project = api.project("bearer").await;
+    let token = api.token(project, TokenKind::Admin).await;
+    let response = api
+        .request(Method::POST, &format!("/projects/{project}/recipients"))
+        .bearer_auth(&token)
+        .header("Origin", "https://evil.example")
+        .json(&json!({"email": "ops@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[tokio::test]
+async fn ten_failed_logins_a_minute_per_client_then_429() {
+    let api = Api::start().await;
+    // The test client connects from 127.0.0.1, like nginx: X-Real-IP names the client.
+    for attempt in 0..10 {
+        let response = api.get_login("wrong", Some("203.0.113.7")).await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+    }
+    let (status, body, headers) = json(api.get_login("wrong", Some("203.0.113.7")).await).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"], "rateLimited");
+    assert!(body["retryAfterMs"].as_u64().unwrap() <= 60_000);
+    assert!(headers.contains_key("retry-after"));
+    // Even the right password waits out the window: guessing gains nothing.
+    assert_eq!(api.get_login(PASSWORD, Some("203.0.113.7")).await.status(), 429);
+    // Another client is not affected.
+    assert_eq!(api.get_login("wrong", Some("203.0.113.8")).await.status(), 401);
+    assert_eq!(api.get_login(PASSWORD, Some("203.0.113.8")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn tokens_are_scoped_public_ones_refused_and_the_dev_token_is_the_dev_projects_admin() {
+    let api = Api::start().await;
+    let a = api.project("alpha").await;
+    let b = api.project("beta").await;
+    let admin_a = api.token(a, TokenKind::Admin).await;
+    let public_a = api.token(a, TokenKind::Public).await;
+
+    let (status, me, _) = json(api.get("/me").bearer_auth(&admin_a).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(me, json!({"kind": "token", "projectId": a}));
+    let (status, body, _) = json(api.get(&format!("/projects/{a}/issues")).bearer_auth(&public_a).send().await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert!(body["hint"].as_str().unwrap().contains("public ingest token"), "{body}");
+    assert_eq!(api.get(&format!("/projects/{a}/issues")).bearer_auth(&admin_a).send().await.unwrap().status(), 200);
+    assert_eq!(api.get(&format!("/projects/{b}/issues")).bearer_auth(&admin_a).send().await.unwrap().status(), 404);
+    // The project list shows a token only its own project.
+    let (_, projects, _) = json(api.get("/projects").bearer_auth(&admin_a).send().await.unwrap()).await;
+    let ids: Vec<&str> = projects.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![a.to_string().as_str()]);
+    // Operator-only routes.
+    assert_eq!(api.get("/status").bearer_auth(&admin_a).send().await.unwrap().status(), 403);
+    let create = api.request(Method::POST, "/projects").bearer_auth(&admin_a).json(&json!({"name": "x"}));
+    assert_eq!(create.send().await.unwrap().status(), 403);
+    // Unknown and malformed credentials.
+    assert_eq!(api.get("/projects").bearer_auth("st_pk_00000000000000000000000000").send().await.unwrap().status(), 401);
+    assert_eq!(api.get("/projects").header("Authorization", "Basic abc").send().await.unwrap().status(), 401);
+
+    let dev = &api.stack.dev_token;
+    let (status, me, _) = json(api.get("/me").bearer_auth(dev).send().await.unwrap()).await;
+    assert_eq!((status, me["projectId"].as_str()), (200, Some(DEV_PROJECT_ID.to_string().as_str())));
+    let dev_issues = api.get(&format!("/projects/{DEV_PROJECT_ID}/issues")).bearer_auth(dev).send().await.unwrap();
+    assert_eq!(dev_issues.status(), 200);
+    assert_eq!(api.get(&format!("/projects/{a}/issues")).bearer_auth(dev).send().await.unwrap().status(), 404);
+
+    // A revoked token stops working once the token cache entry expires;
+    // the revocation itself is visible at once.
+    let (_, created, _) = json(
+        api.request(Method::POST, &format!("/projects/{a}/tokens"))
+            .bearer_auth(&admin_a)
+            .json(&json!({"kind": "admin", "label": "ci"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(created["kind"], "admin");
+    assert!(created["token"].as_str().unwrap().starts_with("st_pk_"));
+    let tid = created["id"].as_str().unwrap();
+    let (status, _, _) =
+        json(api.request(Method::DELETE, &format!("/projects/{a}/tokens/{tid}")).bearer_auth(&admin_a).send().await.unwrap())
+            .await;
+    assert_eq!(status, 200);
+    let (_, tokens, _) = json(api.get(&format!("/projects/{a}/tokens")).bearer_auth(&admin_a).send().await.unwrap()).await;
+    let row = tokens.as_array().unwrap().iter().find(|t| t["id"] == tid).unwrap().clone();
+    assert!(row["revokedAt"].is_string());
+    assert_eq!(row["label"], "ci");
+    assert_eq!(row["last4"].as_str().unwrap(), &created["token"].as_str().unwrap()[28..]);
+}
