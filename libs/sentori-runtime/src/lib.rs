@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
+mod healthcheck;
+pub use healthcheck::{HealthcheckError, connect_addr, healthcheck_subcommand, probe_healthz};
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

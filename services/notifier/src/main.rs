@@ -2,6 +2,7 @@
 
 #[tokio::main]
 async fn main() {
+    sentori_runtime::healthcheck_subcommand("SENTORI_NOTIFIER_ADDR", "0.0.0.0:8083");
     sentori_runtime::init_logging();
     let env = sentori_config::Env::from_process();
     let config = sentori_runtime::exit_on_config_error("notifier", notifier::NotifierConfig::from_env(env));
