@@ -1,0 +1,356 @@
+//! Deciding and recording who gets which email: the delivery log.
+//!
+//! Exactly once per (issue, reason, recipient, occurrence), as far as SMTP
+//! allows. Each email is sent inside a transaction that first takes a lock
+//! per (project, recipient), checks the `deliveries` row, inserts it, hands
+//! the email to the SMTP server and only then commits:
+//!
+//! - a crash or SMTP failure before the server accepted the email rolls the
+//!   row back, so the redelivered announcement sends it (never lost);
+//! - a second notifier working on the same announcement waits on the lock
+//!   and then finds the committed row (never sent twice concurrently);
+//! - the one window left is a crash after the server accepted the email and
+//!   before the commit: that email is sent again on redelivery. SMTP has no
+//!   idempotency key, so one of "maybe twice" or "maybe never" is
+//!   unavoidable there; a duplicate in a rare crash beats a lost alert.
+//!
+//! A pending/sent two-state log would move that window, not close it, and
+//! would need a sweeper for rows stuck in "pending"; the open transaction
+//! costs one connection per email in flight, which is small.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::mail::{IssueFacts, Mailer, Reason, SendError, digest_email, issue_email};
+
+/// One announcement from the notify stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub project_id: Uuid,
+    pub issue_id: Uuid,
+    pub reason: Reason,
+    pub occurrence: i64,
+}
+
+impl Announcement {
+    /// Reads the payload `{"issueId","reason","occurrence"}` the processor publishes.
+    pub fn from_payload(project_id: Uuid, payload: &Value) -> Result<Self, String> {
+        let issue_id = payload
+            .get("issueId")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or("payload has no valid issueId")?;
+        let reason = match payload.get("reason").and_then(Value::as_str) {
+            Some("new") => Reason::New,
+            Some("regressed") => Reason::Regressed,
+            other => return Err(format!("payload reason {other:?} is neither \"new\" nor \"regressed\"")),
+        };
+        let occurrence = payload.get("occurrence").and_then(Value::as_i64).ok_or("payload has no integer occurrence")?;
+        Ok(Self { project_id, issue_id, reason, occurrence })
+    }
+}
+
+/// The storm guard: after `threshold` new-issue emails to a recipient within
+/// `window`, further new issues wait and go out as one digest when the
+/// window since the first held one has passed.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestPolicy {
+    pub threshold: i64,
+    pub window: Duration,
+}
+
+/// Why handling failed, which decides between retrying and dead-lettering.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(err: sqlx::Error) -> Self {
+        // A database problem is the notifier's, not the announcement's: retry.
+        Failure::Transient(format!("database error: {err}"))
+    }
+}
+
+/// What handling one announcement did, for the logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub sent: u32,
+    pub already_sent: u32,
+    pub held_for_digest: u32,
+}
+
+enum Step {
+    Sent,
+    AlreadySent,
+    Held,
+}
+
+#[derive(Clone)]
+pub struct Deliverer {
+    pub pool: PgPool,
+    pub mailer: Mailer,
+    pub public_url: String,
+    pub digest: DigestPolicy,
+}
+
+const FACTS: &str = "SELECT i.project_id, p.name AS project_name, i.id AS issue_id, i.title, i.culprit, i.status,
+        i.first_release, i.last_release, i.last_environment AS environment, i.first_seen, i.event_count
+    FROM issues i JOIN projects p ON p.id = i.project_id";
+
+impl Deliverer {
+    /// Emails every recipient of the project whose switch matches, once each.
+    /// Recipients already done are skipped, so a retry after a partial
+    /// failure only sends what is missing.
+    pub async fn announce(&self, announcement: &Announcement) -> Result<Report, Failure> {
+        let mut report = Report::default();
+        let facts: Option<IssueFacts> = sqlx::query_as(&format!("{FACTS} WHERE i.project_id = $1 AND i.id = $2"))
+            .bind(announcement.project_id)
+            .bind(announcement.issue_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(facts) = facts else {
+            // The project or issue was deleted since: there is nobody to tell.
+            tracing::info!(issue = %announcement.issue_id, "the announced issue no longer exists; nothing to send");
+            return Ok(report);
+        };
+        if facts.status == "silenced" {
+            tracing::debug!(issue = %announcement.issue_id, "the issue is silenced; no email");
+            return Ok(report);
+        }
+        let switch = match announcement.reason {
+            Reason::New => "on_new_issue",
+            Reason::Regressed => "on_regression",
+        };
+        let recipients: Vec<(Uuid, String)> =
+            sqlx::query_as(&format!("SELECT id, email FROM recipients WHERE project_id = $1 AND {switch} ORDER BY created_at, id"))
+                .bind(announcement.project_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut transient = None;
+        let mut permanent = None;
+        for (recipient_id, email) in recipients {
+            match self.one_recipient(announcement, &facts, recipient_id, &email).await {
+                Ok(Step::Sent) => report.sent += 1,
+                Ok(Step::AlreadySent) => report.already_sent += 1,
+                Ok(Step::Held) => report.held_for_digest += 1,
+                // Go on with the other recipients: one bad address must not
+                // keep everybody else from hearing about the issue.
+                Err(Failure::Transient(msg)) => transient = Some(format!("sending to {email}: {msg}")),
+                Err(Failure::Permanent(msg)) => permanent = Some(format!("sending to {email}: {msg}")),
+            }
+        }
+        match (transient, permanent) {
+            (Some(msg), _) => Err(Failure::Transient(msg)),
+            (None, Some(msg)) => Err(Failure::Permanent(msg)),
+            (None, None) => Ok(report),
+        }
+    }
+
+    async fn one_recipient(&self, a: &Announcement, facts: &IssueFacts, recipient_id: Uuid, email: &str) -> Result<Step, Failure> {
+        let mut tx = self.pool.begin().await?;
+        lock_recipient(&mut tx, a.project_id, recipient_id).await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM deliveries
+              WHERE project_id = $1 AND issue_id = $2 AND reason = $3 AND occurrence = $4 AND recipient_id = $5)",
+        )
+        .bind(a.project_id)
+        .bind(a.issue_id)
+        .bind(a.reason.as_str())
+        .bind(a.occurrence)
+        .bind(recipient_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if done {
+            return Ok(Step::AlreadySent);
+        }
+        if a.reason == Reason::New {
+            let (held, recent): (bool, i64) = sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM notify_digest_items
+                          WHERE project_id = $1 AND recipient_id = $2 AND issue_id = $3 AND occurrence = $4),
+                        (SELECT count(*) FROM deliveries
+                          WHERE project_id = $1 AND recipient_id = $2 AND reason = 'new'
+                            AND sent_at > clock_timestamp() - make_interval(secs => $5))
+                      + (SELECT count(*) FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2)",
+            )
+            .bind(a.project_id)
+            .bind(recipient_id)
+            .bind(a.issue_id)
+            .bind(a.occurrence)
+            .bind(self.digest.window.as_secs_f64())
+            .fetch_one(&mut *tx)
+            .await?;
+            if held {
+                return Ok(Step::Held);
+            }
+            if recent >= self.digest.threshold {
+                sqlx::query(
+                    "INSERT INTO notify_digest_items (project_id, recipient_id, issue_id, occurrence) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(a.project_id)
+                .bind(recipient_id)
+                .bind(a.issue_id)
+                .bind(a.occurrence)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(Step::Held);
+            }
+        }
+        record_delivery(&mut tx, a.project_id, a.issue_id, a.reason, a.occurrence, recipient_id).await?;
+        let message = issue_email(facts, a.reason, &self.public_url);
+        // Dropping `tx` on an error rolls the row back: nothing was sent.
+        self.mailer.send(email, &message).await.map_err(send_failure)?;
+        tx.commit().await?;
+        Ok(Step::Sent)
+    }
+
+    /// The (project, recipient) pairs whose held items have waited a whole window.
+    pub async fn due_digests(&self) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT project_id, recipient_id FROM notify_digest_items GROUP BY 1, 2
+             HAVING min(queued_at) <= clock_timestamp() - make_interval(secs => $1)",
+        )
+        .bind(self.digest.window.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Sends one recipient's digest of held new issues and records a delivery
+    /// per issue, in one transaction (the same crash reasoning as single emails).
+    /// Returns how many issues it listed.
+    pub async fn send_digest(&self, project_id: Uuid, recipient_id: Uuid) -> Result<usize, Failure> {
+        let mut tx = self.pool.begin().await?;
+        lock_recipient(&mut tx, project_id, recipient_id).await?;
+        let held: Vec<(Uuid, i64)> = sqlx::query_as(
+            "DELETE FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2 RETURNING issue_id, occurrence",
+        )
+        .bind(project_id)
+        .bind(recipient_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM recipients WHERE project_id = $1 AND id = $2 AND on_new_issue")
+                .bind(project_id)
+                .bind(recipient_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(email) = email else {
+            tracing::info!(%recipient_id, "the recipient was removed or unsubscribed while a digest was held; dropping it");
+            tx.commit().await?;
+            return Ok(0);
+        };
+        let (issue_ids, occurrences): (Vec<Uuid>, Vec<i64>) = held.into_iter().unzip();
+        let fresh: Vec<Uuid> = sqlx::query_scalar(
+            "INSERT INTO deliveries (project_id, issue_id, reason, occurrence, recipient_id, sent_at)
+             SELECT $1, t.issue_id, 'new', t.occurrence, $2, clock_timestamp()
+             FROM unnest($3::uuid[], $4::bigint[]) AS t (issue_id, occurrence)
+             ON CONFLICT DO NOTHING
+             RETURNING issue_id",
+        )
+        .bind(project_id)
+        .bind(recipient_id)
+        .bind(&issue_ids)
+        .bind(&occurrences)
+        .fetch_all(&mut *tx)
+        .await?;
+        let facts: Vec<IssueFacts> =
+            sqlx::query_as(&format!("{FACTS} WHERE i.project_id = $1 AND i.id = ANY($2) AND i.status <> 'silenced' ORDER BY i.first_seen, i.id"))
+                .bind(project_id)
+                .bind(&fresh)
+                .fetch_all(&mut *tx)
+                .await?;
+        let message = match facts.as_slice() {
+            [] => {
+                tx.commit().await?;
+                return Ok(0);
+            }
+            [one] => issue_email(one, Reason::New, &self.public_url),
+            many => digest_email(&many[0].project_name, many, &self.public_url),
+        };
+        self.mailer.send(&email, &message).await.map_err(send_failure)?;
+        tx.commit().await?;
+        Ok(facts.len())
+    }
+
+    /// Gives up on a digest: deletes its held items and returns them (and the
+    /// org) so the caller can put them on the dead-letter stream.
+    pub async fn abandon_digest(&self, project_id: Uuid, recipient_id: Uuid) -> Result<(Uuid, Vec<(Uuid, i64)>), sqlx::Error> {
+        let held: Vec<(Uuid, i64)> = sqlx::query_as(
+            "DELETE FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2 RETURNING issue_id, occurrence",
+        )
+        .bind(project_id)
+        .bind(recipient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let org: Option<Uuid> =
+            sqlx::query_scalar("SELECT org_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(&self.pool).await?;
+        Ok((org.unwrap_or_default(), held))
+    }
+}
+
+/// Serialises the decisions about one recipient of one project across
+/// notifier replicas (the storm guard counts, the delivery row checks).
+async fn lock_recipient(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, recipient_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('sentori_notify:' || $1::text || ':' || $2::text, 0))")
+        .bind(project_id)
+        .bind(recipient_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn record_delivery(
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    issue_id: Uuid,
+    reason: Reason,
+    occurrence: i64,
+    recipient_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO deliveries (project_id, issue_id, reason, occurrence, recipient_id, sent_at)
+         VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+    )
+    .bind(project_id)
+    .bind(issue_id)
+    .bind(reason.as_str())
+    .bind(occurrence)
+    .bind(recipient_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn send_failure(err: SendError) -> Failure {
+    match err {
+        SendError::Permanent(msg) => Failure::Permanent(msg),
+        SendError::Transient(msg) => Failure::Transient(msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reads_the_processor_payload() {
+        let issue = Uuid::now_v7();
+        let a = Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "regressed", "occurrence": 2})).unwrap();
+        assert_eq!(a, Announcement { project_id: Uuid::nil(), issue_id: issue, reason: Reason::Regressed, occurrence: 2 });
+        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "resolved", "occurrence": 0})).is_err());
+        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": "x", "reason": "new", "occurrence": 0})).is_err());
+        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "new"})).is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The emails: rendering (plain text and HTML) and the SMTP transport.
+//!
+//! Everything that comes from an SDK (titles, culprits, releases,
+//! environments) and from the dashboard (project names) is untrusted: it is
+//! HTML-escaped in the HTML part and stripped of control characters in the
+//! subject, so an event cannot inject markup or headers.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How the connection to the SMTP server is secured (`SENTORI_SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: a relay on localhost or a test sink.
+    None,
+}
+
+impl std::str::FromStr for TlsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "starttls" => Ok(TlsMode::StartTls),
+            "tls" => Ok(TlsMode::Tls),
+            "none" => Ok(TlsMode::None),
+            _ => Err("expected starttls, tls or none".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<(String, String)>,
+    pub from: Mailbox,
+    pub tls: TlsMode,
+}
+
+/// What a failed send means for a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server refused for good (5xx, or an address that cannot be one):
+    /// retrying the same email cannot help.
+    #[error("permanently refused: {0}")]
+    Permanent(String),
+    /// Connection refused, timeout, 4xx: worth retrying later.
+    #[error("{0}")]
+    Transient(String),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(config: &SmtpConfig) -> Result<Self, lettre::transport::smtp::Error> {
+        let builder = match config.tls {
+            TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)?,
+            TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)?,
+            TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+        };
+        let mut builder = builder.port(config.port).timeout(Some(Duration::from_secs(30)));
+        if let Some((user, pass)) = &config.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+        }
+        Ok(Self { transport: builder.build(), from: config.from.clone() })
+    }
+
+    /// Hands one email to the SMTP server.
+    pub async fn send(&self, to: &str, email: &Email) -> Result<(), SendError> {
+        let to: Mailbox = to.parse().map_err(|e| SendError::Permanent(format!("recipient {to:?} is not an email address: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .map_err(|e| SendError::Permanent(format!("building the message failed: {e}")))?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(err) if err.is_permanent() => Err(SendError::Permanent(err.to_string())),
+            Err(err) => Err(SendError::Transient(err.to_string())),
+        }
+    }
+}
+
+/// Why an issue is announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    New,
+    Regressed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Regressed => "regressed",
+        }
+    }
+}
+
+/// What an email says about one issue (loaded from `issues` and `projects`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IssueFacts {
+    pub project_id: Uuid,
+    pub project_name: String,
+    pub issue_id: Uuid,
+    pub title: String,
+    pub culprit: Option<String>,
+    pub status: String,
+    pub first_release: Option<String>,
+    pub last_release: Option<String>,
+    pub environment: Option<String>,
+    pub first_seen: OffsetDateTime,
+    pub event_count: i64,
+}
+
+impl IssueFacts {
+    /// The release worth naming: where it first appeared for a new issue,
+    /// where it came back for a regression.
+    fn release(&self, reason: Reason) -> Option<&str> {
+        match reason {
+            Reason::New => self.first_release.as_deref().or(self.last_release.as_deref()),
+            Reason::Regressed => self.last_release.as_deref().or(self.first_release.as_deref()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The dashboard link of an issue.
+pub fn issue_link(public_url: &str, project_id: Uuid, issue_id: Uuid) -> String {
+    format!("{}/projects/{project_id}/issues/{issue_id}", public_url.trim_end_matches('/'))
+}
+
+/// The email about one new or regressed issue.
+pub fn issue_email(issue: &IssueFacts, reason: Reason, public_url: &str) -> Email {
+    let what = match reason {
+        Reason::New => "New issue",
+        Reason::Regressed => "Regression",
+    };
+    let subject = format!("[Sentori] {what} in {}: {}", header_text(&issue.project_name, 60), header_text(&issue.title, 150));
+    let link = issue_link(public_url, issue.project_id, issue.issue_id);
+    let rows = [
+        ("Project", issue.project_name.clone()),
+        ("Title", issue.title.clone()),
+        ("Culprit", issue.culprit.clone().unwrap_or_else(|| "-".into())),
+        ("Release", issue.release(reason).unwrap_or("-").to_owned()),
+        ("Environment", issue.environment.clone().unwrap_or_else(|| "-".into())),
+        ("First seen", rfc3339(issue.first_seen)),
+        ("Events", issue.event_count.to_string()),
+    ];
+    let intro = match reason {
+        Reason::New => "A new issue appeared",
+        Reason::Regressed => "A resolved issue is happening again",
+    };
+    let mut text = format!("{intro} in {}.\n\n", issue.project_name);
+    for (label, value) in &rows {
+        text.push_str(&format!("{label}: {value}\n"));
+    }
+    text.push_str(&format!("\nOpen it: {link}\n"));
+
+    let mut html = format!("<p>{} in <strong>{}</strong>.</p>\n<table>\n", escape_html(intro), escape_html(&issue.project_name));
+    for (label, value) in &rows {
+        html.push_str(&format!("<tr><th align=\"left\">{}</th><td>{}</td></tr>\n", escape_html(label), escape_html(value)));
+    }
+    html.push_str(&format!("</table>\n<p><a href=\"{0}\">Open the issue in Sentori</a></p>\n", escape_html(&link)));
+    Email { subject, text, html }
+}
+
+/// One email listing the new issues a storm held back.
+pub fn digest_email(project_name: &str, issues: &[IssueFacts], public_url: &str) -> Email {
+    let subject = format!("[Sentori] {} new issues in {}", issues.len(), header_text(project_name, 60));
+    let mut text = format!(
+        "{} new issues appeared in {project_name} within a short time; they are listed together instead of one email each.\n\n",
+        issues.len()
+    );
+    let mut html = format!(
+        "<p>{} new issues appeared in <strong>{}</strong> within a short time; they are listed together instead of one email each.</p>\n<ul>\n",
+        issues.len(),
+        escape_html(project_name)
+    );
+    for issue in issues {
+        let link = issue_link(public_url, issue.project_id, issue.issue_id);
+        let culprit = issue.culprit.as_deref().unwrap_or("-");
+        let release = issue.release(Reason::New).unwrap_or("-");
+        let environment = issue.environment.as_deref().unwrap_or("-");
+        text.push_str(&format!(
+            "- {}\n  Culprit: {culprit}\n  Release: {release}  Environment: {environment}\n  First seen: {}  Events: {}\n  {link}\n\n",
+            issue.title,
+            rfc3339(issue.first_seen),
+            issue.event_count
+        ));
+        html.push_str(&format!(
+            "<li><a href=\"{}\">{}</a><br>Culprit: {}<br>Release: {} &middot; Environment: {}<br>First seen: {} &middot; Events: {}</li>\n",
+            escape_html(&link),
+            escape_html(&issue.title),
+            escape_html(culprit),
+            escape_html(release),
+            escape_html(environment),
+            escape_html(&rfc3339(issue.first_seen)),
+            issue.event_count
+        ));
+    }
+    html.push_str("</ul>\n");
+    Email { subject, text, html }
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A single line of at most `max` characters for a header: control
+/// characters (newlines above all) become spaces.
+fn header_text(s: &str, max: usize) -> String {
+    let cleaned: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() > max {
+        let cut: String = cleaned.chars().take(max - 1).collect();
+        format!("{cut}…")
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn facts(title: &str) -> IssueFacts {
+        IssueFacts {
+            project_id: Uuid::nil(),
+            project_name: "shop <web>".into(),
+            issue_id: Uuid::max(),
+            title: title.into(),
+            culprit: Some("render (<script>alert(1)</script>.js)".into()),
+            status: "active".into(),
+            first_release: Some("shop@1.0".into()),
+            last_release: Some("shop@1.1".into()),
+            environment: Some("prod".into()),
+            first_seen: datetime!(2026-11-26 10:00 UTC),
+            event_count: 3,
+        }
+    }
+
+    #[test]
+    fn sdk_data_is_escaped_in_html_and_kept_in_text() {
+        let email = issue_email(&facts("TypeError: <img src=x onerror=alert(1)>"), Reason::New, "https://sentori.example/");
+        assert!(!email.html.contains("<img"), "{}", email.html);
+        assert!(!email.html.contains("<script>"), "{}", email.html);
+        assert!(email.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(email.text.contains("TypeError: <img src=x onerror=alert(1)>"));
+        let link = format!("https://sentori.example/projects/{}/issues/{}", Uuid::nil(), Uuid::max());
+        assert!(email.text.contains(&link) && email.html.contains(&link));
+        assert!(email.text.contains("Release: shop@1.0"));
+        assert!(email.text.contains("Events: 3"));
+        assert!(email.text.contains("First seen: 2026-11-26T10:00:00Z"));
+    }
+
+    #[test]
+    fn subjects_name_the_reason_and_cannot_break_headers() {
+        let email = issue_email(&facts("Boom\r\nBcc: victim@example.com"), Reason::Regressed, "http://localhost:8000");
+        assert_eq!(email.subject, "[Sentori] Regression in shop <web>: Boom  Bcc: victim@example.com");
+        assert!(email.text.contains("Release: shop@1.1"));
+        let long = issue_email(&facts(&"x".repeat(500)), Reason::New, "http://localhost:8000");
+        assert!(long.subject.starts_with("[Sentori] New issue in shop <web>: xxx"));
+        assert!(long.subject.chars().count() < 200);
+    }
+
+    #[test]
+    fn a_digest_lists_every_issue() {
+        let issues = [facts("First <b>"), facts("Second")];
+        let email = digest_email("shop", &issues, "http://localhost:8000");
+        assert_eq!(email.subject, "[Sentori] 2 new issues in shop");
+        assert!(email.text.contains("- First <b>") && email.text.contains("- Second"));
+        assert!(email.html.contains("First &lt;b&gt;"));
+    }
+}
