@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: `cargo bench --workspace` with the test stack up, for
-# benchmarks that need PostgreSQL or Valkey (same variables as test.sh).
-# Extra arguments go to `cargo bench`. This measures whatever benchmarks the
-# crates define; it adds no load generator of its own yet.
+# `make bench`: every benchmark, with the test stack up (same variables as
+# test.sh): the crates' criterion benchmarks (`cargo bench --workspace`),
+# then the load generators of `bench/`, which run the release binaries of
+# ingest and the processor against a baseline in the same run. Each figure
+# is a line `bench: <name> <value> <unit>`. Extra arguments go to
+# `cargo bench`.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -24,3 +26,9 @@ unset SENTORI_DATABASE_URL SENTORI_VALKEY_URL
 
 cd "$REPO_ROOT"
 cargo bench --workspace "$@"
+
+# The load generators start the service binaries themselves: build them
+# first so a stale binary is never measured.
+cargo build --release -p ingest -p processor -p sentori-bench
+./target/release/ingest-bench
+./target/release/processor-bench

@@ -80,8 +80,11 @@ pub fn free_addr() -> SocketAddr {
 pub fn binary(name: &str) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target directory").to_path_buf();
+    // Tests live in target/<profile>/deps/, benchmark binaries in target/<profile>/.
+    let mut dir = exe.parent().expect("target directory").to_path_buf();
+    if dir.file_name().is_some_and(|d| d == "deps") {
+        dir.pop();
+    }
     let path = dir.join(name);
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
@@ -120,6 +123,11 @@ impl ServiceProcess {
         let mut service = Self { name: bin.to_owned(), addr, child };
         service.wait_healthy().await;
         service
+    }
+
+    /// The operating-system process id (to read its memory use, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,63 @@
+//! `make bench`: ingest against a bare axum handler, in the same run.
+//!
+//! 1. Maximum throughput of single-event `POST /v1/events` for ingest and
+//!    for the bare handler (closed loop, same concurrency): their ratio.
+//! 2. An open-loop load at half of ingest's maximum: p50/p99/p999 latency
+//!    and ingest's memory.
+//!
+//! Ingest runs as its real release binary against the test stack's Valkey
+//! and PostgreSQL; the load generator shares the machine with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sentori_bench::{Target, max_throughput, memory_mb, open_loop, payloads, report};
+use sentori_testkit::{ServiceProcess, TestStack};
+
+fn seconds(name: &str, default: u64) -> Duration {
+    Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
+}
+
+#[tokio::main]
+async fn main() {
+    let run = seconds("BENCH_SECONDS", 10);
+    let connections: usize = std::env::var("BENCH_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let stack = TestStack::new().await;
+    let mut env = stack.service_env();
+    env.push(("SENTORI_RATE_LIMIT_PER_MIN".into(), "1000000000".into()));
+    env.push(("SENTORI_MAX_BACKLOG".into(), "100000000".into()));
+    env.push(("RUST_LOG".into(), "error".into()));
+    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+    let bare = ServiceProcess::start("bare-ingest", "BARE_ADDR", &[]).await;
+
+    let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
+    let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone() };
+    let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies };
+
+    eprintln!("warming up");
+    max_throughput(&bare_target, connections, Duration::from_secs(2)).await;
+    max_throughput(&ingest_target, connections, Duration::from_secs(2)).await;
+
+    eprintln!("closed loop, {connections} connections, {run:?} each");
+    let bare_rate = max_throughput(&bare_target, connections, run).await;
+    let ingest_rate = max_throughput(&ingest_target, connections, run).await;
+    report("bare_events_per_s", bare_rate, "req/s");
+    report("ingest_events_per_s", ingest_rate, "req/s");
+    report("ingest_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
+
+    let half = ingest_rate / 2.0;
+    eprintln!("open loop at {half:.0} req/s for {run:?}");
+    let result = open_loop(&ingest_target, half, run).await;
+    let (rss, peak) = memory_mb(ingest.pid());
+    let h = &result.histogram_us;
+    report("ingest_p50_half_load_ms", h.value_at_quantile(0.50) as f64 / 1000.0, "ms");
+    report("ingest_p99_half_load_ms", h.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+    report("ingest_p999_half_load_ms", h.value_at_quantile(0.999) as f64 / 1000.0, "ms");
+    report("ingest_rss_mb", rss, "MiB");
+    report("ingest_peak_rss_mb", peak, "MiB");
+    if result.failed > 0 {
+        eprintln!("  {} of {} open-loop requests failed", result.failed, result.sent);
+    }
+    let baseline = open_loop(&bare_target, half, run).await;
+    report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+}

@@ -1,0 +1,104 @@
+//! `make bench`: the processor, from stream to committed rows, against a
+//! raw `COPY` of the same rows into the same table, in the same run.
+//!
+//! Realistic events (10 frames, 20 breadcrumbs, 300 distinct issues, 5 %
+//! ANR) are queued first; then the real release processor is started and
+//! timed until every event is stored. The baseline copies rows of the same
+//! size straight into `events` of a second fresh database.
+
+use std::time::{Duration, Instant};
+
+use sentori_bench::{memory_mb, payloads, report};
+use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
+use sentori_queue::{Envelope, ItemKind, Keys, Producer, Stream};
+use sentori_testkit::{ServiceProcess, TestStack};
+use sqlx::PgPool;
+
+#[tokio::main]
+async fn main() {
+    let count: usize = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let events = payloads::events(count, 300);
+
+    let copy_rate = copy_baseline(&events).await;
+    report("copy_rows_per_s", copy_rate, "rows/s");
+
+    let stack = TestStack::new().await;
+    let pool = stack.pool().await;
+    let conn = sentori_queue::connect(&stack.valkey_url, Duration::from_secs(30)).await.expect("Valkey");
+    let producer = Producer::new(conn, Keys::new(stack.namespace.clone()));
+    eprintln!("queueing {count} events");
+    for chunk in events.chunks(500) {
+        let envelopes: Vec<Envelope> = chunk
+            .iter()
+            .map(|e| {
+                Envelope::new(ItemKind::Event, DEV_PROJECT_ID, DEV_ORG_ID, time::OffsetDateTime::now_utc())
+                    .with_payload(e.clone())
+                    .with_sdk(Some("bench/1".into()))
+            })
+            .collect();
+        producer.append(Stream::Events, &envelopes).await.expect("queueing");
+    }
+
+    let mut env = stack.service_env();
+    env.push(("RUST_LOG".into(), "error".into()));
+    let started = Instant::now();
+    let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let mut peak_rss = 0.0f64;
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.expect("count");
+        peak_rss = peak_rss.max(memory_mb(processor.pid()).0);
+        if stored as usize >= count {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "the processor stored {stored} of {count} in 10 minutes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = count as f64 / elapsed;
+    let (_, hwm) = memory_mb(processor.pid());
+    report("processor_events_per_s", rate, "events/s");
+    report("processor_vs_copy_ratio", rate / copy_rate, "ratio");
+    report("processor_rss_mb", peak_rss.max(hwm), "MiB");
+}
+
+/// Rows as the processor writes them, loaded with `COPY … FROM STDIN`.
+async fn copy_baseline(events: &[serde_json::Value]) -> f64 {
+    let stack = TestStack::new().await;
+    let pool: PgPool = stack.pool().await;
+    let issues: Vec<uuid::Uuid> = (0..300).map(|_| uuid::Uuid::now_v7()).collect();
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let mut csv = String::with_capacity(events.len() * 4096);
+    for (i, event) in events.iter().enumerate() {
+        let fields = [
+            DEV_PROJECT_ID.to_string(),
+            event["id"].as_str().unwrap().to_owned(),
+            now.clone(),
+            event["timestamp"].as_str().unwrap().to_owned(),
+            issues[i % issues.len()].to_string(),
+            event["kind"].as_str().unwrap().to_owned(),
+            "error".to_owned(),
+            "javascript".to_owned(),
+            event["release"].as_str().unwrap().to_owned(),
+            event["environment"].as_str().unwrap().to_owned(),
+            event["user"]["id"].as_str().unwrap().to_owned(),
+            "bench/1".to_owned(),
+            event.to_string(),
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+        csv.push_str(&quoted.join(","));
+        csv.push('\n');
+    }
+    let started = Instant::now();
+    let mut conn = pool.acquire().await.expect("connection");
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment, user_key, sdk, payload) FROM STDIN WITH (FORMAT csv)",
+        )
+        .await
+        .expect("COPY starts");
+    for chunk in csv.as_bytes().chunks(1 << 20) {
+        copy.send(chunk).await.expect("COPY data");
+    }
+    copy.finish().await.expect("COPY finishes");
+    events.len() as f64 / started.elapsed().as_secs_f64()
+}
