@@ -53,6 +53,13 @@ main() {
   # Keep `status` the first failure's exit code.
   # ---------------------------------------------------------------------------
 
+  # The deploy files (compose, Kubernetes, monitoring) and the backup and
+  # restore scripts, with the stack venv's pytest (requirements.txt).
+  if ((status == 0)); then
+    (cd "$REPO_ROOT" && PYTHONDONTWRITEBYTECODE=1 "$STACK_LINK/venv/bin/python" -m pytest \
+      -p no:cacheprovider deploy/tests) || status=$?
+  fi
+
   return "$status"
 }
 
