@@ -545,6 +545,8 @@ cmd_env() {
   printf 'SENTORI_DATABASE_URL=%q\n' "postgres://$DB_USER:$pw@127.0.0.1:$PG_PORT/$DB_NAME"
   printf 'SENTORI_VALKEY_URL=%q\n' "redis://127.0.0.1:$VALKEY_PORT"
   printf 'SENTORI_STACK_PG_BIN=%q\n' "$PG_BIN"
+  # Tests that must stop and restart a server start a private one from here.
+  printf 'SENTORI_STACK_VALKEY_SERVER=%q\n' "$VALKEY_SERVER"
 }
 
 # --- SMTP (for notifier tests) ------------------------------------------------

@@ -236,10 +236,23 @@ async fn expire_attachments(pool: &PgPool, before: OffsetDateTime, dir: Option<&
         .await?;
         let deleted = shas.len() as u64;
         expiry.rows += deleted;
+        // The same transaction-scoped lock per hash that a writer recording a
+        // new attachment for that hash takes (as admin-api does for artifact
+        // blobs with `artifact-blob:`), so a blob is never deleted under a row
+        // committed meanwhile. Sorted, so two deleters cannot deadlock.
+        let mut distinct = shas.clone();
+        distinct.sort();
+        distinct.dedup();
+        for sha in &distinct {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
+                .bind(sha)
+                .execute(&mut *tx)
+                .await?;
+        }
         let orphans: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",
         )
-        .bind(&shas)
+        .bind(&distinct)
         .fetch_all(&mut *tx)
         .await?;
         if let Some(dir) = dir {
