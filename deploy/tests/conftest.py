@@ -31,17 +31,8 @@ REQUIRED_SECRETS = ["SENTORI_PG_PASSWORD", "SENTORI_DEV_TOKEN", "SENTORI_ADMIN_P
 # (service, variable) pair; remove it once the service reads the variable
 # (nothing fails if it already does).
 PENDING_READS = {
+    # Attachment upload in ingest (protocol.md, "Attachment upload").
     ("ingest", "SENTORI_ATTACHMENT_DIR"),
-    ("admin-api", "SENTORI_ATTACHMENT_DIR"),
-    ("retention", "SENTORI_ATTACHMENT_DIR"),
-    ("retention", "SENTORI_TRACE_RETENTION_DAYS"),
-    ("ingest", "SENTORI_SPAN_LIMIT_MONTHLY"),
-    ("notifier", "SENTORI_SMTP_HOST"),
-    ("notifier", "SENTORI_SMTP_PORT"),
-    ("notifier", "SENTORI_SMTP_TLS"),
-    ("notifier", "SENTORI_SMTP_USER"),
-    ("notifier", "SENTORI_SMTP_PASS"),
-    ("notifier", "SENTORI_SMTP_FROM"),
 }
 
 

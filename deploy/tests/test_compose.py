@@ -223,3 +223,30 @@ def test_the_override_example_sets_smtp_rate_limit_and_port():
     assert override["services"]["web"]["ports"]
     for value in walk_strings(override):
         interpolate(value, {**SECRETS_SET, "SENTORI_SMTP_PASS": "x"})
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "web.Dockerfile"])
+def test_dockerfile_copies_files_that_exist_and_are_not_ignored(dockerfile):
+    text = (DEPLOY / dockerfile).read_text(encoding="utf-8")
+    ignore = [line.strip() for line in (DEPLOY / f"{dockerfile}.dockerignore").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", text, re.M)
+    assert len(stages) == len(set(stages)), "stage names are unique"
+    for flags, sources in re.findall(r"^COPY ((?:--\S+ )*)(.+) \S+$", text, re.M):
+        if "--from=" in flags:
+            assert re.search(r"--from=(\S+)", flags).group(1) in stages
+            continue
+        for source in sources.split():
+            if source == ".":
+                continue
+            path = REPO / source.rstrip("/")
+            assert path.exists(), f"{dockerfile} copies {source}, which does not exist"
+            top = source.split("/")[0]
+            # A later `!path` re-includes what an earlier pattern excluded.
+            excluded = False
+            for pattern in ignore:
+                negated = pattern.startswith("!")
+                pattern = pattern.lstrip("!").rstrip("/")
+                if pattern in ("*", top, source.rstrip("/")) or source.startswith(pattern + "/"):
+                    excluded = not negated
+            assert not excluded, f"{dockerfile}.dockerignore leaves {source} out of the build context"
