@@ -41,3 +41,5 @@ EXPOSE 8000
 STOPSIGNAL SIGQUIT
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/sentori-web", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/sentori-web"]
+# Not the base image's `nginx -g "daemon off;"`: the entry point runs nginx.
+CMD []

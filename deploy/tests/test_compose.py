@@ -1,7 +1,11 @@
 """docker-compose.yml and its override example, checked without an engine:
 structure, interpolation, health checks, images, and that every variable
 given to a service is one the service reads (and every one it requires is
-given)."""
+given).
+
+Not `docker-compose config`: the PyPI `docker-compose` (v1) pins
+PyYAML < 6, which no longer builds on Python 3.11, and v1 predates the
+Compose spec features used here (`name:`, `!override`)."""
 
 import re
 
