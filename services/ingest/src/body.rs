@@ -25,16 +25,20 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
 }
 
 pub async fn read_decoded(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, IngestError> {
-    let encoding = headers
-        .get(CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
-        .filter(|e| !e.is_empty() && e != "identity");
+    let encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned());
     // A compressed body is never larger than its decoded form by more than a
     // few bytes per block; this bound only stops reading early.
     let raw_limit = limit + limit / 8 + 1024;
     let raw = axum::body::to_bytes(body, raw_limit)
         .await
         .map_err(|_| IngestError::PayloadTooLarge { limit })?;
+    decode(encoding.as_deref(), raw, limit)
+}
+
+/// Decodes a body sent with `Content-Encoding: encoding`, refusing more than
+/// `limit` decoded bytes. Pure and synchronous, so it can be fuzzed.
+pub fn decode(encoding: Option<&str>, raw: Bytes, limit: usize) -> Result<Bytes, IngestError> {
+    let encoding = encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
     match encoding.as_deref() {
         None => {
             if raw.len() > limit {

@@ -6,7 +6,7 @@
 
 mod auth;
 mod backlog;
-mod body;
+pub mod body;
 mod config;
 mod cors;
 mod error;
