@@ -254,3 +254,15 @@ def test_dockerfile_copies_files_that_exist_and_are_not_ignored(dockerfile):
                 if pattern in ("*", top, source.rstrip("/")) or source.startswith(pattern + "/"):
                     excluded = not negated
             assert not excluded, f"{dockerfile}.dockerignore leaves {source} out of the build context"
+
+
+def test_every_variable_the_deploy_files_use_is_documented(compose_text):
+    docs = (REPO / "docs" / "self-hosting.md").read_text(encoding="utf-8")
+    texts = [compose_text, (REPO / "docker-compose.override.example.yml").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((DEPLOY / "k8s").glob("*.yaml"))]
+    texts.append((DEPLOY / "web-entrypoint.sh").read_text(encoding="utf-8"))
+    used = {v for t in texts for v in re.findall(r"\b(SENTORI_[A-Z0-9_]+)\b", t)}
+    # The entry point's knobs for running it outside the image (its test).
+    used -= {"SENTORI_WEB_TEMPLATE", "SENTORI_WEB_PREFIX", "SENTORI_WEB_ROOT"}
+    missing = sorted(v for v in used if f"`{v}`" not in docs)
+    assert not missing, f"docs/self-hosting.md does not describe {missing}"
