@@ -18,6 +18,11 @@ pub struct IngestConfig {
     /// `SENTORI_MAX_BACKLOG`: unprocessed entries in a stream past which ingest
     /// answers 503 instead of letting Valkey grow without bound.
     pub max_backlog: u64,
+    /// `SENTORI_ATTACHMENT_DIR`: where attachment blobs are stored; unset
+    /// means uploads answer `503 attachmentsDisabled`.
+    pub attachment_dir: Option<std::path::PathBuf>,
+    /// `SENTORI_ATTACHMENT_MAX_BYTES` (default 2 MiB).
+    pub attachment_max_bytes: u64,
     /// How long a resolved token is trusted before it is looked up again
     /// (bounds how long a revoked token keeps working).
     pub token_cache_ttl: Duration,
@@ -34,8 +39,20 @@ impl IngestConfig {
         }
         let span_limit_monthly = Some(env.parsed_or("SENTORI_SPAN_LIMIT_MONTHLY", 10_000_000i64)).filter(|n| *n > 0);
         let max_backlog = env.parsed_or("SENTORI_MAX_BACKLOG", 1_000_000u64);
+        let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").map(Into::into);
+        let attachment_max_bytes = env.parsed_or("SENTORI_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024u64);
         let token_cache_ttl = Duration::from_secs(env.parsed_or("SENTORI_TOKEN_CACHE_SECS", 30u64).min(30));
         env.finish()?;
-        Ok(Self { addr, store, dev_token, rate_limit_per_min, span_limit_monthly, max_backlog, token_cache_ttl })
+        Ok(Self {
+            addr,
+            store,
+            dev_token,
+            rate_limit_per_min,
+            span_limit_monthly,
+            max_backlog,
+            attachment_dir,
+            attachment_max_bytes,
+            token_cache_ttl,
+        })
     }
 }

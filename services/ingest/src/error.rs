@@ -26,6 +26,14 @@ pub enum IngestError {
     Backlogged,
     #[error("Valkey is unavailable: {0}")]
     QueueUnavailable(#[from] sentori_queue::QueueError),
+    #[error("attachment storage is not configured")]
+    AttachmentsDisabled,
+    #[error("unknown attachment kind {0:?}")]
+    InvalidKind(String),
+    #[error("media type {got:?} is not allowed for this kind")]
+    UnsupportedMediaType { got: String, allowed: &'static [&'static str] },
+    #[error("storing the upload failed: {0}")]
+    Storage(std::io::Error),
     #[error("Valkey is unavailable: {0}")]
     ValkeyUnavailable(#[from] redis::RedisError),
     #[error("token lookup failed: {0}")]
@@ -49,9 +57,27 @@ impl IngestError {
                 StatusCode::UNAUTHORIZED,
                 ErrorBody::new("unauthorized", "A valid token is required").with_hint(*hint),
             ),
+            PayloadTooLarge { limit: 0 } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody::new("payloadTooLarge", "The body is too large"))
+            }
             PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorBody::new("payloadTooLarge", format!("The decoded body is larger than {limit} bytes")),
+            ),
+            AttachmentsDisabled => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody::new("attachmentsDisabled", "This server stores no attachments")
+                    .with_hint("SDKs skip attachments when they see this"),
+            ),
+            InvalidKind(kind) => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new("invalidKind", format!("{kind:?} is not an attachment kind"))
+                    .with_hint("screenshot, viewTree, stateSnapshot, sessionTrail, logTail or replay"),
+            ),
+            UnsupportedMediaType { got, allowed } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new("unsupportedMediaType", format!("Media type {got:?} does not fit this kind"))
+                    .with_hint(format!("allowed: {}", allowed.join(", "))),
             ),
             UnsupportedEncoding(encoding) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -83,7 +109,7 @@ impl IngestError {
                     ..ErrorBody::new("unavailable", "The processing backlog is full; retry later")
                 },
             ),
-            QueueUnavailable(_) | ValkeyUnavailable(_) | TokenLookup(_) => (
+            QueueUnavailable(_) | ValkeyUnavailable(_) | TokenLookup(_) | Storage(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody {
                     retry_after_ms: Some(UNAVAILABLE_RETRY_MS),

@@ -4,6 +4,7 @@
 //! per item to a Valkey stream, and answers. It never writes to PostgreSQL on
 //! the hot path: tokens are read through a cache.
 
+mod attachments;
 mod auth;
 mod backlog;
 pub mod body;
@@ -45,6 +46,9 @@ pub struct Shared {
     pub limiter: RateLimiter,
     pub quotas: QuotaGate,
     pub backlog: BacklogGauge,
+    /// Attachment uploads and the metadata rows they write.
+    pub attachments: Option<attachments::AttachmentStore>,
+    pub pool: sentori_store::sqlx::PgPool,
 }
 
 impl std::ops::Deref for AppState {
@@ -82,7 +86,12 @@ impl Ingest {
         let quotas = QuotaGate::new(conn.clone(), keys, pool.clone(), config.span_limit_monthly);
         let backlog = BacklogGauge::new(config.max_backlog);
         backlog.refresh(&producer).await;
-        let state = AppState { inner: Arc::new(Shared { config, tokens, producer, limiter, quotas, backlog }) };
+        let attachments = config.attachment_dir.as_ref().map(|dir| attachments::AttachmentStore {
+            blobs: Arc::new(sentori_blobs::LocalDir::new(dir)),
+            max_bytes: config.attachment_max_bytes,
+        });
+        let shared = Shared { config, tokens, producer, limiter, quotas, backlog, attachments, pool: pool.clone() };
+        let state = AppState { inner: Arc::new(shared) };
         Ok(Self { state, readiness: Readiness { postgres: Some(pool), valkey: Some(conn) } })
     }
 
@@ -119,6 +128,11 @@ pub fn router(state: AppState) -> Router {
         .route("/spans:batch", post(routes::post_spans_batch))
         .route("/sessions", post(routes::post_session))
         .route("/deploys", post(routes::post_deploy))
+        .route(
+            "/events/{event_id}/attachments/{kind}",
+            // The size limit is enforced while streaming the file part.
+            post(attachments::post_attachment).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn(cors::cors))

@@ -66,7 +66,7 @@ const SESSIONS: ItemRoute = ItemRoute {
 };
 
 /// Authentication and the rate limit, common to every route.
-async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri, query_token: QueryToken) -> Result<Caller, IngestError> {
+pub(crate) async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri, query_token: QueryToken) -> Result<Caller, IngestError> {
     let caller = authenticate(state, headers, uri.query(), query_token).await?;
     match state.limiter.check(caller.token.project_id, &caller.rate_key).await? {
         Decision::Allowed => Ok(caller),
@@ -156,7 +156,7 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
-fn invalid(field: &str, message: &str) -> IngestError {
+pub(crate) fn invalid(field: &str, message: &str) -> IngestError {
     IngestError::ValidationFailed(vec![FieldError::new(field, message)])
 }
 
