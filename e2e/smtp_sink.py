@@ -5,7 +5,8 @@
 Each message becomes `<dir>/<n>-<uuid>.json`: the envelope recipients, the
 decoded subject, plain-text and HTML parts, and the raw message. Files are
 written to a temporary name and renamed, so a reader never sees half a
-message. Prints `ready` once listening. Needs aiosmtpd, which the local
+message. `--reject <address>` refuses that recipient with a 550. Prints
+`ready` once listening. Needs aiosmtpd, which the local
 stack's venv has (deploy/local/requirements.txt).
 """
 
@@ -27,9 +28,17 @@ def part(message, kind):
 
 
 class Store:
-    def __init__(self, directory):
+    def __init__(self, directory, reject):
         self.directory = directory
+        self.reject = {address.lower() for address in reject}
         self.counter = itertools.count(1)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A mailbox that does not exist, to test permanent refusals.
+        if address.lower() in self.reject:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content
@@ -55,9 +64,10 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--reject", action="append", default=[], help="refuse this recipient with 550 (repeatable)")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    controller = Controller(Store(args.dir), hostname=args.host, port=args.port)
+    controller = Controller(Store(args.dir, args.reject), hostname=args.host, port=args.port)
     controller.start()
     print("ready", flush=True)
     try:

@@ -27,12 +27,13 @@ struct Sink {
 }
 
 impl Sink {
-    fn start(port: u16, dir: &Path) -> Self {
+    fn start(port: u16, dir: &Path, reject: &[&str]) -> Self {
         let python = std::env::var("SENTORI_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| workspace().join(".stack/venv/bin/python"));
         let mut child = Command::new(&python)
             .arg(workspace().join("e2e/smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
+            .args(reject.iter().flat_map(|r| ["--reject", r]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -107,7 +108,17 @@ impl Fixture {
     }
 
     fn sink(&self) -> Sink {
-        Sink::start(self.smtp_port, &self.mail_dir)
+        Sink::start(self.smtp_port, &self.mail_dir, &[])
+    }
+
+    async fn add_recipient(&self, email: &str) {
+        sqlx::query("INSERT INTO recipients (project_id, id, email) VALUES ($1, $2, $3)")
+            .bind(self.project)
+            .bind(Uuid::now_v7())
+            .bind(email)
+            .execute(&self.pool)
+            .await
+            .unwrap();
     }
 
     fn mails(&self) -> Vec<Value> {
@@ -399,4 +410,29 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
     tokio::time::sleep(Duration::from_secs(6)).await; // longer than the digest window
     assert_eq!(f.mails().len(), 6);
     assert_eq!(f.deliveries().await, 12);
+}
+
+#[tokio::test]
+async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_at_once() {
+    let f = Fixture::new().await;
+    f.add_recipient("nobody@example.com").await;
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &["nobody@example.com"]);
+    // Many attempts allowed: a permanent refusal must not use them up.
+    let _notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
+    let first = f.issue("Error: first", "active").await;
+    let second = f.issue("Error: second", "active").await;
+    f.announce(&[(first, "new", 0), (second, "new", 0)]).await;
+
+    eventually("both announcements on the dead-letter stream", WAIT, || async { (f.dead_letters().await == 2).then_some(()) }).await;
+    f.drained().await;
+    let all = f.mails();
+    assert_eq!(all.len(), 4, "alice and bob still hear about both issues: {all:?}");
+    assert_eq!(mails_to(&all, ALICE).len(), 2);
+    assert_eq!(mails_to(&all, BOB).len(), 2);
+    assert_eq!(f.deliveries().await, 4, "the refused address has no delivery row");
+    let mut valkey = f.stack.valkey().await;
+    let entries: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(f.stack.keys().dead_letters(Stream::Notify)).arg("-").arg("+").query_async(&mut valkey).await.unwrap();
+    let error: String = entries.ids[0].get("error").unwrap();
+    assert!(error.contains("refused") && error.contains("nobody@example.com"), "{error}");
 }
