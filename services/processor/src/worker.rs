@@ -80,16 +80,27 @@ async fn process_batch<H: BatchHandler>(
             // Something in the data breaks the batch: find it by handling each
             // entry alone, so one poison entry never holds back the others.
             tracing::warn!(stream = handler.name(), error = %err, "batch failed; isolating the entry that fails");
+            let mut failed = Vec::new();
             for delivery in &good {
                 let Ok(envelope) = &delivery.envelope else { continue };
                 match handle_with_retry(handler, &[envelope], shutdown).await {
                     Ok(()) => consumer.ack(std::slice::from_ref(&delivery.id)).await?,
                     Err(err) if err.is_transient() => return Err(err),
-                    Err(err) => {
-                        tracing::error!(stream = handler.name(), id = %delivery.id, error = %err, "entry moved to the dead-letter stream");
-                        consumer.dead_letter(delivery, &err.to_string()).await?;
-                    }
+                    Err(err) => failed.push((delivery, err)),
                 }
+            }
+            if failed.len() == good.len() && good.len() > 1 {
+                // Every entry failing alone points at the server, not the
+                // data (an error this code does not yet know as transient).
+                // Leave them pending: they are redelivered after the claim
+                // timeout, and only dead-lettered after max deliveries.
+                let (_, first) = &failed[0];
+                tracing::error!(stream = handler.name(), error = %first, count = failed.len(), "every entry failed alone; leaving the batch pending");
+                return Ok(());
+            }
+            for (delivery, err) in failed {
+                tracing::error!(stream = handler.name(), id = %delivery.id, error = %err, "entry moved to the dead-letter stream");
+                consumer.dead_letter(delivery, &err.to_string()).await?;
             }
             Ok(())
         }
