@@ -120,6 +120,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The operator, and only the operator: a token gets `403` before the
+/// route reads its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Caller::from_request_parts(parts, state).await?.require_operator()?;
+        Ok(Operator)
+    }
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -246,6 +260,38 @@ pub async fn sessions(State(state): State<AppState>, mut request: Request, next:
     response
 }
 
+/// Refuses a token of another project on every `/projects/{pid}/...` route
+/// before the route reads its body, so the answer never depends on what the
+/// body held (and routes merged from other modules are covered too). The
+/// handlers check the scope again through [`Caller::require_project`].
+pub async fn project_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut segments = request.uri().path().trim_start_matches('/').split('/');
+    let mut first = segments.next();
+    if first == Some("admin") {
+        segments.next();
+        first = segments.next();
+    }
+    let project = (first == Some("projects")).then(|| segments.next()).flatten().and_then(|s| Uuid::try_parse(s).ok());
+    if let (Some(project_id), Some(value)) = (project, request.headers().get(header::AUTHORIZATION)) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned());
+        if let Some(token) = token {
+            match state.tokens.resolve(&token).await {
+                Ok(Some(resolved)) if resolved.kind == TokenKind::Admin && resolved.project_id != project_id => {
+                    return ApiError::NotFound.into_response();
+                }
+                Ok(_) => {}
+                Err(err) => return ApiError::from(err).into_response(),
+            }
+        }
+    }
+    next.run(request).await
+}
+
 /// The live session `id`, extended when due (then with its new expiry).
 async fn load_session(
     state: &AppState,
@@ -274,30 +320,67 @@ async fn load_session(
 
 /// The client's address for the login rate limit.
 ///
-/// The socket peer is the client unless the peer is a loopback address: then
-/// the request came through the local reverse proxy (nginx of
-/// `deploy/nginx.conf`, which sets `X-Real-IP` to its own peer), and that
-/// header, else the last `X-Forwarded-For` entry, names the client. A client
-/// that reaches admin-api directly from elsewhere cannot pick its own address.
+/// The socket peer is the client unless the peer is a trusted proxy
+/// (`SENTORI_TRUSTED_PROXIES`; by default loopback and the private ranges,
+/// where nginx of `deploy/nginx.conf` runs beside admin-api or in the same
+/// container network). Then `X-Real-IP` (which that nginx sets to its own
+/// peer), else the last `X-Forwarded-For` entry, names the client. A client
+/// that reaches admin-api from anywhere else cannot choose its address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-        Ok(ClientAddr(client_addr(peer, &parts.headers)))
+        Ok(ClientAddr(client_addr(peer, &parts.headers, &state.config.trusted_proxies)))
     }
 }
 
-pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+/// An address range in CIDR notation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr.parse::<IpAddr>().ok()?, Some(prefix.parse::<u8>().ok()?)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        let (net, ip, bits) = match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => (u128::from(u32::from(net)), u128::from(u32::from(ip)), 32),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => (u128::from(net), u128::from(ip), 128),
+            _ => return false,
+        };
+        let shift = bits - u32::from(self.prefix);
+        shift >= bits || (net >> shift) == (ip >> shift)
+    }
+}
+
+/// Loopback and the private ranges.
+pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
     let header_ip = |name: &str| -> Option<IpAddr> {
         let value = headers.get(name)?.to_str().ok()?;
         value.rsplit(',').next()?.trim().parse().ok()
     };
-    match peer {
-        Some(ip) if ip.is_loopback() => header_ip("x-real-ip").or_else(|| header_ip("x-forwarded-for")).or(Some(ip)),
+    match peer.map(|ip| ip.to_canonical()) {
+        Some(ip) if trusted.iter().any(|net| net.contains(ip)) => {
+            header_ip("x-real-ip").or_else(|| header_ip("x-forwarded-for")).or(Some(ip))
+        }
         other => other,
     }
 }
@@ -375,6 +458,8 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(body): 
         tracing::warn!(client = ?addr.0, "failed admin login");
         return Err(ApiError::Unauthorized);
     }
+    // Sessions that ended more than a day ago are of no further use.
+    sqlx::query("DELETE FROM admin_sessions WHERE expires_at < now() - interval '1 day'").execute(&state.pool).await?;
     let id = Uuid::new_v4();
     let mut csrf = [0u8; 32];
     rand::rng().fill_bytes(&mut csrf);
@@ -448,17 +533,26 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_addresses_count_only_behind_a_loopback_proxy() {
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let trusted: Vec<IpNet> = DEFAULT_TRUSTED_PROXIES.split(',').map(|n| IpNet::parse(n).unwrap()).collect();
         let mut headers = HeaderMap::new();
         headers.insert("x-real-ip", "203.0.113.7".parse().unwrap());
-        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        for proxy in ["127.0.0.1", "172.18.0.5", "10.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(client_addr(Some(proxy.parse().unwrap()), &headers, &trusted), Some(client), "{proxy}");
+        }
         let remote: IpAddr = "198.51.100.2".parse().unwrap();
-        assert_eq!(client_addr(Some(loopback), &headers), Some("203.0.113.7".parse().unwrap()));
-        assert_eq!(client_addr(Some(remote), &headers), Some(remote));
+        assert_eq!(client_addr(Some(remote), &headers, &trusted), Some(remote), "an untrusted peer is the client");
+        let outside_172: IpAddr = "172.32.0.1".parse().unwrap();
+        assert_eq!(client_addr(Some(outside_172), &headers, &trusted), Some(outside_172));
         let mut xff = HeaderMap::new();
         xff.insert("x-forwarded-for", "10.0.0.1, 203.0.113.9".parse().unwrap());
-        assert_eq!(client_addr(Some(loopback), &xff), Some("203.0.113.9".parse().unwrap()));
-        assert_eq!(client_addr(Some(loopback), &HeaderMap::new()), Some(loopback));
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(client_addr(Some(loopback), &xff, &trusted), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(client_addr(Some(loopback), &HeaderMap::new(), &trusted), Some(loopback));
+        assert_eq!(client_addr(Some(loopback), &headers, &[]), Some(loopback), "nothing trusted");
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(remote));
     }
 
     #[test]

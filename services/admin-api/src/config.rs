@@ -16,6 +16,8 @@ pub struct AdminConfig {
     pub public_url: String,
     /// Where attachment blobs live (`<dir>/<sha[0..2]>/<sha>`); unset disables attachments.
     pub attachment_dir: Option<std::path::PathBuf>,
+    /// Peers whose `X-Real-IP` / `X-Forwarded-For` name the client (`SENTORI_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<crate::auth::IpNet>,
 }
 
 impl AdminConfig {
@@ -30,7 +32,12 @@ impl AdminConfig {
         }
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").filter(|d| !d.is_empty()).map(Into::into);
+        let proxies = env.optional("SENTORI_TRUSTED_PROXIES").unwrap_or_else(|| crate::auth::DEFAULT_TRUSTED_PROXIES.into());
+        let trusted_proxies: Vec<_> = proxies.split(',').filter(|n| !n.trim().is_empty()).filter_map(crate::auth::IpNet::parse).collect();
+        if trusted_proxies.len() != proxies.split(',').filter(|n| !n.trim().is_empty()).count() {
+            env.invalid("SENTORI_TRUSTED_PROXIES", "must be a comma-separated list of addresses or CIDR ranges");
+        }
         env.finish()?;
-        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, attachment_dir })
+        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, attachment_dir, trusted_proxies })
     }
 }

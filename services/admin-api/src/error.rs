@@ -61,9 +61,14 @@ impl From<JsonRejection> for ApiError {
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payloadTooLarge",
             _ => "invalidBody",
         };
-        // A server-side failure to read the body is not the caller's fault,
-        // but it is still not a 500 with a plain-text body.
-        let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
+        // Malformed and mistyped bodies are both the 400 of every other
+        // validation error here (axum would say 422 for the second), and a
+        // failure to read the body is still no 500 with a plain-text body.
+        let status = match code {
+            "invalidJson" | "validationFailed" => StatusCode::BAD_REQUEST,
+            _ if status.is_client_error() => status,
+            _ => StatusCode::BAD_REQUEST,
+        };
         ApiError::Rejected { status, code, message: rejection.body_text() }
     }
 }

@@ -135,6 +135,7 @@ impl AdminApi {
             .route("/openapi.json", get(openapi_json))
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+            .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::project_guard))
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::sessions))
             .with_state(self.state.clone());
         Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))

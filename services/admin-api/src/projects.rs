@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Caller, OkBody};
+use crate::auth::{Caller, OkBody, Operator};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 
@@ -114,10 +114,9 @@ async fn fetch_project(state: &AppState, id: Uuid) -> Result<ProjectRow, ApiErro
     responses((status = 201, body = CreatedProject), (status = 400), (status = 403)))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _operator: Operator,
     Json(body): Json<NewProject>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_operator()?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name", "must be 1 to 100 characters"));

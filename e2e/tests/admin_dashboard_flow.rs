@@ -1,0 +1,143 @@
+//! The admin API over data the real pipeline wrote: an SDK's event, span
+//! and session go through ingest and the processor, and the operator reads
+//! them back through the admin-api binary the way the dashboard does.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sentori_protocol::DEV_PROJECT_ID;
+use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn the_operator_reads_what_the_pipeline_stored() {
+    let stack = TestStack::new().await;
+    let env = stack.service_env();
+    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let client = reqwest::Client::new();
+    let api = |path: &str| admin.url(&format!("/admin/api{path}"));
+
+    let trace_id = Uuid::new_v4();
+    let root = Uuid::new_v4();
+    let child = Uuid::new_v4();
+    for (id, parent, offset_ms, op) in [(root, None, 0, "react.navigation"), (child, Some(root), 40, "http.client")] {
+        let span = json!({
+            "id": id, "traceId": trace_id, "parentSpanId": parent, "op": op, "name": "checkout",
+            "startedAt": format!("2026-11-26T10:00:00.{offset_ms:03}Z"), "durationMs": 120, "status": "error",
+        });
+        let response = client.post(ingest.url("/v1/spans")).bearer_auth(&stack.dev_token).json(&span).send().await.unwrap();
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    }
+    let mut event_ids = Vec::new();
+    for second in 0..3 {
+        let id = Uuid::now_v7();
+        event_ids.push(id);
+        let event = json!({
+            "id": id, "timestamp": format!("2026-11-26T10:00:0{second}.000Z"), "kind": "error", "platform": "javascript",
+            "release": "shop@1.0.0+1", "environment": "prod",
+            "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
+            "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74.1"}},
+            "user": {"id": "u-1"}, "traceId": trace_id, "spanId": child,
+            "message": "<img src=x onerror=alert(1)>",
+            "error": {"type": "TypeError", "message": "<img src=x onerror=alert(1)>",
+                      "stack": [{"file": "app:///checkout.js", "line": 3, "function": "pay", "inApp": true}]},
+        });
+        let response = client
+            .post(ingest.url("/v1/events"))
+            .bearer_auth(&stack.dev_token)
+            .header("Sentori-Sdk", "sentori.js/0.1.0")
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+
+    // The operator logs in through the binary.
+    let login = client.post(api("/login")).json(&json!({"password": "test-password"})).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = login.json::<Value>().await.unwrap()["csrfToken"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let request = client.get(api(&path)).header("Cookie", &cookie);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let issue = eventually("the issue with all three events", Duration::from_secs(30), || async {
+        let list = get(format!("/projects/{DEV_PROJECT_ID}/issues?status=active&sort=lastSeen&limit=50")).await;
+        list.as_array().unwrap().iter().find(|i| i["eventCount"] == 3).cloned()
+    })
+    .await;
+    let iid = issue["id"].as_str().unwrap().to_owned();
+    let trend_total: i64 = issue["trend24h"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(issue["trend24h"].as_array().unwrap().len(), 24);
+    assert!(trend_total <= 3, "{issue}");
+
+    let detail = get(format!("/projects/{DEV_PROJECT_ID}/issues/{iid}")).await;
+    assert_eq!(detail["tags"]["os"], json!([{"value": "ios 17.4", "count": 3}]), "{detail}");
+    assert_eq!(detail["tags"]["runtime"], json!([{"value": "react-native 0.74.1", "count": 3}]));
+    assert_eq!(detail["tags"]["release"], json!([{"value": "shop@1.0.0+1", "count": 3}]));
+    assert!(detail["fingerprint"].as_array().is_some_and(|c| !c.is_empty()), "{detail}");
+    assert_eq!(detail["latestEventId"], event_ids[2].to_string());
+    assert_eq!(detail["oldestEventId"], event_ids[0].to_string());
+
+    let events = get(format!("/projects/{DEV_PROJECT_ID}/issues/{iid}/events?limit=25")).await;
+    let listed: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let newest_first: Vec<String> = event_ids.iter().rev().map(Uuid::to_string).collect();
+    assert_eq!(listed, newest_first);
+    assert_eq!(events[0]["title"], "TypeError: <img src=x onerror=alert(1)>", "stored and returned literally");
+    assert_eq!(events[0]["userId"], "u-1");
+
+    let event = get(format!("/projects/{DEV_PROJECT_ID}/events/{}", event_ids[1])).await;
+    assert_eq!(event["issueId"], iid.as_str());
+    assert_eq!(event["previousEventId"], event_ids[0].to_string());
+    assert_eq!(event["nextEventId"], event_ids[2].to_string());
+    assert_eq!(event["sdk"], "sentori.js/0.1.0");
+    assert_eq!(event["error"]["stack"][0]["function"], "pay");
+
+    let trace = eventually("the trace with both spans", Duration::from_secs(30), || async {
+        let response = client
+            .get(api(&format!("/projects/{DEV_PROJECT_ID}/traces/{trace_id}")))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        (body["spans"].as_array().map(Vec::len) == Some(2)).then_some(body)
+    })
+    .await;
+    assert_eq!(trace["spans"][0]["id"], root.to_string());
+    assert_eq!(trace["spans"][1]["parentSpanId"], root.to_string());
+    assert_eq!(trace["events"].as_array().unwrap().len(), 3);
+    assert_eq!(trace["events"][0]["spanId"], child.to_string());
+    let traces = get(format!("/projects/{DEV_PROJECT_ID}/traces?op=react.navigation")).await;
+    assert_eq!(traces[0]["traceId"], trace_id.to_string());
+
+    let releases = get(format!("/projects/{DEV_PROJECT_ID}/releases")).await;
+    let release = releases.as_array().unwrap().iter().find(|r| r["name"] == "shop@1.0.0+1").expect("the release").clone();
+    assert_eq!((release["eventCount"].as_i64(), release["newIssueCount"].as_i64()), (Some(3), Some(1)));
+
+    // Resolve it as the dashboard does: cookie, CSRF header, own origin.
+    let resolved = client
+        .patch(api(&format!("/projects/{DEV_PROJECT_ID}/issues/{iid}")))
+        .header("Cookie", &cookie)
+        .header("X-Sentori-Csrf", &csrf)
+        .json(&json!({"status": "resolved", "resolvedInRelease": "shop@1.0.0+1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let row: Value = resolved.json().await.unwrap();
+    assert_eq!((row["status"].as_str(), row["resolvedInRelease"].as_str()), (Some("resolved"), Some("shop@1.0.0+1")));
+
+    // The OpenAPI document is served and names the routes.
+    let doc = client.get(api("/openapi.json")).send().await.unwrap().json::<Value>().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/projects/{pid}/issues"]["get"].is_object());
+}
