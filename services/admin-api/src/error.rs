@@ -6,7 +6,9 @@
 //! plain-text page.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sentori_protocol::{ErrorBody, FieldError};
 
@@ -146,5 +148,72 @@ impl IntoResponse for ApiError {
             }
         };
         (status, axum::Json(body)).into_response()
+    }
+}
+
+/// The last line of defence for the error shape: an error answer that is not
+/// JSON (a rejection of an extractor used outside this module's mapping, in
+/// a router merged from elsewhere) is rewritten into the error body, keeping
+/// its status and headers and its text as the message.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "badRequest",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "notFound",
+        StatusCode::METHOD_NOT_ALLOWED => "methodNotAllowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payloadTooLarge",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupportedMediaType",
+        StatusCode::UNPROCESSABLE_ENTITY => "validationFailed",
+        StatusCode::TOO_MANY_REQUESTS => "rateLimited",
+        s if s.is_server_error() => "unavailable",
+        _ => "requestFailed",
+    };
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Request failed").to_owned() } else { text };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = serde_json::to_vec(&ErrorBody::new(code, message)).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn plain_text_errors_become_the_error_body() {
+        let router = Router::new()
+            .route("/plain", get(|| async { (StatusCode::BAD_REQUEST, [(header::RETRY_AFTER, "3")], "Invalid URL: bad id") }))
+            .route("/ok", get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn(json_errors));
+        let call = |uri: &'static str| router.clone().oneshot(Request::get(uri).body(axum::body::Body::empty()).unwrap());
+        let response = call("/plain").await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!((body.error.as_str(), body.message.as_str()), ("badRequest", "Invalid URL: bad id"));
+        let response = call("/ok").await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(&body[..], b"fine", "successes pass through untouched");
     }
 }

@@ -137,6 +137,7 @@ impl AdminApi {
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::project_guard))
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::sessions))
+            .layer(axum::middleware::from_fn(error::json_errors))
             .with_state(self.state.clone());
         Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))
     }
