@@ -14,6 +14,8 @@ pub struct AdminConfig {
     /// Signs session cookies; at least 32 bytes.
     pub session_secret: String,
     pub public_url: String,
+    /// Source-map uploads: where blobs go and how large an upload may be.
+    pub artifacts: crate::artifacts::ArtifactConfig,
     /// Where attachment blobs live (`<dir>/<sha[0..2]>/<sha>`); unset disables attachments.
     pub attachment_dir: Option<std::path::PathBuf>,
     /// Peers whose `X-Real-IP` / `X-Forwarded-For` name the client (`SENTORI_TRUSTED_PROXIES`).
@@ -31,6 +33,7 @@ impl AdminConfig {
             env.invalid("SENTORI_SESSION_SECRET", "must be at least 32 bytes");
         }
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
+        let artifacts = crate::artifacts::ArtifactConfig::read(&mut env);
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").filter(|d| !d.is_empty()).map(Into::into);
         let proxies = env.optional("SENTORI_TRUSTED_PROXIES").unwrap_or_else(|| crate::auth::DEFAULT_TRUSTED_PROXIES.into());
         let trusted_proxies: Vec<_> = proxies.split(',').filter(|n| !n.trim().is_empty()).filter_map(crate::auth::IpNet::parse).collect();
@@ -38,6 +41,6 @@ impl AdminConfig {
             env.invalid("SENTORI_TRUSTED_PROXIES", "must be a comma-separated list of addresses or CIDR ranges");
         }
         env.finish()?;
-        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, attachment_dir, trusted_proxies })
+        Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, artifacts, attachment_dir, trusted_proxies })
     }
 }

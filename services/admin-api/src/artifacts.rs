@@ -1,0 +1,590 @@
+//! Release artifacts (admin-api.md, "Releases and artifacts"): source maps
+//! and bundles uploaded per project and release, used by the processor's
+//! symbolication.
+//!
+//! Uploads stream: every multipart part goes chunk by chunk through a hashing
+//! blob writer into a temporary file, so a map of hundreds of megabytes never
+//! sits in memory. Blobs are stored once per SHA-256; a blob is removed when
+//! the last artifact row naming it is gone. Publishing a blob and deleting one
+//! both hold a transaction-scoped advisory lock on its hash, so a delete can
+//! never remove a blob that a concurrent upload has just recorded.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Extension, Json, Router};
+use sentori_blobs::{BlobStore, LocalDir, StagedBlob};
+use sentori_config::Env;
+use sentori_protocol::{ErrorBody, FieldError};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// Default upload limit: a large React Native bundle and its map fit easily.
+const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// Room for multipart boundaries and part headers on top of the file bytes.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+/// Same as an event's release (protocol.md).
+const RELEASE_MAX_CHARS: usize = 200;
+const NAME_MAX_CHARS: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct ArtifactConfig {
+    /// `SENTORI_DATA_DIR`; blobs go under its `artifacts/`.
+    pub data_dir: PathBuf,
+    /// `SENTORI_ARTIFACT_MAX_BYTES`: the most one upload request may carry.
+    pub max_bytes: u64,
+}
+
+impl ArtifactConfig {
+    pub fn read(env: &mut Env) -> Self {
+        let data_dir = PathBuf::from(env.optional("SENTORI_DATA_DIR").unwrap_or_else(|| "/data".into()));
+        let max_bytes = env.parsed_or("SENTORI_ARTIFACT_MAX_BYTES", DEFAULT_MAX_BYTES);
+        if max_bytes == 0 {
+            env.invalid("SENTORI_ARTIFACT_MAX_BYTES", "must be at least 1");
+        }
+        Self { data_dir, max_bytes }
+    }
+}
+
+/// What the artifact handlers share besides the app state.
+#[derive(Clone)]
+struct Artifacts {
+    store: Arc<dyn BlobStore>,
+    max_bytes: u64,
+}
+
+/// The artifact routes, to be merged into the `/admin/api` router.
+pub fn routes(config: &ArtifactConfig) -> Router<AppState> {
+    let artifacts = Artifacts {
+        store: Arc::new(LocalDir::new(config.data_dir.join("artifacts"))),
+        max_bytes: config.max_bytes,
+    };
+    // Axum's default 2 MB body limit would refuse any real source map; the
+    // upload routes get the configured limit instead (still enforced while
+    // streaming, so a lying Content-Length gains nothing).
+    let body_limit = usize::try_from(config.max_bytes.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/projects/{pid}/releases/{release}/artifacts", post(upload_to_project).get(list))
+        .route("/releases/{release}/sourcemaps", post(upload_from_cli))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .route("/projects/{pid}/releases/{release}/artifacts/{aid}", delete(remove))
+        .layer(Extension(artifacts))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ArtifactError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("the upload exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("malformed multipart body: {0}")]
+    Multipart(String),
+    #[error("blob storage: {0}")]
+    Storage(#[from] std::io::Error),
+}
+
+impl From<sqlx::Error> for ArtifactError {
+    fn from(err: sqlx::Error) -> Self {
+        ArtifactError::Api(ApiError::Database(err))
+    }
+}
+
+impl From<MultipartError> for ArtifactError {
+    fn from(err: MultipartError) -> Self {
+        // The body limit surfaces as a multipart read error carrying 413.
+        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ArtifactError::TooLarge { limit: 0 };
+        }
+        ArtifactError::Multipart(err.body_text())
+    }
+}
+
+impl IntoResponse for ArtifactError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ArtifactError::Api(err) => return err.into_response(),
+            ArtifactError::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody::new("tooLarge", "The upload exceeds the artifact size limit")
+                    .with_hint("the server's SENTORI_ARTIFACT_MAX_BYTES sets the limit"),
+            ),
+            ArtifactError::Multipart(reason) => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody::validation_failed(vec![FieldError::new("$", format!("not a readable multipart/form-data body: {reason}"))]),
+            ),
+            ArtifactError::Storage(err) => {
+                tracing::error!(error = %err, "artifact storage failed");
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new("unavailable", "Artifact storage is unavailable; retry later"))
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// What an upload answers: `{"releaseId", "uploaded", "artifacts"}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadAnswer {
+    release_id: Uuid,
+    uploaded: usize,
+    artifacts: Vec<UploadedArtifact>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadedArtifact {
+    name: String,
+    kind: &'static str,
+    content_hash: String,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactRow {
+    id: Uuid,
+    name: String,
+    kind: String,
+    size_bytes: i64,
+    #[sqlx(rename = "content_sha256")]
+    content_hash: String,
+    #[sqlx(rename = "map_file")]
+    file: Option<String>,
+    debug_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+/// `POST /projects/{pid}/releases/{release}/artifacts`.
+async fn upload_to_project(
+    State(state): State<AppState>,
+    Extension(artifacts): Extension<Artifacts>,
+    caller: Caller,
+    Path((project_id, release)): Path<(Uuid, String)>,
+    multipart: Multipart,
+) -> Result<Json<UploadAnswer>, ArtifactError> {
+    caller.require_project(project_id)?;
+    upload(&state, &artifacts, project_id, &release, multipart).await
+}
+
+/// `POST /releases/{release}/sourcemaps`: what the upload CLI calls; the
+/// project is the bearer token's.
+async fn upload_from_cli(
+    State(state): State<AppState>,
+    Extension(artifacts): Extension<Artifacts>,
+    caller: Caller,
+    Path(release): Path<String>,
+    multipart: Multipart,
+) -> Result<Json<UploadAnswer>, ArtifactError> {
+    // The operator's session names no project: it uses the project route.
+    let project_id = caller.project_id().ok_or_else(|| {
+        ApiError::invalid("release", "this route takes the project from a project token; use /projects/{pid}/releases/{release}/artifacts")
+    })?;
+    upload(&state, &artifacts, project_id, &release, multipart).await
+}
+
+/// `GET /projects/{pid}/releases/{release}/artifacts`, by name.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, release)): Path<(Uuid, String)>,
+) -> Result<Json<Vec<ArtifactRow>>, ArtifactError> {
+    caller.require_project(project_id)?;
+    let rows = sqlx::query_as::<_, ArtifactRow>(
+        "SELECT id, name, kind, size_bytes, content_sha256, map_file, debug_id, created_at
+           FROM artifacts WHERE project_id = $1 AND release_id = $2 ORDER BY name",
+    )
+    .bind(project_id)
+    .bind(sentori_protocol::release_id(project_id, &release))
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(rows))
+}
+
+/// `DELETE /projects/{pid}/releases/{release}/artifacts/{aid}`; the blob
+/// goes with its last reference.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(artifacts): Extension<Artifacts>,
+    caller: Caller,
+    Path((project_id, release, artifact_id)): Path<(Uuid, String, String)>,
+) -> Result<Json<serde_json::Value>, ArtifactError> {
+    caller.require_project(project_id)?;
+    let artifact_id = Uuid::parse_str(&artifact_id).map_err(|_| ApiError::NotFound)?;
+    let sha: Option<String> = sqlx::query_scalar(
+        "DELETE FROM artifacts WHERE project_id = $1 AND release_id = $2 AND id = $3 RETURNING content_sha256",
+    )
+    .bind(project_id)
+    .bind(sentori_protocol::release_id(project_id, &release))
+    .bind(artifact_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let sha = sha.ok_or(ApiError::NotFound)?;
+    remove_if_unreferenced(&state, &artifacts, &sha).await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+/// One received file, hashed and waiting to be published.
+struct Received {
+    name: String,
+    kind: ArtifactKind,
+    sha256: String,
+    size: u64,
+    /// Taken when published.
+    blob: Option<Box<dyn StagedBlob>>,
+    map_file: Option<String>,
+    debug_id: Option<String>,
+}
+
+async fn upload(
+    state: &AppState,
+    artifacts: &Artifacts,
+    project_id: Uuid,
+    release: &str,
+    mut multipart: Multipart,
+) -> Result<Json<UploadAnswer>, ArtifactError> {
+    // The path extractor has already percent-decoded the segment
+    // (`myapp%401.2.3%2B456` is `myapp@1.2.3+456`).
+    let release = release.trim();
+    if release.is_empty() || release.chars().count() > RELEASE_MAX_CHARS {
+        return Err(ApiError::invalid("release", format!("must be 1 to {RELEASE_MAX_CHARS} characters")).into());
+    }
+    let mut received: Vec<Received> = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(mut field) = multipart.next_field().await? {
+        let name = field
+            .file_name()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| field.name().filter(|n| !n.trim().is_empty()))
+            .map(|n| n.trim().to_owned())
+            .ok_or_else(|| ApiError::invalid("$", "a part has neither a filename nor a field name"))?;
+        if name.chars().count() > NAME_MAX_CHARS {
+            return Err(ApiError::invalid(&name, format!("an artifact name is at most {NAME_MAX_CHARS} characters")).into());
+        }
+        let kind = ArtifactKind::of(&name);
+        let mut sniffer = (kind == ArtifactKind::SourceMap).then(MapSniffer::default);
+        let mut writer = artifacts.store.writer().await?;
+        while let Some(chunk) = field.chunk().await? {
+            total += chunk.len() as u64;
+            if total > artifacts.max_bytes {
+                while let Ok(Some(_)) = field.chunk().await {}
+                drop(field);
+                drain(&mut multipart).await;
+                return Err(ArtifactError::TooLarge { limit: artifacts.max_bytes });
+            }
+            if let Some(sniffer) = sniffer.as_mut() {
+                sniffer.feed(&chunk);
+            }
+            writer.write(&chunk).await?;
+        }
+        let blob = writer.finish().await?;
+        let (map_file, debug_id) = sniffer.map(MapSniffer::into_found).unwrap_or_default();
+        received.push(Received {
+            name,
+            kind,
+            sha256: blob.sha256().to_owned(),
+            size: blob.size(),
+            blob: Some(blob),
+            map_file,
+            debug_id,
+        });
+    }
+    if received.is_empty() {
+        return Err(ApiError::invalid("$", "the upload has no file parts").into());
+    }
+    // A later part of the same name wins, as a later upload would.
+    let mut seen = std::collections::HashSet::new();
+    let mut received: Vec<Received> = received.into_iter().rev().filter(|r| seen.insert(r.name.clone())).collect();
+    received.reverse();
+    let release_id = sentori_protocol::release_id(project_id, release);
+    let replaced = record(state, project_id, release_id, release, &mut received).await?;
+    for sha in replaced {
+        remove_if_unreferenced(state, artifacts, &sha).await?;
+    }
+    let answer = UploadAnswer {
+        release_id,
+        uploaded: received.len(),
+        artifacts: received
+            .iter()
+            .map(|r| UploadedArtifact { name: r.name.clone(), kind: r.kind.as_str(), content_hash: r.sha256.clone() })
+            .collect(),
+    };
+    tracing::info!(%project_id, release, uploaded = answer.uploaded, "artifacts uploaded");
+    Ok(Json(answer))
+}
+
+/// Reads and discards the rest of a refused upload (bounded by the body
+/// limit), so the client, still sending, gets the 413 rather than a reset
+/// connection.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
+/// Records the release (if new) and the artifact rows, publishing each blob
+/// under its hash's lock. Returns the hashes that rows of the same names
+/// pointed at before, which may now be unreferenced.
+async fn record(
+    state: &AppState,
+    project_id: Uuid,
+    release_id: Uuid,
+    release: &str,
+    received: &mut [Received],
+) -> Result<Vec<String>, ArtifactError> {
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())
+         ON CONFLICT (project_id, name) DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(release_id)
+    .bind(release)
+    .execute(&mut *tx)
+    .await?;
+    // Locks in hash order, so two uploads sharing blobs cannot deadlock.
+    let mut hashes: Vec<&str> = received.iter().map(|r| r.sha256.as_str()).collect();
+    hashes.sort();
+    hashes.dedup();
+    for sha in hashes {
+        lock_blob(&mut tx, sha).await?;
+    }
+    let mut replaced = Vec::new();
+    for part in received.iter_mut() {
+        let sha = part.sha256.clone();
+        let previous: Option<String> = sqlx::query_scalar(
+            "SELECT content_sha256 FROM artifacts WHERE project_id = $1 AND release_id = $2 AND name = $3 FOR UPDATE",
+        )
+        .bind(project_id)
+        .bind(release_id)
+        .bind(&part.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes, map_file, debug_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (project_id, release_id, name) DO UPDATE SET
+                 kind = EXCLUDED.kind, content_sha256 = EXCLUDED.content_sha256, size_bytes = EXCLUDED.size_bytes,
+                 map_file = EXCLUDED.map_file, debug_id = EXCLUDED.debug_id, created_at = now()",
+        )
+        .bind(project_id)
+        .bind(Uuid::now_v7())
+        .bind(release_id)
+        .bind(&part.name)
+        .bind(part.kind.as_str())
+        .bind(&sha)
+        .bind(i64::try_from(part.size).unwrap_or(i64::MAX))
+        .bind(&part.map_file)
+        .bind(&part.debug_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(previous) = previous.filter(|p| *p != sha) {
+            replaced.push(previous);
+        }
+    }
+    // Published while the locks are held: a concurrent delete of the same
+    // hash waits, then sees these rows.
+    for part in received.iter_mut() {
+        if let Some(staged) = part.blob.take() {
+            staged.persist().await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(replaced)
+}
+
+/// Removes the blob unless an artifact row still names it, under its lock.
+async fn remove_if_unreferenced(state: &AppState, artifacts: &Artifacts, sha: &str) -> Result<(), ArtifactError> {
+    let mut tx = state.pool.begin().await?;
+    lock_blob(&mut tx, sha).await?;
+    let referenced: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM artifacts WHERE content_sha256 = $1)")
+        .bind(sha)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !referenced {
+        artifacts.store.delete(sha).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn lock_blob(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, sha: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('artifact-blob:' || $1, 0))").bind(sha).execute(&mut **tx).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArtifactKind {
+    SourceMap,
+    Minified,
+    Other,
+}
+
+impl ArtifactKind {
+    /// `sourcemap` for any `*.map`, `minified` for `*.js`, `*.bundle`,
+    /// `*.jsbundle`, `*.hbc`, else `other` (admin-api.md).
+    fn of(name: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".map") {
+            ArtifactKind::SourceMap
+        } else if [".js", ".mjs", ".cjs", ".bundle", ".jsbundle", ".hbc"].iter().any(|ext| lower.ends_with(ext)) {
+            ArtifactKind::Minified
+        } else {
+            ArtifactKind::Other
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::SourceMap => "sourcemap",
+            ArtifactKind::Minified => "minified",
+            ArtifactKind::Other => "other",
+        }
+    }
+}
+
+/// Finds a source map's top-level `file` and `debugId` (or `debug_id`) while
+/// the bytes stream past, so recording them never needs the whole map in
+/// memory. A tiny JSON scanner: it tracks nesting and strings, and keeps only
+/// the top-level keys and the two values it wants (bounded in length).
+#[derive(Default)]
+struct MapSniffer {
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    expect_key: bool,
+    key: Vec<u8>,
+    capture: Option<Vec<u8>>,
+    capturing_key: bool,
+    file: Option<String>,
+    debug_id: Option<String>,
+}
+
+impl MapSniffer {
+    const VALUE_MAX: usize = 2048;
+
+    fn wanted(key: &[u8]) -> bool {
+        matches!(key, b"file" | b"debugId" | b"debug_id")
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                if self.escape {
+                    self.escape = false;
+                    match b {
+                        b'"' | b'\\' | b'/' => self.push(b),
+                        other => {
+                            self.push(b'\\');
+                            self.push(other);
+                        }
+                    }
+                } else if b == b'\\' {
+                    self.escape = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                    self.end_string();
+                } else {
+                    self.push(b);
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    self.in_string = true;
+                    let top = self.depth == 1;
+                    self.capturing_key = top && self.expect_key;
+                    self.capture = (top && (self.expect_key || Self::wanted(&self.key))).then(Vec::new);
+                }
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    if self.depth == 1 {
+                        self.expect_key = b == b'{';
+                    }
+                }
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                b':' if self.depth == 1 => self.expect_key = false,
+                b',' if self.depth == 1 => {
+                    self.expect_key = true;
+                    self.key.clear();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(capture) = self.capture.as_mut().filter(|c| c.len() < Self::VALUE_MAX) {
+            capture.push(b);
+        }
+    }
+
+    fn end_string(&mut self) {
+        let Some(text) = self.capture.take() else { return };
+        if self.capturing_key {
+            self.key = text;
+            return;
+        }
+        let value = String::from_utf8_lossy(&text).into_owned();
+        match self.key.as_slice() {
+            b"file" => self.file = Some(value),
+            _ => self.debug_id = Some(value),
+        }
+    }
+
+    fn into_found(self) -> (Option<String>, Option<String>) {
+        (self.file.filter(|f| !f.is_empty()), self.debug_id.filter(|d| !d.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniff(chunks: &[&str]) -> (Option<String>, Option<String>) {
+        let mut sniffer = MapSniffer::default();
+        for chunk in chunks {
+            sniffer.feed(chunk.as_bytes());
+        }
+        sniffer.into_found()
+    }
+
+    #[test]
+    fn kinds_follow_the_name() {
+        assert_eq!(ArtifactKind::of("main.js.map").as_str(), "sourcemap");
+        assert_eq!(ArtifactKind::of("index.android.bundle.map").as_str(), "sourcemap");
+        assert_eq!(ArtifactKind::of("app.min.js").as_str(), "minified");
+        assert_eq!(ArtifactKind::of("index.android.bundle").as_str(), "minified");
+        assert_eq!(ArtifactKind::of("main.jsbundle").as_str(), "minified");
+        assert_eq!(ArtifactKind::of("index.hbc").as_str(), "minified");
+        assert_eq!(ArtifactKind::of("README.txt").as_str(), "other");
+    }
+
+    #[test]
+    fn the_sniffer_finds_top_level_file_and_debug_id_across_chunks() {
+        let (file, debug_id) = sniff(&[
+            r#"{"version":3,"fi"#,
+            r#"le":"out/app.js","sources":["a.js"],"sourcesContent":["const file = \"nested\"; {\"file\":\"no\"}"],"#,
+            r#""names":[],"mappings":"AAAA","x_nested":{"file":"inner.js","debugId":"inner"},"debugId":"85314830-023f-4cf1-a267-535f4e37bb17"}"#,
+        ]);
+        assert_eq!(file.as_deref(), Some("out/app.js"));
+        assert_eq!(debug_id.as_deref(), Some("85314830-023f-4cf1-a267-535f4e37bb17"));
+    }
+
+    #[test]
+    fn the_sniffer_handles_escapes_and_absent_keys() {
+        assert_eq!(sniff(&[r#"{"file":"dir\/a\"b.js"}"#]).0.as_deref(), Some("dir/a\"b.js"));
+        assert_eq!(sniff(&[r#"{"version":3,"sections":[{"map":{"file":"x"}}]}"#]), (None, None));
+        assert_eq!(sniff(&[r#"{"debug_id":"abc"}"#]).1.as_deref(), Some("abc"));
+        assert_eq!(sniff(&["not json"]), (None, None));
+    }
+}
