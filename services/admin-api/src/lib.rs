@@ -1,5 +1,6 @@
 //! `admin-api`: the dashboard's and the CLI's `/admin/api` (admin-api.md).
 
+mod artifacts;
 pub mod auth;
 mod config;
 pub mod cursor;
@@ -132,6 +133,7 @@ impl AdminApi {
     pub fn router(&self) -> Router {
         let (documented, _) = documented_routes().split_for_parts();
         let api = documented
+            .merge(artifacts::routes(&self.state.config.artifacts))
             .route("/openapi.json", get(openapi_json))
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
