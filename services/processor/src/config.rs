@@ -16,6 +16,10 @@ pub struct ProcessorConfig {
     pub claim_idle: Duration,
     /// Deliveries after which an entry is moved to the dead-letter stream.
     pub max_deliveries: u64,
+    /// `SENTORI_DATA_DIR`: source maps are read from its `artifacts/`.
+    pub data_dir: std::path::PathBuf,
+    /// Budget of the parsed source-map cache, in bytes of map files.
+    pub sourcemap_cache_bytes: u64,
 }
 
 impl ProcessorConfig {
@@ -28,7 +32,9 @@ impl ProcessorConfig {
         }
         let claim_idle = Duration::from_millis(env.parsed_or("SENTORI_CLAIM_IDLE_MS", 30_000u64));
         let max_deliveries = env.parsed_or("SENTORI_MAX_DELIVERIES", 5u64);
+        let data_dir = env.optional("SENTORI_DATA_DIR").unwrap_or_else(|| "/data".into()).into();
+        let sourcemap_cache_bytes = env.parsed_or("SENTORI_SOURCEMAP_CACHE_BYTES", 512u64 * 1024 * 1024);
         env.finish()?;
-        Ok(Self { addr, store, batch_size, claim_idle, max_deliveries })
+        Ok(Self { addr, store, batch_size, claim_idle, max_deliveries, data_dir, sourcemap_cache_bytes })
     }
 }

@@ -18,17 +18,19 @@ use sentori_store::quotas::Category;
 use crate::error::ProcessError;
 use crate::grouping::{Grouping, group};
 use crate::releases;
+use crate::symbolicate::Symbolicator;
 use crate::worker::BatchHandler;
 use sentori_queue::Envelope;
 
 pub struct EventHandler {
     pool: PgPool,
     outbox: Outbox,
+    symbolicator: Symbolicator,
 }
 
 impl EventHandler {
-    pub fn new(pool: PgPool, outbox: Outbox) -> Self {
-        Self { pool, outbox }
+    pub fn new(pool: PgPool, outbox: Outbox, symbolicator: Symbolicator) -> Self {
+        Self { pool, outbox, symbolicator }
     }
 }
 
@@ -101,6 +103,10 @@ impl BatchHandler for EventHandler {
     }
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        // Symbolication comes before grouping: issues key on the mapped frames,
+        // and the stored event is the mapped one.
+        let symbolicated = self.symbolicator.symbolicate(items).await?;
+        let items: Vec<&Envelope> = symbolicated.iter().map(|e| e.as_ref()).collect();
         let events = items.iter().map(|e| Event::parse(e)).collect::<Result<Vec<_>, _>>()?;
         let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
         for event in &events {

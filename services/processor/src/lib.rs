@@ -14,6 +14,7 @@ mod quota;
 mod releases;
 mod sessions;
 mod spans;
+pub mod symbolicate;
 mod worker;
 
 use std::time::Duration;
@@ -57,6 +58,10 @@ impl Processor {
         Ok(Self { config, pool, producer, readiness })
     }
 
+    fn symbolicator(&self) -> symbolicate::Symbolicator {
+        symbolicate::Symbolicator::new(self.pool.clone(), &self.config.data_dir, self.config.sourcemap_cache_bytes)
+    }
+
     async fn consumer(&self, stream: Stream) -> Result<Consumer, StartError> {
         let mut config = ConsumerConfig::new(stream, GROUP);
         config.batch_size = self.config.batch_size;
@@ -73,7 +78,7 @@ impl Processor {
         let health = sentori_runtime::serve_on(listener, sentori_runtime::health_routes(self.readiness.clone()), shutdown.clone());
         let outbox = announce::Outbox::new(self.pool.clone(), self.producer.clone());
         outbox.spawn_sweeper(shutdown.clone());
-        let events = worker::run(self.consumer(Stream::Events).await?, events::EventHandler::new(self.pool.clone(), outbox), shutdown.clone());
+        let events = worker::run(self.consumer(Stream::Events).await?, events::EventHandler::new(self.pool.clone(), outbox, self.symbolicator()), shutdown.clone());
         let spans = worker::run(self.consumer(Stream::Spans).await?, spans::SpanHandler::new(self.pool.clone()), shutdown.clone());
         let sessions =
             worker::run(self.consumer(Stream::Sessions).await?, sessions::SessionHandler::new(self.pool.clone()), shutdown.clone());

@@ -1,0 +1,309 @@
+//! JavaScript symbolication with uploaded source maps (processing.md,
+//! "Symbolication"). Runs before grouping, so issues key on original frames.
+//!
+//! Per batch: one query finds the artifacts of every release in the batch
+//! (releases known to have no map are skipped for a few seconds); each map
+//! needed is taken from an in-memory cache keyed by its SHA-256, or read
+//! from blob storage and parsed on the blocking pool. A new upload has a new
+//! hash and the artifact list is read per batch, so it applies to the next
+//! event without a restart. Any problem with a map leaves frames raw.
+
+pub mod mapping;
+pub mod matching;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+use sentori_blobs::{BlobStore, LocalDir};
+use sentori_queue::Envelope;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use mapping::{ParsedMap, symbolicate_payload};
+use matching::{ArtifactRef, ReleaseArtifacts};
+
+use crate::error::ProcessError;
+
+/// How long "this release has no source map" is believed: short, so a map
+/// uploaded after the first events applies within seconds.
+const NO_MAP_TTL: Duration = Duration::from_secs(5);
+/// Minified files whose `sourceMappingURL` is remembered.
+const MAPPING_URLS_CACHED: usize = 4096;
+
+pub struct Symbolicator {
+    pool: PgPool,
+    store: Arc<dyn BlobStore>,
+    maps: Mutex<MapCache>,
+    /// Minified blob hash → the map its `sourceMappingURL` names.
+    mapping_urls: Mutex<LruCache<String, Option<String>>>,
+    /// Releases without any map, until when that is believed.
+    no_maps: Mutex<HashMap<(Uuid, String), Instant>>,
+}
+
+impl Symbolicator {
+    /// Maps are read from `<data_dir>/artifacts/`, where admin-api stores them.
+    pub fn new(pool: PgPool, data_dir: &Path, cache_bytes: u64) -> Self {
+        Self::with_store(pool, Arc::new(LocalDir::new(data_dir.join("artifacts"))), cache_bytes)
+    }
+
+    pub fn with_store(pool: PgPool, store: Arc<dyn BlobStore>, cache_bytes: u64) -> Self {
+        Self {
+            pool,
+            store,
+            maps: Mutex::new(MapCache::new(cache_bytes)),
+            mapping_urls: Mutex::new(LruCache::new(NonZeroUsize::new(MAPPING_URLS_CACHED).expect("non-zero"))),
+            no_maps: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The batch's events with their frames mapped and `symbolication` set.
+    /// Only a database failure fails the batch (and it is retried); a missing
+    /// or broken map leaves the frames raw.
+    pub async fn symbolicate<'a>(&self, items: &[&'a Envelope]) -> Result<Vec<Cow<'a, Envelope>>, ProcessError> {
+        let releases = self.release_artifacts(items).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for &envelope in items {
+            if !envelope.payload.get("error").is_some_and(Value::is_object) {
+                if envelope.payload.get("symbolication").is_some() {
+                    // Server-set: a client's value is ignored.
+                    let mut owned = envelope.clone();
+                    if let Some(object) = owned.payload.as_object_mut() {
+                        object.remove("symbolication");
+                    }
+                    out.push(Cow::Owned(owned));
+                } else {
+                    out.push(Cow::Borrowed(envelope));
+                }
+                continue;
+            }
+            let mut owned = envelope.clone();
+            let release = owned.payload["release"].as_str().unwrap_or("").to_owned();
+            let artifacts = releases.get(&(owned.project_id, release));
+            let has_map = artifacts.is_some_and(|a| a.has_map());
+            if let Some(artifacts) = artifacts.filter(|a| a.has_map()) {
+                let maps = self.maps_for_frames(artifacts, &owned.payload).await;
+                let mut lookup = |file: &str| maps.get(file).cloned().flatten();
+                symbolicate_payload(&mut owned.payload, &mut lookup);
+            }
+            if let Some(object) = owned.payload.as_object_mut() {
+                object.insert("symbolication".into(), json!({ "releaseHasMap": has_map }));
+            }
+            out.push(Cow::Owned(owned));
+        }
+        Ok(out)
+    }
+
+    /// The artifacts of every release of the batch's error events, by
+    /// `(project, release name)`; releases without artifacts are absent.
+    async fn release_artifacts(&self, items: &[&Envelope]) -> Result<HashMap<(Uuid, String), ReleaseArtifacts>, ProcessError> {
+        let now = Instant::now();
+        let mut wanted: HashMap<Uuid, (Uuid, String)> = HashMap::new();
+        {
+            let mut no_maps = self.no_maps.lock().unwrap_or_else(|e| e.into_inner());
+            no_maps.retain(|_, until| *until > now);
+            for envelope in items {
+                let Some(release) = envelope.payload["release"].as_str() else { continue };
+                if !envelope.payload.get("error").is_some_and(Value::is_object) {
+                    continue;
+                }
+                let key = (envelope.project_id, release.to_owned());
+                if !no_maps.contains_key(&key) {
+                    wanted.insert(sentori_protocol::release_id(envelope.project_id, release), key);
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let (projects, release_ids): (Vec<Uuid>, Vec<Uuid>) = wanted.iter().map(|(id, (project, _))| (*project, *id)).unzip();
+        let rows: Vec<(Uuid, Uuid, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT a.project_id, a.release_id, a.name, a.kind, a.content_sha256, a.map_file
+               FROM artifacts a
+               JOIN UNNEST($1::uuid[], $2::uuid[]) AS w(project_id, release_id)
+                 ON a.project_id = w.project_id AND a.release_id = w.release_id
+              ORDER BY a.created_at, a.name",
+        )
+        .bind(&projects)
+        .bind(&release_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut grouped: HashMap<(Uuid, String), Vec<ArtifactRef>> = HashMap::new();
+        for (_, release_id, name, kind, sha256, map_file) in rows {
+            if let Some(key) = wanted.get(&release_id) {
+                grouped.entry(key.clone()).or_default().push(ArtifactRef { name, kind, sha256, map_file });
+            }
+        }
+        let releases: HashMap<(Uuid, String), ReleaseArtifacts> =
+            grouped.into_iter().map(|(key, artifacts)| (key, ReleaseArtifacts::new(artifacts))).collect();
+        let mut no_maps = self.no_maps.lock().unwrap_or_else(|e| e.into_inner());
+        for key in wanted.into_values() {
+            if !releases.get(&key).is_some_and(ReleaseArtifacts::has_map) {
+                no_maps.insert(key, now + NO_MAP_TTL);
+            }
+        }
+        Ok(releases)
+    }
+
+    /// Loads the map of every distinct frame file of the event's error chain.
+    async fn maps_for_frames(&self, artifacts: &ReleaseArtifacts, payload: &Value) -> HashMap<String, Option<Arc<ParsedMap>>> {
+        let mut files = HashSet::new();
+        let mut error = payload.get("error");
+        while let Some(current) = error.filter(|e| e.is_object()) {
+            for frame in current["stack"].as_array().into_iter().flatten() {
+                if let Some(file) = frame["file"].as_str() {
+                    files.insert(file.to_owned());
+                }
+            }
+            error = current.get("cause");
+            if files.len() > 256 {
+                break;
+            }
+        }
+        let mut maps = HashMap::with_capacity(files.len());
+        for file in files {
+            let map = match self.map_artifact(artifacts, &file).await {
+                Some(artifact) => self.load_map(&artifact.sha256, &artifact.name).await,
+                None => None,
+            };
+            maps.insert(file, map);
+        }
+        maps
+    }
+
+    /// The map for a frame file: the one its minified file's
+    /// `sourceMappingURL` names, else the one matched by name.
+    async fn map_artifact<'r>(&self, artifacts: &'r ReleaseArtifacts, file: &str) -> Option<&'r ArtifactRef> {
+        if let Some(minified) = artifacts.minified_for(file) {
+            if let Some(url) = self.mapping_url(&minified.sha256).await {
+                if let Some(map) = artifacts.map_named(&url) {
+                    return Some(map);
+                }
+            }
+        }
+        artifacts.map_for(file)
+    }
+
+    async fn mapping_url(&self, sha256: &str) -> Option<String> {
+        if let Some(known) = self.mapping_urls.lock().unwrap_or_else(|e| e.into_inner()).get(sha256) {
+            return known.clone();
+        }
+        let url = match self.store.read_all(sha256).await {
+            Ok(Some(bytes)) => matching::source_mapping_url(&bytes),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(sha256, error = %err, "reading a minified artifact failed");
+                return None;
+            }
+        };
+        self.mapping_urls.lock().unwrap_or_else(|e| e.into_inner()).put(sha256.to_owned(), url.clone());
+        url
+    }
+
+    /// A parsed map from the cache, or read and parsed off the async runtime.
+    async fn load_map(&self, sha256: &str, name: &str) -> Option<Arc<ParsedMap>> {
+        if let Some(cached) = self.maps.lock().unwrap_or_else(|e| e.into_inner()).get(sha256) {
+            return cached;
+        }
+        let bytes = match self.store.read_all(sha256).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                tracing::warn!(sha256, artifact = name, "a source map's blob is missing; frames stay raw");
+                self.maps.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.to_owned(), None, 0);
+                return None;
+            }
+            Err(err) => {
+                // Not cached: a storage hiccup should not stick.
+                tracing::warn!(sha256, artifact = name, error = %err, "reading a source map failed; frames stay raw");
+                return None;
+            }
+        };
+        let size = bytes.len() as u64;
+        let parsed = tokio::task::spawn_blocking(move || ParsedMap::parse(&bytes)).await;
+        let map = match parsed {
+            Ok(Ok(map)) => Some(Arc::new(map)),
+            Ok(Err(err)) => {
+                // Logged once: the failure is cached under the hash.
+                tracing::warn!(sha256, artifact = name, error = %err, "a source map cannot be parsed; frames stay raw");
+                None
+            }
+            Err(err) => {
+                tracing::error!(sha256, artifact = name, error = %err, "parsing a source map panicked; frames stay raw");
+                None
+            }
+        };
+        self.maps.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.to_owned(), map.clone(), size);
+        map
+    }
+}
+
+/// Parsed maps by blob hash, least recently used first out once their total
+/// size (the size of the map files, a fair proxy for memory) passes the budget.
+pub struct MapCache {
+    entries: LruCache<String, (Option<Arc<ParsedMap>>, u64)>,
+    total: u64,
+    budget: u64,
+}
+
+impl MapCache {
+    pub fn new(budget: u64) -> Self {
+        Self { entries: LruCache::unbounded(), total: 0, budget }
+    }
+
+    /// `Some(None)` is a cached failure.
+    pub fn get(&mut self, sha256: &str) -> Option<Option<Arc<ParsedMap>>> {
+        self.entries.get(sha256).map(|(map, _)| map.clone())
+    }
+
+    pub fn insert(&mut self, sha256: String, map: Option<Arc<ParsedMap>>, size: u64) {
+        if let Some((_, old)) = self.entries.put(sha256, (map, size)) {
+            self.total -= old;
+        }
+        self.total += size;
+        // The newest entry stays even when it alone is over the budget.
+        while self.total > self.budget && self.entries.len() > 1 {
+            match self.entries.pop_lru() {
+                Some((_, (_, size))) => self.total -= size,
+                None => break,
+            }
+        }
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.total
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_map_cache_is_bounded_by_bytes_and_evicts_the_least_recently_used() {
+        let mut cache = MapCache::new(100);
+        cache.insert("a".into(), None, 40);
+        cache.insert("b".into(), None, 40);
+        assert!(cache.get("a").is_some(), "touching a makes b the oldest");
+        cache.insert("c".into(), None, 40);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("b").is_none(), "b was evicted");
+        assert!(cache.get("a").is_some() && cache.get("c").is_some());
+        assert_eq!(cache.total_bytes(), 80);
+        cache.insert("huge".into(), None, 500);
+        assert_eq!(cache.len(), 1, "an oversized map evicts the rest but stays");
+        assert_eq!(cache.total_bytes(), 500);
+    }
+}
