@@ -13,6 +13,11 @@ pub enum Stream {
 impl Stream {
     pub const ALL: [Stream; 5] = [Stream::Events, Stream::Spans, Stream::Sessions, Stream::Deploys, Stream::Notify];
 
+    /// The stream called `name`, as operators type it.
+    pub fn from_name(name: &str) -> Option<Stream> {
+        Stream::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Stream::Events => "events",

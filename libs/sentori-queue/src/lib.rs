@@ -7,11 +7,13 @@
 //! stream's `:dead` twin.
 
 mod consumer;
+mod dead_letters;
 mod envelope;
 mod keys;
 mod producer;
 
 pub use consumer::{Consumer, ConsumerConfig, Delivery};
+pub use dead_letters::{DeadLetter, DeadLetters};
 pub use envelope::{DecodeError, Envelope, ItemKind, SCHEMA_VERSION};
 pub use keys::{Keys, Stream};
 pub use producer::{Producer, StreamStats};
