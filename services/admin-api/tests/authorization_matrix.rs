@@ -1,0 +1,162 @@
+//! The authorization matrix over every route of the admin API.
+//!
+//! The routes come from the OpenAPI document the service serves, which is
+//! built from the same `routes!` registrations that build the router (and
+//! documents the artifact routes merged from `artifacts.rs`), so a new route
+//! is in this matrix the moment it is registered and documented. A route that
+//! is in the document but not in the router fails here too (it answers 404).
+
+mod common;
+
+use common::{Api, Auth, json};
+use reqwest::Method;
+use sentori_protocol::TokenKind;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Routes anyone may call.
+const PUBLIC: [(&str, &str); 2] = [("post", "/login"), ("post", "/logout")];
+/// Routes that are the operator's alone: an admin token gets 403.
+const OPERATOR_ONLY: [(&str, &str); 2] = [("get", "/status"), ("post", "/projects")];
+
+fn fill(path: &str, project: Uuid) -> String {
+    let mut out = String::new();
+    for segment in path.split('/').skip(1) {
+        out.push('/');
+        let mut rest = segment;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').expect("closed parameter") + start;
+            let value = match &rest[start + 1..end] {
+                "pid" => project.to_string(),
+                "release" => "app%401.0.0".to_owned(),
+                _ => Uuid::new_v4().to_string(),
+            };
+            out.push_str(&value);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_route_refuses_the_wrong_callers() {
+    let api = Api::start().await;
+    let victim = api.project("victim").await;
+    let other = api.project("other").await;
+    let public_token = api.token(victim, TokenKind::Public).await;
+    let other_admin = api.token(other, TokenKind::Admin).await;
+    let session = api.login().await;
+
+    let (status, doc, _) = json(api.get("/openapi.json").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut operations = Vec::new();
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                operations.push((method, path.as_str()));
+            }
+        }
+    }
+    // The surface of admin-api.md: a document that lost routes must not pass quietly.
+    assert!(operations.len() >= 28, "only {} operations documented: {operations:?}", operations.len());
+
+    let mut failures = Vec::new();
+    for &(method, path) in &operations {
+        if PUBLIC.contains(&(method, path)) {
+            continue;
+        }
+        let url = fill(path, victim);
+        let http_method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+        let mutation = method != "get";
+        let send = |request: reqwest::RequestBuilder| async {
+            let request = if mutation { request.json(&Value::Object(Default::default())) } else { request };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        };
+
+        let (status, body) = send(api.request(http_method.clone(), &url)).await;
+        if status != 401 || body["error"] != "unauthorized" {
+            failures.push(format!("{method} {path} without credentials: {status} {body}"));
+        }
+        let (status, body) = send(api.request(http_method.clone(), &url).bearer_auth(&public_token)).await;
+        if status != 403 || body["hint"].is_null() {
+            failures.push(format!("{method} {path} with a public token: {status} {body}"));
+        }
+        let (status, body) = send(api.request(http_method.clone(), &url).bearer_auth(&other_admin)).await;
+        if path.starts_with("/projects/{pid}") || OPERATOR_ONLY.contains(&(method, path)) {
+            if status != 403 && status != 404 {
+                failures.push(format!("{method} {path} with another project's admin token: {status} {body}"));
+            }
+        }
+        if mutation {
+            let (status, body) = send(api.request(http_method.clone(), &url).cookie_only(&session)).await;
+            if status != 403 {
+                failures.push(format!("{method} {path} with the cookie but no CSRF header: {status} {body}"));
+            }
+        }
+    }
+    // The public routes answer without credentials.
+    assert_eq!(api.request(Method::POST, "/logout").send().await.unwrap().status(), 200);
+    assert!(failures.is_empty(), "authorization failures:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_document_names_every_route_the_spec_lists() {
+    let doc = admin_api::openapi();
+    let json = serde_json::to_value(&doc).unwrap();
+    let paths = json["paths"].as_object().unwrap();
+    for (method, path) in [
+        ("get", "/projects"),
+        ("post", "/projects"),
+        ("get", "/projects/{pid}/tokens"),
+        ("post", "/projects/{pid}/tokens"),
+        ("delete", "/projects/{pid}/tokens/{tid}"),
+        ("get", "/projects/{pid}/issues"),
+        ("get", "/projects/{pid}/issues/{iid}"),
+        ("patch", "/projects/{pid}/issues/{iid}"),
+        ("post", "/projects/{pid}/issues:bulk"),
+        ("get", "/projects/{pid}/issues/{iid}/events"),
+        ("get", "/projects/{pid}/events/{eid}"),
+        ("get", "/projects/{pid}/events/{eid}/attachments"),
+        ("get", "/projects/{pid}/events/{eid}/attachments/{ref}"),
+        ("get", "/projects/{pid}/traces"),
+        ("get", "/projects/{pid}/traces/{traceId}"),
+        ("get", "/projects/{pid}/releases"),
+        ("get", "/projects/{pid}/releases/{release}/artifacts"),
+        ("post", "/projects/{pid}/releases/{release}/artifacts"),
+        ("delete", "/projects/{pid}/releases/{release}/artifacts/{aid}"),
+        ("post", "/releases/{release}/sourcemaps"),
+        ("get", "/projects/{pid}/recipients"),
+        ("post", "/projects/{pid}/recipients"),
+        ("patch", "/projects/{pid}/recipients/{rid}"),
+        ("delete", "/projects/{pid}/recipients/{rid}"),
+        ("get", "/status"),
+        ("post", "/login"),
+        ("post", "/logout"),
+        ("get", "/me"),
+    ] {
+        assert!(paths.get(path).and_then(|item| item.get(method)).is_some(), "{method} {path} is not documented");
+    }
+}
+
+#[tokio::test]
+async fn routes_merged_from_other_modules_answer_errors_as_json_too() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let project = api.project("app").await;
+    for (method, path) in [
+        (Method::GET, "/projects/not-a-uuid/releases/app%401.0.0/artifacts".to_owned()),
+        (Method::POST, format!("/projects/{project}/releases/app%401.0.0/artifacts")),
+    ] {
+        let response = api.request(method.clone(), &path).operator(&session).body("not multipart").send().await.unwrap();
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        let (_, body, _) = json(response).await;
+        assert!(body["error"].is_string() && body["message"].is_string(), "{method} {path}: {body}");
+    }
+}
