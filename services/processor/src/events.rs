@@ -106,6 +106,7 @@ impl BatchHandler for EventHandler {
         // Symbolication comes before grouping: issues key on the mapped frames,
         // and the stored event is the mapped one.
         let symbolicated = self.symbolicator.symbolicate(items).await?;
+        let symbolicated = crate::attachment_refs::keep_known(&self.pool, symbolicated).await?;
         let items: Vec<&Envelope> = symbolicated.iter().map(|e| e.as_ref()).collect();
         let events = items.iter().map(|e| Event::parse(e)).collect::<Result<Vec<_>, _>>()?;
         let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();

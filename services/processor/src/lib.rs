@@ -6,6 +6,7 @@
 //! acknowledged only after it commits.
 
 mod announce;
+mod attachment_refs;
 mod config;
 mod error;
 mod events;
