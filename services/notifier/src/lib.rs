@@ -57,6 +57,11 @@ pub struct NotifierConfig {
     pub public_url: String,
     pub retry: RetryPolicy,
     pub digest: DigestPolicy,
+    /// An announcement pending this long belongs to a consumer presumed dead
+    /// (`SENTORI_CLAIM_IDLE_MS`, as for the processor).
+    pub claim_idle: Duration,
+    /// Deliveries after which an entry whose consumers keep dying is dead-lettered.
+    pub max_deliveries: u64,
 }
 
 impl NotifierConfig {
@@ -110,9 +115,16 @@ impl NotifierConfig {
         if window_secs == 0 {
             env.invalid("SENTORI_NOTIFY_DIGEST_WINDOW_SECS", "must be at least 1");
         }
+        let claim_idle_ms: u64 = env.parsed_or("SENTORI_CLAIM_IDLE_MS", 30_000);
+        if claim_idle_ms < 1_000 {
+            env.invalid("SENTORI_CLAIM_IDLE_MS", "must be at least 1000");
+        }
+        let max_deliveries: u64 = env.parsed_or("SENTORI_MAX_DELIVERIES", 5);
         env.finish()?;
         Ok(Self {
             addr,
+            claim_idle: Duration::from_millis(claim_idle_ms),
+            max_deliveries,
             store,
             smtp,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -171,6 +183,8 @@ impl Notifier {
         let mut consumer_config = ConsumerConfig::new(Stream::Notify, GROUP);
         // Announcements are few and each may take an SMTP round trip.
         consumer_config.batch_size = 50;
+        consumer_config.claim_idle = config.claim_idle;
+        consumer_config.max_deliveries = config.max_deliveries;
         let consumer = Consumer::join(&config.store.valkey_url, keys.clone(), consumer_config).await?;
         let deliverer = match &config.smtp {
             Some(smtp) => Some(Deliverer {
@@ -228,8 +242,6 @@ impl Notifier {
     async fn deliver(&mut self, deliverer: &Deliverer, shutdown: &Shutdown) {
         let mut waiting: Vec<Waiting> = Vec::new();
         let mut digest_retries: HashMap<(Uuid, Uuid), DigestRetry> = HashMap::new();
-        let claim_idle = self.consumer.config().claim_idle;
-        let mut next_keepalive = Instant::now() + claim_idle / 3;
         let mut next_digest_check = Instant::now();
         while !shutdown.is_cancelled() {
             let batch = tokio::select! {
@@ -261,10 +273,9 @@ impl Notifier {
                 next_digest_check = Instant::now() + Duration::from_secs(1);
                 self.flush_digests(deliverer, &mut digest_retries).await;
             }
-            if Instant::now() >= next_keepalive {
-                next_keepalive = Instant::now() + claim_idle / 3;
-                self.keep_alive(&waiting).await;
-            }
+            // Every turn of the loop (at most a read's block, 2 s, apart), so a
+            // waiting entry never looks abandoned.
+            self.keep_alive(&waiting).await;
         }
     }
 

@@ -436,3 +436,47 @@ async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_
     let error: String = entries.ids[0].get("error").unwrap();
     assert!(error.contains("refused") && error.contains("nobody@example.com"), "{error}");
 }
+
+/// The pending entry of the notify stream: (consumer, times delivered).
+async fn pending_entry(f: &Fixture) -> Option<(String, u64)> {
+    let mut valkey = f.stack.valkey().await;
+    let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+        .arg(f.stack.keys().stream(Stream::Notify))
+        .arg("notifier")
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .query_async(&mut valkey)
+        .await
+        .ok()?;
+    pending.ids.first().map(|p| (p.consumer.clone(), p.times_delivered as u64))
+}
+
+#[tokio::test]
+async fn a_notifier_killed_while_retrying_leaves_the_announcement_to_another() {
+    let f = Fixture::new().await;
+    let settings = [("SENTORI_SMTP_MAX_ATTEMPTS", "1000"), ("SENTORI_CLAIM_IDLE_MS", "5000")];
+    let mut first = f.notifier(&settings).await;
+    let issue = f.issue("Error: the notifier dies", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+
+    // SMTP is down: the first notifier holds the entry and retries. Across
+    // well over two claim timeouts it keeps the entry as its own (refreshed,
+    // not redelivered), so no consumer, itself included, claims it meanwhile.
+    let (owner, _) = eventually("the first notifier to take the announcement", WAIT, || async { pending_entry(&f).await }).await;
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert_eq!(pending_entry(&f).await, Some((owner.clone(), 1)), "still the first notifier's, delivered once");
+
+    // It dies; SMTP comes back; a second notifier claims the entry once it
+    // has been idle for the claim timeout and sends it, once per recipient.
+    first.kill();
+    let _sink = f.sink();
+    let _second = f.notifier(&settings).await;
+    let all = f.wait_for_mails(2).await;
+    f.drained().await;
+    assert_eq!(f.mails().len(), 2, "{all:?}");
+    assert_eq!(mails_to(&all, ALICE).len(), 1);
+    assert_eq!(mails_to(&all, BOB).len(), 1);
+    assert_eq!(f.deliveries().await, 2);
+    assert_eq!(f.dead_letters().await, 0);
+}
