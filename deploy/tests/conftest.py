@@ -135,6 +135,11 @@ def service_reads(service):
     return read, required
 
 
+def cli_reads():
+    """Every SENTORI_* variable the operator CLI (cli/, `sentori`) reads."""
+    return set(re.findall(_VAR, _rust_sources(REPO / "cli")))
+
+
 def default_port(service):
     """The port of the service's default listen address in its code."""
     var = SERVICES[service]

@@ -17,6 +17,7 @@ from conftest import (
     REPO,
     REQUIRED_SECRETS,
     SERVICES,
+    cli_reads,
     default_port,
     load_yaml,
     service_reads,
@@ -29,7 +30,7 @@ SERVICE_KEYS = {
     "image", "build", "command", "entrypoint", "environment", "env_file", "depends_on", "healthcheck",
     "volumes", "ports", "expose", "restart", "read_only", "tmpfs", "security_opt", "cap_drop", "cap_add",
     "user", "shm_size", "stop_grace_period", "stop_signal", "deploy", "labels", "logging", "networks",
-    "ulimits", "working_dir", "init",
+    "ulimits", "working_dir", "init", "profiles",
 }
 HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
 
@@ -266,3 +267,17 @@ def test_every_variable_the_deploy_files_use_is_documented(compose_text):
     used -= {"SENTORI_WEB_TEMPLATE", "SENTORI_WEB_PREFIX", "SENTORI_WEB_ROOT"}
     missing = sorted(v for v in used if f"`{v}`" not in docs)
     assert not missing, f"docs/self-hosting.md does not describe {missing}"
+
+
+def test_the_cli_runs_on_demand_with_what_it_reads(compose):
+    cli = compose["services"]["cli"]
+    assert cli["profiles"] == ["tools"], "`docker compose up` leaves the CLI out"
+    assert cli["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile", "target": "cli"}
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM runtime AS cli$", dockerfile, re.M)
+    assert 'ENTRYPOINT ["/usr/local/bin/sentori"]' in dockerfile
+    env = env_of(cli)
+    passed = {k for k in env if k.startswith("SENTORI_")}
+    assert passed <= cli_reads(), f"compose passes {sorted(passed - cli_reads())} to the CLI, which never reads them"
+    assert env["SENTORI_INGEST_URL"] == f"http://ingest:{default_port('ingest')}"
+    assert env["SENTORI_ADMIN_URL"] == f"http://admin-api:{default_port('admin-api')}"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import DEPLOY, PENDING_READS, SERVICES, default_port, load_yaml, load_yaml_docs, service_reads
+from conftest import DEPLOY, PENDING_READS, REPO, SERVICES, cli_reads, default_port, load_yaml, load_yaml_docs, service_reads
 
 K8S = DEPLOY / "k8s"
 NAMESPACED = {"ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler", "Job", "PersistentVolumeClaim"}
@@ -147,10 +147,13 @@ def test_migrations_run_as_a_job(applied):
     assert pod["restartPolicy"] in {"OnFailure", "Never"}
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
-    assert container["image"].startswith("sentori/retention:")
-    assert container["args"] == ["--once"]
-    assert "--once" in (DEPLOY.parent / "services" / "retention" / "src" / "main.rs").read_text(), \
-        "retention has the --once mode the Job runs"
+    assert container["image"].startswith("sentori/cli:")
+    assert container["args"] == ["migrate"]
+    assert re.search(r"^\s*Migrate\(", (REPO / "cli" / "src" / "lib.rs").read_text(), re.M), \
+        "the CLI has the `migrate` command the Job runs"
+    passed = {e["name"] for e in container["env"]}
+    assert "SENTORI_DATABASE_URL" in passed
+    assert {n for n in passed if n.startswith("SENTORI_")} <= cli_reads()
 
 
 def _env_names(container):
@@ -160,7 +163,7 @@ def _env_names(container):
 def test_environment_references_resolve_and_match_what_each_service_reads(applied, secret_template):
     configmap = by_kind(applied, "ConfigMap")["sentori-config"]["data"]
     secret = secret_template["stringData"]
-    workloads = list(by_kind(applied, "Deployment").items()) + [("retention", j) for j in by_kind(applied, "Job").values()]
+    workloads = list(by_kind(applied, "Deployment").items()) + list(by_kind(applied, "Job").items())
     for name, workload in workloads:
         for container in containers_of(workload):
             names = _env_names(container)
