@@ -1,4 +1,4 @@
-//! The parts every service shares: logging, `/healthz` and `/readyz`,
+//! The parts every service shares: logging, `/healthz`, `/readyz` and `/metrics`,
 //! signal handling, and the exit on bad configuration.
 
 use std::net::SocketAddr;
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
 mod healthcheck;
+pub mod metrics;
 pub use healthcheck::{HealthcheckError, connect_addr, healthcheck_subcommand, probe_healthz};
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -86,7 +87,12 @@ pub struct Readiness {
 
 /// `/healthz` (the process answers) and `/readyz` (its stores answer).
 pub fn health_routes(readiness: Readiness) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(readiness)
+    metrics::install();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .with_state(readiness)
 }
 
 async fn healthz() -> impl IntoResponse {

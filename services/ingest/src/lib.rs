@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn(cors::cors))
+        .route_layer(axum::middleware::from_fn_with_state("ingest", sentori_runtime::metrics::track_http))
         .with_state(state);
     Router::new().nest("/v1", v1)
 }

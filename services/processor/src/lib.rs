@@ -15,6 +15,7 @@ mod quota;
 mod releases;
 mod sessions;
 mod spans;
+mod stream_gauges;
 pub mod symbolicate;
 mod worker;
 
@@ -79,6 +80,7 @@ impl Processor {
         let health = sentori_runtime::serve_on(listener, sentori_runtime::health_routes(self.readiness.clone()), shutdown.clone());
         let outbox = announce::Outbox::new(self.pool.clone(), self.producer.clone());
         outbox.spawn_sweeper(shutdown.clone());
+        stream_gauges::spawn(self.producer.clone(), shutdown.clone());
         let events = worker::run(self.consumer(Stream::Events).await?, events::EventHandler::new(self.pool.clone(), outbox, self.symbolicator()), shutdown.clone());
         let spans = worker::run(self.consumer(Stream::Spans).await?, spans::SpanHandler::new(self.pool.clone()), shutdown.clone());
         let sessions =

@@ -54,6 +54,7 @@ async fn process_batch<H: BatchHandler>(
     shutdown: &Shutdown,
 ) -> Result<(), ProcessError> {
     let started = std::time::Instant::now();
+    metrics::histogram!("sentori_batch_size", "stream" => handler.name()).record(batch.len() as f64);
     let mut good = Vec::with_capacity(batch.len());
     for delivery in batch {
         match &delivery.envelope {
