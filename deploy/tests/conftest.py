@@ -30,10 +30,7 @@ REQUIRED_SECRETS = ["SENTORI_PG_PASSWORD", "SENTORI_DEV_TOKEN", "SENTORI_ADMIN_P
 # spec defines them and their feature is being built. Each entry is a
 # (service, variable) pair; remove it once the service reads the variable
 # (nothing fails if it already does).
-PENDING_READS = {
-    # Attachment upload in ingest (protocol.md, "Attachment upload").
-    ("ingest", "SENTORI_ATTACHMENT_DIR"),
-}
+PENDING_READS: set[tuple[str, str]] = set()
 
 
 class _ComposeLoader(yaml.SafeLoader):
