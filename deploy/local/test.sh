@@ -53,6 +53,12 @@ main() {
   # Keep `status` the first failure's exit code.
   # ---------------------------------------------------------------------------
 
+  # The dashboard in Debian's headless Chromium behind deploy/nginx.conf;
+  # the script installs chromium, nginx and playwright-core itself.
+  if ((status == 0)); then
+    bash "$REPO_ROOT/e2e/browser/run.sh" || status=$?
+  fi
+
   # The deploy files (compose, Kubernetes, monitoring) and the backup and
   # restore scripts, with the stack venv's pytest (requirements.txt).
   if ((status == 0)); then

@@ -1,0 +1,109 @@
+// The dashboard in a real browser: log in, see an issue from a sent event
+// with hostile text shown literally, open it, resolve it. Each page's
+// screenshot is saved for a person to look at.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const WEB = process.env.SENTORI_WEB_URL;
+const PASSWORD = process.env.SENTORI_ADMIN_PASSWORD;
+const TOKEN = process.env.SENTORI_DEV_TOKEN;
+const SHOTS = process.env.SENTORI_SCREENSHOT_DIR;
+const DEV_PROJECT = '019508a0-0000-7000-8000-000000000000';
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+let browser;
+let page;
+const dialogs = [];
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  assert.ok(WEB && PASSWORD && TOKEN && SHOTS, 'run through e2e/browser/run.sh');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    // Root in CI has no user namespace sandbox to give Chromium.
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('dialog', async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function sendEvent(message) {
+  const response = await fetch(`${WEB}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'sentori-sdk': 'browser-test/0.1.0' },
+    body: JSON.stringify({
+      id: randomUUID(),
+      timestamp: new Date().toISOString(),
+      kind: 'error',
+      platform: 'javascript',
+      release: 'shop@1.0.0+1',
+      environment: 'prod',
+      device: { os: 'web', osVersion: '124' },
+      app: { version: '1.0.0' },
+      user: { id: 'browser-user' },
+      error: {
+        type: 'TypeError',
+        message,
+        stack: [{ file: 'https://shop.example/assets/cart.js', line: 12, column: 4, function: 'checkout', inApp: true }],
+      },
+    }),
+  });
+  assert.equal(response.status, 202, await response.text());
+}
+
+test('log in, see an event as an issue with its text shown literally, open and resolve it', async () => {
+  await sendEvent(HOSTILE);
+
+  await page.goto(`${WEB}/`);
+  await page.getByTestId('login-password').waitFor();
+  await shot('01-login');
+  await page.getByTestId('login-password').fill('wrong password');
+  await page.getByTestId('login-submit').click();
+  // A wrong password is refused with the API's message, and the form stays.
+  await page.getByTestId('inline-error').waitFor();
+  assert.match(await page.getByTestId('inline-error').innerText(), /log in/i);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+
+  // The processor may still be working: reload the list until the issue shows.
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
+  const row = page.getByTestId('issue-row').filter({ hasText: HOSTILE });
+  const deadline = Date.now() + 60_000;
+  while (!(await row.count())) {
+    assert.ok(Date.now() < deadline, 'the issue appears within a minute');
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.getByTestId('issues-table').or(page.getByText(/no issues/i)).first().waitFor();
+  }
+  await shot('02-issues');
+  // Shown as text, never parsed as markup: no <img> from the message, no alert.
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  assert.match(await row.getByTestId('issue-title').innerText(), /<img src=x onerror=alert\(1\)>/);
+
+  await row.getByTestId('issue-title').click();
+  await page.getByTestId('issue-page').waitFor();
+  await page.getByTestId('fingerprint').waitFor();
+  assert.match(await page.getByTestId('issue-title').innerText(), /<img src=x onerror=alert\(1\)>/);
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  await shot('03-issue');
+
+  await page.getByTestId('status-resolve').click();
+  await page.getByTestId('status-reopen').waitFor();
+  await shot('04-issue-resolved');
+  assert.deepEqual(dialogs, [], 'no script from the event ran');
+});
