@@ -301,6 +301,22 @@ mod tests {
     }
 
     #[test]
+    fn every_tls_mode_builds_a_transport() {
+        for tls in [TlsMode::StartTls, TlsMode::Tls, TlsMode::None] {
+            let config = SmtpConfig {
+                host: "mail.example.com".into(),
+                port: 587,
+                credentials: Some(("user".into(), "secret".into())),
+                from: "sentori@localhost".parse().unwrap(),
+                tls,
+            };
+            assert!(Mailer::new(&config).is_ok(), "{tls:?}");
+        }
+        assert_eq!("STARTTLS".parse::<TlsMode>(), Ok(TlsMode::StartTls));
+        assert!("ssl".parse::<TlsMode>().is_err());
+    }
+
+    #[test]
     fn a_digest_lists_every_issue() {
         let issues = [facts("First <b>"), facts("Second")];
         let email = digest_email("shop", &issues, "http://localhost:8000");
