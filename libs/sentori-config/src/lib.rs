@@ -136,6 +136,8 @@ pub struct StoreConfig {
     /// Prefix of every Valkey key, so several installations (or test runs)
     /// can share one Valkey. Defaults to `sentori`.
     pub valkey_namespace: String,
+    /// `SENTORI_SELF_TRACE_PROJECT_ID`: the project this service's own spans go to.
+    pub self_trace_project_id: Option<uuid::Uuid>,
 }
 
 impl StoreConfig {
@@ -144,6 +146,7 @@ impl StoreConfig {
             database_url: env.required("SENTORI_DATABASE_URL"),
             valkey_url: env.required("SENTORI_VALKEY_URL"),
             valkey_namespace: env.optional("SENTORI_VALKEY_NAMESPACE").unwrap_or_else(|| "sentori".into()),
+            self_trace_project_id: env.parsed("SENTORI_SELF_TRACE_PROJECT_ID"),
         }
     }
 }

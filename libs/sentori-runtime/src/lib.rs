@@ -18,6 +18,7 @@ pub use tokio_util::sync::CancellationToken as Shutdown;
 
 mod healthcheck;
 pub mod metrics;
+pub mod self_trace;
 pub use healthcheck::{HealthcheckError, connect_addr, healthcheck_subcommand, probe_healthz};
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -76,6 +77,13 @@ pub fn shutdown_on_signals() -> CancellationToken {
         trigger.cancel();
     });
     token
+}
+
+/// Measures (metrics) and, when self-tracing is on, traces every request of `router`.
+pub fn instrument_http(router: Router, service: &'static str) -> Router {
+    router
+        .route_layer(axum::middleware::from_fn(self_trace::trace_http))
+        .route_layer(axum::middleware::from_fn_with_state(service, metrics::track_http))
 }
 
 /// What `/readyz` checks.

@@ -62,6 +62,8 @@ impl std::ops::Deref for AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] sentori_store::StoreError),
+    #[error("reading the self-trace project failed: {0}")]
+    SelfTrace(#[from] sentori_store::sqlx::Error),
     #[error("connecting to Valkey failed: {0}")]
     Valkey(#[from] redis::RedisError),
     #[error("binding the listener failed: {0}")]
@@ -80,6 +82,8 @@ impl Ingest {
         let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
         let keys = Keys::new(config.store.valkey_namespace.clone());
         let producer = Producer::new(conn.clone(), keys.clone());
+        let self_trace = config.store.self_trace_project_id;
+        sentori_runtime::self_trace::install_if_configured("ingest", self_trace, &pool, producer.clone()).await?;
         let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token))
             .with_ttl(config.token_cache_ttl, Duration::from_secs(2).min(config.token_cache_ttl));
         let limiter = RateLimiter::new(conn.clone(), keys.clone(), config.rate_limit_per_min);
@@ -136,7 +140,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn(cors::cors))
-        .route_layer(axum::middleware::from_fn_with_state("ingest", sentori_runtime::metrics::track_http))
         .with_state(state);
-    Router::new().nest("/v1", v1)
+    Router::new().nest("/v1", sentori_runtime::instrument_http(v1, "ingest"))
 }

@@ -36,6 +36,8 @@ pub const GROUP: &str = "processor";
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] sentori_store::StoreError),
+    #[error("reading the self-trace project failed: {0}")]
+    SelfTrace(#[from] sqlx::Error),
     #[error("connecting to Valkey failed: {0}")]
     Valkey(#[from] redis::RedisError),
     #[error("joining a consumer group failed: {0}")]
@@ -56,6 +58,8 @@ impl Processor {
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
         let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(5)).await?;
         let producer = Producer::new(conn.clone(), Keys::new(config.store.valkey_namespace.clone()));
+        let self_trace = config.store.self_trace_project_id;
+        sentori_runtime::self_trace::install_if_configured("processor", self_trace, &pool, producer.clone()).await?;
         let readiness = Readiness { postgres: Some(pool.clone()), valkey: Some(conn) };
         Ok(Self { config, pool, producer, readiness })
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sentori_queue::{Consumer, Delivery, Envelope};
 use sentori_runtime::Shutdown;
+use sentori_runtime::self_trace::{SpanKind, WorkSpan};
 
 use crate::error::ProcessError;
 
@@ -69,7 +70,13 @@ async fn process_batch<H: BatchHandler>(
         return Ok(());
     }
     let envelopes: Vec<&Envelope> = good.iter().filter_map(|d| d.envelope.as_ref().ok()).collect();
-    match handle_with_retry(handler, &envelopes, shutdown).await {
+    let mut span = batch_span(handler.name(), &envelopes);
+    let result = handle_with_retry(handler, &envelopes, shutdown).await;
+    if let Err(err) = &result {
+        span.fail(err.to_string());
+    }
+    drop(span);
+    match result {
         Ok(()) => {
             let ids: Vec<String> = good.iter().map(|d| d.id.clone()).collect();
             consumer.ack(&ids).await?;
@@ -106,6 +113,18 @@ async fn process_batch<H: BatchHandler>(
             Ok(())
         }
     }
+}
+
+/// One self-trace span per batch, except for a batch made only of the
+/// self-trace project's own spans: tracing those would feed on itself.
+fn batch_span(stream: &'static str, envelopes: &[&Envelope]) -> WorkSpan {
+    let own = sentori_runtime::self_trace::project_id();
+    if stream == "spans" && own.is_some_and(|own| envelopes.iter().all(|e| e.project_id == own)) {
+        return WorkSpan::start_disabled();
+    }
+    let mut span = WorkSpan::start("queue.process", format!("process {stream}"), SpanKind::Consumer);
+    span.set_tag("batch.size", envelopes.len() as i64);
+    span
 }
 
 /// Retries transient failures (PostgreSQL down, deadlocks) until they pass
