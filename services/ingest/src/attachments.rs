@@ -82,10 +82,17 @@ pub async fn post_attachment(
     }
     let Upload { media_type, blob } = upload.ok_or_else(|| crate::routes::invalid("file", "required"))?;
     let (sha256, size) = (blob.sha256().to_owned(), blob.size());
-    blob.persist().await.map_err(IngestError::Storage)?;
-
     let project_id = caller.token.project_id;
     let ref_id = Uuid::new_v5(&project_id, format!("{event_id}:{kind}:{sha256}").as_bytes());
+    // Retention deletes a blob once no row references it, under this same
+    // per-hash lock: holding it from publishing the blob to committing the
+    // row means a concurrent expiry can never delete the bytes just stored.
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
+        .bind(&sha256)
+        .execute(&mut *tx)
+        .await?;
+    blob.persist().await.map_err(IngestError::Storage)?;
     sqlx::query(
         "INSERT INTO attachments (project_id, id, event_id, kind, media_type, size_bytes, sha256, source, captured_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -100,8 +107,9 @@ pub async fn post_attachment(
     .bind(&sha256)
     .bind(source)
     .bind(captured_at)
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     let body = json!({"refId": ref_id, "sizeBytes": size, "mediaType": media_type, "kind": kind});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
