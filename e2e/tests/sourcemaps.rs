@@ -160,6 +160,7 @@ async fn uploads_are_streamed_stored_once_listed_and_deleted() {
     let (status, body) = services.upload(&format!("/releases/{encoded}/sourcemaps"), services.token(), &[("file", "big.min.js.map", big.clone())]).await;
     assert_eq!(status, 200, "{body}");
     let hwm_after = vm_hwm_kib(services.admin.pid());
+    eprintln!("admin-api peak RSS around a 50 MB upload: {hwm_before} KiB before, {hwm_after} KiB after");
     assert!(
         hwm_after < hwm_before + 20 * 1024,
         "a 50 MB upload is streamed, not buffered: peak RSS went from {hwm_before} KiB to {hwm_after} KiB"
