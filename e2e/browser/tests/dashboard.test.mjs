@@ -79,6 +79,8 @@ test('log in, see an event as an issue with its text shown literally, open and r
   assert.match(await page.getByTestId('inline-error').innerText(), /log in/i);
   await page.getByTestId('login-password').fill(PASSWORD);
   await page.getByTestId('login-submit').click();
+  // Logged in once the app has left the login page (the cookie is set).
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 
   // The processor may still be working: reload the list until the issue shows.
   await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
