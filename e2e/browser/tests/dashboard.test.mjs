@@ -109,3 +109,35 @@ test('log in, see an event as an issue with its text shown literally, open and r
   await shot('04-issue-resolved');
   assert.deepEqual(dialogs, [], 'no script from the event ran');
 });
+
+test('settings: create and revoke a token, add a recipient', async () => {
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/settings`);
+  await page.getByTestId('tokens-panel').waitFor();
+
+  await page.getByTestId('token-label').fill('browser test');
+  await page.getByTestId('token-create').click();
+  const created = page.getByTestId('token-created');
+  await created.waitFor();
+  assert.match(await created.innerText(), /st_pk_[0-9a-z]{26}/, 'the new token is shown once');
+  const row = page.getByTestId('token-row').filter({ hasText: 'browser test' });
+  await row.waitFor();
+  await shot('05-token-created');
+
+  // Revoking takes a second click to confirm.
+  await row.getByTestId('token-revoke').click();
+  await row.getByTestId('token-revoke').click();
+  await row.getByText(/revoked/).waitFor();
+  assert.equal(await row.getByTestId('token-revoke').count(), 0);
+
+  await page.getByTestId('settings-tab-recipients').click();
+  await page.getByTestId('recipient-email').fill('oncall@example.com');
+  await page.getByTestId('recipient-add').click();
+  await page.getByTestId('recipient-row').filter({ hasText: 'oncall@example.com' }).waitFor();
+  // A second add of the same address is refused with the API's message.
+  await page.getByTestId('recipient-email').fill('ONCALL@example.com');
+  await page.getByTestId('recipient-add').click();
+  await page.getByTestId('recipients-panel').getByRole('alert').waitFor();
+  await shot('06-settings');
+  assert.equal(await page.getByTestId('recipient-row').count(), 1);
+  assert.deepEqual(dialogs, []);
+});
