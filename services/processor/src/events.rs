@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::announce::{Announcement, Outbox, Reason};
 use crate::quota::count_usage;
 use sentori_store::quotas::Category;
+use crate::dedupe::{IdTable, keep_new};
 use crate::error::ProcessError;
 use crate::grouping::{Grouping, group};
 use crate::releases;
@@ -132,7 +133,7 @@ async fn store_project_events(
     events: Vec<&Event<'_>>,
 ) -> Result<Vec<Announcement>, ProcessError> {
     let org_id = events[0].envelope.org_id;
-    let events = fresh_events(tx, project_id, events).await?;
+    let events = keep_new(tx, IdTable::Events, project_id, events, |e| (e.id, e.received_at)).await?;
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -189,32 +190,6 @@ async fn store_project_events(
         occurrence,
     }));
     Ok(announcements)
-}
-
-/// Keeps the events not stored before: the id is the idempotency key, so a
-/// redelivered batch or an SDK's retry changes nothing.
-async fn fresh_events<'a>(
-    tx: &mut Transaction<'_, Postgres>,
-    project_id: Uuid,
-    events: Vec<&'a Event<'a>>,
-) -> Result<Vec<&'a Event<'a>>, ProcessError> {
-    let mut seen = HashSet::new();
-    let events: Vec<&Event> = events.into_iter().filter(|e| seen.insert(e.id)).collect();
-    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-    let received: Vec<OffsetDateTime> = events.iter().map(|e| e.received_at).collect();
-    let inserted: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO event_ids (project_id, id, received_at)
-         SELECT $1, u.id, u.received_at FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u(id, received_at)
-         ON CONFLICT DO NOTHING
-         RETURNING id",
-    )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&received)
-    .fetch_all(&mut **tx)
-    .await?;
-    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
-    Ok(events.into_iter().filter(|e| inserted.contains(&e.id)).collect())
 }
 
 /// Resolved issues that see an event from a newer release than the one they

@@ -8,6 +8,7 @@
 mod announce;
 mod attachment_refs;
 mod config;
+mod dedupe;
 mod error;
 mod events;
 pub mod grouping;

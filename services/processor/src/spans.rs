@@ -1,6 +1,6 @@
 //! Spans and the per-trace summaries built from them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use sqlx::types::Json;
@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::dedupe::{IdTable, keep_new};
 use crate::error::ProcessError;
 use crate::quota::count_usage;
 use sentori_store::quotas::Category;
@@ -103,7 +104,7 @@ impl BatchHandler for SpanHandler {
         }
         let mut tx = self.pool.begin().await?;
         for (project_id, spans) in by_project {
-            let fresh = fresh_spans(&mut tx, project_id, spans).await?;
+            let fresh = keep_new(&mut tx, IdTable::Spans, project_id, spans, |s| (s.id, s.received_at)).await?;
             if !fresh.is_empty() {
                 count_usage(&mut tx, Category::Spans, fresh.iter().map(|s| (s.org_id, s.received_at))).await?;
                 insert_spans(&mut tx, project_id, &fresh).await?;
@@ -113,29 +114,6 @@ impl BatchHandler for SpanHandler {
         tx.commit().await?;
         Ok(())
     }
-}
-
-async fn fresh_spans<'a>(
-    tx: &mut Transaction<'_, Postgres>,
-    project_id: Uuid,
-    spans: Vec<&'a Span<'a>>,
-) -> Result<Vec<&'a Span<'a>>, ProcessError> {
-    let mut seen = HashSet::new();
-    let spans: Vec<&Span> = spans.into_iter().filter(|s| seen.insert(s.id)).collect();
-    let ids: Vec<Uuid> = spans.iter().map(|s| s.id).collect();
-    let received: Vec<OffsetDateTime> = spans.iter().map(|s| s.received_at).collect();
-    let inserted: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO span_ids (project_id, id, received_at)
-         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&received)
-    .fetch_all(&mut **tx)
-    .await?;
-    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
-    Ok(spans.into_iter().filter(|s| inserted.contains(&s.id)).collect())
 }
 
 async fn insert_spans(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spans: &[&Span<'_>]) -> Result<(), ProcessError> {
