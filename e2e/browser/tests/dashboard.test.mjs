@@ -110,6 +110,51 @@ test('log in, see an event as an issue with its text shown literally, open and r
   assert.deepEqual(dialogs, [], 'no script from the event ran');
 });
 
+async function sendSpan(span) {
+  const response = await fetch(`${WEB}/v1/spans`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(span),
+  });
+  assert.equal(response.status, 202, await response.text());
+}
+
+test('a trace opens as a waterfall of nested spans with the error inside it', async () => {
+  const traceId = randomUUID();
+  const root = randomUUID();
+  const child = randomUUID();
+  const start = Date.now() - 5_000;
+  await sendSpan({ id: root, traceId, parentSpanId: null, op: 'react.navigation', name: 'CheckoutScreen',
+    startedAt: new Date(start).toISOString(), durationMs: 900, status: 'error' });
+  await sendSpan({ id: child, traceId, parentSpanId: root, op: 'http.client', name: 'POST /api/orders',
+    startedAt: new Date(start + 200).toISOString(), durationMs: 500, status: 'error' });
+  const response = await fetch(`${WEB}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: randomUUID(), timestamp: new Date(start + 600).toISOString(), kind: 'error', platform: 'javascript',
+      release: 'shop@1.0.0+1', environment: 'prod', device: { os: 'web', osVersion: '124' }, app: { version: '1.0.0' },
+      traceId, spanId: child,
+      error: { type: 'HttpError', message: 'POST /api/orders failed with 500', stack: [{ file: 'app.js', line: 1 }] },
+    }),
+  });
+  assert.equal(response.status, 202);
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await page.goto(`${WEB}/p/${DEV_PROJECT}/traces/${traceId}`);
+    await page.getByTestId('trace-page').or(page.getByTestId('trace-missing')).or(page.getByTestId('error')).first().waitFor();
+    if ((await page.getByTestId('waterfall-row').count()) === 2 && (await page.getByTestId('trace-error-link').count()) > 0) break;
+    assert.ok(Date.now() < deadline, 'the trace and its error are stored within a minute');
+    await page.waitForTimeout(500);
+  }
+  const rows = page.getByTestId('waterfall-row');
+  assert.equal(await rows.nth(0).getAttribute('data-span-id'), root, 'the root first');
+  assert.equal(await rows.nth(1).getAttribute('data-span-id'), child);
+  assert.match(await page.getByTestId('trace-errors').innerText(), /POST \/api\/orders failed with 500/);
+  await shot('05-trace-waterfall');
+});
+
 test('settings: create and revoke a token, add a recipient', async () => {
   await page.goto(`${WEB}/p/${DEV_PROJECT}/settings`);
   await page.getByTestId('tokens-panel').waitFor();
@@ -121,7 +166,7 @@ test('settings: create and revoke a token, add a recipient', async () => {
   assert.match(await created.innerText(), /st_pk_[0-9a-z]{26}/, 'the new token is shown once');
   const row = page.getByTestId('token-row').filter({ hasText: 'browser test' });
   await row.waitFor();
-  await shot('05-token-created');
+  await shot('06-token-created');
 
   // Revoking takes a second click to confirm.
   await row.getByTestId('token-revoke').click();
@@ -137,7 +182,7 @@ test('settings: create and revoke a token, add a recipient', async () => {
   await page.getByTestId('recipient-email').fill('ONCALL@example.com');
   await page.getByTestId('recipient-add').click();
   await page.getByTestId('recipients-panel').getByRole('alert').waitFor();
-  await shot('06-settings');
+  await shot('07-settings');
   assert.equal(await page.getByTestId('recipient-row').count(), 1);
   assert.deepEqual(dialogs, []);
 });
