@@ -186,3 +186,47 @@ test('settings: create and revoke a token, add a recipient', async () => {
   assert.equal(await page.getByTestId('recipient-row').count(), 1);
   assert.deepEqual(dialogs, []);
 });
+
+test('an issue from a minified bundle shows the frame mapped through the uploaded source map', async () => {
+  const release = 'shop@1.1.0+2';
+  const source = Array.from({ length: 50 }, (_, i) => `// line ${i + 1}`);
+  source[41] = "  throw new TypeError('order total is undefined');";
+  // One mapping: bundle line 1, column 0 -> src/checkout.ts line 42, column 0.
+  const map = { version: 3, file: 'app.min.js', sources: ['src/checkout.ts'], sourcesContent: [source.join('\n')], names: [], mappings: 'AAyCA' };
+  const form = new FormData();
+  form.append('file', new Blob([JSON.stringify(map)], { type: 'application/json' }), 'app.min.js.map');
+  const upload = await fetch(`${WEB}/admin/api/releases/${encodeURIComponent(release)}/sourcemaps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: form,
+  });
+  assert.equal(upload.status, 200, await upload.text());
+
+  const response = await fetch(`${WEB}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: randomUUID(), timestamp: new Date().toISOString(), kind: 'error', platform: 'javascript', release,
+      environment: 'prod', device: { os: 'web', osVersion: '124' }, app: { version: '1.1.0' },
+      error: { type: 'TypeError', message: 'order total is undefined',
+               stack: [{ file: 'https://shop.example/assets/app.min.js', line: 1, column: 1, function: 'a', inApp: true }] },
+    }),
+  });
+  assert.equal(response.status, 202);
+
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
+  const row = page.getByTestId('issue-row').filter({ hasText: 'order total is undefined' });
+  const deadline = Date.now() + 60_000;
+  while (!(await row.count())) {
+    assert.ok(Date.now() < deadline, 'the issue appears within a minute');
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.getByTestId('issues-table').or(page.getByTestId('empty')).first().waitFor();
+  }
+  await row.getByTestId('issue-title').click();
+  const frame = page.getByTestId('stack-frame').first();
+  await frame.waitFor();
+  assert.match(await frame.getByTestId('frame-location').innerText(), /src\/checkout\.ts:42/);
+  assert.match(await page.getByTestId('exception').innerText(), /order total is undefined/);
+  await shot('08-mapped-frame');
+});
