@@ -426,7 +426,7 @@ fn login_key(state: &AppState, addr: ClientAddr) -> String {
 }
 
 /// Log in with the operator password.
-#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginBody, security(()),
     responses((status = 200, body = LoginAnswer, description = "logged in; sets the sentori_session cookie"),
               (status = 401, description = "wrong password"), (status = 429, description = "too many failures")))]
 pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(body): Json<LoginBody>) -> Result<Response, ApiError> {
@@ -480,7 +480,7 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(body): 
 }
 
 /// End the operator's session on the server and in the browser.
-#[utoipa::path(post, path = "/logout", tag = "auth",
+#[utoipa::path(post, path = "/logout", tag = "auth", security(()),
     responses((status = 200, body = OkBody), (status = 403, description = "CSRF header missing on a live session")))]
 pub async fn logout(
     State(state): State<AppState>,

@@ -100,6 +100,13 @@ async fn every_route_refuses_the_wrong_callers() {
             }
         }
     }
+    // The document says which routes need no credentials, and they are exactly the public ones.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let open = operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty())));
+            assert_eq!(open, PUBLIC.contains(&(method.as_str(), path.as_str())), "{method} {path}: security {}", operation["security"]);
+        }
+    }
     // The public routes answer without credentials.
     assert_eq!(api.request(Method::POST, "/logout").send().await.unwrap().status(), 200);
     assert!(failures.is_empty(), "authorization failures:\n{}", failures.join("\n"));
