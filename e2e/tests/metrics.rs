@@ -35,6 +35,19 @@ async fn requests_batches_and_streams_are_measured() {
     assert!(text.contains(r#"sentori_http_requests_total{service="ingest",route="/v1/events",status="401"} 1"#), "{text}");
     assert!(text.contains("sentori_http_request_duration_seconds_bucket"), "{text}");
 
+    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let url = admin.url(&format!("/admin/api/projects/{}/issues", sentori_protocol::DEV_PROJECT_ID));
+    assert_eq!(client.get(url).bearer_auth(&stack.dev_token).send().await.unwrap().status(), 200);
+    let text = scrape(&client, &admin).await;
+    assert!(
+        text.contains(r#"sentori_http_requests_total{service="admin-api",route="/admin/api/projects/{pid}/issues",status="200"} 1"#),
+        "{text}"
+    );
+    for (bin, addr_var) in [("notifier", "SENTORI_NOTIFIER_ADDR"), ("retention", "SENTORI_RETENTION_ADDR")] {
+        let service = ServiceProcess::start(bin, addr_var, &env).await;
+        scrape(&client, &service).await;
+    }
+
     eventually("the processor to report its batches and the stream depth", Duration::from_secs(30), || async {
         let text = scrape(&client, &processor).await;
         (text.contains(r#"sentori_batch_size_count{stream="events"}"#) && text.contains(r#"sentori_stream_length{stream="events"} 0"#))

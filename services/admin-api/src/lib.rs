@@ -60,6 +60,8 @@ impl std::ops::Deref for AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] sentori_store::StoreError),
+    #[error("reading the self-trace project failed: {0}")]
+    SelfTrace(#[from] sqlx::Error),
     #[error("connecting to Valkey failed: {0}")]
     Valkey(#[from] redis::RedisError),
     #[error("serving failed: {0}")]
@@ -113,6 +115,8 @@ impl AdminApi {
         let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token));
         let keys = Keys::new(config.store.valkey_namespace.clone());
         let producer = Producer::new(conn.clone(), keys.clone());
+        let self_trace = config.store.self_trace_project_id;
+        sentori_runtime::self_trace::install_if_configured("admin-api", self_trace, &pool, producer.clone()).await?;
         let signer = auth::SessionSigner::new(&config.session_secret);
         let public_origin = auth::origin_of(&config.public_url);
         let state = AppState {
@@ -141,6 +145,7 @@ impl AdminApi {
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::sessions))
             .layer(axum::middleware::from_fn(error::json_errors))
             .with_state(self.state.clone());
+        let api = sentori_runtime::instrument_http(api, "admin-api");
         Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))
     }
 

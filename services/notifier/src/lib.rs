@@ -142,6 +142,8 @@ impl NotifierConfig {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] sentori_store::StoreError),
+    #[error("reading the self-trace project failed: {0}")]
+    SelfTrace(#[from] sqlx::Error),
     #[error("connecting to Valkey failed: {0}")]
     Valkey(#[from] redis::RedisError),
     #[error("joining the consumer group failed: {0}")]
@@ -195,6 +197,8 @@ impl Notifier {
             }),
             None => None,
         };
+        let producer = sentori_queue::Producer::new(conn.clone(), keys.clone());
+        sentori_runtime::self_trace::install_if_configured("notifier", config.store.self_trace_project_id, &pool, producer).await?;
         let readiness = Readiness { postgres: Some(pool), valkey: Some(conn.clone()) };
         Ok(Self { config, consumer, keys, conn, readiness, deliverer })
     }
@@ -250,6 +254,13 @@ impl Notifier {
             };
             match batch {
                 Ok(batch) => {
+                    let _span = (!batch.is_empty()).then(|| {
+                        sentori_runtime::self_trace::WorkSpan::start(
+                            "queue.process",
+                            "process notify".to_owned(),
+                            sentori_runtime::self_trace::SpanKind::Consumer,
+                        )
+                    });
                     for delivery in batch {
                         // Our own waiting entry, claimed back to us: it already has a turn.
                         if waiting.iter().any(|w| w.delivery.id == delivery.id) {
@@ -293,6 +304,7 @@ impl Notifier {
         };
         match deliverer.announce(&announcement).await {
             Ok(report) => {
+                metrics::counter!("sentori_emails_sent_total").increment(report.sent as u64);
                 tracing::info!(issue = %announcement.issue_id, reason = announcement.reason.as_str(), occurrence = announcement.occurrence,
                     sent = report.sent, already_sent = report.already_sent, held_for_digest = report.held_for_digest, "announcement handled");
                 if let Err(err) = self.consumer.ack(std::slice::from_ref(&delivery.id)).await {
@@ -301,14 +313,17 @@ impl Notifier {
                 }
             }
             Err(Failure::Permanent(msg)) => {
+                metrics::counter!("sentori_emails_failed_total", "kind" => "permanent").increment(1);
                 tracing::error!(issue = %announcement.issue_id, error = %msg, "an email was refused for good");
                 self.dead_letter(&delivery, &format!("refused by the SMTP server: {msg}")).await;
             }
             Err(Failure::Transient(msg)) if attempts >= self.config.retry.max_attempts => {
+                metrics::counter!("sentori_emails_failed_total", "kind" => "transient").increment(1);
                 tracing::error!(issue = %announcement.issue_id, attempts, error = %msg, "giving up on an announcement");
                 self.dead_letter(&delivery, &format!("not sent after {attempts} attempts: {msg}")).await;
             }
             Err(Failure::Transient(msg)) => {
+                metrics::counter!("sentori_emails_failed_total", "kind" => "transient").increment(1);
                 let delay = self.config.retry.delay(attempts);
                 tracing::warn!(issue = %announcement.issue_id, attempts, retry_in_ms = delay.as_millis() as u64, error = %msg, "sending failed; will retry");
                 waiting.push(Waiting { delivery, attempts, due: Instant::now() + delay });

@@ -208,8 +208,10 @@ impl Symbolicator {
     /// A parsed map from the cache, or read and parsed off the async runtime.
     async fn load_map(&self, sha256: &str, name: &str) -> Option<Arc<ParsedMap>> {
         if let Some(cached) = self.maps.lock().unwrap_or_else(|e| e.into_inner()).get(sha256) {
+            metrics::counter!("sentori_symbolication_cache_hits_total").increment(1);
             return cached;
         }
+        metrics::counter!("sentori_symbolication_cache_misses_total").increment(1);
         let bytes = match self.store.read_all(sha256).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
