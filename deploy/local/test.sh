@@ -13,9 +13,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STACK="$LOCAL_DIR/stack.sh"
 
-# Debian packages the suites below need on a fresh machine (CI starts from
-# one). Nothing yet beyond what the machine has; browser tests will add
-# e.g. chromium chromium-driver here.
+# Debian packages the cargo suites need on a fresh machine (CI starts from
+# one): none beyond what the machine has. The browser suite installs its own
+# (chromium, nginx) in e2e/browser/run.sh.
 APT_PACKAGES=()
 
 # A stack someone started by hand (to iterate with plain `cargo test`) stays
@@ -57,6 +57,12 @@ main() {
   # the script installs chromium, nginx and playwright-core itself.
   if ((status == 0)); then
     bash "$REPO_ROOT/e2e/browser/run.sh" || status=$?
+  fi
+
+  # The dashboard's own unit tests (vitest); the browser suite above has
+  # already installed web/'s packages.
+  if ((status == 0)); then
+    (cd "$REPO_ROOT/web" && npm test) || status=$?
   fi
 
   # The deploy files (compose, Kubernetes, monitoring) and the backup and
