@@ -20,6 +20,9 @@ enum Command {
     Seed(SeedCommand),
     /// Apply pending database migrations and create upcoming partitions.
     Migrate(DatabaseArgs),
+    /// Data retention (partitions, expiry).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Inspect or replay entries that failed processing.
     #[command(subcommand, name = "dead-letter")]
     DeadLetter(dead_letter::DeadLetterCommand),
@@ -31,6 +34,22 @@ enum SeedCommand {
     Events(seed::SeedEvents),
     /// Traces: a root span with nested children each.
     Spans(seed::SeedSpans),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run one retention pass now (or as of `--now`), as the retention
+    /// service does daily. Reads the same SENTORI_* variables as `retention`.
+    Run {
+        /// The "now" the pass computes its cutoffs from (RFC 3339).
+        #[arg(long, value_parser = parse_rfc3339)]
+        now: Option<time::OffsetDateTime>,
+    },
+}
+
+fn parse_rfc3339(value: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +68,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .fetch_one(&pool)
                 .await?;
             println!("database migrated (latest migration {})", version.unwrap_or_default());
+            Ok(())
+        }
+        Command::Retention(RetentionCommand::Run { now }) => {
+            let config = retention::RetentionConfig::from_env(sentori_config::Env::from_process())?;
+            let service = retention::Retention::start(config).await?;
+            let outcome = service.once(now.unwrap_or_else(time::OffsetDateTime::now_utc)).await?;
+            println!("{}", outcome.to_json());
             Ok(())
         }
         Command::DeadLetter(command) => dead_letter::run(command).await,

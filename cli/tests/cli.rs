@@ -56,6 +56,34 @@ async fn seeded_events_and_spans_become_issues_and_traces() {
 }
 
 #[tokio::test]
+async fn include_regression_really_produces_regressed_issues() {
+    let stack = TestStack::new().await;
+    let env = stack.service_env();
+    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let out = sentori(
+        &stack,
+        &[
+            "seed", "events", "--token", &stack.dev_token, "--events", "200", "--releases", "3",
+            "--ingest-url", &ingest.url(""), "--include-regression", "--admin-token", &stack.dev_token,
+            "--project-id", "019508a0-0000-7000-8000-000000000000", "--api-url", &admin.url(""),
+        ],
+    );
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(out.contains("resolved 6 issues and sent 6 of their errors again"), "{out}");
+    let pool = stack.pool().await;
+    eventually("the resolved issues to regress", Duration::from_secs(30), || async {
+        let regressed: i64 = sqlx::query_scalar("SELECT count(*) FROM issues WHERE status = 'regressed' AND regression_count = 1")
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+        (regressed == 6).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn dead_letters_can_be_listed_and_replayed() {
     let stack = TestStack::new().await;
     let keys = Keys::new(stack.namespace.clone());
@@ -114,6 +142,23 @@ async fn migrate_brings_an_empty_database_up_to_date() {
         .await
         .unwrap();
     assert_eq!(dev, 1);
+}
+
+#[tokio::test]
+async fn retention_run_does_one_pass_as_of_the_given_now() {
+    let stack = TestStack::new().await;
+    let out = String::from_utf8(sentori(&stack, &["retention", "run", "--now", "2030-01-15T00:00:00Z"]).stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).expect("the pass prints its summary as JSON");
+    assert!(summary.to_string().contains("2030-01-15"), "{summary}");
+    let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
+    let (runs, partition): (i64, bool) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM retention_runs WHERE as_of = '2030-01-15T00:00:00Z'),
+                to_regclass('events_p203001') IS NOT NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((runs, partition), (1, true), "the run is recorded and the month of its 'now' is partitioned");
 }
 
 fn sentori_protocol_dev_project() -> uuid::Uuid {
