@@ -400,13 +400,7 @@ async fn a_postgres_outage_is_waited_out_without_losing_or_doubling_events() {
     let ingest = start_ingest(&stack).await;
     let client = reqwest::Client::new();
 
-    // The processor reaches PostgreSQL through a proxy that can play dead;
-    // ingest and the test talk to PostgreSQL directly.
-    let upstream = stack.database_url.split_once('@').and_then(|(_, rest)| rest.split('/').next()).expect("host:port");
-    let proxy = OutageProxy::start(upstream).await;
-    let mut env = processor_env(&stack, &[("SENTORI_PROCESSOR_BATCH_SIZE", "50")]);
-    env.iter_mut().filter(|(k, _)| k == "SENTORI_DATABASE_URL").for_each(|(_, v)| *v = proxy.url_for(&stack.database_url));
-    let _processor = start_processor(&env).await;
+    let (proxy, _processor) = processor_behind_proxy(&stack).await;
 
     let mut expected = Expected::default();
     let all = events(1500, 10, &mut expected);
@@ -430,6 +424,17 @@ async fn a_postgres_outage_is_waited_out_without_losing_or_doubling_events() {
     assert_no_dead_letters(&stack, &mut valkey).await;
 }
 
+/// A processor that reaches PostgreSQL through a proxy that can play dead
+/// (ingest and the test talk to PostgreSQL directly).
+async fn processor_behind_proxy(stack: &TestStack) -> (OutageProxy, ServiceProcess) {
+    let upstream = stack.database_url.split_once('@').and_then(|(_, rest)| rest.split('/').next()).expect("host:port");
+    let proxy = OutageProxy::start(upstream).await;
+    let mut env = processor_env(stack, &[("SENTORI_PROCESSOR_BATCH_SIZE", "50")]);
+    env.iter_mut().filter(|(k, _)| k == "SENTORI_DATABASE_URL").for_each(|(_, v)| *v = proxy.url_for(&stack.database_url));
+    let processor = start_processor(&env).await;
+    (proxy, processor)
+}
+
 /// Transactions rolled back in the test's database so far (the statistics
 /// lag by up to a second).
 async fn rollbacks(pool: &PgPool) -> i64 {
@@ -449,11 +454,7 @@ async fn a_database_that_refuses_writes_is_retried_not_blamed_on_the_events() {
     let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
     let admin = PgPool::connect(&std::env::var("SENTORI_TEST_DATABASE_URL").unwrap()).await.unwrap();
 
-    let upstream = stack.database_url.split_once('@').and_then(|(_, rest)| rest.split('/').next()).expect("host:port");
-    let proxy = OutageProxy::start(upstream).await;
-    let mut env = processor_env(&stack, &[("SENTORI_PROCESSOR_BATCH_SIZE", "50")]);
-    env.iter_mut().filter(|(k, _)| k == "SENTORI_DATABASE_URL").for_each(|(_, v)| *v = proxy.url_for(&stack.database_url));
-    let _processor = start_processor(&env).await;
+    let (proxy, _processor) = processor_behind_proxy(&stack).await;
 
     let mut expected = Expected::default();
     let all = events(1000, 8, &mut expected);
