@@ -79,6 +79,22 @@ pub fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
+/// Why a service could not start (or stopped serving): every service that
+/// talks to PostgreSQL and Valkey fails in these ways.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] sentori_store::StoreError),
+    #[error("reading from PostgreSQL failed: {0}")]
+    Database(#[from] sentori_store::sqlx::Error),
+    #[error("connecting to Valkey failed: {0}")]
+    Valkey(#[from] redis::RedisError),
+    #[error("joining a consumer group failed: {0}")]
+    Queue(#[from] sentori_queue::QueueError),
+    #[error("listening failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// Measures (metrics) and, when self-tracing is on, traces every request of `router`.
 pub fn instrument_http(router: Router, service: &'static str) -> Router {
     router

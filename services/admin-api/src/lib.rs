@@ -56,17 +56,7 @@ impl std::ops::Deref for AppState {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Store(#[from] sentori_store::StoreError),
-    #[error("reading the self-trace project failed: {0}")]
-    SelfTrace(#[from] sqlx::Error),
-    #[error("connecting to Valkey failed: {0}")]
-    Valkey(#[from] redis::RedisError),
-    #[error("serving failed: {0}")]
-    Serve(#[from] std::io::Error),
-}
+pub use sentori_runtime::StartError;
 
 pub struct AdminApi {
     state: AppState,

@@ -58,17 +58,7 @@ impl std::ops::Deref for AppState {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Store(#[from] sentori_store::StoreError),
-    #[error("reading the self-trace project failed: {0}")]
-    SelfTrace(#[from] sentori_store::sqlx::Error),
-    #[error("connecting to Valkey failed: {0}")]
-    Valkey(#[from] redis::RedisError),
-    #[error("binding the listener failed: {0}")]
-    Bind(#[from] std::io::Error),
-}
+pub use sentori_runtime::StartError;
 
 /// A started ingest service, ready to serve.
 pub struct Ingest {

@@ -33,19 +33,7 @@ pub use error::ProcessError;
 /// The consumer group every processor joins.
 pub const GROUP: &str = "processor";
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Store(#[from] sentori_store::StoreError),
-    #[error("reading the self-trace project failed: {0}")]
-    SelfTrace(#[from] sqlx::Error),
-    #[error("connecting to Valkey failed: {0}")]
-    Valkey(#[from] redis::RedisError),
-    #[error("joining a consumer group failed: {0}")]
-    Queue(#[from] sentori_queue::QueueError),
-    #[error("serving health checks failed: {0}")]
-    Serve(#[from] std::io::Error),
-}
+pub use sentori_runtime::StartError;
 
 pub struct Processor {
     config: ProcessorConfig,
