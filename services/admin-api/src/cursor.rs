@@ -50,6 +50,23 @@ pub fn micros(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1000) as i64
 }
 
+/// `?limit&cursor` of a list that has no filters of its own.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Rows per page; each list has its own default and maximum.
+    pub limit: Option<i64>,
+    /// `X-Next-Cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The validated limit and the position to continue after.
+    pub fn page(&self, default: i64, max: i64) -> Result<(i64, Option<Cursor>), ApiError> {
+        Ok((limit(self.limit, default, max)?, Cursor::parse(self.cursor.as_deref())?))
+    }
+}
+
 /// Validates `limit` (1..=max, default `default`).
 pub fn limit(value: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     let limit = value.unwrap_or(default);

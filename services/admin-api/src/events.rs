@@ -4,26 +4,18 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::cursor::{self, Cursor, Page};
+use crate::cursor::{self, Cursor, Page, PageParams};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::projects::scope;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// 1 to 100, default 25.
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -59,8 +51,7 @@ pub async fn list(
     Query(params): Query<PageParams>,
 ) -> Result<Page<EventSummary>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let limit = cursor::limit(params.limit, 25, 100)?;
-    let after = Cursor::parse(params.cursor.as_deref())?;
+    let (limit, after) = params.page(25, 100)?;
     let (after_time, after_id) = match after {
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
