@@ -4,7 +4,8 @@ import { ApiError, api, keys, type IssueDetail, type SentoriEvent } from '../../
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { KeyValues } from '../../components/PageHeader';
 import { DateTime, RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { LoadMore } from '../../components/LoadMore';
+import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
 import { EventView } from './EventView';
@@ -73,14 +74,7 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
           ))}
         </tbody>
       </table>
-      <div className="pager">
-        {list.hasNextPage && (
-          <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
-            {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-          </button>
-        )}
-        {list.isError && <InlineError error={list.error} />}
-      </div>
+      <LoadMore list={list} />
     </>
   );
 }

@@ -7,6 +7,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { Sparkline } from '../../components/Sparkline';
 import { RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { LoadMore } from '../../components/LoadMore';
 import { formatCount } from '../../lib/format';
 import {
   DEFAULT_FILTERS,
@@ -279,16 +280,7 @@ export function IssuesPage() {
               ))}
             </tbody>
           </table>
-          <div className="pager">
-            {list.hasNextPage ? (
-              <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
-                {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-              </button>
-            ) : (
-              <span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>
-            )}
-            {list.isError && <InlineError error={list.error} />}
-          </div>
+          <LoadMore list={list} end={<span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>} />
         </>
       )}
     </div>

@@ -3,7 +3,8 @@ import { Link, useParams } from 'react-router';
 import { api, keys } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { LoadMore } from '../../components/LoadMore';
+import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
 import { seg } from '../../lib/url';
 
@@ -82,14 +83,7 @@ export function ReleasesPage() {
               ))}
             </tbody>
           </table>
-          <div className="pager">
-            {list.hasNextPage && (
-              <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
-                {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-              </button>
-            )}
-            {list.isError && <InlineError error={list.error} />}
-          </div>
+          <LoadMore list={list} />
         </>
       )}
     </div>

@@ -5,7 +5,8 @@ import { api, keys, type TraceQuery } from '../../api';
 import { SpanStatusBadge } from '../../components/Badges';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { LoadMore } from '../../components/LoadMore';
+import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 
@@ -131,14 +132,7 @@ export function TracesPage() {
               ))}
             </tbody>
           </table>
-          <div className="pager">
-            {list.hasNextPage && (
-              <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
-                {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-              </button>
-            )}
-            {list.isError && <InlineError error={list.error} />}
-          </div>
+          <LoadMore list={list} />
         </>
       )}
     </div>
