@@ -174,7 +174,15 @@ pub async fn list(
             .push_bind(like_pattern(text));
     }
     if let Some(release) = non_empty(&params.release) {
-        q.push(" AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.release = ")
+        // An issue's first and last seen bound its events' timestamps, so an
+        // issue with an event in the release overlaps the release's span:
+        // the walk skips the issues outside it without probing `events`
+        // (an old release sorted by first seen probed thousands).
+        q.push(" AND i.first_seen <= (SELECT max(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
+        q.push(" AND release = ").push_bind(release.to_owned());
+        q.push(") AND i.last_seen >= (SELECT min(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
+        q.push(" AND release = ").push_bind(release.to_owned());
+        q.push(") AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.release = ")
             .push_bind(release.to_owned())
             .push(")");
     }

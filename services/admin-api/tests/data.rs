@@ -74,10 +74,14 @@ async fn issue_list_filters_sorts_and_pages() {
         .await;
         all.push((n, id, status));
     }
+    // Its first and last seen span its event's timestamp, as the processor
+    // writes them (the release filter relies on that); seen last of all.
     let special = insert_issue(&api.pool, pid, IssueSeed {
         title: "ChunkLoadError: Loading chunk 7 failed",
         culprit: Some("loadRoute (src/router/lazy.ts)"),
         r#type: Some("ChunkLoadError"),
+        first_seen: now,
+        last_seen: now + Duration::seconds(1),
         ..Default::default()
     })
     .await;
