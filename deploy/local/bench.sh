@@ -2,7 +2,8 @@
 # `make bench`: every benchmark, with the test stack up (same variables as
 # test.sh): the crates' criterion benchmarks (`cargo bench --workspace`),
 # then the load generators of `bench/`, which run the release binaries of
-# ingest and the processor against a baseline in the same run. Each figure
+# ingest and the processor against a baseline in the same run, and the
+# admin API's issue list and issue page on a seeded project. Each figure
 # is a line `bench: <name> <value> <unit>`. Extra arguments go to
 # `cargo bench`.
 set -euo pipefail
@@ -29,6 +30,9 @@ cargo bench --workspace "$@"
 
 # The load generators start the service binaries themselves: build them
 # first so a stale binary is never measured.
-cargo build --release -p ingest -p processor -p sentori-bench
+cargo build --release -p ingest -p processor -p admin-api -p sentori-bench
 ./target/release/ingest-bench
 ./target/release/processor-bench
+# Seeds 1 M events with COPY (a few minutes, ~2 GB, dropped at the end);
+# BENCH_ADMIN_EVENTS shrinks it.
+./target/release/admin-bench
