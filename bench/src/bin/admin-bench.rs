@@ -8,15 +8,19 @@
 //! in as the dashboard does (session cookie), and requests every status tab,
 //! sort and filter of the issue list (the first page and a later one, by
 //! cursor), and everything the issue page loads (the issue with its tag
-//! distribution, the latest event with its neighbours, the event list, the
-//! releases), sequentially after a warm-up. One line per case goes to
-//! stderr; the worst p95 of the list and of the issue page are the
-//! `bench: issue_list_p95_ms` and `bench: issue_detail_p95_ms` lines.
+//! distribution, the latest event with its neighbours, the event list),
+//! sequentially after a warm-up. One line per case goes to stderr; the worst
+//! p95 of the list and of the issue page are the `bench: issue_list_p95_ms`
+//! and `bench: issue_detail_p95_ms` lines. The releases list, which both
+//! pages load for their release pickers, has a line of its own,
+//! `bench: releases_list_p95_ms`.
 //!
 //! `BENCH_ADMIN_EVENTS` (default 1 000 000) and `BENCH_ADMIN_ISSUES`
 //! (default 10 000, at most a twentieth of the events) shrink the data set,
 //! `BENCH_ADMIN_REQUESTS` (default 200) the requests per case. The seeded
-//! database is dropped at the end, also when the run fails.
+//! database is dropped at the end, also when the run fails; while tuning,
+//! `BENCH_ADMIN_KEEP=1` keeps it and `BENCH_ADMIN_DATABASE=<name>` runs the
+//! requests against a kept one (drop it yourself afterwards).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -42,6 +46,11 @@ const ENVIRONMENTS: [&str; 2] = ["prod", "staging"];
 const CHUNK_ROWS: usize = 2_000;
 /// The later page measured: this many pages in, by cursor.
 const LATER_PAGE: usize = 6;
+
+/// The 1, 5 and 15 minute load averages: other work on the machine shows in the tails.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -83,9 +92,11 @@ async fn main() {
     let api = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
     let client = Client::login(&api, "test-password").await;
 
+    eprintln!("load average before the requests: {}", load_average());
     let list_worst = list_cases(&client, &seeded, requests).await;
     let (detail_worst, releases) = detail_cases(&client, &pool, &seeded, requests).await;
 
+    eprintln!("load average after the requests: {}", load_average());
     let (rss, hwm) = memory_mb(api.pid());
     eprintln!("admin-api memory: {rss:.1} MiB resident, {hwm:.1} MiB peak");
     eprintln!("worst list case: {} ; worst issue-page case: {}", list_worst.0, detail_worst.0);
@@ -673,11 +684,12 @@ impl Latencies {
     }
 }
 
-/// Requests each of `paths` in turn (a warm-up round of a tenth first),
-/// `requests` times in all, one at a time.
+/// Requests each of `paths` in turn, `requests` times in all, one at a time,
+/// after a tenth as many unmeasured ones (so with many paths, most measured
+/// requests still find their rows outside PostgreSQL's buffers).
 async fn measure(client: &Client, paths: &[String], requests: usize) -> (Latencies, usize) {
     let mut rows = 0;
-    for path in paths.iter().cycle().take((requests / 10).max(paths.len().min(requests))) {
+    for path in paths.iter().cycle().take(requests / 10) {
         client.get(path).await;
     }
     let mut latencies = Vec::with_capacity(requests);
