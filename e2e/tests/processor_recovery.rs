@@ -301,7 +301,9 @@ async fn two_processors_on_one_stream_count_once_and_announce_a_regression_once(
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
 
-    // Both processors took entries from the stream.
+    // Both processors took entries from the stream. Each runs its event
+    // consumers (SENTORI_PROCESSOR_EVENT_WORKERS, 2 by default), named
+    // `<host>-<pid>-<unique>`.
     let consumers: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
         .arg("CONSUMERS")
         .arg(stack.keys().stream(Stream::Events))
@@ -309,13 +311,16 @@ async fn two_processors_on_one_stream_count_once_and_announce_a_regression_once(
         .query_async(&mut valkey)
         .await
         .unwrap();
-    assert_eq!(consumers.len(), 2, "one consumer per processor: {consumers:?}");
-    for consumer in &consumers {
-        assert!(
-            matches!(consumer.get("inactive"), Some(redis::Value::Int(ms)) if *ms >= 0),
-            "every processor read entries: {consumer:?}"
-        );
-    }
+    assert_eq!(consumers.len(), 4, "two event consumers per processor: {consumers:?}");
+    let readers: BTreeSet<String> = consumers
+        .iter()
+        .filter(|c| matches!(c.get("inactive"), Some(redis::Value::Int(ms)) if *ms >= 0))
+        .filter_map(|c| match c.get("name") {
+            Some(redis::Value::BulkString(name)) => String::from_utf8_lossy(name).rsplitn(2, '-').nth(1).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(readers.len(), 2, "both processors read entries: {consumers:?}");
 
     let (status, regressions): (String, i64) =
         sqlx::query_as("SELECT status, regression_count FROM issues WHERE id = $1").bind(resolved).fetch_one(&pool).await.unwrap();

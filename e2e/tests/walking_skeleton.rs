@@ -130,3 +130,38 @@ async fn health_and_readiness_answer_on_every_service() {
         assert!(status.success(), "{bin} exits cleanly on SIGTERM: {status}");
     }
 }
+
+/// Events reach PostgreSQL through `COPY`'s text format, where backslash,
+/// tab and newline mean something: what the SDK sent must come back intact.
+#[tokio::test]
+async fn the_stored_payload_is_what_the_sdk_sent() {
+    let stack = TestStack::new().await;
+    let env = stack.service_env();
+    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let id = uuid::Uuid::now_v7();
+    let mut sent = event(id, "PathError");
+    let awkward = "C:\\Users\\dev\tcol\nline\r\nend \\N \"quoted\" é ✓ 🙂";
+    sent["error"]["message"] = json!(awkward);
+    sent["tags"] = json!({"path": "a\\b", "tab": "x\ty"});
+    sent["breadcrumbs"] = json!([{"timestamp": "2026-11-26T09:59:59Z", "type": "log", "message": awkward}]);
+    sent["vendorExtension"] = json!({"nested": ["\\", "\n", null, 1.5]});
+    let response = reqwest::Client::new()
+        .post(ingest.url("/v1/events"))
+        .bearer_auth(&stack.dev_token)
+        .json(&sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+
+    let pool = stack.pool().await;
+    let mut stored: Value = eventually("the event to be stored", Duration::from_secs(30), || async {
+        sqlx::query_scalar("SELECT payload FROM events WHERE id = $1").bind(id).fetch_optional(&pool).await.unwrap()
+    })
+    .await;
+    // The server's own note is the only addition.
+    assert_eq!(stored["symbolication"], json!({"releaseHasMap": false}));
+    stored.as_object_mut().unwrap().remove("symbolication");
+    assert_eq!(stored, sent);
+}

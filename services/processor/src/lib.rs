@@ -74,7 +74,12 @@ impl Processor {
         let outbox = announce::Outbox::new(self.pool.clone(), self.producer.clone());
         outbox.spawn_sweeper(shutdown.clone());
         stream_gauges::spawn(self.producer.clone(), shutdown.clone());
-        let events = worker::run(self.consumer(Stream::Events).await?, events::EventHandler::new(self.pool.clone(), outbox, self.symbolicator()), shutdown.clone());
+        let event_handler = std::sync::Arc::new(events::EventHandler::new(self.pool.clone(), outbox, self.symbolicator()));
+        let mut event_workers = tokio::task::JoinSet::new();
+        for _ in 0..self.config.event_workers {
+            event_workers.spawn(worker::run(self.consumer(Stream::Events).await?, event_handler.clone(), shutdown.clone()));
+        }
+        let events = event_workers.join_all();
         let spans = worker::run(self.consumer(Stream::Spans).await?, spans::SpanHandler::new(self.pool.clone()), shutdown.clone());
         let sessions =
             worker::run(self.consumer(Stream::Sessions).await?, sessions::SessionHandler::new(self.pool.clone()), shutdown.clone());

@@ -18,6 +18,17 @@ pub trait BatchHandler: Send + Sync {
     fn handle(&self, items: &[&Envelope]) -> impl Future<Output = Result<(), ProcessError>> + Send;
 }
 
+/// One handler shared by several consumers of a stream.
+impl<H: BatchHandler> BatchHandler for std::sync::Arc<H> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn handle(&self, items: &[&Envelope]) -> impl Future<Output = Result<(), ProcessError>> + Send {
+        (**self).handle(items)
+    }
+}
+
 /// Runs until `shutdown`; a batch in flight is finished (or left pending) first.
 pub async fn run<H: BatchHandler>(mut consumer: Consumer, handler: H, shutdown: Shutdown) {
     let name = handler.name();

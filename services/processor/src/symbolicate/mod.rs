@@ -36,6 +36,37 @@ const NO_MAP_TTL: Duration = Duration::from_secs(5);
 /// Minified files whose `sourceMappingURL` is remembered.
 const MAPPING_URLS_CACHED: usize = 4096;
 
+/// One event after symbolication.
+pub struct Symbolicated<'a> {
+    pub envelope: Cow<'a, Envelope>,
+    /// For error events, whether their release has a source map: stored as
+    /// `symbolication.releaseHasMap` (see [`StoredPayload`]).
+    pub release_has_map: Option<bool>,
+}
+
+/// The payload as stored: the server's `symbolication` object in place of
+/// any the client sent. Written while serialising rather than into the
+/// tree, so an event no map changed is never copied.
+pub struct StoredPayload<'a> {
+    pub payload: &'a Value,
+    pub release_has_map: Option<bool>,
+}
+
+impl serde::Serialize for StoredPayload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(object) = self.payload.as_object() else { return self.payload.serialize(serializer) };
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in object.iter().filter(|(key, _)| *key != "symbolication") {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(has_map) = self.release_has_map {
+            map.serialize_entry("symbolication", &json!({ "releaseHasMap": has_map }))?;
+        }
+        map.end()
+    }
+}
+
 pub struct Symbolicator {
     pool: PgPool,
     store: Arc<dyn BlobStore>,
@@ -62,39 +93,29 @@ impl Symbolicator {
         }
     }
 
-    /// The batch's events with their frames mapped and `symbolication` set.
-    /// Only a database failure fails the batch (and it is retried); a missing
-    /// or broken map leaves the frames raw.
-    pub async fn symbolicate<'a>(&self, items: &[&'a Envelope]) -> Result<Vec<Cow<'a, Envelope>>, ProcessError> {
+    /// The batch's events with their frames mapped, each with the
+    /// `symbolication` object to store with it. Only events whose frames a
+    /// map changed are copied. Only a database failure fails the batch (and
+    /// it is retried); a missing or broken map leaves the frames raw.
+    pub async fn symbolicate<'a>(&self, items: &[&'a Envelope]) -> Result<Vec<Symbolicated<'a>>, ProcessError> {
         let releases = self.release_artifacts(items).await?;
         let mut out = Vec::with_capacity(items.len());
         for &envelope in items {
             if !envelope.payload.get("error").is_some_and(Value::is_object) {
-                if envelope.payload.get("symbolication").is_some() {
-                    // Server-set: a client's value is ignored.
-                    let mut owned = envelope.clone();
-                    if let Some(object) = owned.payload.as_object_mut() {
-                        object.remove("symbolication");
-                    }
-                    out.push(Cow::Owned(owned));
-                } else {
-                    out.push(Cow::Borrowed(envelope));
-                }
+                out.push(Symbolicated { envelope: Cow::Borrowed(envelope), release_has_map: None });
                 continue;
             }
+            let release = envelope.payload["release"].as_str().unwrap_or("");
+            let artifacts = releases.get(&(envelope.project_id, release.to_owned())).filter(|a| a.has_map());
+            let Some(artifacts) = artifacts else {
+                out.push(Symbolicated { envelope: Cow::Borrowed(envelope), release_has_map: Some(false) });
+                continue;
+            };
+            let maps = self.maps_for_frames(artifacts, &envelope.payload).await;
+            let mut lookup = |file: &str| maps.get(file).cloned().flatten();
             let mut owned = envelope.clone();
-            let release = owned.payload["release"].as_str().unwrap_or("").to_owned();
-            let artifacts = releases.get(&(owned.project_id, release));
-            let has_map = artifacts.is_some_and(|a| a.has_map());
-            if let Some(artifacts) = artifacts.filter(|a| a.has_map()) {
-                let maps = self.maps_for_frames(artifacts, &owned.payload).await;
-                let mut lookup = |file: &str| maps.get(file).cloned().flatten();
-                symbolicate_payload(&mut owned.payload, &mut lookup);
-            }
-            if let Some(object) = owned.payload.as_object_mut() {
-                object.insert("symbolication".into(), json!({ "releaseHasMap": has_map }));
-            }
-            out.push(Cow::Owned(owned));
+            symbolicate_payload(&mut owned.payload, &mut lookup);
+            out.push(Symbolicated { envelope: Cow::Owned(owned), release_has_map: Some(true) });
         }
         Ok(out)
     }

@@ -1,0 +1,220 @@
+//! Issue rows: found or created per fingerprint, regressed, counted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::IssueDelta;
+use crate::error::ProcessError;
+
+pub struct IssueRef {
+    pub id: Uuid,
+    /// Created by this batch: the issue is announced as new.
+    pub inserted: bool,
+}
+
+/// Fingerprint → issue, for every fingerprint of the batch.
+pub type IssueIds = HashMap<String, IssueRef>;
+
+/// Finds the issue of every fingerprint, creating the missing ones with
+/// zero counts ([`add_counts`] adds the batch's). Creating them now, before
+/// the events that point at them are stored, keeps the long part of the
+/// transaction free of locks on existing issues.
+pub async fn resolve_ids(
+    pool: &PgPool,
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    deltas: &BTreeMap<&str, IssueDelta<'_>>,
+) -> Result<IssueIds, ProcessError> {
+    let fingerprints: Vec<&str> = deltas.keys().copied().collect();
+    let mut ids = existing(tx, project_id, &fingerprints).await?;
+    let missing: Vec<&str> = fingerprints.iter().copied().filter(|f| !ids.contains_key(*f)).collect();
+    if missing.is_empty() {
+        return Ok(ids);
+    }
+    ids.extend(insert_new(pool, tx, project_id, deltas, &missing).await?);
+    // What is still missing was created by another batch since the first
+    // look (the insert waited for it to commit, so it is visible now).
+    let raced: Vec<&str> = missing.iter().copied().filter(|f| !ids.contains_key(*f)).collect();
+    if !raced.is_empty() {
+        ids.extend(existing(tx, project_id, &raced).await?);
+    }
+    match fingerprints.iter().find(|f| !ids.contains_key(**f)) {
+        Some(lost) => Err(ProcessError::Payload(format!("issue for fingerprint {lost} neither found nor created"))),
+        None => Ok(ids),
+    }
+}
+
+async fn existing(tx: &mut PgConnection, project_id: Uuid, fingerprints: &[&str]) -> Result<IssueIds, sqlx::Error> {
+    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT fingerprint, id FROM issues WHERE project_id = $1 AND fingerprint = ANY($2)")
+        .bind(project_id)
+        .bind(fingerprints)
+        .fetch_all(tx)
+        .await?;
+    Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint, IssueRef { id, inserted: false })).collect())
+}
+
+async fn insert_new(
+    pool: &PgPool,
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    deltas: &BTreeMap<&str, IssueDelta<'_>>,
+    missing: &[&str],
+) -> Result<IssueIds, ProcessError> {
+    let first_short_id = reserve_short_ids(pool, project_id, missing.len()).await?;
+    let n = missing.len();
+    let (mut ids, mut shorts, mut components) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut titles, mut culprits, mut types, mut kinds, mut levels) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut firsts, mut lasts, mut first_releases, mut last_releases, mut environments) = (vec![], vec![], vec![], vec![], vec![]);
+    for (i, fingerprint) in missing.iter().enumerate() {
+        let delta = &deltas[fingerprint];
+        ids.push(Uuid::now_v7());
+        shorts.push(first_short_id + i as i64);
+        components.push(Json(&delta.grouping.components));
+        titles.push(delta.grouping.title.as_str());
+        culprits.push(delta.grouping.culprit.as_deref());
+        types.push(delta.grouping.error_type.as_deref());
+        kinds.push(delta.kind);
+        levels.push(delta.level);
+        firsts.push(delta.first.timestamp);
+        lasts.push(delta.last.timestamp);
+        first_releases.push(delta.first.release.as_str());
+        last_releases.push(delta.last.release.as_str());
+        environments.push(delta.last.environment.as_str());
+    }
+    let rows: Vec<(String, Uuid)> = sqlx::query_as(
+        "INSERT INTO issues (project_id, id, short_id, fingerprint, components, title, culprit, type, kind, level,
+                             first_seen, last_seen, first_release, last_release, last_environment)
+         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+                                    $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
+                                    $13::text[], $14::text[], $15::text[]) AS u
+         ON CONFLICT (project_id, fingerprint) DO NOTHING
+         RETURNING fingerprint, id",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&shorts)
+    .bind(missing)
+    .bind(&components)
+    .bind(&titles)
+    .bind(&culprits)
+    .bind(&types)
+    .bind(&kinds)
+    .bind(&levels)
+    .bind(&firsts)
+    .bind(&lasts)
+    .bind(&first_releases)
+    .bind(&last_releases)
+    .bind(&environments)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint, IssueRef { id, inserted: true })).collect())
+}
+
+/// The first of `count` numbers for new issues. Reserved with a short
+/// statement of its own, because holding the project row until the batch
+/// commits would serialise every processor working on the project; an issue
+/// created concurrently by another processor just leaves a gap.
+async fn reserve_short_ids(pool: &PgPool, project_id: Uuid, count: usize) -> Result<i64, ProcessError> {
+    sqlx::query_scalar("UPDATE projects SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2")
+        .bind(project_id)
+        .bind(count as i64)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| ProcessError::Payload(format!("project {project_id} does not exist")))
+}
+
+/// Resolved issues that see an event from a newer release than the one they
+/// were resolved in turn `regressed`. The row lock this takes makes the
+/// decision once: a concurrent processor waits, then finds the issue no
+/// longer `resolved`. Returns each regressed issue with its regression number.
+pub async fn mark_regressions(
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    deltas: &BTreeMap<&str, IssueDelta<'_>>,
+    issues: &IssueIds,
+) -> Result<Vec<(Uuid, i64)>, ProcessError> {
+    let ids: Vec<Uuid> = deltas.keys().map(|f| issues[*f].id).collect();
+    let newest: Vec<Option<OffsetDateTime>> = deltas.values().map(|d| d.newest_release_seen).collect();
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE issues AS i
+            SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1
+           FROM UNNEST($2::uuid[], $3::timestamptz[]) AS b(id, newest_release_seen)
+          WHERE i.project_id = $1 AND i.id = b.id AND i.status = 'resolved'
+            AND (i.resolved_in_release IS NULL
+                 OR b.newest_release_seen > COALESCE(
+                        (SELECT r.first_seen FROM releases r
+                          WHERE r.project_id = i.project_id AND r.name = i.resolved_in_release),
+                        i.resolved_at))
+      RETURNING i.id, i.regression_count",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&newest)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows)
+}
+
+/// One update per issue per batch: event and user counts, first and last
+/// seen with their releases, the latest environment and level.
+pub async fn add_counts(
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    deltas: &BTreeMap<&str, IssueDelta<'_>>,
+    issues: &IssueIds,
+    new_users: &HashMap<Uuid, i64>,
+) -> Result<(), ProcessError> {
+    let n = deltas.len();
+    let (mut ids, mut counts, mut users) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut firsts, mut lasts, mut first_releases, mut last_releases, mut environments, mut levels) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (fingerprint, delta) in deltas {
+        let id = issues[*fingerprint].id;
+        ids.push(id);
+        counts.push(delta.count);
+        users.push(new_users.get(&id).copied().unwrap_or(0));
+        firsts.push(delta.first.timestamp);
+        lasts.push(delta.last.timestamp);
+        first_releases.push(delta.first.release.as_str());
+        last_releases.push(delta.last.release.as_str());
+        environments.push(delta.last.environment.as_str());
+        levels.push(delta.level);
+    }
+    let updated = sqlx::query(
+        "UPDATE issues AS i SET
+             event_count      = i.event_count + u.count,
+             user_count       = i.user_count + u.users,
+             first_release    = CASE WHEN u.first_seen < i.first_seen THEN u.first_release ELSE i.first_release END,
+             first_seen       = LEAST(i.first_seen, u.first_seen),
+             last_release     = CASE WHEN u.last_seen >= i.last_seen THEN u.last_release ELSE i.last_release END,
+             last_environment = CASE WHEN u.last_seen >= i.last_seen THEN u.last_environment ELSE i.last_environment END,
+             level            = CASE WHEN u.last_seen >= i.last_seen THEN u.level ELSE i.level END,
+             last_seen        = GREATEST(i.last_seen, u.last_seen)
+           FROM UNNEST($2::uuid[], $3::bigint[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::text[],
+                       $8::text[], $9::text[], $10::text[])
+                AS u(id, count, users, first_seen, last_seen, first_release, last_release, last_environment, level)
+          WHERE i.project_id = $1 AND i.id = u.id",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&counts)
+    .bind(&users)
+    .bind(&firsts)
+    .bind(&lasts)
+    .bind(&first_releases)
+    .bind(&last_releases)
+    .bind(&environments)
+    .bind(&levels)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != n as u64 {
+        // An issue deleted since its id was looked up (an operator's
+        // cleanup): fail, and the batch is redone from the start.
+        return Err(ProcessError::Payload(format!("{} of {n} issues vanished while the batch was stored", n as u64 - updated.rows_affected())));
+    }
+    Ok(())
+}

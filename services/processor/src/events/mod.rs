@@ -1,0 +1,220 @@
+//! Events: deduplicate, group, update issues (with regressions), store.
+//!
+//! One transaction per batch. Everything is aggregated in memory first, so
+//! many events of one issue are one issue update; events go in with one
+//! `COPY`, everything else with multi-row `UNNEST` statements.
+//!
+//! Several batches may be in flight at once (more consumers in this process
+//! or other processors), so the transaction is ordered to hold contended row
+//! locks for as short a time as possible: inserts of new keys come first, and
+//! the rows every batch updates (issue counters, hourly counts, the month's
+//! quota usage) last, each in a stable order so two batches cannot deadlock.
+
+mod issues;
+mod rows;
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::announce::{Announcement, Outbox, Reason};
+use crate::quota::count_usage;
+use sentori_store::quotas::Category;
+use crate::dedupe::{IdTable, keep_new};
+use crate::error::ProcessError;
+use crate::grouping::{Grouping, group};
+use crate::releases;
+use crate::symbolicate::{StoredPayload, Symbolicator};
+use crate::worker::BatchHandler;
+use sentori_queue::Envelope;
+
+pub struct EventHandler {
+    pool: PgPool,
+    outbox: Outbox,
+    symbolicator: Symbolicator,
+}
+
+impl EventHandler {
+    pub fn new(pool: PgPool, outbox: Outbox, symbolicator: Symbolicator) -> Self {
+        Self { pool, outbox, symbolicator }
+    }
+}
+
+/// One event, with what grouping and the payload tell about it.
+struct Event<'a> {
+    envelope: &'a Envelope,
+    id: Uuid,
+    received_at: OffsetDateTime,
+    timestamp: OffsetDateTime,
+    kind: String,
+    level: String,
+    platform: String,
+    release: String,
+    environment: String,
+    user_key: Option<String>,
+    trace_id: Option<Uuid>,
+    span_id: Option<Uuid>,
+    grouping: Grouping,
+    release_has_map: Option<bool>,
+}
+
+impl<'a> Event<'a> {
+    fn parse(envelope: &'a Envelope, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
+        let p = &envelope.payload;
+        let text = |key: &str| p[key].as_str().map(str::to_owned);
+        let id = text("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| ProcessError::Payload("event without a valid id".into()))?;
+        let timestamp = text("timestamp")
+            .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok())
+            .ok_or_else(|| ProcessError::Payload("event without a valid timestamp".into()))?;
+        let kind = text("kind").unwrap_or_else(|| "error".into());
+        let level = text("level").unwrap_or_else(|| if kind == "message" { "info".into() } else { "error".into() });
+        let user_key = p["user"]["id"]
+            .as_str()
+            .map(|id| format!("user:{id}"))
+            .or_else(|| p["device"]["installId"].as_str().map(|id| format!("install:{id}")));
+        let uuid_at = |key: &str| text(key).and_then(|s| Uuid::parse_str(&s).ok());
+        Ok(Self {
+            envelope,
+            id,
+            received_at: envelope.received_at(),
+            timestamp,
+            level,
+            platform: text("platform").unwrap_or_default(),
+            release: text("release").unwrap_or_default(),
+            environment: text("environment").unwrap_or_default(),
+            user_key,
+            trace_id: uuid_at("traceId"),
+            span_id: uuid_at("spanId"),
+            grouping: group(p),
+            kind,
+            release_has_map,
+        })
+    }
+
+    /// The payload as it is stored.
+    fn stored_payload(&self) -> StoredPayload<'_> {
+        StoredPayload { payload: &self.envelope.payload, release_has_map: self.release_has_map }
+    }
+}
+
+/// The batch's contribution to one issue.
+struct IssueDelta<'a> {
+    grouping: &'a Grouping,
+    kind: &'a str,
+    level: &'a str,
+    count: i64,
+    first: &'a Event<'a>,
+    last: &'a Event<'a>,
+    /// The latest first-seen time among the releases of the batch's events:
+    /// decides whether a resolved issue regressed.
+    newest_release_seen: Option<OffsetDateTime>,
+}
+
+impl BatchHandler for EventHandler {
+    fn name(&self) -> &'static str {
+        "events"
+    }
+
+    async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        // Symbolication comes before grouping: issues key on the mapped frames,
+        // and the stored event is the mapped one.
+        let symbolicated = self.symbolicator.symbolicate(items).await?;
+        let (envelopes, release_has_map): (Vec<_>, Vec<_>) =
+            symbolicated.into_iter().map(|s| (s.envelope, s.release_has_map)).unzip();
+        let envelopes = crate::attachment_refs::keep_known(&self.pool, envelopes).await?;
+        let events = envelopes
+            .iter()
+            .zip(release_has_map)
+            .map(|(envelope, has_map)| Event::parse(envelope, has_map))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
+        for event in &events {
+            by_project.entry(event.envelope.project_id).or_default().push(event);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut announcements = Vec::new();
+        let mut stored = Vec::new();
+        for (project_id, events) in by_project {
+            let (new_events, project_announcements) = store_project_events(&self.pool, &mut tx, project_id, events).await?;
+            stored.extend(new_events.iter().map(|e| (e.envelope.org_id, e.received_at)));
+            announcements.extend(project_announcements);
+        }
+        count_usage(&mut tx, Category::Events, stored.into_iter()).await?;
+        let ids = Outbox::record(&mut tx, &announcements).await?;
+        tx.commit().await?;
+        self.outbox.publish(&ids).await;
+        Ok(())
+    }
+}
+
+
+/// Stores one project's events; returns those that were new (not stored
+/// before) and the issues to announce.
+async fn store_project_events<'e>(
+    pool: &PgPool,
+    tx: &mut Transaction<'_, Postgres>,
+    project_id: Uuid,
+    events: Vec<&'e Event<'e>>,
+) -> Result<(Vec<&'e Event<'e>>, Vec<Announcement>), ProcessError> {
+    let org_id = events[0].envelope.org_id;
+    let events = keep_new(tx, IdTable::Events, project_id, events, |e| (e.id, e.received_at)).await?;
+    if events.is_empty() {
+        return Ok((events, Vec::new()));
+    }
+    let release_seen =
+        releases::record_seen(tx, project_id, events.iter().map(|e| (e.release.as_str(), e.received_at))).await?;
+    let deltas = aggregate(&events, &release_seen);
+    let issue_ids = issues::resolve_ids(pool, tx, project_id, &deltas).await?;
+    rows::copy_events(tx, project_id, &events, &issue_ids).await?;
+    let new_users = rows::record_users(tx, project_id, &events, &issue_ids).await?;
+    // From here on, rows other batches update too.
+    rows::count_hours(tx, project_id, &events, &issue_ids).await?;
+    let regressed = issues::mark_regressions(tx, project_id, &deltas, &issue_ids).await?;
+    issues::add_counts(tx, project_id, &deltas, &issue_ids, &new_users).await?;
+
+    let mut announcements: Vec<Announcement> = issue_ids
+        .values()
+        .filter(|issue| issue.inserted)
+        .map(|issue| Announcement { project_id, org_id, issue_id: issue.id, reason: Reason::New, occurrence: 0 })
+        .collect();
+    announcements.extend(regressed.into_iter().map(|(issue_id, occurrence)| Announcement {
+        project_id,
+        org_id,
+        issue_id,
+        reason: Reason::Regressed,
+        occurrence,
+    }));
+    Ok((events, announcements))
+}
+
+/// The batch's events summed per fingerprint, in fingerprint order: the
+/// order every batch locks issue rows in.
+fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, OffsetDateTime>) -> BTreeMap<&'e str, IssueDelta<'e>> {
+    let mut deltas: BTreeMap<&str, IssueDelta> = BTreeMap::new();
+    for &event in events {
+        let seen = release_seen.get(&event.release).copied();
+        let delta = deltas.entry(event.grouping.fingerprint.as_str()).or_insert_with(|| IssueDelta {
+            grouping: &event.grouping,
+            kind: &event.kind,
+            level: &event.level,
+            count: 0,
+            first: event,
+            last: event,
+            newest_release_seen: None,
+        });
+        delta.count += 1;
+        if event.timestamp < delta.first.timestamp {
+            delta.first = event;
+        }
+        if event.timestamp >= delta.last.timestamp {
+            delta.last = event;
+            delta.kind = &event.kind;
+            delta.level = &event.level;
+        }
+        delta.newest_release_seen = delta.newest_release_seen.max(seen);
+    }
+    deltas
+}
