@@ -41,6 +41,9 @@ async fn main() {
 
     let mut env = stack.service_env();
     env.push(("RUST_LOG".into(), "error".into()));
+    // Tuning under test (`SENTORI_PROCESSOR_BATCH_SIZE=1000 processor-bench`)
+    // reaches the processor; the rest of its environment is the stack's.
+    env.extend(std::env::vars().filter(|(name, _)| name.starts_with("SENTORI_PROCESSOR_")));
     let started = Instant::now();
     let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
     // Done when the stream is empty: the processor deletes what it has
