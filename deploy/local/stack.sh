@@ -435,6 +435,9 @@ dir "$VALKEY_DIR"
 # What the architecture promises: at most the last second lost in a crash.
 appendonly yes
 appendfsync everysec
+# The append-only file is the durable copy; periodic RDB snapshots on top
+# would fork and compress the whole dataset again for nothing.
+save ""
 EOF
   chmod 644 "$P/valkey.conf"
   log "starting Valkey ($PROFILE) on 127.0.0.1:$VALKEY_PORT"

@@ -60,4 +60,6 @@ async fn main() {
     }
     let baseline = open_loop(&bare_target, half, run).await;
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+    drop(ingest);
+    stack.remove().await;
 }

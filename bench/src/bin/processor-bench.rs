@@ -67,6 +67,8 @@ async fn main() {
     report("processor_events_per_s", rate, "events/s");
     report("processor_vs_copy_ratio", rate / copy_rate, "ratio");
     report("processor_rss_mb", peak_rss.max(hwm), "MiB");
+    drop((processor, pool));
+    stack.remove().await;
 }
 
 /// Rows as the processor writes them, loaded with `COPY … FROM STDIN`.
@@ -108,5 +110,8 @@ async fn copy_baseline(events: &[serde_json::Value]) -> f64 {
         copy.send(chunk).await.expect("COPY data");
     }
     copy.finish().await.expect("COPY finishes");
-    events.len() as f64 / started.elapsed().as_secs_f64()
+    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    drop((conn, pool));
+    stack.remove().await;
+    rate
 }

@@ -198,6 +198,44 @@ impl TestStack {
         let client = redis::Client::open(self.valkey_url.as_str()).expect("SENTORI_TEST_VALKEY_URL is a Valkey URL");
         client.get_multiplexed_async_connection().await.expect("connecting to the test Valkey")
     }
+
+    /// Drops this stack's database and deletes its Valkey keys. Tests leave
+    /// theirs for a person to look at (a fresh stack starts empty); the
+    /// benchmarks call this, because what they leave is large and a Valkey
+    /// holding hundreds of megabytes of old streams spends the next run's
+    /// CPU on rewriting its append-only file.
+    pub async fn remove(self) {
+        let mut valkey = self.valkey().await;
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}:*", self.namespace))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut valkey)
+                .await
+                .expect("scanning the test namespace");
+            if !keys.is_empty() {
+                let _: () = redis::cmd("UNLINK").arg(&keys).query_async(&mut valkey).await.expect("deleting test keys");
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let options: PgConnectOptions = required_env("SENTORI_TEST_DATABASE_URL").parse().expect("a PostgreSQL URL");
+        let name = options.get_database().map(str::to_owned);
+        let target: PgConnectOptions = self.database_url.parse().expect("a PostgreSQL URL");
+        let database = target.get_database().expect("the test database has a name").to_owned();
+        assert_ne!(name.as_deref(), Some(database.as_str()), "never drop the admin database");
+        let mut admin = options.connect().await.expect("connecting to the test PostgreSQL");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .expect("dropping the test database");
+    }
 }
 
 /// The largest batch `POST /v1/events:batch` takes (protocol.md).
