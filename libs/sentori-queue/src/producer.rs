@@ -44,6 +44,12 @@ impl Producer {
             return Ok(Vec::new());
         }
         let key = self.keys.stream(stream);
+        if let [envelope] = envelopes {
+            // One XADD is atomic by itself; MULTI/EXEC would only add work.
+            let id: String =
+                redis::cmd("XADD").arg(&key).arg("*").arg(ENVELOPE_FIELD).arg(envelope.encode()?).query_async(&mut self.conn.clone()).await?;
+            return Ok(vec![id]);
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
         for envelope in envelopes {

@@ -68,10 +68,32 @@ const SESSIONS: ItemRoute = ItemRoute {
 /// Authentication and the rate limit, common to every route.
 pub(crate) async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri, query_token: QueryToken) -> Result<Caller, IngestError> {
     let caller = authenticate(state, headers, uri.query(), query_token).await?;
+    rate_limit(state, &caller).await?;
+    Ok(caller)
+}
+
+async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), IngestError> {
     match state.limiter.check(caller.token.project_id, &caller.rate_key).await? {
-        Decision::Allowed => Ok(caller),
+        Decision::Allowed => Ok(()),
         Decision::Limited { retry_after_ms } => Err(IngestError::RateLimited { retry_after_ms }),
     }
+}
+
+/// [`admit`], with `read` (reading and checking the body) run while the
+/// rate limit's round trip to Valkey is in flight, so a request waits for
+/// the slower of the two instead of both. A limited caller still gets
+/// `429`, whatever its body.
+async fn admit_reading<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    query_token: QueryToken,
+    read: impl Future<Output = Result<T, IngestError>>,
+) -> Result<(Caller, T), IngestError> {
+    let caller = authenticate(state, headers, uri.query(), query_token).await?;
+    let (limited, body) = tokio::join!(rate_limit(state, &caller), read);
+    limited?;
+    Ok((caller, body?))
 }
 
 fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Value) -> Envelope {
@@ -114,16 +136,17 @@ async fn charge_and_append(
 }
 
 async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    let caller = admit(&state, &headers, &uri, route.query_token).await?;
-    let value = body::read_json(&headers, body, route.single_limit).await?;
-    let (id, payload) = (route.validate)(value).map_err(IngestError::ValidationFailed)?;
+    let read = async {
+        let value = body::read_json(&headers, body, route.single_limit).await?;
+        (route.validate)(value).map_err(IngestError::ValidationFailed)
+    };
+    let (caller, (id, payload)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
     charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, payload)]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
 async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
-    let value = body::read_json(&headers, body, JSON_LIMIT).await?;
+    let (caller, value) = admit_reading(&state, &headers, &uri, QueryToken::Refused, body::read_json(&headers, body, JSON_LIMIT)).await?;
     let items = match value {
         Value::Object(mut obj) => match obj.remove(route.batch_key) {
             Some(Value::Array(items)) => items,
