@@ -69,10 +69,13 @@ async fn main() {
         None => TestStack::new().await,
     };
     let drop_database = DropDatabase::new(&stack.database_url);
-    if keep {
+    let drop_database = if keep {
         eprintln!("keeping database {} (BENCH_ADMIN_DATABASE={0} reuses it)", drop_database.name);
         std::mem::forget(drop_database);
-    }
+        None
+    } else {
+        Some(drop_database)
+    };
     let pool = stack.pool().await;
     if reuse.is_none() {
         let started = Instant::now();
@@ -105,6 +108,13 @@ async fn main() {
     report("releases_list_p95_ms", releases, "ms");
     drop(api);
     pool.close().await;
+    if let Some(guard) = drop_database {
+        // The database and the session's Valkey keys; the guard only covers a failed run.
+        let name = guard.name.clone();
+        std::mem::forget(guard);
+        stack.remove().await;
+        eprintln!("dropped database {name}");
+    }
 }
 
 // --- The database: dropped however the run ends ------------------------------
