@@ -49,7 +49,9 @@ const LATER_PAGE: usize = 6;
 
 /// The 1, 5 and 15 minute load averages: other work on the machine shows in the tails.
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -83,12 +85,7 @@ async fn main() {
         eprintln!("seeded {event_total} events over {issue_total} issues in {:.0} s", started.elapsed().as_secs_f64());
     }
     let seeded = Seeded::read(&pool).await;
-    eprintln!(
-        "database: {} events, {} issues, {}",
-        seeded.event_count,
-        seeded.issue_ids.len(),
-        database_size(&pool).await
-    );
+    eprintln!("database: {} events, {} issues, {}", seeded.event_count, seeded.issue_ids.len(), database_size(&pool).await);
 
     let mut env = stack.service_env();
     env.push(("RUST_LOG".into(), "error".into()));
@@ -168,10 +165,7 @@ impl Drop for DropDatabase {
 }
 
 async fn database_size(pool: &PgPool) -> String {
-    sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        .fetch_one(pool)
-        .await
-        .unwrap_or_default()
+    sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))").fetch_one(pool).await.unwrap_or_default()
 }
 
 // --- Seeding --------------------------------------------------------------------
@@ -267,12 +261,13 @@ const ERROR_TYPES: [&str; 10] = [
     "QuotaExceededError",
 ];
 const ADJECTIVES: [&str; 20] = [
-    "selected", "pending", "cached", "remote", "local", "current", "previous", "active", "stale", "draft",
-    "shared", "primary", "hidden", "nested", "parsed", "queued", "signed", "default", "visible", "frozen",
+    "selected", "pending", "cached", "remote", "local", "current", "previous", "active", "stale", "draft", "shared", "primary",
+    "hidden", "nested", "parsed", "queued", "signed", "default", "visible", "frozen",
 ];
 const NOUNS: [&str; 10] = ["Variant", "Cart", "Coupon", "Session", "Order", "Address", "Token", "Basket", "Profile", "Payment"];
 const FUNCTIONS: [&str; 8] = ["render", "commit", "fetchCart", "applyCoupon", "onPress", "navigate", "parse", "reduce"];
-const FILES: [&str; 6] = ["src/cart.ts", "src/api/client.ts", "src/screens/Checkout.tsx", "src/store.ts", "src/util/date.ts", "src/App.tsx"];
+const FILES: [&str; 6] =
+    ["src/cart.ts", "src/api/client.ts", "src/screens/Checkout.tsx", "src/store.ts", "src/util/date.ts", "src/App.tsx"];
 const DEVICES: [(&str, &str, &str); 6] = [
     ("android", "14", "Pixel 8"),
     ("android", "13", "Galaxy S23"),
@@ -309,9 +304,13 @@ fn plan_issues(rng: &mut StdRng, event_total: usize, issue_total: usize, now: i6
             };
             let (start, end) = if events == 1 { (start, start) } else { (start, end) };
             let anr = rng.random_bool(0.05);
-            let error_type =
-                if anr { "ApplicationNotResponding".to_owned() } else { ERROR_TYPES[rng.random_range(0..ERROR_TYPES.len())].to_owned() };
-            let property = format!("{}{}", ADJECTIVES[rng.random_range(0..ADJECTIVES.len())], NOUNS[rng.random_range(0..NOUNS.len())]);
+            let error_type = if anr {
+                "ApplicationNotResponding".to_owned()
+            } else {
+                ERROR_TYPES[rng.random_range(0..ERROR_TYPES.len())].to_owned()
+            };
+            let property =
+                format!("{}{}", ADJECTIVES[rng.random_range(0..ADJECTIVES.len())], NOUNS[rng.random_range(0..NOUNS.len())]);
             let message = if anr {
                 format!("main thread blocked for {} ms while loading {property}", 2000 + rng.random_range(0..8) * 500)
             } else {
@@ -564,7 +563,11 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
         let resolved_in = (status == "resolved" && rng.random_bool(0.5)).then(|| releases[s.last_release].name.as_str());
         let regressed_at = (status == "regressed").then(|| (s.last - rng.random_range(0..2 * DAY_US)).max(s.first));
         let user_count: u32 = s.users.iter().map(|w| w.count_ones()).sum();
-        let components = json!([format!("type:{}", issue.error_type), format!("frame:{}", issue.culprit), format!("message:{}", issue.message)]);
+        let components = json!([
+            format!("type:{}", issue.error_type),
+            format!("frame:{}", issue.culprit),
+            format!("message:{}", issue.message)
+        ]);
         let title = format!("{}: {}", issue.error_type, issue.message);
         let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t{}\t{}\t", issue.id, short + 1, issue.fingerprint);
         push_text(&mut rows, &components.to_string());
@@ -629,7 +632,6 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
         sqlx::query(&format!("VACUUM (ANALYZE) {table}")).execute(pool).await.expect("VACUUM ANALYZE");
     }
     eprintln!("  vacuum analyze: {:.0} s", started.elapsed().as_secs_f64());
-
 }
 
 // --- Requests -------------------------------------------------------------------
@@ -644,12 +646,8 @@ impl Client {
     /// Logs in with the operator password, as the dashboard does.
     async fn login(api: &ServiceProcess, password: &str) -> Self {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client");
-        let response = http
-            .post(api.url("/admin/api/login"))
-            .json(&json!({ "password": password }))
-            .send()
-            .await
-            .expect("login answers");
+        let response =
+            http.post(api.url("/admin/api/login")).json(&json!({ "password": password })).send().await.expect("login answers");
         assert!(response.status().is_success(), "login: {}", response.status());
         let cookie = response
             .headers()
@@ -836,8 +834,7 @@ async fn detail_cases(client: &Client, pool: &PgPool, seeded: &Seeded, requests:
     .fetch_one(pool)
     .await
     .expect("a middle event");
-    run("event in the middle, biggest issue (previous and next)".into(), vec![format!("/projects/{pid}/events/{middle}")])
-        .await;
+    run("event in the middle, biggest issue (previous and next)".into(), vec![format!("/projects/{pid}/events/{middle}")]).await;
     let latest_of_random: Vec<Uuid> = sqlx::query_scalar(
         "SELECT (SELECT id FROM events e WHERE e.project_id = $1 AND e.issue_id = r.id ORDER BY timestamp DESC, id DESC LIMIT 1)
            FROM unnest($2::uuid[]) WITH ORDINALITY AS r(id, n) ORDER BY n",
