@@ -27,8 +27,12 @@ async fn main() {
     env.push(("SENTORI_RATE_LIMIT_PER_MIN".into(), "1000000000".into()));
     env.push(("SENTORI_MAX_BACKLOG".into(), "100000000".into()));
     env.push(("RUST_LOG".into(), "error".into()));
+    // Tuning under test reaches ingest; the rest of its environment is the stack's.
+    env.extend(std::env::vars().filter(|(name, _)| name.starts_with("SENTORI_INGEST_") || name == "TOKIO_WORKER_THREADS"));
     let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
     let bare = ServiceProcess::start("bare-ingest", "BARE_ADDR", &[]).await;
+
+    let consumer = spawn_stream_consumer(&stack).await;
 
     let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
     let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone() };
@@ -61,5 +65,26 @@ async fn main() {
     let baseline = open_loop(&bare_target, half, run).await;
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
     drop(ingest);
+    consumer.abort();
     stack.remove().await;
+}
+
+/// Deletes what ingest queued, as processors keeping up would. Without
+/// it the stream would grow by hundreds of megabytes a run, and Valkey
+/// would spend the measurement rewriting its append-only file around a
+/// backlog no deployment lets build (back-pressure refuses work long
+/// before). What the processor costs is measured by processor-bench.
+async fn spawn_stream_consumer(stack: &TestStack) -> tokio::task::JoinHandle<()> {
+    let mut valkey = stack.valkey().await;
+    let stream = stack.keys().stream(sentori_queue::Stream::Events);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let trimmed: redis::RedisResult<u64> =
+                redis::cmd("XTRIM").arg(&stream).arg("MAXLEN").arg("~").arg(1000).query_async(&mut valkey).await;
+            if let Err(err) = trimmed {
+                eprintln!("  trimming the stream failed: {err}");
+            }
+        }
+    })
 }
