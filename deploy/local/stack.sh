@@ -436,6 +436,10 @@ appendonly yes
 # The append-only file is the durable copy; periodic RDB snapshots on top
 # would fork and compress the whole dataset again for nothing.
 save ""
+# Streams stay short while the AOF grows with every entry added and
+# deleted: at the default 64 MB it was rewritten every few seconds under
+# load, each rewrite stalling writes (docs/performance.md).
+auto-aof-rewrite-min-size 1gb
 EOF
   if [[ $PROFILE == test ]]; then
     # Test data is disposable, as with PostgreSQL's fsync = off: the AOF is

@@ -117,7 +117,7 @@ def test_backing_stores(compose):
     assert valkey["healthcheck"]["test"] == ["CMD", "valkey-cli", "ping"]
     command = valkey["command"]
     assert isinstance(command, list)
-    for flag, value in [("--appendonly", "yes"), ("--appendfsync", "everysec")]:
+    for flag, value in [("--appendonly", "yes"), ("--appendfsync", "everysec"), ("--auto-aof-rewrite-min-size", "1gb")]:
         assert flag in command and command[command.index(flag) + 1] == value, f"valkey runs with {flag} {value}"
     assert "POSTGRES_PASSWORD" in pg["environment"]
 
