@@ -432,7 +432,12 @@ daemonize yes
 pidfile "$VALKEY_PID"
 logfile "$VALKEY_LOG"
 dir "$VALKEY_DIR"
+# What the architecture promises: at most the last second lost in a crash.
+# (Also in the test stack: "appendfsync no" lets dirty AOF pages pile up
+# until the fsync at the end of a rewrite flushes them all, stalling Valkey
+# for seconds; measured with ingest-bench, docs/performance.md.)
 appendonly yes
+appendfsync everysec
 # The append-only file is the durable copy; periodic RDB snapshots on top
 # would fork and compress the whole dataset again for nothing.
 save ""
@@ -441,16 +446,6 @@ save ""
 # load, each rewrite stalling writes (docs/performance.md).
 auto-aof-rewrite-min-size 1gb
 EOF
-  if [[ $PROFILE == test ]]; then
-    # Test data is disposable, as with PostgreSQL's fsync = off: the AOF is
-    # written but left to the OS to flush. (On this kind of VM disk an fsync
-    # every second stalls Valkey's writes for 40-130 ms now and then; see
-    # docs/performance.md.)
-    echo "appendfsync no" >>"$P/valkey.conf"
-  else
-    # What the architecture promises: at most the last second lost in a crash.
-    echo "appendfsync everysec" >>"$P/valkey.conf"
-  fi
   chmod 644 "$P/valkey.conf"
   log "starting Valkey ($PROFILE) on 127.0.0.1:$VALKEY_PORT"
   if ! as_stack_user "$VALKEY_SERVER" "$P/valkey.conf"; then

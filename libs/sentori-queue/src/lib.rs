@@ -33,7 +33,13 @@ pub enum QueueError {
 /// Opens a self-healing connection. `response_timeout` must exceed any
 /// blocking read made on it.
 pub async fn connect(url: &str, response_timeout: Duration) -> Result<ConnectionManager, redis::RedisError> {
-    let client = redis::Client::open(url)?;
+    // Nagle's algorithm holds a small command back while an earlier one is
+    // unacknowledged, and every request of a service shares this one
+    // multiplexed connection: without TCP_NODELAY, commands queue behind
+    // each other's ACKs (redis-rs leaves it off by default).
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    let client = redis::Client::open(info)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(response_timeout))
