@@ -44,7 +44,13 @@ pub struct Processor {
 
 impl Processor {
     pub async fn start(config: ProcessorConfig) -> Result<Self, StartError> {
-        let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
+        // Each event batch in flight holds a transaction and may briefly
+        // need a second connection (short-id reservation, artifact and
+        // attachment look-ups); the other streams, the outbox sweeper and
+        // self-tracing need a few more. Sized so more workers never starve
+        // each other of connections.
+        let pool_settings = PoolSettings { max_connections: 6 + 2 * config.event_workers as u32, ..PoolSettings::default() };
+        let pool = sentori_store::connect_and_migrate(&config.store.database_url, &pool_settings).await?;
         let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(5)).await?;
         let producer = Producer::new(conn.clone(), Keys::new(config.store.valkey_namespace.clone()));
         let self_trace = config.store.self_trace_project_id;
