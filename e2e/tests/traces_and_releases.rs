@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sentori_testkit::{TestStack, eventually};
 use serde_json::{Value, json};
 
 fn span(id: uuid::Uuid, trace: uuid::Uuid, parent: Option<uuid::Uuid>, op: &str, start_ms: i64, duration: i64, status: &str) -> Value {
@@ -18,9 +18,8 @@ fn span(id: uuid::Uuid, trace: uuid::Uuid, parent: Option<uuid::Uuid>, op: &str,
 #[tokio::test]
 async fn spans_summarise_their_trace_once_and_errors_link_to_it() {
     let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| client.post(ingest.url(path)).bearer_auth(&stack.dev_token).json(&body).send();
 
@@ -73,9 +72,8 @@ async fn spans_summarise_their_trace_once_and_errors_link_to_it() {
 #[tokio::test]
 async fn sessions_and_deploys_fill_in_releases() {
     let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| client.post(ingest.url(path)).bearer_auth(&stack.dev_token).json(&body).send();
 

@@ -42,10 +42,9 @@ async fn wait_for_issue(client: &reqwest::Client, admin: &ServiceProcess, token:
 #[tokio::test]
 async fn an_event_becomes_an_issue_and_duplicates_change_nothing() {
     let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
+    let admin = stack.start("admin-api").await;
     let client = reqwest::Client::new();
     let send = |body: Value| {
         client.post(ingest.url("/v1/events")).bearer_auth(&stack.dev_token).header("Sentori-Sdk", "sentori.js/0.1.0").json(&body).send()
@@ -136,9 +135,8 @@ async fn health_and_readiness_answer_on_every_service() {
 #[tokio::test]
 async fn the_stored_payload_is_what_the_sdk_sent() {
     let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
     let id = uuid::Uuid::now_v7();
     let mut sent = event(id, "PathError");
     let awkward = "C:\\Users\\dev\tcol\nline\r\nend \\N \"quoted\" é ✓ 🙂";

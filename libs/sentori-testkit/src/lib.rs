@@ -199,6 +199,13 @@ impl TestStack {
         client.get_multiplexed_async_connection().await.expect("connecting to the test Valkey")
     }
 
+    /// Starts `service` (a workspace binary) with this stack's environment,
+    /// on a free port passed as `SENTORI_<SERVICE>_ADDR`.
+    pub async fn start(&self, service: &str) -> ServiceProcess {
+        let addr_var = format!("SENTORI_{}_ADDR", service.to_ascii_uppercase().replace('-', "_"));
+        ServiceProcess::start(service, &addr_var, &self.service_env()).await
+    }
+
     /// Drops this stack's database and deletes its Valkey keys. Tests leave
     /// theirs for a person to look at (a fresh stack starts empty); the
     /// benchmarks call this, because what they leave is large and a Valkey
