@@ -71,10 +71,15 @@ pub struct OpenLoopResult {
     pub sent: u64,
 }
 
-pub async fn open_loop(target: &Target, rate_per_s: f64, duration: Duration) -> OpenLoopResult {
+///
+/// The first `warmup` of the schedule is sent but not recorded: it opens the
+/// client's connections, whose handshakes would otherwise be counted as the
+/// server's latency.
+pub async fn open_loop(target: &Target, rate_per_s: f64, warmup: Duration, duration: Duration) -> OpenLoopResult {
     let client = client(256);
     let interval = Duration::from_secs_f64(1.0 / rate_per_s);
-    let total = (rate_per_s * duration.as_secs_f64()) as u64;
+    let unrecorded = (rate_per_s * warmup.as_secs_f64()) as u64;
+    let total = unrecorded + (rate_per_s * duration.as_secs_f64()) as u64;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<u64>>();
     let started = Instant::now();
     for n in 0..total {
@@ -84,7 +89,9 @@ pub async fn open_loop(target: &Target, rate_per_s: f64, duration: Duration) -> 
         let body = target.bodies[n as usize % target.bodies.len()].clone();
         tokio::spawn(async move {
             let ok = send(&client, &target, body).await;
-            let _ = tx.send(ok.then(|| scheduled.elapsed().as_micros() as u64));
+            if n >= unrecorded {
+                let _ = tx.send(ok.then(|| scheduled.elapsed().as_micros() as u64));
+            }
         });
     }
     drop(tx);
@@ -96,7 +103,7 @@ pub async fn open_loop(target: &Target, rate_per_s: f64, duration: Duration) -> 
             None => failed += 1,
         }
     }
-    OpenLoopResult { histogram_us, failed, sent: total }
+    OpenLoopResult { histogram_us, failed, sent: total - unrecorded }
 }
 
 fn client(connections: usize) -> reqwest::Client {
@@ -107,15 +114,14 @@ fn client(connections: usize) -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// Sends one request and reads its answer to the end: a response dropped
+/// unread makes the client close its connection, and the next request would
+/// pay (and measure) a new TCP handshake.
 async fn send(client: &reqwest::Client, target: &Target, body: Bytes) -> bool {
-    client
-        .post(&target.url)
-        .bearer_auth(&target.token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
+    let request = client.post(&target.url).bearer_auth(&target.token).header("content-type", "application/json").body(body);
+    let Ok(response) = request.send().await else { return false };
+    let accepted = response.status().is_success();
+    response.bytes().await.is_ok() && accepted
 }
 
 /// Resident and peak memory of a process, from `/proc/<pid>/status`, in MiB.

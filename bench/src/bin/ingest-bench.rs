@@ -14,6 +14,9 @@ use std::time::Duration;
 use sentori_bench::{Target, max_throughput, memory_mb, open_loop, payloads, report};
 use sentori_testkit::{ServiceProcess, TestStack};
 
+/// Sent before each open-loop measurement and not recorded.
+const WARMUP: Duration = Duration::from_secs(2);
+
 fn seconds(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
 }
@@ -51,7 +54,7 @@ async fn main() {
 
     let half = ingest_rate / 2.0;
     eprintln!("open loop at {half:.0} req/s for {run:?}");
-    let result = open_loop(&ingest_target, half, run).await;
+    let result = open_loop(&ingest_target, half, WARMUP, run).await;
     let (rss, peak) = memory_mb(ingest.pid());
     let h = &result.histogram_us;
     report("ingest_p50_half_load_ms", h.value_at_quantile(0.50) as f64 / 1000.0, "ms");
@@ -62,7 +65,7 @@ async fn main() {
     if result.failed > 0 {
         eprintln!("  {} of {} open-loop requests failed", result.failed, result.sent);
     }
-    let baseline = open_loop(&bare_target, half, run).await;
+    let baseline = open_loop(&bare_target, half, WARMUP, run).await;
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
     drop(ingest);
     consumer.abort();
