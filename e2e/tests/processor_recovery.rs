@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamRangeReply};
 use serde_json::{Value, json};
 use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
-use sentori_queue::{Envelope, ItemKind, SCHEMA_VERSION, Stream};
+use sentori_queue::{Envelope, ItemKind, Payload, SCHEMA_VERSION, Stream};
 use sentori_testkit::{OutageProxy, ServiceProcess, TestStack, eventually, post_event_batches};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -255,8 +255,9 @@ async fn announcements(stack: &TestStack, valkey: &mut MultiplexedConnection) ->
             let bytes: Vec<u8> = entry.get("envelope").expect("a notify entry has an envelope");
             let envelope = Envelope::decode(&bytes).expect("a notify entry decodes");
             assert_eq!(envelope.kind, ItemKind::Notification);
-            let issue = envelope.payload["issueId"].as_str().expect("an issueId").to_owned();
-            let reason = envelope.payload["reason"].as_str().expect("a reason").to_owned();
+            let payload = envelope.payload.value().expect("an announcement is JSON");
+            let issue = payload["issueId"].as_str().expect("an issueId").to_owned();
+            let reason = payload["reason"].as_str().expect("a reason").to_owned();
             (issue, reason)
         })
         .collect()
@@ -357,7 +358,8 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
 
     // Queued before any processor runs, so one batch holds them all:
     // bytes that are not MessagePack, an entry without the envelope field,
-    // good events, an envelope whose payload is no event, more good events.
+    // good events, an envelope whose payload is no event, one whose payload
+    // is not JSON, more good events.
     let garbage: String = valkey.xadd(&stream, "*", &[("envelope", &b"\xc1\xc1 not msgpack"[..])]).await.unwrap();
     let fieldless: String = valkey.xadd(&stream, "*", &[("something", "else")]).await.unwrap();
     post_event_batches(&client, &ingest.url(""), &stack.dev_token, &good[..30]).await;
@@ -368,11 +370,14 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
         org_id: DEV_ORG_ID,
         received_at_us: 1_795_000_000_000_000,
         sdk: None,
-        payload: json!({"kind": "error", "note": "an event without id or timestamp"}),
+        payload: Payload::from_value(&json!({"kind": "error", "note": "an event without id or timestamp"})),
     };
     let unprocessable_id: String = valkey.xadd(&stream, "*", &[("envelope", unprocessable.encode().unwrap())]).await.unwrap();
+    // The payload travels as text and is parsed by the processor, not by the decoder.
+    let not_json = Envelope { payload: Payload::from_json_text("{\"id\": ".into()), ..unprocessable.clone() };
+    let not_json_id: String = valkey.xadd(&stream, "*", &[("envelope", not_json.encode().unwrap())]).await.unwrap();
     post_event_batches(&client, &ingest.url(""), &stack.dev_token, &good[30..]).await;
-    assert_eq!(xlen(&mut valkey, &stream).await, 63);
+    assert_eq!(xlen(&mut valkey, &stream).await, 64);
 
     let _processor = start_processor(&stack.service_env()).await;
     wait_drained(&stack, &mut valkey).await;
@@ -387,7 +392,7 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
         assert!(!error.is_empty(), "the reason is not empty for {origin}");
         by_origin.insert(origin, (error, raw));
     }
-    assert_eq!(dead.len(), 3, "exactly the three bad entries are dead letters: {by_origin:?}");
+    assert_eq!(dead.len(), 4, "exactly the four bad entries are dead letters: {by_origin:?}");
     let (error, raw) = &by_origin[&garbage];
     assert!(error.contains("MessagePack"), "{error}");
     assert_eq!(raw, b"\xc1\xc1 not msgpack", "the bytes are kept for a replay");
@@ -395,6 +400,7 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
     let (error, raw) = &by_origin[&unprocessable_id];
     assert!(error.contains("id"), "{error}");
     assert_eq!(Envelope::decode(raw).unwrap(), unprocessable, "the envelope is kept for a replay");
+    assert!(by_origin[&not_json_id].0.contains("JSON"), "{}", by_origin[&not_json_id].0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

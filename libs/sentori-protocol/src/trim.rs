@@ -31,19 +31,23 @@ impl Meta {
         }
     }
 
-    /// Stores `_meta` on the payload when anything was trimmed.
-    fn attach(self, obj: &mut Map<String, Value>) {
-        if !self.0.is_empty() {
+    /// Stores `_meta` on the payload when anything was trimmed, and says whether it was.
+    fn attach(self, obj: &mut Map<String, Value>) -> bool {
+        let trimmed = !self.0.is_empty();
+        if trimmed {
             obj.insert("_meta".to_owned(), Value::Object(self.0));
         }
+        trimmed
     }
 }
 
-pub(crate) fn event(payload: &mut Value) {
-    let Some(obj) = payload.as_object_mut() else { return };
+/// Each of these returns whether the payload changed (it was trimmed, or a
+/// server-set field the client sent was removed): an unchanged payload can
+/// be queued as the text it came in.
+pub(crate) fn event(payload: &mut Value) -> bool {
+    let Some(obj) = payload.as_object_mut() else { return false };
     // Server-set fields: a client's value would mislead the dashboard.
-    obj.remove("symbolication");
-    obj.remove("_meta");
+    let removed = obj.remove("symbolication").is_some() | obj.remove("_meta").is_some();
     let mut meta = Meta::default();
     truncate_bytes(obj, "", "message", &mut meta);
     if let Some(error) = obj.get_mut("error").and_then(Value::as_object_mut) {
@@ -57,20 +61,20 @@ pub(crate) fn event(payload: &mut Value) {
         }
     }
     tags(obj, "tags", &mut meta);
-    meta.attach(obj);
+    meta.attach(obj) || removed
 }
 
-pub(crate) fn span(payload: &mut Value) {
-    let Some(obj) = payload.as_object_mut() else { return };
-    obj.remove("_meta");
+pub(crate) fn span(payload: &mut Value) -> bool {
+    let Some(obj) = payload.as_object_mut() else { return false };
+    let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
     tags(obj, "tags", &mut meta);
-    meta.attach(obj);
+    meta.attach(obj) || removed
 }
 
-pub(crate) fn session(payload: &mut Value) {
-    let Some(obj) = payload.as_object_mut() else { return };
-    obj.remove("_meta");
+pub(crate) fn session(payload: &mut Value) -> bool {
+    let Some(obj) = payload.as_object_mut() else { return false };
+    let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
     if let Some(duration) = obj.get("durationMs").and_then(Value::as_i64) {
         if duration > Limits::SESSION_MAX_DURATION_MS {
@@ -78,7 +82,7 @@ pub(crate) fn session(payload: &mut Value) {
             obj.insert("durationMs".into(), json!(Limits::SESSION_MAX_DURATION_MS));
         }
     }
-    meta.attach(obj);
+    meta.attach(obj) || removed
 }
 
 fn error_chain(error: &mut Map<String, Value>, path: &str, depth: usize, meta: &mut Meta) {

@@ -37,6 +37,8 @@ pub struct ValidatedEvent {
     pub kind: String,
     /// The full payload as stored: unknown fields kept, `_meta` added when trimmed.
     pub payload: Value,
+    /// Whether `payload` differs from what the client sent (see `trim`).
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,12 +46,16 @@ pub struct ValidatedSpan {
     pub id: Uuid,
     pub trace_id: Uuid,
     pub payload: Value,
+    /// Whether `payload` differs from what the client sent (see `trim`).
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatedSession {
     pub id: Uuid,
     pub payload: Value,
+    /// Whether `payload` differs from what the client sent (see `trim`).
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -361,8 +367,8 @@ pub fn validate_event(mut payload: Value) -> Result<ValidatedEvent, Vec<FieldErr
         Some((id?, timestamp?, kind?.to_owned()))
     });
     let (id, timestamp, kind) = check.finish(typed)?;
-    trim::event(&mut payload);
-    Ok(ValidatedEvent { id, timestamp, kind, payload })
+    let changed = trim::event(&mut payload);
+    Ok(ValidatedEvent { id, timestamp, kind, payload, changed })
 }
 
 /// Validates one Span (its 64 KiB size limit is the caller's: it knows the encoded size).
@@ -391,8 +397,8 @@ pub fn validate_span(mut payload: Value) -> Result<ValidatedSpan, Vec<FieldError
         Some((id?, trace_id?))
     });
     let (id, trace_id) = check.finish(typed)?;
-    trim::span(&mut payload);
-    Ok(ValidatedSpan { id, trace_id, payload })
+    let changed = trim::span(&mut payload);
+    Ok(ValidatedSpan { id, trace_id, payload, changed })
 }
 
 /// Validates one Session; `durationMs` beyond 7 days is capped.
@@ -408,8 +414,8 @@ pub fn validate_session(mut payload: Value) -> Result<ValidatedSession, Vec<Fiel
         id
     });
     let id = check.finish(typed)?;
-    trim::session(&mut payload);
-    Ok(ValidatedSession { id, payload })
+    let changed = trim::session(&mut payload);
+    Ok(ValidatedSession { id, payload, changed })
 }
 
 /// Validates one Deploy.

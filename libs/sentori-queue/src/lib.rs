@@ -14,7 +14,7 @@ mod producer;
 
 pub use consumer::{Consumer, ConsumerConfig, Delivery};
 pub use dead_letters::{DeadLetter, DeadLetters};
-pub use envelope::{DecodeError, Envelope, ItemKind, SCHEMA_VERSION};
+pub use envelope::{DecodeError, Envelope, ItemKind, Payload, SCHEMA_VERSION};
 pub use keys::{Keys, Stream};
 pub use producer::{Producer, StreamStats};
 

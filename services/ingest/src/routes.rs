@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sentori_protocol::{ErrorBody, FieldError};
-use sentori_queue::{Envelope, ItemKind, Stream};
+use sentori_queue::{Envelope, ItemKind, Payload, Stream};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -29,7 +29,15 @@ struct ItemRoute {
     query_token: QueryToken,
     /// The monthly quota its items count against, if any.
     quota: Option<Category>,
-    validate: fn(Value) -> Result<(Uuid, Value), Vec<FieldError>>,
+    validate: fn(Value) -> Result<Validated, Vec<FieldError>>,
+}
+
+/// One item that passed validation.
+struct Validated {
+    id: Uuid,
+    payload: Value,
+    /// Whether validation trimmed or removed anything (see [`queued_payload`]).
+    changed: bool,
 }
 
 const EVENTS: ItemRoute = ItemRoute {
@@ -40,7 +48,7 @@ const EVENTS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: Some(Category::Events),
-    validate: |v| sentori_protocol::validate_event(v).map(|e| (e.id, e.payload)),
+    validate: |v| sentori_protocol::validate_event(v).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
 };
 
 const SPANS: ItemRoute = ItemRoute {
@@ -51,7 +59,7 @@ const SPANS: ItemRoute = ItemRoute {
     single_limit: SPAN_LIMIT,
     query_token: QueryToken::Refused,
     quota: Some(Category::Spans),
-    validate: |v| sentori_protocol::validate_span(v).map(|s| (s.id, s.payload)),
+    validate: |v| sentori_protocol::validate_span(v).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
 };
 
 const SESSIONS: ItemRoute = ItemRoute {
@@ -62,7 +70,7 @@ const SESSIONS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: None,
-    validate: |v| sentori_protocol::validate_session(v).map(|s| (s.id, s.payload)),
+    validate: |v| sentori_protocol::validate_session(v).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
 };
 
 /// Authentication and the rate limit, common to every route.
@@ -96,11 +104,21 @@ async fn admit_reading<T>(
     Ok((caller, body?))
 }
 
-fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Value) -> Envelope {
+fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Payload) -> Envelope {
     let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
     Envelope::new(kind, caller.token.project_id, caller.token.org_id, OffsetDateTime::now_utc())
-        .with_payload(payload)
+        .with_payload_text(payload)
         .with_sdk(sdk)
+}
+
+/// What to queue for a validated body: the body as it came when validation
+/// changed nothing, which saves encoding the tree again (the processor
+/// parses the text it needs either way), else the validated tree.
+fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
+    match std::str::from_utf8(body) {
+        Ok(text) if !item.changed => Payload::from_json_text(text.to_owned()),
+        _ => Payload::from_value(&item.payload),
+    }
 }
 
 async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Result<(), IngestError> {
@@ -137,12 +155,14 @@ async fn charge_and_append(
 
 async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
     let read = async {
-        let value = body::read_json(&headers, body, route.single_limit).await?;
-        (route.validate)(value).map_err(IngestError::ValidationFailed)
+        let bytes = body::read_decoded(&headers, body, route.single_limit).await?;
+        let item = (route.validate)(body::parse_json(&bytes)?).map_err(IngestError::ValidationFailed)?;
+        Ok((item, bytes))
     };
-    let (caller, (id, payload)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
+    let (caller, (item, bytes)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
+    let payload = queued_payload(&item, &bytes);
     charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, payload)]).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": item.id}))).into_response())
 }
 
 async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
@@ -163,8 +183,8 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         match (route.validate)(item) {
-            Ok((_, payload)) => {
-                envelopes.push(envelope(&caller, route.kind, &headers, payload));
+            Ok(item) => {
+                envelopes.push(envelope(&caller, route.kind, &headers, Payload::from_value(&item.payload)));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
@@ -218,7 +238,7 @@ pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri:
         "environment": deploy.environment,
         "deployedAt": deploy_at_text,
     });
-    append(&state, Stream::Deploys, &[envelope(&caller, ItemKind::Deploy, &headers, payload)]).await?;
+    append(&state, Stream::Deploys, &[envelope(&caller, ItemKind::Deploy, &headers, Payload::from_value(&payload))]).await?;
     let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
@@ -230,4 +250,37 @@ pub async fn not_found() -> Response {
 
 pub async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(ErrorBody::new("methodNotAllowed", "Use POST"))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validated(body: &str) -> Validated {
+        let value = body::parse_json(body.as_bytes()).unwrap();
+        (EVENTS.validate)(value).unwrap()
+    }
+
+    const EVENT: &str = r#"{ "id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "2026-11-26T10:00:00Z",
+        "kind": "error", "platform": "javascript", "release": "1.0", "environment": "prod",
+        "device": {"os": "android", "osVersion": "14", "model": "Pixel 8", "locale": "en-GB", "installId": "i-1"},
+        "app": {"version": "1.2.0", "build": "456"},
+        "error": {"type": "E", "message": "m", "stack": []}, "fromTheFuture": 1.50 }"#;
+
+    #[test]
+    fn an_unchanged_body_is_queued_as_the_text_it_came_in() {
+        let item = validated(EVENT);
+        assert!(!item.changed);
+        assert_eq!(queued_payload(&item, EVENT.as_bytes()).as_str(), EVENT);
+    }
+
+    #[test]
+    fn a_trimmed_body_is_queued_as_the_validated_tree() {
+        let body = EVENT.replace(r#""fromTheFuture""#, r#""_meta": {"forged": true}, "fromTheFuture""#);
+        let item = validated(&body);
+        assert!(item.changed, "a client's _meta is removed");
+        let queued = queued_payload(&item, body.as_bytes()).value().unwrap();
+        assert_eq!(queued, item.payload);
+        assert!(queued.get("_meta").is_none());
+    }
 }

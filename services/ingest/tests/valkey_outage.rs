@@ -134,7 +134,7 @@ async fn every_202_is_in_the_stream_when_valkey_stops_under_load() {
     let queued: HashSet<String> = reply
         .ids
         .iter()
-        .map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap().payload["id"].as_str().unwrap().to_owned())
+        .map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap().payload.value().unwrap()["id"].as_str().unwrap().to_owned())
         .collect();
     let accepted: Vec<String> = answers.iter().filter(|(_, s)| *s == 202).map(|(id, _)| id.to_string()).collect();
     let missing: Vec<&String> = accepted.iter().filter(|id| !queued.contains(*id)).collect();

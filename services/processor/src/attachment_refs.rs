@@ -5,32 +5,32 @@
 //! another event's screenshot. Refs that do not belong are dropped, and
 //! `_meta.attachments.droppedRefs` says how many.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use sentori_queue::Envelope;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-fn event_id(envelope: &Envelope) -> Option<Uuid> {
-    envelope.payload["id"].as_str().and_then(|s| Uuid::parse_str(s).ok())
+fn event_id(payload: &Value) -> Option<Uuid> {
+    payload["id"].as_str().and_then(|s| Uuid::parse_str(s).ok())
 }
 
-fn refs(envelope: &Envelope) -> Option<&Vec<Value>> {
-    envelope.payload.get("attachments").and_then(Value::as_array).filter(|a| !a.is_empty())
+fn refs(payload: &Value) -> Option<&Vec<Value>> {
+    payload.get("attachments").and_then(Value::as_array).filter(|a| !a.is_empty())
 }
 
-pub async fn keep_known<'a>(pool: &PgPool, items: Vec<Cow<'a, Envelope>>) -> Result<Vec<Cow<'a, Envelope>>, sqlx::Error> {
+/// Drops, in place, the refs of each `(project, event payload)` that do not
+/// belong to that event.
+pub async fn keep_known(pool: &PgPool, items: &mut [(Uuid, &mut Value)]) -> Result<(), sqlx::Error> {
     let (mut projects, mut events) = (Vec::new(), Vec::new());
-    for item in &items {
-        if let (Some(_), Some(id)) = (refs(item), event_id(item)) {
-            projects.push(item.project_id);
+    for (project_id, payload) in items.iter() {
+        if let (Some(_), Some(id)) = (refs(payload), event_id(payload)) {
+            projects.push(*project_id);
             events.push(id);
         }
     }
     if events.is_empty() {
-        return Ok(items);
+        return Ok(());
     }
     let rows: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
         "SELECT a.project_id, a.event_id, a.id FROM attachments a
@@ -42,27 +42,22 @@ pub async fn keep_known<'a>(pool: &PgPool, items: Vec<Cow<'a, Envelope>>) -> Res
     .fetch_all(pool)
     .await?;
     let known: HashSet<(Uuid, Uuid, Uuid)> = rows.into_iter().collect();
-    Ok(items
-        .into_iter()
-        .map(|item| {
-            let (Some(list), Some(id)) = (refs(&item), event_id(&item)) else { return item };
-            let belongs = |r: &Value| {
-                r["ref"].as_str().and_then(|s| Uuid::parse_str(s).ok()).is_some_and(|r| known.contains(&(item.project_id, id, r)))
-            };
-            let kept: Vec<Value> = list.iter().filter(|r| belongs(r)).cloned().collect();
-            if kept.len() == list.len() {
-                return item;
+    for (project_id, payload) in items.iter_mut() {
+        let (Some(list), Some(id)) = (refs(payload), event_id(payload)) else { continue };
+        let belongs =
+            |r: &Value| r["ref"].as_str().and_then(|s| Uuid::parse_str(s).ok()).is_some_and(|r| known.contains(&(*project_id, id, r)));
+        let kept: Vec<Value> = list.iter().filter(|r| belongs(r)).cloned().collect();
+        if kept.len() == list.len() {
+            continue;
+        }
+        let dropped = list.len() - kept.len();
+        if let Some(payload) = payload.as_object_mut() {
+            payload.insert("attachments".into(), Value::Array(kept));
+            let meta = payload.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert("attachments".into(), json!({"droppedRefs": dropped}));
             }
-            let dropped = list.len() - kept.len();
-            let mut owned = item.into_owned();
-            if let Some(payload) = owned.payload.as_object_mut() {
-                payload.insert("attachments".into(), Value::Array(kept));
-                let meta = payload.entry("_meta").or_insert_with(|| json!({}));
-                if let Some(meta) = meta.as_object_mut() {
-                    meta.insert("attachments".into(), json!({"droppedRefs": dropped}));
-                }
-            }
-            Cow::Owned(owned)
-        })
-        .collect())
+        }
+    }
+    Ok(())
 }

@@ -10,6 +10,13 @@ pub enum ProcessError {
     Payload(String),
 }
 
+impl From<serde_json::Error> for ProcessError {
+    /// A payload that is not the JSON ingest queued is a property of the entry.
+    fn from(err: serde_json::Error) -> Self {
+        ProcessError::Payload(format!("the payload is not valid JSON: {err}"))
+    }
+}
+
 impl ProcessError {
     /// Transient failures (the database is down, a deadlock, a serialisation
     /// conflict) are retried without acknowledging; anything else is a

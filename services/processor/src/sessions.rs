@@ -32,7 +32,7 @@ impl BatchHandler for SessionHandler {
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
         let mut tx = self.pool.begin().await?;
         for envelope in items {
-            let p = &envelope.payload;
+            let p = &envelope.payload.value()?;
             let id = p["id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
             let started_at = timestamp(&p["startedAt"]);
             let (Some(id), Some(started_at)) = (id, started_at) else {
@@ -80,7 +80,7 @@ impl BatchHandler for DeployHandler {
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
         let mut tx = self.pool.begin().await?;
         for envelope in items {
-            let p = &envelope.payload;
+            let p = &envelope.payload.value()?;
             let Some(release) = p["release"].as_str() else {
                 return Err(ProcessError::Payload("deploy without a release".into()));
             };

@@ -42,8 +42,7 @@ struct Span<'a> {
 }
 
 impl<'a> Span<'a> {
-    fn parse(envelope: &'a Envelope) -> Result<Self, ProcessError> {
-        let p = &envelope.payload;
+    fn parse(envelope: &'a Envelope, p: &'a Value) -> Result<Self, ProcessError> {
         let uuid = |key: &str| p[key].as_str().and_then(|s| Uuid::parse_str(s).ok());
         let missing = |what: &str| ProcessError::Payload(format!("span without a valid {what}"));
         Ok(Self {
@@ -97,7 +96,8 @@ impl BatchHandler for SpanHandler {
     }
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
-        let spans = items.iter().map(|e| Span::parse(e)).collect::<Result<Vec<_>, _>>()?;
+        let payloads = items.iter().map(|e| e.payload.value()).collect::<Result<Vec<_>, _>>()?;
+        let spans = items.iter().zip(&payloads).map(|(e, p)| Span::parse(e, p)).collect::<Result<Vec<_>, _>>()?;
         let mut by_project: BTreeMap<Uuid, Vec<&Span>> = BTreeMap::new();
         for span in &spans {
             by_project.entry(span.project_id).or_default().push(span);

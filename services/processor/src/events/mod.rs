@@ -11,6 +11,7 @@
 //! quota usage) last, each in a stable order so two batches cannot deadlock.
 
 mod issues;
+mod payload;
 mod rows;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +28,8 @@ use crate::dedupe::{IdTable, keep_new};
 use crate::error::ProcessError;
 use crate::grouping::{Grouping, group};
 use crate::releases;
-use crate::symbolicate::{StoredPayload, Symbolicator};
+use crate::symbolicate::Symbolicator;
+use payload::{EventPayload, StoredPayload};
 use crate::worker::BatchHandler;
 use sentori_queue::Envelope;
 
@@ -46,6 +48,7 @@ impl EventHandler {
 /// One event, with what grouping and the payload tell about it.
 struct Event<'a> {
     envelope: &'a Envelope,
+    payload: EventPayload,
     id: Uuid,
     received_at: OffsetDateTime,
     timestamp: OffsetDateTime,
@@ -62,8 +65,8 @@ struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    fn parse(envelope: &'a Envelope, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
-        let p = &envelope.payload;
+    fn parse(envelope: &'a Envelope, payload: EventPayload, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
+        let p = payload.fields();
         let text = |key: &str| p[key].as_str().map(str::to_owned);
         let id = text("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| ProcessError::Payload("event without a valid id".into()))?;
         let timestamp = text("timestamp")
@@ -76,6 +79,7 @@ impl<'a> Event<'a> {
             .map(|id| format!("user:{id}"))
             .or_else(|| p["device"]["installId"].as_str().map(|id| format!("install:{id}")));
         let uuid_at = |key: &str| text(key).and_then(|s| Uuid::parse_str(&s).ok());
+        let grouping = group(p);
         Ok(Self {
             envelope,
             id,
@@ -88,15 +92,16 @@ impl<'a> Event<'a> {
             user_key,
             trace_id: uuid_at("traceId"),
             span_id: uuid_at("spanId"),
-            grouping: group(p),
+            grouping,
             kind,
             release_has_map,
+            payload,
         })
     }
 
     /// The payload as it is stored.
     fn stored_payload(&self) -> StoredPayload<'_> {
-        StoredPayload { payload: &self.envelope.payload, release_has_map: self.release_has_map }
+        self.payload.stored(self.release_has_map)
     }
 }
 
@@ -119,16 +124,21 @@ impl BatchHandler for EventHandler {
     }
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+        let mut payloads = items
+            .iter()
+            .map(|envelope| EventPayload::parse(envelope.payload.as_str()))
+            .collect::<Result<Vec<_>, _>>()?;
         // Symbolication comes before grouping: issues key on the mapped frames,
         // and the stored event is the mapped one.
-        let symbolicated = self.symbolicator.symbolicate(items).await?;
-        let (envelopes, release_has_map): (Vec<_>, Vec<_>) =
-            symbolicated.into_iter().map(|s| (s.envelope, s.release_has_map)).unzip();
-        let envelopes = crate::attachment_refs::keep_known(&self.pool, envelopes).await?;
-        let events = envelopes
+        let mut fields: Vec<(Uuid, &mut serde_json::Value)> =
+            items.iter().zip(&mut payloads).map(|(envelope, payload)| (envelope.project_id, payload.fields_mut())).collect();
+        let release_has_map = self.symbolicator.symbolicate(&mut fields).await?;
+        crate::attachment_refs::keep_known(&self.pool, &mut fields).await?;
+        let events = items
             .iter()
+            .zip(payloads)
             .zip(release_has_map)
-            .map(|(envelope, has_map)| Event::parse(envelope, has_map))
+            .map(|((envelope, payload), has_map)| Event::parse(envelope, payload, has_map))
             .collect::<Result<Vec<_>, _>>()?;
         let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
         for event in &events {

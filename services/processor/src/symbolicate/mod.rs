@@ -11,7 +11,6 @@
 pub mod mapping;
 pub mod matching;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::path::Path;
@@ -20,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use sentori_blobs::{BlobStore, LocalDir};
-use sentori_queue::Envelope;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -35,37 +33,6 @@ use crate::error::ProcessError;
 const NO_MAP_TTL: Duration = Duration::from_secs(5);
 /// Minified files whose `sourceMappingURL` is remembered.
 const MAPPING_URLS_CACHED: usize = 4096;
-
-/// One event after symbolication.
-pub struct Symbolicated<'a> {
-    pub envelope: Cow<'a, Envelope>,
-    /// For error events, whether their release has a source map: stored as
-    /// `symbolication.releaseHasMap` (see [`StoredPayload`]).
-    pub release_has_map: Option<bool>,
-}
-
-/// The payload as stored: the server's `symbolication` object in place of
-/// any the client sent. Written while serialising rather than into the
-/// tree, so an event no map changed is never copied.
-pub struct StoredPayload<'a> {
-    pub payload: &'a Value,
-    pub release_has_map: Option<bool>,
-}
-
-impl serde::Serialize for StoredPayload<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let Some(object) = self.payload.as_object() else { return self.payload.serialize(serializer) };
-        let mut map = serializer.serialize_map(None)?;
-        for (key, value) in object.iter().filter(|(key, _)| *key != "symbolication") {
-            map.serialize_entry(key, value)?;
-        }
-        if let Some(has_map) = self.release_has_map {
-            map.serialize_entry("symbolication", &json!({ "releaseHasMap": has_map }))?;
-        }
-        map.end()
-    }
-}
 
 pub struct Symbolicator {
     pool: PgPool,
@@ -93,49 +60,50 @@ impl Symbolicator {
         }
     }
 
-    /// The batch's events with their frames mapped, each with the
-    /// `symbolication` object to store with it. Only events whose frames a
-    /// map changed are copied. Only a database failure fails the batch (and
-    /// it is retried); a missing or broken map leaves the frames raw.
-    pub async fn symbolicate<'a>(&self, items: &[&'a Envelope]) -> Result<Vec<Symbolicated<'a>>, ProcessError> {
+    /// Maps the frames of a batch's events in place: each item is an
+    /// event's project and the payload fields it reads. Returns, per item,
+    /// whether its release has a source map (`None` for events without an
+    /// error), stored as `symbolication.releaseHasMap`. Only a database
+    /// failure fails the batch (and it is retried); a missing or broken map
+    /// leaves the frames raw.
+    pub async fn symbolicate(&self, items: &mut [(Uuid, &mut Value)]) -> Result<Vec<Option<bool>>, ProcessError> {
         let releases = self.release_artifacts(items).await?;
         let mut out = Vec::with_capacity(items.len());
-        for &envelope in items {
-            if !envelope.payload.get("error").is_some_and(Value::is_object) {
-                out.push(Symbolicated { envelope: Cow::Borrowed(envelope), release_has_map: None });
+        for (project_id, payload) in items.iter_mut() {
+            if !payload.get("error").is_some_and(Value::is_object) {
+                out.push(None);
                 continue;
             }
-            let release = envelope.payload["release"].as_str().unwrap_or("");
-            let artifacts = releases.get(&(envelope.project_id, release.to_owned())).filter(|a| a.has_map());
+            let release = payload["release"].as_str().unwrap_or("");
+            let artifacts = releases.get(&(*project_id, release.to_owned())).filter(|a| a.has_map());
             let Some(artifacts) = artifacts else {
-                out.push(Symbolicated { envelope: Cow::Borrowed(envelope), release_has_map: Some(false) });
+                out.push(Some(false));
                 continue;
             };
-            let maps = self.maps_for_frames(artifacts, &envelope.payload).await;
+            let maps = self.maps_for_frames(artifacts, payload).await;
             let mut lookup = |file: &str| maps.get(file).cloned().flatten();
-            let mut owned = envelope.clone();
-            symbolicate_payload(&mut owned.payload, &mut lookup);
-            out.push(Symbolicated { envelope: Cow::Owned(owned), release_has_map: Some(true) });
+            symbolicate_payload(payload, &mut lookup);
+            out.push(Some(true));
         }
         Ok(out)
     }
 
     /// The artifacts of every release of the batch's error events, by
     /// `(project, release name)`; releases without artifacts are absent.
-    async fn release_artifacts(&self, items: &[&Envelope]) -> Result<HashMap<(Uuid, String), ReleaseArtifacts>, ProcessError> {
+    async fn release_artifacts(&self, items: &[(Uuid, &mut Value)]) -> Result<HashMap<(Uuid, String), ReleaseArtifacts>, ProcessError> {
         let now = Instant::now();
         let mut wanted: HashMap<Uuid, (Uuid, String)> = HashMap::new();
         {
             let mut no_maps = self.no_maps.lock().unwrap_or_else(|e| e.into_inner());
             no_maps.retain(|_, until| *until > now);
-            for envelope in items {
-                let Some(release) = envelope.payload["release"].as_str() else { continue };
-                if !envelope.payload.get("error").is_some_and(Value::is_object) {
+            for (project_id, payload) in items {
+                let Some(release) = payload["release"].as_str() else { continue };
+                if !payload.get("error").is_some_and(Value::is_object) {
                     continue;
                 }
-                let key = (envelope.project_id, release.to_owned());
+                let key = (*project_id, release.to_owned());
                 if !no_maps.contains_key(&key) {
-                    wanted.insert(sentori_protocol::release_id(envelope.project_id, release), key);
+                    wanted.insert(sentori_protocol::release_id(*project_id, release), key);
                 }
             }
         }

@@ -1,0 +1,177 @@
+//! An event's payload, parsed only as far as the processor reads it.
+//!
+//! Turning a whole crash report into a `serde_json::Value` (a map and an
+//! allocation per key of every breadcrumb, tag and context) cost the
+//! processor more than grouping and storing it together. The top-level
+//! fields the processor reads become a tree; every other field keeps the
+//! JSON text it arrived in and is written back into the stored payload
+//! unchanged.
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+/// The top-level fields grouping, symbolication, attachment checks and the
+/// event's columns read. A field missing here reads as absent to them.
+const READ: [&str; 17] = [
+    "id",
+    "timestamp",
+    "kind",
+    "level",
+    "platform",
+    "release",
+    "environment",
+    "user",
+    "device",
+    "traceId",
+    "spanId",
+    "error",
+    "message",
+    "fingerprint",
+    "attachments",
+    "symbolication",
+    // Attachment checks add to it.
+    "_meta",
+];
+
+pub struct EventPayload {
+    /// The fields in [`READ`], as an object; what the processor changes
+    /// (mapped frames, dropped attachment refs, `_meta`) it changes here.
+    read: Value,
+    /// Every other field, as the text it arrived in.
+    kept: Vec<(String, Box<RawValue>)>,
+}
+
+impl EventPayload {
+    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The fields the processor reads (always an object).
+    pub fn fields(&self) -> &Value {
+        &self.read
+    }
+
+    pub fn fields_mut(&mut self) -> &mut Value {
+        &mut self.read
+    }
+
+    /// The payload as stored: the server's `symbolication` object (when
+    /// `release_has_map` is known) in place of any the client sent.
+    pub fn stored(&self, release_has_map: Option<bool>) -> StoredPayload<'_> {
+        StoredPayload { payload: self, release_has_map }
+    }
+}
+
+impl<'de> Deserialize<'de> for EventPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PayloadVisitor;
+
+        impl<'de> Visitor<'de> for PayloadVisitor {
+            type Value = EventPayload;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventPayload, A::Error> {
+                let mut read = Map::new();
+                let mut kept: Vec<(String, Box<RawValue>)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if READ.contains(&key.as_str()) {
+                        let value: Value = map.next_value()?;
+                        read.insert(key, value);
+                    } else {
+                        let value: Box<RawValue> = map.next_value()?;
+                        // A repeated key means its last value, as in a tree.
+                        kept.retain(|(k, _)| *k != key);
+                        kept.push((key, value));
+                    }
+                }
+                Ok(EventPayload { read: Value::Object(read), kept })
+            }
+        }
+
+        deserializer.deserialize_map(PayloadVisitor)
+    }
+}
+
+pub struct StoredPayload<'a> {
+    payload: &'a EventPayload,
+    release_has_map: Option<bool>,
+}
+
+impl Serialize for StoredPayload<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(read) = self.payload.read.as_object() {
+            for (key, value) in read.iter().filter(|(key, _)| *key != "symbolication") {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        for (key, value) in &self.payload.kept {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(has_map) = self.release_has_map {
+            map.serialize_entry("symbolication", &json!({ "releaseHasMap": has_map }))?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(json: &str, has_map: Option<bool>) -> Value {
+        let payload = EventPayload::parse(json).unwrap();
+        serde_json::to_value(payload.stored(has_map)).unwrap()
+    }
+
+    #[test]
+    fn what_the_processor_does_not_read_is_stored_as_it_came() {
+        let event = json!({
+            "id": "0193a0a0-0000-7000-8000-000000000001",
+            "error": {"type": "E", "stack": [{"function": "f", "file": "a.js"}]},
+            "breadcrumbs": [{"type": "nav", "data": {"n": 1.5e3, "s": "\u{e9}\n"}}],
+            "tags": {"screen": "checkout"},
+            "fromTheFuture": {"x": [1, null, true]}
+        });
+        assert_eq!(stored(&event.to_string(), None), event);
+        let payload = EventPayload::parse(&event.to_string()).unwrap();
+        assert_eq!(payload.fields()["error"]["type"], "E");
+        assert!(payload.fields().get("breadcrumbs").is_none(), "breadcrumbs are never parsed");
+    }
+
+    #[test]
+    fn the_server_symbolication_object_replaces_the_clients() {
+        let event = r#"{"id":"x","symbolication":{"releaseHasMap":true,"forged":1},"extra":{"a":1}}"#;
+        let stored = stored(event, Some(false));
+        assert_eq!(stored["symbolication"], json!({"releaseHasMap": false}));
+        assert_eq!(stored["extra"], json!({"a": 1}));
+        assert!(self::stored(event, None).get("symbolication").is_none());
+    }
+
+    #[test]
+    fn changes_to_the_read_fields_are_stored() {
+        let mut payload = EventPayload::parse(r#"{"attachments":[1,2],"tags":{"a":"b"}}"#).unwrap();
+        payload.fields_mut()["attachments"] = json!([]);
+        let stored = serde_json::to_value(payload.stored(None)).unwrap();
+        assert_eq!(stored, json!({"attachments": [], "tags": {"a": "b"}}));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_as_a_tree_would() {
+        let stored = stored(r#"{"tags":{"a":"1"},"tags":{"a":"2"},"kind":"x","kind":"error"}"#, None);
+        assert_eq!(stored, json!({"tags": {"a": "2"}, "kind": "error"}));
+    }
+
+    #[test]
+    fn anything_but_an_object_is_refused() {
+        assert!(EventPayload::parse("[1]").is_err());
+        assert!(EventPayload::parse("null").is_err());
+        assert!(EventPayload::parse("{\"id\":").is_err());
+    }
+}
