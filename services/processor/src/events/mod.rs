@@ -48,7 +48,7 @@ impl EventHandler {
 /// One event, with what grouping and the payload tell about it.
 struct Event<'a> {
     envelope: &'a Envelope,
-    payload: EventPayload,
+    payload: EventPayload<'a>,
     id: Uuid,
     received_at: OffsetDateTime,
     timestamp: OffsetDateTime,
@@ -65,7 +65,7 @@ struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    fn parse(envelope: &'a Envelope, payload: EventPayload, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
+    fn parse(envelope: &'a Envelope, payload: EventPayload<'a>, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
         let p = payload.fields();
         let text = |key: &str| p[key].as_str().map(str::to_owned);
         let id = text("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| ProcessError::Payload("event without a valid id".into()))?;
@@ -100,7 +100,7 @@ impl<'a> Event<'a> {
     }
 
     /// The payload as it is stored.
-    fn stored_payload(&self) -> StoredPayload<'_> {
+    fn stored_payload(&self) -> StoredPayload<'_, 'a> {
         self.payload.stored(self.release_has_map)
     }
 }

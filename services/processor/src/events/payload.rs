@@ -36,16 +36,16 @@ const READ: [&str; 17] = [
     "_meta",
 ];
 
-pub struct EventPayload {
+pub struct EventPayload<'a> {
     /// The fields in [`READ`], as an object; what the processor changes
     /// (mapped frames, dropped attachment refs, `_meta`) it changes here.
     read: Value,
-    /// Every other field, as the text it arrived in.
-    kept: Vec<(String, Box<RawValue>)>,
+    /// Every other field, as the text it arrived in (borrowed from it).
+    kept: Vec<(String, &'a RawValue)>,
 }
 
-impl EventPayload {
-    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+impl<'a> EventPayload<'a> {
+    pub fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
     }
 
@@ -60,31 +60,31 @@ impl EventPayload {
 
     /// The payload as stored: the server's `symbolication` object (when
     /// `release_has_map` is known) in place of any the client sent.
-    pub fn stored(&self, release_has_map: Option<bool>) -> StoredPayload<'_> {
+    pub fn stored(&self, release_has_map: Option<bool>) -> StoredPayload<'_, 'a> {
         StoredPayload { payload: self, release_has_map }
     }
 }
 
-impl<'de> Deserialize<'de> for EventPayload {
+impl<'de> Deserialize<'de> for EventPayload<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct PayloadVisitor;
 
         impl<'de> Visitor<'de> for PayloadVisitor {
-            type Value = EventPayload;
+            type Value = EventPayload<'de>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an event object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventPayload, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventPayload<'de>, A::Error> {
                 let mut read = Map::new();
-                let mut kept: Vec<(String, Box<RawValue>)> = Vec::new();
+                let mut kept: Vec<(String, &'de RawValue)> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
                     if READ.contains(&key.as_str()) {
                         let value: Value = map.next_value()?;
                         read.insert(key, value);
                     } else {
-                        let value: Box<RawValue> = map.next_value()?;
+                        let value: &RawValue = map.next_value()?;
                         // A repeated key means its last value, as in a tree.
                         kept.retain(|(k, _)| *k != key);
                         kept.push((key, value));
@@ -98,12 +98,12 @@ impl<'de> Deserialize<'de> for EventPayload {
     }
 }
 
-pub struct StoredPayload<'a> {
-    payload: &'a EventPayload,
+pub struct StoredPayload<'p, 'a> {
+    payload: &'p EventPayload<'a>,
     release_has_map: Option<bool>,
 }
 
-impl Serialize for StoredPayload<'_> {
+impl Serialize for StoredPayload<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         if let Some(read) = self.payload.read.as_object() {
@@ -139,8 +139,9 @@ mod tests {
             "tags": {"screen": "checkout"},
             "fromTheFuture": {"x": [1, null, true]}
         });
-        assert_eq!(stored(&event.to_string(), None), event);
-        let payload = EventPayload::parse(&event.to_string()).unwrap();
+        let text = event.to_string();
+        assert_eq!(stored(&text, None), event);
+        let payload = EventPayload::parse(&text).unwrap();
         assert_eq!(payload.fields()["error"]["type"], "E");
         assert!(payload.fields().get("breadcrumbs").is_none(), "breadcrumbs are never parsed");
     }
