@@ -1,11 +1,13 @@
 //! The SDK-facing wire contract (`protocol.md`), kept apart from any processing.
 //!
-//! Payloads are validated as JSON trees rather than deserialised into
-//! structs: the protocol promises that unknown fields survive into the
-//! stored payload, and walking the tree lets every error name the exact
-//! wire path (`error.stack[3].line`).
+//! Payloads are validated as JSON trees ([`json::Json`], borrowing from the
+//! request body) rather than deserialised into structs: the protocol
+//! promises that unknown fields survive into the stored payload, and
+//! walking the tree lets every error name the exact wire path
+//! (`error.stack[3].line`).
 
 pub mod error_body;
+pub mod json;
 pub mod token;
 pub mod validate;
 

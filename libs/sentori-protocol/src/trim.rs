@@ -5,7 +5,9 @@
 //! what it was before (`originalLength` in the unit of the limit,
 //! `originalCount` for lists).
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use crate::json::{Json, Object};
 
 use crate::path::{child, index};
 use crate::validate::Limits;
@@ -21,21 +23,25 @@ const MAX_CONTEXT_LINES: usize = 10;
 
 /// What was trimmed, keyed by wire path.
 #[derive(Default)]
-struct Meta(Map<String, Value>);
+struct Meta(Object<'static>);
 
 impl Meta {
-    fn record(&mut self, path: String, what: &str, original: usize) {
-        let entry = self.0.entry(path).or_insert_with(|| json!({}));
-        if let Some(entry) = entry.as_object_mut() {
-            entry.insert(what.to_owned(), json!(original));
+    fn record(&mut self, path: String, what: &'static str, original: usize) {
+        match self.0.get_mut(&path).and_then(Json::as_object_mut) {
+            Some(entry) => entry.insert(what, Json::from(original)),
+            None => {
+                let mut entry = Object::default();
+                entry.insert(what, Json::from(original));
+                self.0.insert(path, Json::Object(entry));
+            }
         }
     }
 
     /// Stores `_meta` on the payload when anything was trimmed, and says whether it was.
-    fn attach(self, obj: &mut Map<String, Value>) -> bool {
+    fn attach(self, obj: &mut Object<'_>) -> bool {
         let trimmed = !self.0.is_empty();
         if trimmed {
-            obj.insert("_meta".to_owned(), Value::Object(self.0));
+            obj.insert("_meta", Json::Object(self.0));
         }
         trimmed
     }
@@ -44,16 +50,16 @@ impl Meta {
 /// Each of these returns whether the payload changed (it was trimmed, or a
 /// server-set field the client sent was removed): an unchanged payload can
 /// be queued as the text it came in.
-pub(crate) fn event(payload: &mut Value) -> bool {
+pub(crate) fn event(payload: &mut Json<'_>) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     // Server-set fields: a client's value would mislead the dashboard.
     let removed = obj.remove("symbolication").is_some() | obj.remove("_meta").is_some();
     let mut meta = Meta::default();
     truncate_bytes(obj, "", "message", &mut meta);
-    if let Some(error) = obj.get_mut("error").and_then(Value::as_object_mut) {
+    if let Some(error) = obj.get_mut("error").and_then(Json::as_object_mut) {
         error_chain(error, "error", 0, &mut meta);
     }
-    if let Some(Value::Array(crumbs)) = obj.get_mut("breadcrumbs") {
+    if let Some(Json::Array(crumbs)) = obj.get_mut("breadcrumbs") {
         // SDKs append breadcrumbs oldest first; the newest are the ones that explain the crash.
         if crumbs.len() > MAX_BREADCRUMBS {
             meta.record("breadcrumbs".into(), "originalCount", crumbs.len());
@@ -64,7 +70,7 @@ pub(crate) fn event(payload: &mut Value) -> bool {
     meta.attach(obj) || removed
 }
 
-pub(crate) fn span(payload: &mut Value) -> bool {
+pub(crate) fn span(payload: &mut Json<'_>) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
@@ -72,31 +78,32 @@ pub(crate) fn span(payload: &mut Value) -> bool {
     meta.attach(obj) || removed
 }
 
-pub(crate) fn session(payload: &mut Value) -> bool {
+pub(crate) fn session(payload: &mut Json<'_>) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
-    if let Some(duration) = obj.get("durationMs").and_then(Value::as_i64) {
+    if let Some(duration) = obj.get("durationMs").and_then(Json::as_i64) {
         if duration > Limits::SESSION_MAX_DURATION_MS {
             meta.record("durationMs".into(), "originalValue", duration as usize);
-            obj.insert("durationMs".into(), json!(Limits::SESSION_MAX_DURATION_MS));
+            obj.insert("durationMs", Json::from(Limits::SESSION_MAX_DURATION_MS));
         }
     }
     meta.attach(obj) || removed
 }
 
-fn error_chain(error: &mut Map<String, Value>, path: &str, depth: usize, meta: &mut Meta) {
+fn error_chain(error: &mut Object<'_>, path: &str, depth: usize, meta: &mut Meta) {
     truncate_bytes(error, path, "message", meta);
-    if let Some(Value::Array(frames)) = error.get_mut("stack") {
+    if let Some(Json::Array(frames)) = error.get_mut("stack") {
+        let stack_path = child(path, "stack");
         if frames.len() > MAX_FRAMES {
             // Keep both ends: the top says where it broke, the bottom how it got there.
-            meta.record(child(path, "stack"), "originalCount", frames.len());
+            meta.record(stack_path.clone(), "originalCount", frames.len());
             let keep = MAX_FRAMES / 2;
             frames.drain(keep..frames.len() - keep);
         }
         for (i, frame) in frames.iter_mut().enumerate() {
             if let Some(frame) = frame.as_object_mut() {
-                context_lines(frame, &index(&child(path, "stack"), i), meta);
+                context_lines(frame, &stack_path, i, meta);
             }
         }
     }
@@ -105,49 +112,51 @@ fn error_chain(error: &mut Map<String, Value>, path: &str, depth: usize, meta: &
         let removed = cause_depth(error.get("cause"));
         if removed > 0 {
             meta.record(cause_path, "removedCauses", removed);
-            error.insert("cause".into(), Value::Null);
+            error.insert("cause", Json::Null);
         }
         return;
     }
-    if let Some(cause) = error.get_mut("cause").and_then(Value::as_object_mut) {
+    if let Some(cause) = error.get_mut("cause").and_then(Json::as_object_mut) {
         error_chain(cause, &cause_path, depth + 1, meta);
     }
 }
 
-fn cause_depth(mut cause: Option<&Value>) -> usize {
+fn cause_depth(mut cause: Option<&Json<'_>>) -> usize {
     let mut depth = 0;
-    while let Some(Value::Object(error)) = cause {
+    while let Some(Json::Object(error)) = cause {
         depth += 1;
         cause = error.get("cause");
     }
     depth
 }
 
-fn context_lines(frame: &mut Map<String, Value>, path: &str, meta: &mut Meta) {
+/// `frame` is element `i` of the stack at `stack_path`; its path is only
+/// spelled out when something is trimmed.
+fn context_lines(frame: &mut Object<'_>, stack_path: &str, i: usize, meta: &mut Meta) {
     // The lines nearest the failing line matter most: the end of preContext, the start of postContext.
-    if let Some(Value::Array(pre)) = frame.get_mut("preContext") {
+    if let Some(Json::Array(pre)) = frame.get_mut("preContext") {
         if pre.len() > MAX_CONTEXT_LINES {
-            meta.record(child(path, "preContext"), "originalCount", pre.len());
+            meta.record(child(&index(stack_path, i), "preContext"), "originalCount", pre.len());
             pre.drain(..pre.len() - MAX_CONTEXT_LINES);
         }
     }
-    if let Some(Value::Array(post)) = frame.get_mut("postContext") {
+    if let Some(Json::Array(post)) = frame.get_mut("postContext") {
         if post.len() > MAX_CONTEXT_LINES {
-            meta.record(child(path, "postContext"), "originalCount", post.len());
+            meta.record(child(&index(stack_path, i), "postContext"), "originalCount", post.len());
             post.truncate(MAX_CONTEXT_LINES);
         }
     }
 }
 
-fn truncate_bytes(obj: &mut Map<String, Value>, parent: &str, key: &str, meta: &mut Meta) {
-    if let Some(Value::String(text)) = obj.get_mut(key) {
+fn truncate_bytes(obj: &mut Object<'_>, parent: &str, key: &str, meta: &mut Meta) {
+    if let Some(Json::String(text)) = obj.get_mut(key) {
         if text.len() > MESSAGE_MAX_BYTES {
             meta.record(child(parent, key), "originalLength", text.len());
             let mut cut = MESSAGE_MAX_BYTES;
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            text.truncate(cut);
+            text.to_mut().truncate(cut);
         }
     }
 }
@@ -158,8 +167,8 @@ fn truncate_chars(text: &str, max: usize) -> Option<String> {
 }
 
 /// Tags (and span tags): at most 50 keys, keys of 64 and values of 200 characters.
-fn tags(obj: &mut Map<String, Value>, key: &str, meta: &mut Meta) {
-    let Some(Value::Object(tags)) = obj.get_mut(key) else { return };
+fn tags(obj: &mut Object<'_>, key: &str, meta: &mut Meta) {
+    let Some(Json::Object(tags)) = obj.get_mut(key) else { return };
     let original_count = tags.len();
     let needs_work = original_count > MAX_TAGS
         || tags.iter().any(|(k, v)| {
@@ -171,22 +180,22 @@ fn tags(obj: &mut Map<String, Value>, key: &str, meta: &mut Meta) {
     if original_count > MAX_TAGS {
         meta.record(key.to_owned(), "originalCount", original_count);
     }
-    let mut trimmed = Map::new();
-    for (name, value) in std::mem::take(tags).into_iter().take(MAX_TAGS) {
+    let mut trimmed = Object::default();
+    for (name, value) in tags.take_entries().into_iter().take(MAX_TAGS) {
         let name = match truncate_chars(&name, TAG_KEY_MAX_CHARS) {
             Some(short) => {
                 meta.record(child(key, &short), "originalKeyLength", name.chars().count());
-                short
+                Cow::Owned(short)
             }
             None => name,
         };
         let value = match value {
-            Value::String(text) => match truncate_chars(&text, TAG_VALUE_MAX_CHARS) {
+            Json::String(text) => match truncate_chars(&text, TAG_VALUE_MAX_CHARS) {
                 Some(short) => {
                     meta.record(child(key, &name), "originalLength", text.chars().count());
-                    Value::String(short)
+                    Json::String(Cow::Owned(short))
                 }
-                None => Value::String(text),
+                None => Json::String(text),
             },
             other => other,
         };

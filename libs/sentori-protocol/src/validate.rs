@@ -4,7 +4,7 @@
 //! required field or a wrong JSON type. Oversized content is trimmed
 //! afterwards by [`crate::trim`], which records what it cut in `_meta`.
 
-use serde_json::{Map, Value};
+use crate::json::{Json, Object};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -31,29 +31,29 @@ impl Limits {
 
 /// An event that passed validation, trimmed, with its typed keys.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedEvent {
+pub struct ValidatedEvent<'a> {
     pub id: Uuid,
     pub timestamp: OffsetDateTime,
     pub kind: String,
     /// The full payload as stored: unknown fields kept, `_meta` added when trimmed.
-    pub payload: Value,
+    pub payload: Json<'a>,
     /// Whether `payload` differs from what the client sent (see `trim`).
     pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedSpan {
+pub struct ValidatedSpan<'a> {
     pub id: Uuid,
     pub trace_id: Uuid,
-    pub payload: Value,
+    pub payload: Json<'a>,
     /// Whether `payload` differs from what the client sent (see `trim`).
     pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedSession {
+pub struct ValidatedSession<'a> {
     pub id: Uuid,
-    pub payload: Value,
+    pub payload: Json<'a>,
     /// Whether `payload` differs from what the client sent (see `trim`).
     pub changed: bool,
 }
@@ -87,9 +87,9 @@ impl Checker {
     }
 
     /// The value at `key`; `null` counts as absent (protocol: null and absent mean the same).
-    fn value<'v>(&mut self, obj: &'v Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<&'v Value> {
+    fn value<'v>(&mut self, obj: &'v Object<'v>, parent: &str, key: &str, need: Need) -> Option<&'v Json<'v>> {
         match obj.get(key) {
-            Some(Value::Null) | None => {
+            Some(Json::Null) | None => {
                 if need == Required {
                     self.fail(child(parent, key), "required");
                 }
@@ -101,12 +101,12 @@ impl Checker {
 
     fn typed<'v, T>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v Object<'v>,
         parent: &str,
         key: &str,
         need: Need,
         expected: &str,
-        extract: impl FnOnce(&'v Value) -> Option<T>,
+        extract: impl FnOnce(&'v Json<'v>) -> Option<T>,
     ) -> Option<T> {
         let value = self.value(obj, parent, key, need)?;
         let extracted = extract(value);
@@ -116,14 +116,14 @@ impl Checker {
         extracted
     }
 
-    fn string<'v>(&mut self, obj: &'v Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<&'v str> {
-        self.typed(obj, parent, key, need, "a string", Value::as_str)
+    fn string<'v>(&mut self, obj: &'v Object<'v>, parent: &str, key: &str, need: Need) -> Option<&'v str> {
+        self.typed(obj, parent, key, need, "a string", Json::as_str)
     }
 
     /// A string of `1..=max` characters.
     fn bounded_string<'v>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v Object<'v>,
         parent: &str,
         key: &str,
         need: Need,
@@ -142,23 +142,23 @@ impl Checker {
         Some(value)
     }
 
-    fn uuid(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<Uuid> {
+    fn uuid(&mut self, obj: &Object<'_>, parent: &str, key: &str, need: Need) -> Option<Uuid> {
         self.typed(obj, parent, key, need, "a UUID string", |v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
     }
 
-    fn timestamp(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<OffsetDateTime> {
+    fn timestamp(&mut self, obj: &Object<'_>, parent: &str, key: &str, need: Need) -> Option<OffsetDateTime> {
         self.typed(obj, parent, key, need, "an RFC 3339 timestamp", |v| {
             v.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
         })
     }
 
-    fn integer(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<i64> {
-        self.typed(obj, parent, key, need, "an integer", Value::as_i64)
+    fn integer(&mut self, obj: &Object<'_>, parent: &str, key: &str, need: Need) -> Option<i64> {
+        self.typed(obj, parent, key, need, "an integer", Json::as_i64)
     }
 
     fn integer_in(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &Object<'_>,
         parent: &str,
         key: &str,
         need: Need,
@@ -172,26 +172,26 @@ impl Checker {
         Some(value)
     }
 
-    fn boolean(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<bool> {
-        self.typed(obj, parent, key, need, "true or false", Value::as_bool)
+    fn boolean(&mut self, obj: &Object<'_>, parent: &str, key: &str, need: Need) -> Option<bool> {
+        self.typed(obj, parent, key, need, "true or false", Json::as_bool)
     }
 
     fn object<'v>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v Object<'v>,
         parent: &str,
         key: &str,
         need: Need,
-    ) -> Option<&'v Map<String, Value>> {
-        self.typed(obj, parent, key, need, "an object", Value::as_object)
+    ) -> Option<&'v Object<'v>> {
+        self.typed(obj, parent, key, need, "an object", Json::as_object)
     }
 
-    fn array<'v>(&mut self, obj: &'v Map<String, Value>, parent: &str, key: &str, need: Need) -> Option<&'v Vec<Value>> {
-        self.typed(obj, parent, key, need, "an array", Value::as_array)
+    fn array<'v>(&mut self, obj: &'v Object<'v>, parent: &str, key: &str, need: Need) -> Option<&'v Vec<Json<'v>>> {
+        self.typed(obj, parent, key, need, "an array", Json::as_array)
     }
 
     /// An object whose values are all strings (tags, flags).
-    fn string_map(&mut self, obj: &Map<String, Value>, parent: &str, key: &str) {
+    fn string_map(&mut self, obj: &Object<'_>, parent: &str, key: &str) {
         let Some(map) = self.object(obj, parent, key, Optional) else { return };
         let path = child(parent, key);
         for (name, value) in map {
@@ -202,7 +202,7 @@ impl Checker {
     }
 
     /// An array whose elements are all strings.
-    fn string_array(&mut self, obj: &Map<String, Value>, parent: &str, key: &str) {
+    fn string_array(&mut self, obj: &Object<'_>, parent: &str, key: &str) {
         let Some(items) = self.array(obj, parent, key, Optional) else { return };
         let path = child(parent, key);
         for (i, item) in items.iter().enumerate() {
@@ -215,10 +215,10 @@ impl Checker {
     /// Each element of an optional array must be an object; yields them with their paths.
     fn objects<'v>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v Object<'v>,
         parent: &str,
         key: &str,
-    ) -> Vec<(String, &'v Map<String, Value>)> {
+    ) -> Vec<(String, &'v Object<'v>)> {
         let Some(items) = self.array(obj, parent, key, Optional) else { return Vec::new() };
         let path = child(parent, key);
         let mut out = Vec::with_capacity(items.len());
@@ -231,7 +231,7 @@ impl Checker {
         out
     }
 
-    fn root<'v>(&mut self, payload: &'v Value) -> Option<&'v Map<String, Value>> {
+    fn root<'v>(&mut self, payload: &'v Json<'v>) -> Option<&'v Object<'v>> {
         let obj = payload.as_object();
         if obj.is_none() {
             self.fail("$".to_owned(), "must be a JSON object");
@@ -246,14 +246,14 @@ impl Checker {
         }
     }
 
-    fn release_and_environment(&mut self, obj: &Map<String, Value>, environment: Need) {
+    fn release_and_environment(&mut self, obj: &Object<'_>, environment: Need) {
         self.bounded_string(obj, "", "release", Required, Limits::RELEASE_MAX_CHARS);
         self.bounded_string(obj, "", "environment", environment, Limits::ENVIRONMENT_MAX_CHARS);
     }
 
     // --- event parts -------------------------------------------------------
 
-    fn device(&mut self, obj: &Map<String, Value>) {
+    fn device(&mut self, obj: &Object<'_>) {
         let Some(device) = self.object(obj, "", "device", Required) else { return };
         self.string(device, "device", "os", Required);
         self.string(device, "device", "osVersion", Required);
@@ -262,7 +262,7 @@ impl Checker {
         }
     }
 
-    fn app(&mut self, obj: &Map<String, Value>) {
+    fn app(&mut self, obj: &Object<'_>) {
         let Some(app) = self.object(obj, "", "app", Required) else { return };
         self.string(app, "app", "version", Required);
         self.string(app, "app", "build", Optional);
@@ -272,7 +272,7 @@ impl Checker {
         }
     }
 
-    fn user(&mut self, obj: &Map<String, Value>) {
+    fn user(&mut self, obj: &Object<'_>) {
         let Some(user) = self.object(obj, "", "user", Optional) else { return };
         self.string(user, "user", "id", Optional);
         self.string(user, "user", "name", Optional);
@@ -281,7 +281,7 @@ impl Checker {
     }
 
     /// An error and its causes; depth is not limited here (trimming cuts it).
-    fn error(&mut self, error: &Map<String, Value>, path: &str) {
+    fn error(&mut self, error: &Object<'_>, path: &str) {
         self.string(error, path, "type", Required);
         self.string(error, path, "message", Optional);
         for (frame_path, frame) in self.objects(error, path, "stack") {
@@ -292,7 +292,7 @@ impl Checker {
         }
     }
 
-    fn frame(&mut self, frame: &Map<String, Value>, path: &str) {
+    fn frame(&mut self, frame: &Object<'_>, path: &str) {
         self.string(frame, path, "file", Required);
         self.integer_in(frame, path, "line", Required, 1..=i64::MAX);
         self.integer_in(frame, path, "column", Optional, 0..=i64::MAX);
@@ -304,8 +304,8 @@ impl Checker {
         self.string_array(frame, path, "postContext");
         for key in ["instructionAddress", "imageAddress"] {
             self.typed(frame, path, key, Optional, "an integer or a \"0x…\" string", |v| match v {
-                Value::Number(n) => n.as_u64().map(|_| ()),
-                Value::String(s) => s
+                Json::Number(_) => v.as_u64().map(|_| ()),
+                Json::String(s) => s
                     .strip_prefix("0x")
                     .or_else(|| s.strip_prefix("0X"))
                     .filter(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
@@ -315,14 +315,14 @@ impl Checker {
         }
     }
 
-    fn breadcrumbs(&mut self, obj: &Map<String, Value>) {
+    fn breadcrumbs(&mut self, obj: &Object<'_>) {
         for (path, crumb) in self.objects(obj, "", "breadcrumbs") {
             self.timestamp(crumb, &path, "timestamp", Optional);
             self.string(crumb, &path, "type", Optional);
         }
     }
 
-    fn attachments(&mut self, obj: &Map<String, Value>) {
+    fn attachments(&mut self, obj: &Object<'_>) {
         for (path, attachment) in self.objects(obj, "", "attachments") {
             self.string(attachment, &path, "ref", Required);
             self.string(attachment, &path, "kind", Required);
@@ -334,7 +334,7 @@ impl Checker {
 }
 
 /// Validates and trims one Event.
-pub fn validate_event(mut payload: Value) -> Result<ValidatedEvent, Vec<FieldError>> {
+pub fn validate_event(mut payload: Json<'_>) -> Result<ValidatedEvent<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -372,7 +372,7 @@ pub fn validate_event(mut payload: Value) -> Result<ValidatedEvent, Vec<FieldErr
 }
 
 /// Validates one Span (its 64 KiB size limit is the caller's: it knows the encoded size).
-pub fn validate_span(mut payload: Value) -> Result<ValidatedSpan, Vec<FieldError>> {
+pub fn validate_span(mut payload: Json<'_>) -> Result<ValidatedSpan<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -402,7 +402,7 @@ pub fn validate_span(mut payload: Value) -> Result<ValidatedSpan, Vec<FieldError
 }
 
 /// Validates one Session; `durationMs` beyond 7 days is capped.
-pub fn validate_session(mut payload: Value) -> Result<ValidatedSession, Vec<FieldError>> {
+pub fn validate_session(mut payload: Json<'_>) -> Result<ValidatedSession<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -419,13 +419,13 @@ pub fn validate_session(mut payload: Value) -> Result<ValidatedSession, Vec<Fiel
 }
 
 /// Validates one Deploy.
-pub fn validate_deploy(payload: Value) -> Result<ValidatedDeploy, Vec<FieldError>> {
+pub fn validate_deploy(payload: Json<'_>) -> Result<ValidatedDeploy, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).map(|obj| {
         check.release_and_environment(obj, Optional);
         let deployed_at = check.timestamp(obj, "", "deployedAt", Optional);
-        let release = obj.get("release").and_then(Value::as_str).map(str::to_owned);
-        let environment = obj.get("environment").and_then(Value::as_str).map(str::to_owned);
+        let release = obj.get("release").and_then(Json::as_str).map(str::to_owned);
+        let environment = obj.get("environment").and_then(Json::as_str).map(str::to_owned);
         (release, environment, deployed_at)
     });
     let (release, environment, deployed_at) = check.finish(typed)?;

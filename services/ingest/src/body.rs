@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_ENCODING;
 use bytes::Bytes;
-use serde_json::Value;
+use sentori_protocol::json::{self, Json};
 
 use crate::error::IngestError;
 
@@ -17,13 +17,8 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 /// A single span.
 pub const SPAN_LIMIT: usize = 64 * 1024;
 
-/// Reads, decodes and parses a JSON body of at most `limit` decoded bytes.
-/// Any content type is accepted: beacons arrive as `text/plain`.
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, IngestError> {
-    let bytes = read_decoded(headers, body, limit).await?;
-    parse_json(&bytes)
-}
-
+/// Reads and decodes a body of at most `limit` decoded bytes, for
+/// [`parse_json`]. Any content type is accepted: beacons arrive as `text/plain`.
 pub async fn read_decoded(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, IngestError> {
     let encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned());
     // A compressed body is never larger than its decoded form by more than a
@@ -75,6 +70,7 @@ fn inflate(reader: impl Read, limit: usize) -> Result<Bytes, IngestError> {
     Ok(Bytes::from(out))
 }
 
-pub fn parse_json(bytes: &[u8]) -> Result<Value, IngestError> {
-    serde_json::from_slice(bytes).map_err(|e| IngestError::InvalidJson(e.to_string()))
+/// Parses a decoded body into a tree that borrows its strings from it.
+pub fn parse_json(bytes: &[u8]) -> Result<Json<'_>, IngestError> {
+    json::parse(bytes).map_err(|e| IngestError::InvalidJson(e.to_string()))
 }

@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use sentori_protocol::json::Json;
+use serde_json::json;
 use sentori_protocol::{ErrorBody, FieldError};
 use sentori_queue::{Envelope, ItemKind, Payload, Stream};
 use time::OffsetDateTime;
@@ -29,13 +30,13 @@ struct ItemRoute {
     query_token: QueryToken,
     /// The monthly quota its items count against, if any.
     quota: Option<Category>,
-    validate: fn(Value) -> Result<Validated, Vec<FieldError>>,
+    validate: for<'a> fn(Json<'a>) -> Result<Validated<'a>, Vec<FieldError>>,
 }
 
 /// One item that passed validation.
-struct Validated {
+struct Validated<'a> {
     id: Uuid,
-    payload: Value,
+    payload: Json<'a>,
     /// Whether validation trimmed or removed anything (see [`queued_payload`]).
     changed: bool,
 }
@@ -117,7 +118,7 @@ fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Paylo
 fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
     match std::str::from_utf8(body) {
         Ok(text) if !item.changed => Payload::from_json_text(text.to_owned()),
-        _ => Payload::from_value(&item.payload),
+        _ => Payload::from_json_text(item.payload.to_json_string()),
     }
 }
 
@@ -157,19 +158,18 @@ async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri:
     let read = async {
         let bytes = body::read_decoded(&headers, body, route.single_limit).await?;
         let item = (route.validate)(body::parse_json(&bytes)?).map_err(IngestError::ValidationFailed)?;
-        Ok((item, bytes))
+        Ok((item.id, queued_payload(&item, &bytes)))
     };
-    let (caller, (item, bytes)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
-    let payload = queued_payload(&item, &bytes);
+    let (caller, (id, payload)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
     charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, payload)]).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": item.id}))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
 async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    let (caller, value) = admit_reading(&state, &headers, &uri, QueryToken::Refused, body::read_json(&headers, body, JSON_LIMIT)).await?;
-    let items = match value {
-        Value::Object(mut obj) => match obj.remove(route.batch_key) {
-            Some(Value::Array(items)) => items,
+    let (caller, bytes) = admit_reading(&state, &headers, &uri, QueryToken::Refused, body::read_decoded(&headers, body, JSON_LIMIT)).await?;
+    let items = match body::parse_json(&bytes)? {
+        Json::Object(mut obj) => match obj.remove(route.batch_key) {
+            Some(Json::Array(items)) => items,
             Some(_) => return Err(invalid(route.batch_key, "must be an array")),
             None => return Err(invalid(route.batch_key, "required")),
         },
@@ -184,7 +184,7 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
     for (index, item) in items.into_iter().enumerate() {
         match (route.validate)(item) {
             Ok(item) => {
-                envelopes.push(envelope(&caller, route.kind, &headers, Payload::from_value(&item.payload)));
+                envelopes.push(envelope(&caller, route.kind, &headers, Payload::from_json_text(item.payload.to_json_string())));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
@@ -228,8 +228,8 @@ pub async fn post_session(State(state): State<AppState>, headers: HeaderMap, uri
 /// has written the row, and every writer of that release agrees on it.
 pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
     let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
-    let value = body::read_json(&headers, body, JSON_LIMIT).await?;
-    let deploy = sentori_protocol::validate_deploy(value).map_err(IngestError::ValidationFailed)?;
+    let bytes = body::read_decoded(&headers, body, JSON_LIMIT).await?;
+    let deploy = sentori_protocol::validate_deploy(body::parse_json(&bytes)?).map_err(IngestError::ValidationFailed)?;
     let deploy_at = deploy.deployed_at.unwrap_or_else(OffsetDateTime::now_utc);
     let deploy_at_text = deploy_at.format(&Rfc3339).unwrap_or_default();
     let release_id = sentori_protocol::release_id(caller.token.project_id, &deploy.release);
@@ -256,9 +256,8 @@ pub async fn method_not_allowed() -> Response {
 mod tests {
     use super::*;
 
-    fn validated(body: &str) -> Validated {
-        let value = body::parse_json(body.as_bytes()).unwrap();
-        (EVENTS.validate)(value).unwrap()
+    fn validated(body: &str) -> Validated<'_> {
+        (EVENTS.validate)(body::parse_json(body.as_bytes()).unwrap()).unwrap()
     }
 
     const EVENT: &str = r#"{ "id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "2026-11-26T10:00:00Z",
@@ -280,7 +279,7 @@ mod tests {
         let item = validated(&body);
         assert!(item.changed, "a client's _meta is removed");
         let queued = queued_payload(&item, body.as_bytes()).value().unwrap();
-        assert_eq!(queued, item.payload);
+        assert_eq!(queued, serde_json::to_value(&item.payload).unwrap());
         assert!(queued.get("_meta").is_none());
     }
 }
