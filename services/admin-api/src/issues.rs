@@ -169,9 +169,11 @@ pub async fn list(
     q.push_bind(project_id);
     q.push(" AND i.status = s.status");
     if let Some(text) = non_empty(&params.query) {
-        // The same expression as the trigram index `issues_search`.
-        q.push(" AND (coalesce(i.title, '') || ' ' || coalesce(i.culprit, '') || ' ' || coalesce(i.type, '')) ILIKE ")
-            .push_bind(like_pattern(text));
+        // Title, culprit and type, as written to `issue_search` when the
+        // issue was created (they never change), trigram-indexed there.
+        q.push(" AND EXISTS (SELECT 1 FROM issue_search t WHERE t.project_id = i.project_id AND t.issue_id = i.id AND t.document ILIKE ")
+            .push_bind(like_pattern(text))
+            .push(")");
     }
     if let Some(release) = non_empty(&params.release) {
         // An issue's first and last seen bound its events' timestamps, so an
