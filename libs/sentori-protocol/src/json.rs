@@ -321,19 +321,24 @@ impl Serialize for Json<'_> {
     }
 }
 
-/// Each key once, with its last value (where its last copy stood). Linear
-/// in the number of entries, so no object makes writing it quadratic.
+/// Objects up to this size look for a later copy of a key by scanning;
+/// larger ones use a set, so no object makes writing it quadratic.
+const SCAN_FOR_REPEATS_UP_TO: usize = 16;
+
+/// Each key once, with its last value (where its last copy stood).
 impl Serialize for Object<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seen = std::collections::HashSet::new();
-        let mut last: Vec<&(Cow<'_, str>, Json<'_>)> = Vec::with_capacity(self.0.len());
-        for entry in self.0.iter().rev() {
-            if seen.insert(entry.0.as_ref()) {
-                last.push(entry);
-            }
-        }
-        let mut map = serializer.serialize_map(Some(last.len()))?;
-        for (key, value) in last.into_iter().rev() {
+        let entries = &self.0;
+        let is_last: Vec<bool> = if entries.len() <= SCAN_FOR_REPEATS_UP_TO {
+            (0..entries.len()).map(|i| entries[i + 1..].iter().all(|(k, _)| *k != entries[i].0)).collect()
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            let mut flags: Vec<bool> = entries.iter().rev().map(|(k, _)| seen.insert(k.as_ref())).collect();
+            flags.reverse();
+            flags
+        };
+        let mut map = serializer.serialize_map(Some(is_last.iter().filter(|last| **last).count()))?;
+        for ((key, value), _) in entries.iter().zip(&is_last).filter(|(_, last)| **last) {
             map.serialize_entry(key.as_ref(), value)?;
         }
         map.end()
@@ -372,6 +377,20 @@ mod tests {
         let mut object = tree.as_object().unwrap().clone();
         assert_eq!(object.remove("k").and_then(|v| v.as_str().map(str::to_owned)).as_deref(), Some("last"));
         assert!(object.get("k").is_none(), "remove takes every copy");
+    }
+
+    #[test]
+    fn large_objects_with_repeats_write_each_key_once_with_its_last_value() {
+        let mut text = String::from("{");
+        for i in 0..40 {
+            text.push_str(&format!("\"k{}\": {i},", i % 20));
+        }
+        text.push_str("\"end\": true}");
+        let written = round_trip(&text);
+        let object = written.as_object().unwrap();
+        assert_eq!(object.len(), 21);
+        assert_eq!(object["k3"], 23, "the second copy of k3 is the last");
+        assert_eq!(written, serde_json::from_str::<serde_json::Value>(&text).unwrap());
     }
 
     #[test]
