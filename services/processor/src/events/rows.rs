@@ -14,8 +14,8 @@ use super::issues::IssueIds;
 use crate::error::ProcessError;
 
 /// Stores the events with one `COPY`: the cheapest way into PostgreSQL for
-/// many wide rows (no array parameters to build and unpack, the payload
-/// written straight from the tree into the stream).
+/// many wide rows (no array parameters to build and unpack; each payload is
+/// written into the stream from its parsed fields and the text it kept).
 pub async fn copy_events(
     tx: &mut Transaction<'_, Postgres>,
     project_id: Uuid,
