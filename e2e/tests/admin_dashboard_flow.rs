@@ -93,6 +93,8 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     assert_eq!(listed, newest_first);
     assert_eq!(events[0]["title"], "TypeError: <img src=x onerror=alert(1)>", "stored and returned literally");
     assert_eq!(events[0]["userId"], "u-1");
+    let device = ["os", "osVersion", "deviceModel"].map(|key| events[0][key].as_str().unwrap_or_default().to_owned());
+    assert_eq!(device, ["ios", "17.4", "iPhone15,2"], "{events}");
 
     let event = get(format!("/projects/{DEV_PROJECT_ID}/events/{}", event_ids[1])).await;
     assert_eq!(event["issueId"], iid.as_str());
@@ -116,6 +118,7 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     assert_eq!(trace["spans"][1]["parentSpanId"], root.to_string());
     assert_eq!(trace["events"].as_array().unwrap().len(), 3);
     assert_eq!(trace["events"][0]["spanId"], child.to_string());
+    assert_eq!(trace["events"][0]["title"], "TypeError: <img src=x onerror=alert(1)>");
     let traces = get(format!("/projects/{DEV_PROJECT_ID}/traces?op=react.navigation")).await;
     assert_eq!(traces[0]["traceId"], trace_id.to_string());
 

@@ -488,11 +488,15 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                 push_time(&mut buf, timestamp);
                 let _ = write!(
                     buf,
-                    "\t{issue_id}\t{}\t{level}\tjavascript\t{}\t{}\tuser-{user}\t\\N\t\\N\tsentori.javascript/1.0.0\t",
+                    "\t{issue_id}\t{}\t{level}\tjavascript\t{}\t{}\tuser:user-{user}\t\\N\t\\N\tsentori.javascript/1.0.0\t",
                     if *anr { "anr" } else { "error" },
                     releases[release].name,
                     ENVIRONMENTS[environment],
                 );
+                push_text(&mut buf, &format!("{error_type}: {message}"));
+                let framework = &payload["app"]["framework"];
+                let runtime = format!("{} {}", framework["name"].as_str().unwrap_or(""), framework["version"].as_str().unwrap_or(""));
+                let _ = write!(buf, "\t{os}\t{os_version}\t{model}\t{runtime}\t");
                 push_text(&mut buf, &serde_json::to_string(&payload).expect("JSON"));
                 buf.push(b'\n');
 
@@ -527,7 +531,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
     copy_in(
         pool,
         "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment,
-                      user_key, trace_id, span_id, sdk, payload) FROM STDIN",
+                      user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime, payload) FROM STDIN",
         rx,
     )
     .await;

@@ -106,6 +106,11 @@ async fn copy_baseline(events: &[serde_json::Value]) -> f64 {
             event["environment"].as_str().unwrap().to_owned(),
             event["user"]["id"].as_str().unwrap().to_owned(),
             "bench/1".to_owned(),
+            format!("{}: {}", event["error"]["type"].as_str().unwrap(), event["error"]["message"].as_str().unwrap()),
+            event["device"]["os"].as_str().unwrap().to_owned(),
+            event["device"]["osVersion"].as_str().unwrap().to_owned(),
+            event["device"]["model"].as_str().unwrap().to_owned(),
+            "react-native 0.76".to_owned(),
             event.to_string(),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
@@ -116,7 +121,8 @@ async fn copy_baseline(events: &[serde_json::Value]) -> f64 {
     let mut conn = pool.acquire().await.expect("connection");
     let mut copy = conn
         .copy_in_raw(
-            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment, user_key, sdk, payload) FROM STDIN WITH (FORMAT csv)",
+            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment, user_key, sdk,
+                          title, os, os_version, device_model, runtime, payload) FROM STDIN WITH (FORMAT csv)",
         )
         .await
         .expect("COPY starts");

@@ -35,11 +35,6 @@ pub struct EventSummary {
     pub trace_id: Option<Uuid>,
 }
 
-/// The event's own title: `type: message` of its error, else its message.
-const TITLE_SQL: &str = "coalesce(
-        nullif(concat_ws(': ', payload->'error'->>'type', nullif(payload->'error'->>'message', '')), ''),
-        payload->>'message')";
-
 /// An issue's events, newest first.
 #[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/events", tag = "events",
     params(("pid" = Uuid, Path), ("iid" = Uuid, Path), PageParams),
@@ -64,16 +59,18 @@ pub async fn list(
     if !issue_exists {
         return Err(ApiError::NotFound);
     }
-    let rows = sqlx::query_as::<_, EventSummary>(&format!(
-        "SELECT id, timestamp, received_at, release, environment, {TITLE_SQL} AS title,
-                coalesce(payload->'user'->>'id', payload->'device'->>'installId') AS user_id,
-                payload->'device'->>'os' AS os, payload->'device'->>'osVersion' AS os_version,
-                payload->'device'->>'model' AS device_model, trace_id
+    // Columns the processor filled from the payload: the payload itself is
+    // `json` text, which every `->` would parse whole again. `user_key` is
+    // `user:<id>` or `install:<id>`; the list shows the id.
+    let rows = sqlx::query_as::<_, EventSummary>(
+        "SELECT id, timestamp, received_at, release, environment, title,
+                substr(user_key, strpos(user_key, ':') + 1) AS user_id,
+                os, os_version, device_model, trace_id
            FROM events
           WHERE project_id = $1 AND issue_id = $2
             AND ($3::timestamptz IS NULL OR (timestamp, id) < ($3, $4))
-          ORDER BY timestamp DESC, id DESC LIMIT $5"
-    ))
+          ORDER BY timestamp DESC, id DESC LIMIT $5",
+    )
     .bind(project_id)
     .bind(issue_id)
     .bind(after_time)

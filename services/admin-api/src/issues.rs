@@ -317,19 +317,13 @@ pub async fn detail(
             .bind(issue_id)
             .fetch_one(&state.pool)
             .await?;
-    // Each payload is decompressed once (`jsonb_to_record` splits out the
-    // three objects the tags come from): every `payload->...` of its own
-    // would decompress the whole ~3 KB document again.
+    // The tags come from columns the processor filled from each payload
+    // (the payload is `json` text, parsed whole by every look inside it).
     let tag_rows: Vec<(String, String, i64)> = sqlx::query_as(
         "WITH recent AS (
-             SELECT e.release, e.environment,
-                    nullif(trim(concat_ws(' ', p.device->>'os', p.device->>'osVersion')), '') AS os,
-                    p.device->>'model' AS device_model,
-                    coalesce(nullif(trim(concat_ws(' ', p.app->'framework'->>'name', p.app->'framework'->>'version')), ''),
-                             p.tags->>'browser', p.tags->>'runtime') AS runtime
-               FROM (SELECT release, environment, payload FROM events
-                      WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3) e
-              CROSS JOIN LATERAL jsonb_to_record(e.payload) AS p(device jsonb, app jsonb, tags jsonb)),
+             SELECT release, environment, nullif(trim(concat_ws(' ', os, os_version)), '') AS os, device_model, runtime
+               FROM events
+              WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3),
          vals AS (
              SELECT 'release' AS key, release AS value FROM recent
              UNION ALL SELECT 'environment', environment FROM recent

@@ -161,10 +161,7 @@ pub async fn detail(
         })
         .collect();
     let events = sqlx::query_as::<_, TraceEvent>(
-        "SELECT id, issue_id, span_id,
-                coalesce(nullif(concat_ws(': ', payload->'error'->>'type', nullif(payload->'error'->>'message', '')), ''),
-                         payload->>'message') AS title,
-                timestamp
+        "SELECT id, issue_id, span_id, title, timestamp
            FROM events WHERE project_id = $1 AND trace_id = $2 ORDER BY timestamp, id",
     )
     .bind(project_id)

@@ -218,7 +218,8 @@ pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) 
     id
 }
 
-/// An event row of `issue_id` as the processor stores it.
+/// An event row of `issue_id` as the processor stores it, its columns
+/// filled from `extra` merged into a default payload.
 pub async fn insert_event(
     pool: &PgPool,
     project_id: Uuid,
@@ -245,8 +246,12 @@ pub async fn insert_event(
     let received_at = OffsetDateTime::now_utc();
     sqlx::query(
         "INSERT INTO events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment,
-                             user_key, trace_id, span_id, sdk, payload)
-         VALUES ($1, $2, $3, $4, $5, 'error', 'error', 'javascript', $6, $7, 'user-1', $8, $9, 'sentori-test/1', $10)",
+                             user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime, payload)
+         SELECT $1, $2, $3, $4, $5, 'error', 'error', 'javascript', $6, $7, 'user:' || (p->'user'->>'id'), $8, $9,
+                'sentori-test/1', concat_ws(': ', p->'error'->>'type', p->'error'->>'message'), p->'device'->>'os',
+                p->'device'->>'osVersion', p->'device'->>'model',
+                concat_ws(' ', p->'app'->'framework'->>'name', p->'app'->'framework'->>'version'), p
+           FROM (SELECT $10::jsonb AS p) AS payload",
     )
     .bind(project_id)
     .bind(id)

@@ -16,6 +16,7 @@ mod rows;
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -60,6 +61,7 @@ struct Event<'a> {
     user_key: Option<String>,
     trace_id: Option<Uuid>,
     span_id: Option<Uuid>,
+    device: DeviceColumns,
     grouping: Grouping,
     release_has_map: Option<bool>,
 }
@@ -92,6 +94,7 @@ impl<'a> Event<'a> {
             user_key,
             trace_id: uuid_at("traceId"),
             span_id: uuid_at("spanId"),
+            device: DeviceColumns::of(p),
             grouping,
             kind,
             release_has_map,
@@ -102,6 +105,34 @@ impl<'a> Event<'a> {
     /// The payload as it is stored.
     fn stored_payload(&self) -> StoredPayload<'_, 'a> {
         self.payload.stored(self.release_has_map)
+    }
+}
+
+/// What the dashboard shows of an event's device and runtime, stored in
+/// columns of its own: the payload is `json` text, costly to look into.
+struct DeviceColumns {
+    os: Option<String>,
+    os_version: Option<String>,
+    model: Option<String>,
+    /// The app's framework and version, else the browser or runtime tag.
+    runtime: Option<String>,
+}
+
+impl DeviceColumns {
+    fn of(p: &Value) -> Self {
+        let text = |value: &Value| value.as_str().map(str::to_owned);
+        let framework = &p["app"]["framework"];
+        let framework = [&framework["name"], &framework["version"]]
+            .iter()
+            .filter_map(|part| part.as_str().map(str::trim).filter(|s| !s.is_empty()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let runtime = Some(framework)
+            .filter(|f| !f.is_empty())
+            .or_else(|| text(&p["tags"]["browser"]))
+            .or_else(|| text(&p["tags"]["runtime"]));
+        let device = &p["device"];
+        Self { os: text(&device["os"]), os_version: text(&device["osVersion"]), model: text(&device["model"]), runtime }
     }
 }
 
@@ -227,4 +258,30 @@ fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, Offset
         delta.newest_release_seen = delta.newest_release_seen.max(seen);
     }
     deltas
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::DeviceColumns;
+
+    #[test]
+    fn device_columns_come_from_the_device_and_the_first_runtime_known() {
+        let native = DeviceColumns::of(&json!({
+            "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
+            "app": {"framework": {"name": "react-native", "version": "0.74.1"}},
+            "tags": {"browser": "never read when there is a framework"},
+        }));
+        assert_eq!(
+            (native.os.as_deref(), native.os_version.as_deref(), native.model.as_deref(), native.runtime.as_deref()),
+            (Some("ios"), Some("17.4"), Some("iPhone15,2"), Some("react-native 0.74.1"))
+        );
+        let runtime = |event| DeviceColumns::of(&event).runtime;
+        assert_eq!(runtime(json!({"app": {"framework": {"name": "flutter"}}})).as_deref(), Some("flutter"));
+        assert_eq!(runtime(json!({"app": {"framework": {}}, "tags": {"browser": "Firefox 133"}})).as_deref(), Some("Firefox 133"));
+        assert_eq!(runtime(json!({"tags": {"runtime": "node 22"}})).as_deref(), Some("node 22"));
+        let bare = DeviceColumns::of(&json!({"device": {"os": 3}}));
+        assert_eq!((bare.os, bare.runtime), (None, None), "a value that is not text is no column");
+    }
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 /// The top-level fields grouping, symbolication, attachment checks and the
 /// event's columns read. A field missing here reads as absent to them.
-const READ: [&str; 17] = [
+const READ: [&str; 19] = [
     "id",
     "timestamp",
     "kind",
@@ -25,6 +25,9 @@ const READ: [&str; 17] = [
     "environment",
     "user",
     "device",
+    // The runtime column: the app's framework, else a browser or runtime tag.
+    "app",
+    "tags",
     "traceId",
     "spanId",
     "error",
@@ -84,8 +87,10 @@ impl<'de> Deserialize<'de> for EventPayload<'de> {
                         let value: Value = map.next_value()?;
                         read.insert(key, value);
                     } else {
-                        // A repeated key is kept each time: PostgreSQL's jsonb
-                        // keeps its last value, as a tree would. Removing the
+                        // A repeated key is kept each time: readers of the
+                        // stored `json` take its last value, as a tree would
+                        // (PostgreSQL's json functions, serde_json, the
+                        // browser's JSON.parse). Removing the
                         // earlier copy here would make an event of many keys
                         // quadratic to read.
                         let value: &RawValue = map.next_value()?;
@@ -159,18 +164,19 @@ mod tests {
 
     #[test]
     fn changes_to_the_read_fields_are_stored() {
-        let mut payload = EventPayload::parse(r#"{"attachments":[1,2],"tags":{"a":"b"}}"#).unwrap();
+        let mut payload = EventPayload::parse(r#"{"attachments":[1,2],"contexts":{"a":"b"}}"#).unwrap();
         payload.fields_mut()["attachments"] = json!([]);
         let stored = serde_json::to_value(payload.stored(None)).unwrap();
-        assert_eq!(stored, json!({"attachments": [], "tags": {"a": "b"}}));
+        assert_eq!(stored, json!({"attachments": [], "contexts": {"a": "b"}}));
     }
 
     #[test]
     fn a_repeated_key_keeps_its_last_value_as_a_tree_would() {
-        let text = r#"{"tags":{"a":"1"},"tags":{"a":"2"},"kind":"x","kind":"error"}"#;
-        assert_eq!(stored(text, None), json!({"tags": {"a": "2"}, "kind": "error"}));
-        // Written as text, the copies keep their order, so jsonb (which
-        // keeps a repeated key's last value) stores the same.
+        let text = r#"{"contexts":{"a":"1"},"contexts":{"a":"2"},"kind":"x","kind":"error"}"#;
+        assert_eq!(stored(text, None), json!({"contexts": {"a": "2"}, "kind": "error"}));
+        // Written as text, the copies keep their order, so every reader of
+        // the stored `json` (which takes a repeated key's last value) reads
+        // the same.
         let written = serde_json::to_string(&EventPayload::parse(text).unwrap().stored(None)).unwrap();
         let position = |needle: &str| written.find(needle).unwrap_or_else(|| panic!("{needle} in {written}"));
         assert!(position(r#"{"a":"1"}"#) < position(r#"{"a":"2"}"#), "{written}");

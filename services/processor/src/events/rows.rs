@@ -38,13 +38,19 @@ pub async fn copy_events(
         rows.optional(event.trace_id, CopyText::uuid);
         rows.optional(event.span_id, CopyText::uuid);
         rows.optional(event.envelope.sdk.as_deref(), CopyText::text);
+        rows.text(&event.grouping.title);
+        rows.optional(event.device.os.as_deref(), CopyText::text);
+        rows.optional(event.device.os_version.as_deref(), CopyText::text);
+        rows.optional(event.device.model.as_deref(), CopyText::text);
+        rows.optional(event.device.runtime.as_deref(), CopyText::text);
         rows.json(&event.stored_payload())?;
         rows.end_row();
     }
     let mut copy = tx
         .copy_in_raw(
             "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
-                          environment, user_key, trace_id, span_id, sdk, payload) FROM STDIN",
+                          environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
+                          payload) FROM STDIN",
         )
         .await?;
     copy.send(rows.into_bytes()).await?;
