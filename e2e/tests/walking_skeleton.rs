@@ -163,3 +163,33 @@ async fn the_stored_payload_is_what_the_sdk_sent() {
     stored.as_object_mut().unwrap().remove("symbolication");
     assert_eq!(stored, sent);
 }
+
+/// PostgreSQL's text cannot hold U+0000; an event with one in its message,
+/// a tag and a key is still stored, each one as U+FFFD, not dead-lettered.
+#[tokio::test]
+async fn an_event_with_a_nul_character_is_stored() {
+    let stack = TestStack::new().await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
+    let id = uuid::Uuid::now_v7();
+    let mut sent = event(id, "NulError");
+    sent["error"]["message"] = json!("before\u{0}after");
+    sent["tags"] = json!({"screen": "\u{0}", "k\u{0}": "v"});
+    let response =
+        reqwest::Client::new().post(ingest.url("/v1/events")).bearer_auth(&stack.dev_token).json(&sent).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+
+    let pool = stack.pool().await;
+    let (stored, title): (Value, String) = eventually("the event to be stored", Duration::from_secs(30), || async {
+        sqlx::query_as("SELECT payload, title FROM events WHERE id = $1").bind(id).fetch_optional(&pool).await.unwrap()
+    })
+    .await;
+    assert_eq!(title, "NulError: before\u{FFFD}after");
+    assert_eq!(stored["tags"], json!({"screen": "\u{FFFD}", "k\u{FFFD}": "v"}));
+    let issues_of_type: i64 = sqlx::query_scalar("SELECT count(*) FROM issues WHERE project_id = $1 AND type = 'NulError'")
+        .bind(DEV_PROJECT_ID)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(issues_of_type, 1, "its issue was created too");
+}

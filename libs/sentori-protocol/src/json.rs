@@ -228,12 +228,26 @@ impl<'de> Visitor<'de> for CowStrVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(text.to_owned()))
+        Ok(Cow::Owned(without_nul(text.to_owned())))
     }
 
     fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(text))
+        Ok(Cow::Owned(without_nul(text)))
     }
+}
+
+/// PostgreSQL's `text` cannot hold U+0000: an event with one in any string
+/// would be answered `202` here and then fail where it is stored. It
+/// becomes U+FFFD, the replacement character. Only an escape (`\u0000`)
+/// puts one in a JSON string, and only strings with escapes are owned, so
+/// the borrowed ones are never scanned.
+fn without_nul(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
+}
+
+/// Whether the JSON text has a U+0000 escape that parsing replaced.
+pub fn has_nul_escape(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"\\u0000").is_some()
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
@@ -272,11 +286,11 @@ impl<'de> Deserialize<'de> for Json<'de> {
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Json<'de>, E> {
-                Ok(Json::String(Cow::Owned(text.to_owned())))
+                CowStrVisitor.visit_str(text).map(Json::String)
             }
 
             fn visit_string<E: de::Error>(self, text: String) -> Result<Json<'de>, E> {
-                Ok(Json::String(Cow::Owned(text)))
+                CowStrVisitor.visit_string(text).map(Json::String)
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {

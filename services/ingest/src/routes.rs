@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use sentori_protocol::json::Json;
+use sentori_protocol::json::{self, Json};
 use serde_json::json;
 use sentori_protocol::{ErrorBody, FieldError};
 use sentori_queue::{Envelope, ItemKind, Payload, Stream};
@@ -114,10 +114,11 @@ fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Paylo
 
 /// What to queue for a validated body: the body as it came when validation
 /// changed nothing, which saves encoding the tree again (the processor
-/// parses the text it needs either way), else the validated tree.
+/// parses the text it needs either way), else the validated tree. Parsing
+/// replaces a U+0000 (`json::has_nul_escape`), so such a body is re-encoded.
 fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
     match std::str::from_utf8(body) {
-        Ok(text) if !item.changed => Payload::from_json_text(text.to_owned()),
+        Ok(text) if !item.changed && !json::has_nul_escape(body) => Payload::from_json_text(text.to_owned()),
         _ => Payload::from_json_text(item.payload.to_json_string()),
     }
 }
@@ -281,5 +282,16 @@ mod tests {
         let queued = queued_payload(&item, body.as_bytes()).value().unwrap();
         assert_eq!(queued, serde_json::to_value(&item.payload).unwrap());
         assert!(queued.get("_meta").is_none());
+    }
+
+    #[test]
+    fn a_nul_in_any_string_is_queued_as_the_replacement_character() {
+        let body = EVENT.replace(r#""message": "m""#, r#""message": "a\u0000b", "x\u0000": "\u0000""#);
+        let item = validated(&body);
+        let queued = queued_payload(&item, body.as_bytes());
+        assert!(!queued.as_str().contains("\\u0000"), "{}", queued.as_str());
+        let queued = queued.value().unwrap();
+        assert_eq!(queued["error"]["message"], "a\u{FFFD}b");
+        assert_eq!(queued["error"]["x\u{FFFD}"], "\u{FFFD}", "keys and values alike");
     }
 }
