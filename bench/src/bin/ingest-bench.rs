@@ -36,6 +36,8 @@ async fn main() {
     let bare = ServiceProcess::start("bare-ingest", "BARE_ADDR", &[]).await;
 
     let consumer = spawn_stream_consumer(&stack).await;
+    let mut valkey = stack.valkey().await;
+    let rewrites_before = start_with_a_rewritten_aof(&mut valkey).await;
 
     let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
     let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone() };
@@ -66,7 +68,12 @@ async fn main() {
         eprintln!("  {} of {} open-loop requests failed", result.failed, result.sent);
     }
     let baseline = open_loop(&bare_target, half, WARMUP, run).await;
+    report("bare_p50_same_load_ms", baseline.histogram_us.value_at_quantile(0.50) as f64 / 1000.0, "ms");
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
+    // A rewrite during the run stalls Valkey (docs/performance.md): say
+    // whether this run's figures include one.
+    let rewrites = aof_status(&mut valkey).await.rewrites - rewrites_before;
+    report("valkey_aof_rewrites_during_run", rewrites as f64, "count");
     drop(ingest);
     consumer.abort();
     stack.remove().await;
@@ -90,4 +97,37 @@ async fn spawn_stream_consumer(stack: &TestStack) -> tokio::task::JoinHandle<()>
             }
         }
     })
+}
+
+struct AofStatus {
+    rewrites: u64,
+    rewriting: bool,
+}
+
+async fn aof_status(valkey: &mut redis::aio::MultiplexedConnection) -> AofStatus {
+    let info: String = redis::cmd("INFO").arg("persistence").query_async(valkey).await.expect("INFO persistence");
+    let field = |name: &str| {
+        info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')?.trim().parse::<u64>().ok()).unwrap_or(0)
+    };
+    AofStatus { rewrites: field("aof_rewrites"), rewriting: field("aof_rewrite_in_progress") == 1 || field("aof_rewrite_scheduled") == 1 }
+}
+
+/// The stack's append-only file carries whatever earlier benchmarks and
+/// tests wrote (processor-bench alone adds hundreds of MB), so whether
+/// Valkey rewrites it during this run, and stalls, would depend on what
+/// ran before. Rewriting it first starts every run from the same small
+/// file; a run then writes about half of the 1 GB rewrite threshold.
+/// Returns the rewrite count afterwards.
+async fn start_with_a_rewritten_aof(valkey: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let before = aof_status(valkey).await.rewrites;
+    let _: redis::RedisResult<String> = redis::cmd("BGREWRITEAOF").query_async(valkey).await;
+    for _ in 0..600 {
+        let status = aof_status(valkey).await;
+        if status.rewrites > before && !status.rewriting {
+            return status.rewrites;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("  the AOF rewrite did not finish within a minute; measuring anyway");
+    aof_status(valkey).await.rewrites
 }
