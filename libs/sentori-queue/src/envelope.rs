@@ -10,10 +10,28 @@ use uuid::Uuid;
 ///
 /// Version 2 carries the payload as JSON text instead of a MessagePack tree,
 /// so a consumer parses only the parts it reads and can store the rest as
-/// it came. Version 1 entries (left in a stream across an upgrade) are still
-/// read: their payload tree is turned into text when decoded.
-pub const SCHEMA_VERSION: u16 = 2;
+/// it came. Version 3 compresses that text with zstd when it is at least
+/// [`COMPRESS_FROM_BYTES`] long (a MessagePack `bin` instead of a `str`).
+/// Entries of versions 1 and 2 (left in a stream across an upgrade) are
+/// still read: a version 1 payload tree is turned into text when decoded.
+pub const SCHEMA_VERSION: u16 = 3;
 const OLDEST_READABLE_VERSION: u16 = 1;
+
+/// Payloads this long or longer are stored compressed. A backlog lives in
+/// Valkey's memory and every entry is written to its append-only file, so
+/// an error event of 3.2 KB (10 frames, 20 breadcrumbs) taking 0.8 KB
+/// instead shrinks both about fourfold, for about 10 µs of ingest's CPU
+/// and 5 µs of the processor's. Below this, spans and sessions gain too
+/// little to pay for it.
+pub const COMPRESS_FROM_BYTES: usize = 512;
+
+/// zstd's fastest level: JSON of this kind compresses about as well at 3
+/// (4.21 against 4.24 on the benchmark's events) for a third more time.
+const COMPRESSION_LEVEL: i32 = 1;
+
+/// A decompressed payload larger than this is refused rather than
+/// allocated; ingest accepts nothing near it.
+const MAX_PAYLOAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What kind of work an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,11 +109,43 @@ impl fmt::Debug for Payload {
 
 impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        if self.0.len() < COMPRESS_FROM_BYTES {
+            return serializer.serialize_str(&self.0);
+        }
+        let compressed = compress(self.0.as_bytes()).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_bytes(&compressed)
     }
 }
 
-/// Text (version 2), or a MessagePack tree (version 1) turned into text.
+fn compress(text: &[u8]) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        // A compression context holds a few hundred KB of tables; making
+        // one per payload would cost more than the compression.
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with_borrow_mut(|compressor| {
+        let compressor = match compressor {
+            Some(compressor) => compressor,
+            None => compressor.insert(zstd::bulk::Compressor::new(COMPRESSION_LEVEL)?),
+        };
+        compressor.compress(text)
+    })
+}
+
+/// The text of a compressed payload. The frame records its size (the
+/// compressor writes it), so the buffer is allocated once, exactly.
+fn decompress(frame: &[u8]) -> Result<String, String> {
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size <= MAX_PAYLOAD_BYTES => size as usize,
+        Ok(Some(size)) => return Err(format!("the compressed payload holds {size} bytes, more than {MAX_PAYLOAD_BYTES}")),
+        Ok(None) | Err(_) => return Err("the compressed payload is not a zstd frame with its size".into()),
+    };
+    let text = zstd::bulk::decompress(frame, size).map_err(|e| format!("the compressed payload is corrupt: {e}"))?;
+    String::from_utf8(text).map_err(|_| "the compressed payload is not UTF-8 text".into())
+}
+
+/// Text (version 2), compressed text (version 3), or a MessagePack tree
+/// (version 1) turned into text.
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct PayloadVisitor;
@@ -119,6 +169,10 @@ impl<'de> Deserialize<'de> for Payload {
 
             fn visit_string<E: de::Error>(self, text: String) -> Result<Payload, E> {
                 Ok(Payload(text))
+            }
+
+            fn visit_bytes<E: de::Error>(self, frame: &[u8]) -> Result<Payload, E> {
+                decompress(frame).map(Payload).map_err(E::custom)
             }
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Payload, A::Error> {
@@ -265,6 +319,68 @@ mod tests {
             .with_payload_text(Payload::from_json_text(text.to_owned()));
         let decoded = Envelope::decode(&envelope.encode().unwrap()).unwrap();
         assert_eq!(decoded.payload.as_str(), text);
+    }
+
+    #[test]
+    fn a_long_payload_is_compressed_and_read_back_as_its_text() {
+        let text = serde_json::json!({"id": "x", "breadcrumbs": vec!["GET /api/cart 200"; 100]}).to_string();
+        assert!(text.len() >= COMPRESS_FROM_BYTES);
+        let envelope = Envelope::new(ItemKind::Event, Uuid::nil(), Uuid::nil(), time::OffsetDateTime::UNIX_EPOCH)
+            .with_payload_text(Payload::from_json_text(text.clone()));
+        let bytes = envelope.encode().unwrap();
+        assert!(bytes.len() < text.len() / 4, "{} bytes for {} of text", bytes.len(), text.len());
+        assert_eq!(Envelope::decode(&bytes).unwrap().payload.as_str(), text);
+    }
+
+    #[test]
+    fn a_short_payload_stays_text() {
+        let text = r#"{"id":"s","op":"http.client"}"#;
+        let envelope = Envelope::new(ItemKind::Span, Uuid::nil(), Uuid::nil(), time::OffsetDateTime::UNIX_EPOCH)
+            .with_payload_text(Payload::from_json_text(text.to_owned()));
+        let bytes = envelope.encode().unwrap();
+        assert!(bytes.windows(text.len()).any(|w| w == text.as_bytes()));
+    }
+
+    /// The shape of a version 2 entry: the payload always as text.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct EnvelopeV2<'a> {
+        version: u16,
+        kind: ItemKind,
+        project_id: Uuid,
+        org_id: Uuid,
+        received_at_us: i64,
+        sdk: Option<String>,
+        payload: &'a str,
+    }
+
+    #[test]
+    fn reads_version_2_entries_left_in_a_stream_across_an_upgrade() {
+        let text = serde_json::json!({"id": "x", "breadcrumbs": vec!["tap"; 200]}).to_string();
+        let old = EnvelopeV2 {
+            version: 2,
+            kind: ItemKind::Event,
+            project_id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            received_at_us: 1_700_000_000_000_000,
+            sdk: Some("sentori.js/1.0.0".into()),
+            payload: &text,
+        };
+        let decoded = Envelope::decode(&rmp_serde::to_vec_named(&old).unwrap()).unwrap();
+        assert_eq!(decoded.version, SCHEMA_VERSION);
+        assert_eq!(decoded.payload.as_str(), text);
+    }
+
+    #[test]
+    fn a_corrupt_compressed_payload_fails_only_its_entry() {
+        let text = serde_json::json!({"id": "x", "breadcrumbs": vec!["tap"; 200]}).to_string();
+        let envelope = Envelope::new(ItemKind::Event, Uuid::nil(), Uuid::nil(), time::OffsetDateTime::UNIX_EPOCH)
+            .with_payload_text(Payload::from_json_text(text));
+        let mut bytes = envelope.encode().unwrap();
+        let last = bytes.len() - 1;
+        bytes[last - 4..=last].fill(0xff);
+        let error = Envelope::decode(&bytes).unwrap_err().to_string();
+        assert!(error.contains("compressed payload"), "{error}");
     }
 
     #[test]
