@@ -4,7 +4,6 @@
 //! measured against a baseline in the same run on the same machine, because
 //! absolute numbers on a shared 2-core box mean little on their own.
 
-
 use serde_json::json;
 
 pub mod load;
