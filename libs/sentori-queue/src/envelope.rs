@@ -293,23 +293,25 @@ mod tests {
         assert_eq!(decoded.payload.value().unwrap(), payload);
     }
 
-    /// The shape of a version 1 entry, as an older ingest wrote it.
+    /// The shape of an entry an older ingest wrote: the payload as a
+    /// MessagePack tree (version 1, `serde_json::Value`) or always as
+    /// text (version 2, `&str`).
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct EnvelopeV1 {
+    struct OldEnvelope<P> {
         version: u16,
         kind: ItemKind,
         project_id: Uuid,
         org_id: Uuid,
         received_at_us: i64,
         sdk: Option<String>,
-        payload: serde_json::Value,
+        payload: P,
     }
 
     #[test]
     fn reads_version_1_entries_left_in_a_stream_across_an_upgrade() {
         let payload = serde_json::json!({"id": "x", "list": [1, -2, 2.5, "s", null, {"deep": true}]});
-        let old = EnvelopeV1 {
+        let old = OldEnvelope {
             version: 1,
             kind: ItemKind::Event,
             project_id: Uuid::now_v7(),
@@ -353,23 +355,10 @@ mod tests {
         assert!(bytes.windows(text.len()).any(|w| w == text.as_bytes()));
     }
 
-    /// The shape of a version 2 entry: the payload always as text.
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct EnvelopeV2<'a> {
-        version: u16,
-        kind: ItemKind,
-        project_id: Uuid,
-        org_id: Uuid,
-        received_at_us: i64,
-        sdk: Option<String>,
-        payload: &'a str,
-    }
-
     #[test]
     fn reads_version_2_entries_left_in_a_stream_across_an_upgrade() {
         let text = serde_json::json!({"id": "x", "breadcrumbs": vec!["tap"; 200]}).to_string();
-        let old = EnvelopeV2 {
+        let old = OldEnvelope {
             version: 2,
             kind: ItemKind::Event,
             project_id: Uuid::now_v7(),
