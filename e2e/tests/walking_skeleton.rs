@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
 use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sqlx::PgPool;
 
 fn event(id: uuid::Uuid, error_type: &str) -> Value {
     json!({
@@ -30,6 +31,29 @@ async fn issues(client: &reqwest::Client, admin: &ServiceProcess, token: &str) -
     let response = client.get(url).bearer_auth(token).send().await.expect("admin API answers");
     assert_eq!(response.status(), 200);
     response.json::<Vec<Value>>().await.expect("a JSON array")
+}
+
+/// Starts ingest and a processor, sends `sent` (an event with an `id`),
+/// and waits for its row in `events`, read as `columns`. The stack and a
+/// pool come back for what the test checks next.
+async fn store_one_event<Row>(sent: &Value, columns: &str) -> (TestStack, PgPool, Row)
+where
+    Row: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let stack = TestStack::new().await;
+    let ingest = stack.start("ingest").await;
+    let _processor = stack.start("processor").await;
+    let response =
+        reqwest::Client::new().post(ingest.url("/v1/events")).bearer_auth(&stack.dev_token).json(sent).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let id = uuid::Uuid::parse_str(sent["id"].as_str().expect("the event's id")).expect("a UUID");
+    let pool = stack.pool().await;
+    let query = format!("SELECT {columns} FROM events WHERE id = $1");
+    let row = eventually("the event to be stored", Duration::from_secs(30), || async {
+        sqlx::query_as(&query).bind(id).fetch_optional(&pool).await.unwrap()
+    })
+    .await;
+    (stack, pool, row)
 }
 
 async fn wait_for_issue(client: &reqwest::Client, admin: &ServiceProcess, token: &str, error_type: &str, count: i64) -> Value {
@@ -134,9 +158,6 @@ async fn health_and_readiness_answer_on_every_service() {
 /// tab and newline mean something: what the SDK sent must come back intact.
 #[tokio::test]
 async fn the_stored_payload_is_what_the_sdk_sent() {
-    let stack = TestStack::new().await;
-    let ingest = stack.start("ingest").await;
-    let _processor = stack.start("processor").await;
     let id = uuid::Uuid::now_v7();
     let mut sent = event(id, "PathError");
     let awkward = "C:\\Users\\dev\tcol\nline\r\nend \\N \"quoted\" é ✓ 🙂";
@@ -144,20 +165,7 @@ async fn the_stored_payload_is_what_the_sdk_sent() {
     sent["tags"] = json!({"path": "a\\b", "tab": "x\ty"});
     sent["breadcrumbs"] = json!([{"timestamp": "2026-11-26T09:59:59Z", "type": "log", "message": awkward}]);
     sent["vendorExtension"] = json!({"nested": ["\\", "\n", null, 1.5]});
-    let response = reqwest::Client::new()
-        .post(ingest.url("/v1/events"))
-        .bearer_auth(&stack.dev_token)
-        .json(&sent)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-
-    let pool = stack.pool().await;
-    let mut stored: Value = eventually("the event to be stored", Duration::from_secs(30), || async {
-        sqlx::query_scalar("SELECT payload FROM events WHERE id = $1").bind(id).fetch_optional(&pool).await.unwrap()
-    })
-    .await;
+    let (_stack, _pool, (mut stored,)): (_, _, (Value,)) = store_one_event(&sent, "payload").await;
     // The server's own note is the only addition.
     assert_eq!(stored["symbolication"], json!({"releaseHasMap": false}));
     stored.as_object_mut().unwrap().remove("symbolication");
@@ -168,22 +176,11 @@ async fn the_stored_payload_is_what_the_sdk_sent() {
 /// a tag and a key is still stored, each one as U+FFFD, not dead-lettered.
 #[tokio::test]
 async fn an_event_with_a_nul_character_is_stored() {
-    let stack = TestStack::new().await;
-    let ingest = stack.start("ingest").await;
-    let _processor = stack.start("processor").await;
     let id = uuid::Uuid::now_v7();
     let mut sent = event(id, "NulError");
     sent["error"]["message"] = json!("before\u{0}after");
     sent["tags"] = json!({"screen": "\u{0}", "k\u{0}": "v"});
-    let response =
-        reqwest::Client::new().post(ingest.url("/v1/events")).bearer_auth(&stack.dev_token).json(&sent).send().await.unwrap();
-    assert_eq!(response.status(), 202);
-
-    let pool = stack.pool().await;
-    let (stored, title): (Value, String) = eventually("the event to be stored", Duration::from_secs(30), || async {
-        sqlx::query_as("SELECT payload, title FROM events WHERE id = $1").bind(id).fetch_optional(&pool).await.unwrap()
-    })
-    .await;
+    let (_stack, pool, (stored, title)): (_, _, (Value, String)) = store_one_event(&sent, "payload, title").await;
     assert_eq!(title, "NulError: before\u{FFFD}after");
     assert_eq!(stored["tags"], json!({"screen": "\u{FFFD}", "k\u{FFFD}": "v"}));
     let issues_of_type: i64 = sqlx::query_scalar("SELECT count(*) FROM issues WHERE project_id = $1 AND type = 'NulError'")
