@@ -18,6 +18,7 @@ pub use tokio_util::sync::CancellationToken as Shutdown;
 
 mod healthcheck;
 pub mod metrics;
+pub mod panic;
 pub mod self_trace;
 pub use healthcheck::{HealthcheckError, connect_addr, healthcheck_subcommand, probe_healthz};
 

@@ -8,6 +8,9 @@ pub enum ProcessError {
     Queue(#[from] sentori_queue::QueueError),
     #[error("the payload cannot be processed: {0}")]
     Payload(String),
+    /// A bug reached by the data: it isolates the entry like a bad payload.
+    #[error("handling the entry {0}")]
+    Panicked(#[from] sentori_runtime::panic::Panicked),
 }
 
 impl From<serde_json::Error> for ProcessError {
@@ -46,7 +49,7 @@ impl ProcessError {
                 _ => false,
             },
             ProcessError::Queue(_) => true,
-            ProcessError::Payload(_) => false,
+            ProcessError::Payload(_) | ProcessError::Panicked(_) => false,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sentori_queue::{Consumer, Delivery, Envelope};
 use sentori_runtime::Shutdown;
+use sentori_runtime::panic::catch_panic;
 use sentori_runtime::self_trace::{SpanKind, WorkSpan};
 
 use crate::error::ProcessError;
@@ -80,7 +81,7 @@ async fn process_batch<H: BatchHandler>(
     if good.is_empty() {
         return Ok(());
     }
-    let envelopes: Vec<&Envelope> = good.iter().filter_map(|d| d.envelope.as_ref().ok()).collect();
+    let envelopes = envelopes_of(&good);
     let mut span = batch_span(handler.name(), &envelopes);
     let result = handle_with_retry(handler, &envelopes, shutdown).await;
     if let Err(err) = &result {
@@ -89,41 +90,71 @@ async fn process_batch<H: BatchHandler>(
     drop(span);
     match result {
         Ok(()) => {
-            let ids: Vec<String> = good.iter().map(|d| d.id.clone()).collect();
-            consumer.ack(&ids).await?;
-            tracing::debug!(stream = handler.name(), count = ids.len(), elapsed_ms = started.elapsed().as_millis() as u64, "batch processed");
+            consumer.ack(&ids_of(&good)).await?;
+            tracing::debug!(stream = handler.name(), count = good.len(), elapsed_ms = started.elapsed().as_millis() as u64, "batch processed");
             Ok(())
         }
         Err(err) if err.is_transient() => Err(err),
         Err(err) => {
-            // Something in the data breaks the batch: find it by handling each
-            // entry alone, so one poison entry never holds back the others.
-            tracing::warn!(stream = handler.name(), error = %err, "batch failed; isolating the entry that fails");
-            let mut failed = Vec::new();
-            for delivery in &good {
-                let Ok(envelope) = &delivery.envelope else { continue };
-                match handle_with_retry(handler, &[envelope], shutdown).await {
-                    Ok(()) => consumer.ack(std::slice::from_ref(&delivery.id)).await?,
-                    Err(err) if err.is_transient() => return Err(err),
-                    Err(err) => failed.push((delivery, err)),
-                }
-            }
-            if failed.len() == good.len() && good.len() > 1 {
-                // Every entry failing alone points at the server, not the
-                // data (an error this code does not yet know as transient).
-                // Leave them pending: they are redelivered after the claim
-                // timeout, and only dead-lettered after max deliveries.
-                let (_, first) = &failed[0];
-                tracing::error!(stream = handler.name(), error = %first, count = failed.len(), "every entry failed alone; leaving the batch pending");
-                return Ok(());
-            }
-            for (delivery, err) in failed {
-                tracing::error!(stream = handler.name(), id = %delivery.id, error = %err, "entry moved to the dead-letter stream");
-                consumer.dead_letter(delivery, &err.to_string()).await?;
-            }
-            Ok(())
+            tracing::warn!(stream = handler.name(), error = %err, "batch failed; bisecting it to find the entries that fail");
+            isolate_failures(consumer, handler, &good, err, shutdown).await
         }
     }
+}
+
+/// Something in the data breaks the batch: halves are handled apart, and a
+/// failing half is split again, until each failing entry stands alone. Every
+/// half that succeeds is acknowledged, so one poison entry costs its
+/// neighbours a few more transactions, never their place in the store.
+async fn isolate_failures<H: BatchHandler>(
+    consumer: &mut Consumer,
+    handler: &H,
+    good: &[Delivery],
+    batch_error: ProcessError,
+    shutdown: &Shutdown,
+) -> Result<(), ProcessError> {
+    let mut failed = Vec::new();
+    let mut parts = Vec::new();
+    match good {
+        [only] => failed.push((only, batch_error)),
+        _ => push_halves(&mut parts, good),
+    }
+    while let Some(part) = parts.pop() {
+        match handle_with_retry(handler, &envelopes_of(part), shutdown).await {
+            Ok(()) => consumer.ack(&ids_of(part)).await?,
+            Err(err) if err.is_transient() => return Err(err),
+            Err(err) if part.len() == 1 => failed.push((&part[0], err)),
+            Err(_) => push_halves(&mut parts, part),
+        }
+    }
+    if failed.len() == good.len() && good.len() > 1 {
+        // Every entry failing alone points at the server, not the data (an
+        // error this code does not yet know as transient). Leave them
+        // pending: they are redelivered after the claim timeout, and only
+        // dead-lettered after max deliveries.
+        let (_, first) = &failed[0];
+        tracing::error!(stream = handler.name(), error = %first, count = failed.len(), "every entry failed alone; leaving the batch pending");
+        return Ok(());
+    }
+    for (delivery, err) in failed {
+        tracing::error!(stream = handler.name(), id = %delivery.id, error = %err, "entry moved to the dead-letter stream");
+        consumer.dead_letter(delivery, &err.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// Pushes the two halves of `part` so that the first half is popped first.
+fn push_halves<'a>(stack: &mut Vec<&'a [Delivery]>, part: &'a [Delivery]) {
+    let (first, second) = part.split_at(part.len() / 2);
+    stack.extend([second, first]);
+}
+
+fn envelopes_of(deliveries: &[Delivery]) -> Vec<&Envelope> {
+    deliveries.iter().filter_map(|d| d.envelope.as_ref().ok()).collect()
+}
+
+fn ids_of(deliveries: &[Delivery]) -> Vec<String> {
+    deliveries.iter().map(|d| d.id.clone()).collect()
 }
 
 /// One self-trace span per batch, except for a batch made only of the
@@ -143,7 +174,8 @@ fn batch_span(stream: &'static str, envelopes: &[&Envelope]) -> WorkSpan {
 async fn handle_with_retry<H: BatchHandler>(handler: &H, items: &[&Envelope], shutdown: &Shutdown) -> Result<(), ProcessError> {
     let mut backoff = Backoff::new();
     loop {
-        match handler.handle(items).await {
+        let outcome = catch_panic(handler.handle(items)).await.unwrap_or_else(|panicked| Err(panicked.into()));
+        match outcome {
             Err(err) if err.is_transient() && !shutdown.is_cancelled() => {
                 tracing::warn!(stream = handler.name(), error = %err, "transient failure; retrying the batch");
                 backoff.wait(shutdown).await;
@@ -175,5 +207,133 @@ impl Backoff {
             _ = tokio::time::sleep(self.delay) => {}
         }
         self.delay = (self.delay * 2).min(Self::MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use redis::AsyncCommands;
+    use redis::streams::StreamRangeReply;
+    use sentori_queue::{ConsumerConfig, ItemKind, Payload, Producer, Stream};
+    use sentori_testkit::TestStack;
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// Stores what it is given, unless the batch holds an entry whose payload
+    /// says `"panic"` (a bug the data reaches) or `"refuse"` (bad data).
+    #[derive(Default)]
+    struct Recorder {
+        stored: Mutex<BTreeSet<String>>,
+    }
+
+    impl BatchHandler for Recorder {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+
+        async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
+            let names: Vec<String> = items
+                .iter()
+                .map(|e| {
+                    e.payload.value().unwrap()["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            if names.iter().any(|n| n == "panic") {
+                let end =
+                    time::OffsetDateTime::now_utc() + time::Duration::days(i64::MAX / 86_400 / 2);
+                unreachable!("{end}");
+            }
+            if names.iter().any(|n| n == "refuse") {
+                return Err(ProcessError::Payload("refused".into()));
+            }
+            self.stored.lock().unwrap().extend(names);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_entry_is_dead_lettered_alone_and_its_batch_is_stored() {
+        let stack = TestStack::new().await;
+        let conn = sentori_queue::connect(&stack.valkey_url, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let producer = Producer::new(conn, stack.keys());
+        let names = [
+            "a", "b", "panic", "c", "d", "e", "refuse", "f", "g", "h", "i",
+        ];
+        let envelopes: Vec<Envelope> = names
+            .iter()
+            .map(|name| {
+                Envelope::new(
+                    ItemKind::Span,
+                    Uuid::now_v7(),
+                    Uuid::now_v7(),
+                    time::OffsetDateTime::now_utc(),
+                )
+                .with_payload_text(Payload::from_value(&serde_json::json!({"name": name})))
+            })
+            .collect();
+        let ids = producer.append(Stream::Spans, &envelopes).await.unwrap();
+        let mut config = ConsumerConfig::new(Stream::Spans, "processor");
+        config.batch_size = 100;
+        let mut consumer = Consumer::join(&stack.valkey_url, stack.keys(), config)
+            .await
+            .unwrap();
+        let batch = consumer.next_batch().await.unwrap();
+        assert_eq!(batch.len(), names.len(), "one batch holds every entry");
+
+        let recorder = Recorder::default();
+        process_batch(&mut consumer, &recorder, batch, &Shutdown::new())
+            .await
+            .unwrap();
+
+        let stored = recorder.stored.lock().unwrap().clone();
+        let honest: BTreeSet<String> = names
+            .iter()
+            .filter(|n| !["panic", "refuse"].contains(n))
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(stored, honest, "every honest entry of the batch is stored");
+        let mut valkey = stack.valkey().await;
+        let dead: StreamRangeReply = valkey
+            .xrange_all(stack.keys().dead_letters(Stream::Spans))
+            .await
+            .unwrap();
+        let dead: Vec<(String, String)> = dead
+            .ids
+            .iter()
+            .map(|e| {
+                (
+                    e.get::<String>("originalId").unwrap(),
+                    e.get::<String>("error").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(dead.len(), 2, "{dead:?}");
+        assert_eq!(dead[0].0, ids[2]);
+        assert!(
+            dead[0].1.contains("panicked") && dead[0].1.contains("out of range"),
+            "{}",
+            dead[0].1
+        );
+        assert_eq!(dead[1].0, ids[6]);
+        assert!(dead[1].1.contains("refused"), "{}", dead[1].1);
+        let pending: redis::Value = redis::cmd("XPENDING")
+            .arg(stack.keys().stream(Stream::Spans))
+            .arg("processor")
+            .query_async(&mut valkey)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&pending, redis::Value::Array(items) if items.first() == Some(&redis::Value::Int(0))),
+            "{pending:?}"
+        );
     }
 }
