@@ -64,8 +64,10 @@ impl<'a> Span<'a> {
         })
     }
 
+    /// The end, or the start when the end is past what a date can hold
+    /// (ingest bounds both, but entries queued by an older ingest are not).
     fn ended_at(&self) -> OffsetDateTime {
-        self.started_at + time::Duration::milliseconds(self.duration_ms)
+        self.started_at.checked_add(time::Duration::milliseconds(self.duration_ms)).unwrap_or(self.started_at)
     }
 }
 
