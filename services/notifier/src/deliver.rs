@@ -71,6 +71,13 @@ pub enum Failure {
     Permanent(String),
 }
 
+/// A bug reached by one announcement ends that announcement, not the notifier.
+impl From<sentori_runtime::panic::Panicked> for Failure {
+    fn from(panicked: sentori_runtime::panic::Panicked) -> Self {
+        Failure::Permanent(panicked.to_string())
+    }
+}
+
 impl From<sqlx::Error> for Failure {
     fn from(err: sqlx::Error) -> Self {
         // A database problem is the notifier's, not the announcement's: retry.

@@ -20,6 +20,7 @@ use lettre::message::Mailbox;
 use redis::aio::ConnectionManager;
 use sentori_config::{ConfigErrors, Env, StoreConfig};
 use sentori_queue::{Consumer, ConsumerConfig, Delivery, Envelope, ItemKind, Keys, Stream};
+use sentori_runtime::panic::catch_panic;
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::PoolSettings;
 use tokio::time::Instant;
@@ -305,7 +306,7 @@ impl Notifier {
             Ok(a) => a,
             Err(reason) => return self.dead_letter(&delivery, &format!("not a valid announcement: {reason}")).await,
         };
-        match deliverer.announce(&announcement).await {
+        match catch_panic(deliverer.announce(&announcement)).await.unwrap_or_else(|panicked| Err(panicked.into())) {
             Ok(report) => {
                 metrics::counter!("sentori_emails_sent_total").increment(report.sent as u64);
                 tracing::info!(issue = %announcement.issue_id, reason = announcement.reason.as_str(), occurrence = announcement.occurrence,
@@ -358,7 +359,7 @@ impl Notifier {
                 Some(retry) => retry.attempts + 1,
                 None => 1,
             };
-            match deliverer.send_digest(project_id, recipient_id).await {
+            match catch_panic(deliverer.send_digest(project_id, recipient_id)).await.unwrap_or_else(|panicked| Err(panicked.into())) {
                 Ok(listed) => {
                     retries.remove(&key);
                     if listed > 0 {
