@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime, Time};
 
+use sentori_runtime::panic::catch_panic;
 use sentori_store::partitions::{PARTITIONED, ensure_ahead, month_start};
 
 /// The advisory lock key of the pass (`pg_try_advisory_lock`): one replica
@@ -23,6 +24,10 @@ pub const LOCK_KEY: i64 = 0x534E_5452_5245_544E;
 
 /// The minimum event retention, whatever the plans say (processing.md).
 pub const MIN_EVENT_RETENTION_DAYS: i64 = 30;
+
+/// Longer retentions are taken as this one (a hundred years): a plan's days
+/// are an `i32`, which reaches back past what a date can hold.
+const MAX_RETENTION_DAYS: i64 = 36_500;
 
 /// Rows deleted per statement, so no delete holds locks for long.
 const DELETE_CHUNK: i64 = 10_000;
@@ -57,6 +62,8 @@ impl PassOutcome {
 pub enum PassError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the pass {0}")]
+    Panicked(#[from] sentori_runtime::panic::Panicked),
 }
 
 /// Runs one pass as of `now`, unless another process is running one.
@@ -69,7 +76,9 @@ pub async fn run_pass(pool: &PgPool, now: OffsetDateTime, options: &PassOptions)
     if !locked {
         return Ok(PassOutcome::Skipped);
     }
-    let result = locked_pass(pool, &mut lock_conn, now, options).await;
+    // A panic must not skip the unlock below: the connection would go back
+    // to the pool holding the lock, and no later pass could take it.
+    let result = catch_panic(locked_pass(pool, &mut lock_conn, now, options)).await.unwrap_or_else(|panicked| Err(panicked.into()));
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *lock_conn).await;
     if let Err(err) = unlocked {
         // Dropping the connection would return it to the pool still holding
@@ -99,6 +108,13 @@ async fn locked_pass(pool: &PgPool, conn: &mut PgConnection, now: OffsetDateTime
     outcome
 }
 
+/// What is older than `days` before `now` expires. A retention longer than
+/// a date can reach back (a plan's `i32` days can be) keeps everything.
+fn cutoff(now: OffsetDateTime, days: i64) -> OffsetDateTime {
+    let earliest = time::Date::MIN.midnight().assume_utc();
+    now.checked_sub(Duration::days(days.min(MAX_RETENTION_DAYS))).unwrap_or(earliest)
+}
+
 async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Result<Value, PassError> {
     // Partitions ahead first: the SQL function moves rows that landed in a
     // default partition into the new partition before attaching it.
@@ -106,9 +122,8 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
 
     let plan_days: Option<i32> = sqlx::query_scalar("SELECT max(event_retention_days) FROM orgs").fetch_one(pool).await?;
     let event_days = MIN_EVENT_RETENTION_DAYS.max(plan_days.unwrap_or(0) as i64);
-    let span_days = options.trace_retention_days as i64;
-    let events_cutoff = now - Duration::days(event_days);
-    let spans_cutoff = now - Duration::days(span_days);
+    let events_cutoff = cutoff(now, event_days);
+    let spans_cutoff = cutoff(now, options.trace_retention_days as i64);
     let events_boundary = month_boundary(events_cutoff);
     let spans_boundary = month_boundary(spans_cutoff);
 
@@ -128,7 +143,7 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
     let summary = json!({
         "asOf": rfc3339(now),
         "eventRetentionDays": event_days,
-        "traceRetentionDays": span_days,
+        "traceRetentionDays": options.trace_retention_days,
         "eventsCutoff": rfc3339(events_cutoff),
         "eventsDeletedBefore": rfc3339(events_boundary),
         "spansCutoff": rfc3339(spans_cutoff),
@@ -297,6 +312,15 @@ mod tests {
     fn boundary_is_the_start_of_the_cutoff_month() {
         assert_eq!(month_boundary(datetime!(2027-05-02 00:00 UTC)), datetime!(2027-05-01 00:00 UTC));
         assert_eq!(month_boundary(datetime!(2027-05-01 00:00 UTC)), datetime!(2027-05-01 00:00 UTC));
+    }
+
+    #[test]
+    fn a_retention_longer_than_dates_reach_keeps_everything_instead_of_overflowing() {
+        let now = datetime!(2026-12-02 00:00 UTC);
+        assert_eq!(cutoff(now, 30), datetime!(2026-11-02 00:00 UTC));
+        assert_eq!(cutoff(now, i32::MAX as i64), now - Duration::days(MAX_RETENTION_DAYS));
+        let earliest = time::Date::MIN.midnight().assume_utc();
+        assert_eq!(cutoff(earliest + Duration::days(10), 36_000), earliest);
     }
 
     #[test]
