@@ -7,6 +7,9 @@
 
 use std::borrow::Cow;
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
 use crate::json::{Json, Object};
 
 use crate::path::{child, index};
@@ -26,12 +29,13 @@ const MAX_CONTEXT_LINES: usize = 10;
 struct Meta(Object<'static>);
 
 impl Meta {
-    fn record(&mut self, path: String, what: &'static str, original: usize) {
+    fn record(&mut self, path: String, what: &'static str, original: impl Into<Json<'static>>) {
+        let original = original.into();
         match self.0.get_mut(&path).and_then(Json::as_object_mut) {
-            Some(entry) => entry.insert(what, Json::from(original)),
+            Some(entry) => entry.insert(what, original),
             None => {
                 let mut entry = Object::default();
-                entry.insert(what, Json::from(original));
+                entry.insert(what, original);
                 self.0.insert(path, Json::Object(entry));
             }
         }
@@ -50,11 +54,27 @@ impl Meta {
 /// Each of these returns whether the payload changed (it was trimmed, or a
 /// server-set field the client sent was removed): an unchanged payload can
 /// be queued as the text it came in.
-pub(crate) fn event(payload: &mut Json<'_>) -> bool {
+pub(crate) fn event(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     // Server-set fields: a client's value would mislead the dashboard.
     let removed = obj.remove("symbolication").is_some() | obj.remove("_meta").is_some();
     let mut meta = Meta::default();
+    clamp_time(obj, "", "timestamp", received_at, &mut meta);
+    truncate_names(obj, "", &["platform", "kind", "level"], &mut meta);
+    for (key, names) in [
+        ("device", &["os", "osVersion", "model", "locale", "networkType", "installId"][..]),
+        ("app", &["version", "build"]),
+        ("user", &["id", "name"]),
+    ] {
+        if let Some(part) = obj.get_mut(key).and_then(Json::as_object_mut) {
+            truncate_names(part, key, names, &mut meta);
+        }
+    }
+    if let Some(framework) =
+        obj.get_mut("app").and_then(Json::as_object_mut).and_then(|app| app.get_mut("framework")).and_then(Json::as_object_mut)
+    {
+        truncate_names(framework, "app.framework", &["name", "version"], &mut meta);
+    }
     truncate_bytes(obj, "", "message", &mut meta);
     if let Some(error) = obj.get_mut("error").and_then(Json::as_object_mut) {
         error_chain(error, "error", 0, &mut meta);
@@ -70,18 +90,22 @@ pub(crate) fn event(payload: &mut Json<'_>) -> bool {
     meta.attach(obj) || removed
 }
 
-pub(crate) fn span(payload: &mut Json<'_>) -> bool {
+pub(crate) fn span(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
+    clamp_time(obj, "", "startedAt", received_at, &mut meta);
+    truncate_names(obj, "", &["status"], &mut meta);
     tags(obj, "tags", &mut meta);
     meta.attach(obj) || removed
 }
 
-pub(crate) fn session(payload: &mut Json<'_>) -> bool {
+pub(crate) fn session(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     let removed = obj.remove("_meta").is_some();
     let mut meta = Meta::default();
+    clamp_time(obj, "", "startedAt", received_at, &mut meta);
+    truncate_names(obj, "", &["userId", "status"], &mut meta);
     if let Some(duration) = obj.get("durationMs").and_then(Json::as_i64) {
         if duration > Limits::SESSION_MAX_DURATION_MS {
             meta.record("durationMs".into(), "originalValue", duration as usize);
@@ -92,6 +116,7 @@ pub(crate) fn session(payload: &mut Json<'_>) -> bool {
 }
 
 fn error_chain(error: &mut Object<'_>, path: &str, depth: usize, meta: &mut Meta) {
+    truncate_names(error, path, &["type"], meta);
     truncate_bytes(error, path, "message", meta);
     if let Some(Json::Array(frames)) = error.get_mut("stack") {
         let stack_path = child(path, "stack");
@@ -157,6 +182,43 @@ fn truncate_bytes(obj: &mut Object<'_>, parent: &str, key: &str, meta: &mut Meta
                 cut -= 1;
             }
             text.to_mut().truncate(cut);
+        }
+    }
+}
+
+/// `at` when it falls where a timestamp is taken as sent, else the receive
+/// time: a device clock years off would pin an issue's last-seen time, or
+/// land in no partition.
+pub(crate) fn effective_time(at: OffsetDateTime, received_at: OffsetDateTime) -> OffsetDateTime {
+    let earliest = received_at.checked_sub(Limits::TIMESTAMP_MAX_AGE).unwrap_or(received_at);
+    let latest = received_at.checked_add(Limits::TIMESTAMP_MAX_AHEAD).unwrap_or(received_at);
+    if (earliest..=latest).contains(&at) { at } else { received_at }
+}
+
+/// Puts the receive time in place of the time at `key` (validated as RFC
+/// 3339 before) when [`effective_time`] says so; `_meta` keeps what was sent.
+fn clamp_time(obj: &mut Object<'_>, parent: &str, key: &str, received_at: OffsetDateTime, meta: &mut Meta) {
+    let Some(sent) = obj.get(key).and_then(Json::as_str) else { return };
+    let Ok(at) = OffsetDateTime::parse(sent, &Rfc3339) else { return };
+    if effective_time(at, received_at) == at {
+        return;
+    }
+    meta.record(child(parent, key), "originalValue", sent);
+    let text = received_at.format(&Rfc3339).expect("a receive time formats as RFC 3339");
+    if let Some(value) = obj.get_mut(key) {
+        *value = Json::String(Cow::Owned(text));
+    }
+}
+
+/// Names and ids that become columns and keys (`user.id` keys the issue's
+/// user count, `device.os` a column): at most [`Limits::NAME_MAX_CHARS`].
+fn truncate_names(obj: &mut Object<'_>, parent: &str, keys: &[&str], meta: &mut Meta) {
+    for &key in keys {
+        if let Some(Json::String(text)) = obj.get_mut(key) {
+            if let Some(short) = truncate_chars(text, Limits::NAME_MAX_CHARS) {
+                meta.record(child(parent, key), "originalLength", text.chars().count());
+                *text = Cow::Owned(short);
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ impl Limits {
     pub const SPAN_MAX_DURATION_MS: i64 = 86_400_000;
     pub const SPAN_DATA_MAX_BYTES: usize = 16 * 1024;
     pub const SESSION_MAX_DURATION_MS: i64 = 7 * 24 * 3_600_000;
+    /// How far before its receive time an item's own time may be (trim: the receive time replaces it).
+    pub const TIMESTAMP_MAX_AGE: time::Duration = time::Duration::days(90);
+    /// How far after its receive time an item's own time may be (trim, likewise).
+    pub const TIMESTAMP_MAX_AHEAD: time::Duration = time::Duration::days(1);
+    /// Names and ids that become columns or keys: `user.id`, `device.installId`, `error.type`… (trim).
+    pub const NAME_MAX_CHARS: usize = 200;
     /// Reporting stops here: a payload this broken gains nothing from a longer list.
     pub const MAX_REPORTED_ERRORS: usize = 50;
 }
@@ -333,8 +339,8 @@ impl Checker {
     }
 }
 
-/// Validates and trims one Event.
-pub fn validate_event(mut payload: Json<'_>) -> Result<ValidatedEvent<'_>, Vec<FieldError>> {
+/// Validates and trims one Event received at `received_at`.
+pub fn validate_event(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedEvent<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -367,12 +373,13 @@ pub fn validate_event(mut payload: Json<'_>) -> Result<ValidatedEvent<'_>, Vec<F
         Some((id?, timestamp?, kind?.to_owned()))
     });
     let (id, timestamp, kind) = check.finish(typed)?;
-    let changed = trim::event(&mut payload);
-    Ok(ValidatedEvent { id, timestamp, kind, payload, changed })
+    let changed = trim::event(&mut payload, received_at);
+    Ok(ValidatedEvent { id, timestamp: trim::effective_time(timestamp, received_at), kind, payload, changed })
 }
 
-/// Validates one Span (its 64 KiB size limit is the caller's: it knows the encoded size).
-pub fn validate_span(mut payload: Json<'_>) -> Result<ValidatedSpan<'_>, Vec<FieldError>> {
+/// Validates one Span received at `received_at` (its 64 KiB size limit is
+/// the caller's: it knows the encoded size).
+pub fn validate_span(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedSpan<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -397,12 +404,12 @@ pub fn validate_span(mut payload: Json<'_>) -> Result<ValidatedSpan<'_>, Vec<Fie
         Some((id?, trace_id?))
     });
     let (id, trace_id) = check.finish(typed)?;
-    let changed = trim::span(&mut payload);
+    let changed = trim::span(&mut payload, received_at);
     Ok(ValidatedSpan { id, trace_id, payload, changed })
 }
 
-/// Validates one Session; `durationMs` beyond 7 days is capped.
-pub fn validate_session(mut payload: Json<'_>) -> Result<ValidatedSession<'_>, Vec<FieldError>> {
+/// Validates one Session received at `received_at`; `durationMs` beyond 7 days is capped.
+pub fn validate_session(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedSession<'_>, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).and_then(|obj| {
         let id = check.uuid(obj, "", "id", Required);
@@ -414,12 +421,13 @@ pub fn validate_session(mut payload: Json<'_>) -> Result<ValidatedSession<'_>, V
         id
     });
     let id = check.finish(typed)?;
-    let changed = trim::session(&mut payload);
+    let changed = trim::session(&mut payload, received_at);
     Ok(ValidatedSession { id, payload, changed })
 }
 
-/// Validates one Deploy.
-pub fn validate_deploy(payload: Json<'_>) -> Result<ValidatedDeploy, Vec<FieldError>> {
+/// Validates one Deploy received at `received_at`; a `deployedAt` outside
+/// the accepted window is replaced by the receive time, as for events.
+pub fn validate_deploy(payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedDeploy, Vec<FieldError>> {
     let mut check = Checker::default();
     let typed = check.root(&payload).map(|obj| {
         check.release_and_environment(obj, Optional);
@@ -429,6 +437,7 @@ pub fn validate_deploy(payload: Json<'_>) -> Result<ValidatedDeploy, Vec<FieldEr
         (release, environment, deployed_at)
     });
     let (release, environment, deployed_at) = check.finish(typed)?;
+    let deployed_at = deployed_at.map(|at| trim::effective_time(at, received_at));
     Ok(ValidatedDeploy { release: release.unwrap_or_default(), environment, deployed_at })
 }
 

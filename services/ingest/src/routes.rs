@@ -30,7 +30,7 @@ struct ItemRoute {
     query_token: QueryToken,
     /// The monthly quota its items count against, if any.
     quota: Option<Category>,
-    validate: for<'a> fn(Json<'a>) -> Result<Validated<'a>, Vec<FieldError>>,
+    validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
 }
 
 /// One item that passed validation.
@@ -49,7 +49,7 @@ const EVENTS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: Some(Category::Events),
-    validate: |v| sentori_protocol::validate_event(v).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
+    validate: |v, received_at| sentori_protocol::validate_event(v, received_at).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
 };
 
 const SPANS: ItemRoute = ItemRoute {
@@ -60,7 +60,7 @@ const SPANS: ItemRoute = ItemRoute {
     single_limit: SPAN_LIMIT,
     query_token: QueryToken::Refused,
     quota: Some(Category::Spans),
-    validate: |v| sentori_protocol::validate_span(v).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
+    validate: |v, received_at| sentori_protocol::validate_span(v, received_at).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
 };
 
 const SESSIONS: ItemRoute = ItemRoute {
@@ -71,7 +71,7 @@ const SESSIONS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: None,
-    validate: |v| sentori_protocol::validate_session(v).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
+    validate: |v, received_at| sentori_protocol::validate_session(v, received_at).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
 };
 
 /// Authentication and the rate limit, common to every route.
@@ -105,9 +105,15 @@ async fn admit_reading<T>(
     Ok((caller, body?))
 }
 
-fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, payload: Payload) -> Envelope {
+/// The receive time of a request's items, to the microsecond the envelope keeps.
+fn received_now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+}
+
+fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
     let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Envelope::new(kind, caller.token.project_id, caller.token.org_id, OffsetDateTime::now_utc())
+    Envelope::new(kind, caller.token.project_id, caller.token.org_id, received_at)
         .with_payload_text(payload)
         .with_sdk(sdk)
 }
@@ -156,13 +162,14 @@ async fn charge_and_append(
 }
 
 async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+    let received_at = received_now();
     let read = async {
         let bytes = body::read_decoded(&headers, body, route.single_limit).await?;
-        let item = (route.validate)(body::parse_json(&bytes)?).map_err(IngestError::ValidationFailed)?;
+        let item = (route.validate)(body::parse_json(&bytes)?, received_at).map_err(IngestError::ValidationFailed)?;
         Ok((item.id, queued_payload(&item, &bytes)))
     };
     let (caller, (id, payload)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
-    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, payload)]).await?;
+    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, received_at, payload)]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
@@ -179,13 +186,15 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
     if items.len() > route.max_batch {
         return Err(IngestError::TooManyItems { count: items.len(), max: route.max_batch });
     }
+    let received_at = received_now();
     let mut envelopes = Vec::with_capacity(items.len());
     let mut indexes = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        match (route.validate)(item) {
+        match (route.validate)(item, received_at) {
             Ok(item) => {
-                envelopes.push(envelope(&caller, route.kind, &headers, Payload::from_json_text(item.payload.to_json_string())));
+                let payload = Payload::from_json_text(item.payload.to_json_string());
+                envelopes.push(envelope(&caller, route.kind, &headers, received_at, payload));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
@@ -229,9 +238,10 @@ pub async fn post_session(State(state): State<AppState>, headers: HeaderMap, uri
 /// has written the row, and every writer of that release agrees on it.
 pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
     let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
+    let received_at = received_now();
     let bytes = body::read_decoded(&headers, body, JSON_LIMIT).await?;
-    let deploy = sentori_protocol::validate_deploy(body::parse_json(&bytes)?).map_err(IngestError::ValidationFailed)?;
-    let deploy_at = deploy.deployed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let deploy = sentori_protocol::validate_deploy(body::parse_json(&bytes)?, received_at).map_err(IngestError::ValidationFailed)?;
+    let deploy_at = deploy.deployed_at.unwrap_or(received_at);
     let deploy_at_text = deploy_at.format(&Rfc3339).unwrap_or_default();
     let release_id = sentori_protocol::release_id(caller.token.project_id, &deploy.release);
     let payload = json!({
@@ -239,7 +249,8 @@ pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri:
         "environment": deploy.environment,
         "deployedAt": deploy_at_text,
     });
-    append(&state, Stream::Deploys, &[envelope(&caller, ItemKind::Deploy, &headers, Payload::from_value(&payload))]).await?;
+    let envelope = envelope(&caller, ItemKind::Deploy, &headers, received_at, Payload::from_value(&payload));
+    append(&state, Stream::Deploys, &[envelope]).await?;
     let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
@@ -258,7 +269,8 @@ mod tests {
     use super::*;
 
     fn validated(body: &str) -> Validated<'_> {
-        (EVENTS.validate)(body::parse_json(body.as_bytes()).unwrap()).unwrap()
+        let received_at = time::macros::datetime!(2026-11-26 12:00 UTC);
+        (EVENTS.validate)(body::parse_json(body.as_bytes()).unwrap(), received_at).unwrap()
     }
 
     const EVENT: &str = r#"{ "id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "2026-11-26T10:00:00Z",

@@ -6,6 +6,9 @@ use super::*;
 // `serde_json::Value` as text, the way ingest feeds them a request, and
 // hand the payload back as a `Value` to compare with `json!`.
 
+/// When the tests' payloads arrive: a little after the times they carry.
+const RECEIVED: OffsetDateTime = time::macros::datetime!(2026-11-26 12:00 UTC);
+
 fn as_body(payload: &Value) -> String {
     payload.to_string()
 }
@@ -24,7 +27,9 @@ struct Event {
 }
 
 #[derive(Debug)]
-struct Span;
+struct Span {
+    payload: Value,
+}
 
 #[derive(Debug)]
 struct Session {
@@ -33,23 +38,23 @@ struct Session {
 
 fn validate_event(payload: Value) -> Result<Event, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_event(crate::json::parse(body.as_bytes()).unwrap())
+    super::validate_event(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED)
         .map(|v| Event { id: v.id, timestamp: v.timestamp, kind: v.kind, payload: as_value(&v.payload), changed: v.changed })
 }
 
 fn validate_span(payload: Value) -> Result<Span, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_span(crate::json::parse(body.as_bytes()).unwrap()).map(|_| Span)
+    super::validate_span(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED).map(|v| Span { payload: as_value(&v.payload) })
 }
 
 fn validate_session(payload: Value) -> Result<Session, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_session(crate::json::parse(body.as_bytes()).unwrap()).map(|v| Session { payload: as_value(&v.payload) })
+    super::validate_session(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED).map(|v| Session { payload: as_value(&v.payload) })
 }
 
 fn validate_deploy(payload: Value) -> Result<ValidatedDeploy, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_deploy(crate::json::parse(body.as_bytes()).unwrap())
+    super::validate_deploy(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED)
 }
 
 fn event() -> Value {
@@ -292,6 +297,78 @@ fn sessions_cap_duration_and_deploys_need_a_release() {
     let deploy = validate_deploy(json!({"release": "a@1", "deployedAt": "2026-11-26T10:00:00+01:00"})).unwrap();
     assert_eq!(deploy.release, "a@1");
     assert!(deploy.deployed_at.is_some());
+}
+
+#[test]
+fn times_outside_the_window_become_the_receive_time_and_keep_the_original() {
+    let received = "2026-11-26T12:00:00Z";
+    for sent in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-23:59", "2026-08-27T11:59:59Z", "2026-11-27T12:00:01Z"] {
+        let mut payload = event();
+        payload["timestamp"] = json!(sent);
+        let valid = validate_event(payload).unwrap();
+        assert_eq!(valid.timestamp, RECEIVED, "{sent}");
+        assert_eq!(valid.payload["timestamp"], received, "{sent}");
+        assert_eq!(valid.payload["_meta"]["timestamp"]["originalValue"], sent);
+        assert!(valid.changed);
+    }
+    for sent in ["2026-08-28T12:00:00Z", "2026-11-27T12:00:00Z", "2026-11-26T13:00:00+01:00"] {
+        let mut payload = event();
+        payload["timestamp"] = json!(sent);
+        let valid = validate_event(payload).unwrap();
+        assert_eq!(valid.payload["timestamp"], sent, "inside the window a time is kept as sent");
+        assert!(valid.payload.get("_meta").is_none());
+    }
+
+    let span = json!({
+        "id": "019508a0-2222-7000-8000-000000000001", "traceId": "019508a0-3333-7000-8000-000000000001",
+        "parentSpanId": null, "op": "http.client", "name": "GET /api",
+        "startedAt": "9999-12-31T23:59:59Z", "durationMs": 86_400_000, "status": "ok"
+    });
+    let span = validate_span(span).unwrap();
+    assert_eq!(span.payload["startedAt"], received);
+    assert_eq!(span.payload["_meta"]["startedAt"]["originalValue"], "9999-12-31T23:59:59Z");
+
+    let session = json!({
+        "id": "019508a0-4444-7000-8000-000000000001", "release": "a@1", "environment": "prod",
+        "status": "ok", "startedAt": "0001-01-01T00:00:00Z", "durationMs": 1
+    });
+    assert_eq!(validate_session(session).unwrap().payload["startedAt"], received);
+
+    let deploy = validate_deploy(json!({"release": "a@1", "deployedAt": "9999-01-01T00:00:00Z"})).unwrap();
+    assert_eq!(deploy.deployed_at, Some(RECEIVED));
+}
+
+#[test]
+fn names_and_ids_that_become_keys_are_cut_to_two_hundred_characters() {
+    let long = "é".repeat(5_000);
+    let mut payload = event();
+    payload["user"] = json!({"id": long, "name": long});
+    payload["device"]["installId"] = json!(long);
+    payload["device"]["model"] = json!(long);
+    payload["platform"] = json!(long);
+    payload["app"]["framework"] = json!({"name": long});
+    payload["error"]["type"] = json!(long);
+    let out = validate_event(payload).unwrap().payload;
+    for (path, value) in [
+        ("user.id", &out["user"]["id"]),
+        ("user.name", &out["user"]["name"]),
+        ("device.installId", &out["device"]["installId"]),
+        ("device.model", &out["device"]["model"]),
+        ("platform", &out["platform"]),
+        ("app.framework.name", &out["app"]["framework"]["name"]),
+        ("error.type", &out["error"]["type"]),
+    ] {
+        assert_eq!(value.as_str().unwrap().chars().count(), Limits::NAME_MAX_CHARS, "{path}");
+        assert_eq!(out["_meta"][path]["originalLength"], 5_000, "{path}");
+    }
+
+    let session = json!({
+        "id": "019508a0-4444-7000-8000-000000000001", "release": "a@1", "environment": "prod",
+        "status": long, "userId": long, "startedAt": "2026-11-26T10:00:00Z", "durationMs": 1
+    });
+    let out = validate_session(session).unwrap().payload;
+    assert_eq!(out["userId"].as_str().unwrap().chars().count(), Limits::NAME_MAX_CHARS);
+    assert_eq!(out["status"].as_str().unwrap().chars().count(), Limits::NAME_MAX_CHARS);
 }
 
 #[test]

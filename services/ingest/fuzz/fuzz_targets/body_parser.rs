@@ -18,12 +18,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let Ok(value) = ingest::body::parse_json(&decoded) else { return };
-    if let Ok(event) = sentori_protocol::validate_event(value.clone()) {
+    let received_at = time::OffsetDateTime::now_utc();
+    if let Ok(event) = sentori_protocol::validate_event(value.clone(), received_at) {
         // What is stored must still be valid JSON of bounded size.
         let stored = serde_json::to_vec(&event.payload).expect("a validated payload serialises");
         assert!(stored.len() <= decoded.len() * 2 + 4096, "trimming never grows a payload much");
     }
-    let _ = sentori_protocol::validate_span(value.clone());
-    let _ = sentori_protocol::validate_session(value.clone());
-    let _ = sentori_protocol::validate_deploy(value);
+    let _ = sentori_protocol::validate_span(value.clone(), received_at);
+    let _ = sentori_protocol::validate_session(value.clone(), received_at);
+    let _ = sentori_protocol::validate_deploy(value, received_at);
 });
