@@ -119,18 +119,6 @@ async fn entries(valkey: &mut MultiplexedConnection, key: &str) -> Vec<StreamId>
     reply.ids
 }
 
-/// Waits until every entry of the events stream has been acknowledged (an
-/// acknowledged entry is deleted, so the stream's length is its backlog).
-async fn wait_drained(stack: &TestStack, valkey: &mut MultiplexedConnection) {
-    let key = stack.keys().stream(Stream::Events);
-    eventually("the events stream to drain", PATIENCE, || {
-        let mut valkey = valkey.clone();
-        let key = key.clone();
-        async move { (xlen(&mut valkey, &key).await == 0).then_some(()) }
-    })
-    .await;
-}
-
 /// The stored state is exact: every event once, every issue's counters equal
 /// to its rows, and both equal to what the test sent.
 async fn assert_exact(pool: &PgPool, expected: &Expected) {
@@ -225,7 +213,7 @@ async fn a_processor_killed_mid_run_loses_and_doubles_nothing() {
     // the new entries and what A left pending.
     post_event_batches(&client, &ingest.url(""), &stack.dev_token, after).await;
     let _b = start_processor(&env).await;
-    wait_drained(&stack, &mut valkey).await;
+    stack.wait_drained(Stream::Events, PATIENCE).await;
 
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
@@ -298,7 +286,7 @@ async fn two_processors_on_one_stream_count_once_and_announce_a_regression_once(
     // processors while they run.
     let all = events(2000, 4, &mut expected);
     post_event_batches(&client, &ingest.url(""), &stack.dev_token, &all).await;
-    wait_drained(&stack, &mut valkey).await;
+    stack.wait_drained(Stream::Events, PATIENCE).await;
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
 
@@ -380,7 +368,7 @@ async fn poison_entries_move_to_the_dead_letter_stream_and_hold_back_nothing() {
     assert_eq!(xlen(&mut valkey, &stream).await, 64);
 
     let _processor = start_processor(&stack.service_env()).await;
-    wait_drained(&stack, &mut valkey).await;
+    stack.wait_drained(Stream::Events, PATIENCE).await;
     assert_exact(&pool, &expected).await;
 
     let dead = entries(&mut valkey, &stack.keys().dead_letters(Stream::Events)).await;
@@ -430,7 +418,7 @@ async fn a_postgres_outage_is_waited_out_without_losing_or_doubling_events() {
     assert!(xlen(&mut valkey, &stack.keys().stream(Stream::Events)).await > 0, "entries wait in the stream during the outage");
     proxy.up();
 
-    wait_drained(&stack, &mut valkey).await;
+    stack.wait_drained(Stream::Events, PATIENCE).await;
     assert_exact(&pool, &expected).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
 }
@@ -489,7 +477,7 @@ async fn a_database_that_refuses_writes_is_retried_not_blamed_on_the_events() {
     sqlx::query(&format!("ALTER DATABASE {database} RESET default_transaction_read_only")).execute(&admin).await.unwrap();
     proxy.cut_connections();
 
-    wait_drained(&stack, &mut valkey).await;
+    stack.wait_drained(Stream::Events, PATIENCE).await;
     assert_no_dead_letters(&stack, &mut valkey).await;
     assert_exact(&pool, &expected).await;
 }

@@ -151,6 +151,11 @@ impl ServiceProcess {
         }
     }
 
+    /// How the process ended, or `None` while it runs.
+    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("asking whether the service exited")
+    }
+
     /// Sends SIGKILL: the process gets no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -197,6 +202,22 @@ impl TestStack {
     pub async fn valkey(&self) -> redis::aio::MultiplexedConnection {
         let client = redis::Client::open(self.valkey_url.as_str()).expect("SENTORI_TEST_VALKEY_URL is a Valkey URL");
         client.get_multiplexed_async_connection().await.expect("connecting to the test Valkey")
+    }
+
+    /// Waits until every entry of `stream` has been acknowledged (an
+    /// acknowledged entry is deleted, so the stream's length is its backlog).
+    pub async fn wait_drained(&self, stream: sentori_queue::Stream, timeout: Duration) {
+        let key = self.keys().stream(stream);
+        let valkey = self.valkey().await;
+        eventually(&format!("the {stream:?} stream to drain"), timeout, || {
+            let mut valkey = valkey.clone();
+            let key = key.clone();
+            async move {
+                let length: u64 = redis::AsyncCommands::xlen(&mut valkey, &key).await.expect("XLEN answers");
+                (length == 0).then_some(())
+            }
+        })
+        .await;
     }
 
     /// Starts `service` (a workspace binary) with this stack's environment,
