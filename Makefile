@@ -8,7 +8,7 @@ PROFILE ?= run
 ARGS    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run stop test bench stack-start stack-stop stack-status clean-stack
+.PHONY: help run stop test bench fuzz stack-start stack-stop stack-status clean-stack
 
 help: ## list the targets
 	@echo "Sentori make targets:"
@@ -27,6 +27,9 @@ test: ## run every test suite against a private test stack
 
 bench: ## run the benchmarks (cargo bench) with the test stack up
 	@$(LOCAL)/bench.sh $(ARGS)
+
+fuzz: ## run every cargo-fuzz target for FUZZ_RUNS inputs (default 1 000 000)
+	@$(LOCAL)/fuzz.sh
 
 stack-start: ## start PostgreSQL + Valkey for PROFILE
 	@$(LOCAL)/stack.sh start $(PROFILE)

@@ -28,6 +28,15 @@ use sentori_store::PoolSettings;
 use sqlx::PgPool;
 
 pub use config::ProcessorConfig;
+
+/// What handling an entry does short of the database, one function a
+/// stream, for the fuzz target in `services/processor/fuzz`.
+#[doc(hidden)]
+pub mod offline {
+    pub use crate::events::handle_offline as event;
+    pub use crate::sessions::handle_offline as session;
+    pub use crate::spans::handle_offline as span;
+}
 pub use error::ProcessError;
 
 /// The consumer group every processor joins.

@@ -14,6 +14,43 @@ fn timestamp(value: &serde_json::Value) -> Option<OffsetDateTime> {
     value.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
 }
 
+/// One session row, read from its payload.
+struct SessionRow {
+    id: Uuid,
+    user_id: Option<String>,
+    release: String,
+    environment: String,
+    status: String,
+    started_at: OffsetDateTime,
+    duration_ms: i64,
+}
+
+impl SessionRow {
+    fn parse(envelope: &Envelope) -> Result<Self, ProcessError> {
+        let p = &envelope.payload.value()?;
+        let id = p["id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        let started_at = timestamp(&p["startedAt"]);
+        let (Some(id), Some(started_at)) = (id, started_at) else {
+            return Err(ProcessError::Payload("session without a valid id or startedAt".into()));
+        };
+        let text = |key: &str| p[key].as_str().map(str::to_owned);
+        Ok(Self {
+            id,
+            user_id: text("userId"),
+            release: text("release").unwrap_or_default(),
+            environment: text("environment").unwrap_or_default(),
+            status: text("status").unwrap_or_else(|| "ok".into()),
+            started_at,
+            duration_ms: p["durationMs"].as_i64().unwrap_or(0),
+        })
+    }
+}
+
+/// Everything handling one session does short of the database; the fuzz target feeds it.
+pub fn handle_offline(envelope: &Envelope) -> Result<usize, ProcessError> {
+    SessionRow::parse(envelope).map(|row| row.release.len())
+}
+
 pub struct SessionHandler {
     pool: PgPool,
 }
@@ -32,28 +69,22 @@ impl BatchHandler for SessionHandler {
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
         let mut tx = self.pool.begin().await?;
         for envelope in items {
-            let p = &envelope.payload.value()?;
-            let id = p["id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
-            let started_at = timestamp(&p["startedAt"]);
-            let (Some(id), Some(started_at)) = (id, started_at) else {
-                return Err(ProcessError::Payload("session without a valid id or startedAt".into()));
-            };
-            let release = p["release"].as_str().unwrap_or_default();
-            releases::record_seen(&mut tx, envelope.project_id, std::iter::once((release, envelope.received_at()))).await?;
+            let row = SessionRow::parse(envelope)?;
+            releases::record_seen(&mut tx, envelope.project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
             sqlx::query(
                 "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (project_id, id) DO NOTHING",
             )
             .bind(envelope.project_id)
-            .bind(id)
+            .bind(row.id)
             .bind(envelope.received_at())
-            .bind(p["userId"].as_str())
-            .bind(release)
-            .bind(p["environment"].as_str().unwrap_or_default())
-            .bind(p["status"].as_str().unwrap_or("ok"))
-            .bind(started_at)
-            .bind(p["durationMs"].as_i64().unwrap_or(0))
+            .bind(&row.user_id)
+            .bind(&row.release)
+            .bind(&row.environment)
+            .bind(&row.status)
+            .bind(row.started_at)
+            .bind(row.duration_ms)
             .execute(&mut *tx)
             .await?;
         }

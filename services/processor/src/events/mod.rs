@@ -231,6 +231,21 @@ async fn store_project_events<'e>(
     Ok((events, announcements))
 }
 
+/// Everything handling one event does short of the database (symbolication
+/// finds no map offline): parse, group, aggregate, and encode its row.
+/// Returns the size of the row; the fuzz target feeds it.
+pub fn handle_offline(envelope: &Envelope) -> Result<usize, ProcessError> {
+    let payload = EventPayload::parse(envelope.payload.as_str())?;
+    let event = Event::parse(envelope, payload, None)?;
+    let events = [&event];
+    let deltas = aggregate(&events, &HashMap::new());
+    let issues: issues::IssueIds = deltas
+        .keys()
+        .map(|fingerprint| ((*fingerprint).to_owned(), issues::IssueRef { id: Uuid::nil(), inserted: true }))
+        .collect();
+    Ok(rows::event_rows(envelope.project_id, &events, &issues)?.into_bytes().len())
+}
+
 /// The batch's events summed per fingerprint, in fingerprint order: the
 /// order every batch locks issue rows in.
 fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, OffsetDateTime>) -> BTreeMap<&'e str, IssueDelta<'e>> {

@@ -22,6 +22,21 @@ pub async fn copy_events(
     events: &[&Event<'_>],
     issues: &IssueIds,
 ) -> Result<(), ProcessError> {
+    let rows = event_rows(project_id, events, issues)?;
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
+                          environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
+                          payload) FROM STDIN",
+        )
+        .await?;
+    copy.send(rows.into_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// The `COPY` text of the events' rows, in the column order of [`copy_events`].
+pub fn event_rows(project_id: Uuid, events: &[&Event<'_>], issues: &IssueIds) -> Result<CopyText, ProcessError> {
     let mut rows = CopyText::with_capacity(events.len() * 4096);
     for event in events {
         rows.uuid(project_id);
@@ -46,16 +61,7 @@ pub async fn copy_events(
         rows.json(&event.stored_payload())?;
         rows.end_row();
     }
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
-                          environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
-                          payload) FROM STDIN",
-        )
-        .await?;
-    copy.send(rows.into_bytes()).await?;
-    copy.finish().await?;
-    Ok(())
+    Ok(rows)
 }
 
 /// Rows in the text format of `COPY … FROM STDIN`: tab between columns,
