@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use sqlx;
-pub use tokens::{ResolvedToken, TokenDirectory};
+pub use tokens::{Cached, ResolvedToken, TokenDirectory, TokenLookupError};
 
 /// The migrations of `migrations/`, compiled into every binary.
 ///

@@ -30,6 +30,8 @@ use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use sentori_runtime::client_addr::{IpNet, client_addr};
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -318,14 +320,7 @@ async fn load_session(
     Ok(Some((OperatorSession { id, csrf_token }, slid_to)))
 }
 
-/// The client's address for the login rate limit.
-///
-/// The socket peer is the client unless the peer is a trusted proxy
-/// (`SENTORI_TRUSTED_PROXIES`; by default loopback and the private ranges,
-/// where nginx of `deploy/nginx.conf` runs beside admin-api or in the same
-/// container network). Then `X-Real-IP` (which that nginx sets to its own
-/// peer), else the last `X-Forwarded-For` entry, names the client. A client
-/// that reaches admin-api from anywhere else cannot choose its address.
+/// The client's address for the login rate limit ([`sentori_runtime::client_addr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
@@ -335,53 +330,6 @@ impl FromRequestParts<AppState> for ClientAddr {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
         Ok(ClientAddr(client_addr(peer, &parts.headers, &state.config.trusted_proxies)))
-    }
-}
-
-/// An address range in CIDR notation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl IpNet {
-    pub fn parse(text: &str) -> Option<Self> {
-        let text = text.trim();
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr.parse::<IpAddr>().ok()?, Some(prefix.parse::<u8>().ok()?)),
-            None => (text.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(IpNet { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        let (net, ip, bits) = match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => (u128::from(u32::from(net)), u128::from(u32::from(ip)), 32),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => (u128::from(net), u128::from(ip), 128),
-            _ => return false,
-        };
-        let shift = bits - u32::from(self.prefix);
-        shift >= bits || (net >> shift) == (ip >> shift)
-    }
-}
-
-/// Loopback and the private ranges.
-pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
-
-pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
-    let header_ip = |name: &str| -> Option<IpAddr> {
-        let value = headers.get(name)?.to_str().ok()?;
-        value.rsplit(',').next()?.trim().parse().ok()
-    };
-    match peer.map(|ip| ip.to_canonical()) {
-        Some(ip) if trusted.iter().any(|net| net.contains(ip)) => {
-            header_ip("x-real-ip").or_else(|| header_ip("x-forwarded-for")).or(Some(ip))
-        }
-        other => other,
     }
 }
 
@@ -530,29 +478,6 @@ mod tests {
         let forged = format!("{}.{}", payload.replace(&id.simple().to_string(), &Uuid::new_v4().simple().to_string()), sig);
         assert_eq!(signer.verify(&forged, now), None, "another id");
         assert_eq!(signer.verify("garbage", now), None);
-    }
-
-    #[test]
-    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
-        let trusted: Vec<IpNet> = DEFAULT_TRUSTED_PROXIES.split(',').map(|n| IpNet::parse(n).unwrap()).collect();
-        let mut headers = HeaderMap::new();
-        headers.insert("x-real-ip", "203.0.113.7".parse().unwrap());
-        let client: IpAddr = "203.0.113.7".parse().unwrap();
-        for proxy in ["127.0.0.1", "172.18.0.5", "10.1.2.3", "::1", "::ffff:127.0.0.1"] {
-            assert_eq!(client_addr(Some(proxy.parse().unwrap()), &headers, &trusted), Some(client), "{proxy}");
-        }
-        let remote: IpAddr = "198.51.100.2".parse().unwrap();
-        assert_eq!(client_addr(Some(remote), &headers, &trusted), Some(remote), "an untrusted peer is the client");
-        let outside_172: IpAddr = "172.32.0.1".parse().unwrap();
-        assert_eq!(client_addr(Some(outside_172), &headers, &trusted), Some(outside_172));
-        let mut xff = HeaderMap::new();
-        xff.insert("x-forwarded-for", "10.0.0.1, 203.0.113.9".parse().unwrap());
-        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(client_addr(Some(loopback), &xff, &trusted), Some("203.0.113.9".parse().unwrap()));
-        assert_eq!(client_addr(Some(loopback), &HeaderMap::new(), &trusted), Some(loopback));
-        assert_eq!(client_addr(Some(loopback), &headers, &[]), Some(loopback), "nothing trusted");
-        assert!(IpNet::parse("10.0.0.0/33").is_none());
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(remote));
     }
 
     #[test]

@@ -35,11 +35,7 @@ impl AdminConfig {
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
         let artifacts = crate::artifacts::ArtifactConfig::read(&mut env);
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").filter(|d| !d.is_empty()).map(Into::into);
-        let proxies = env.optional("SENTORI_TRUSTED_PROXIES").unwrap_or_else(|| crate::auth::DEFAULT_TRUSTED_PROXIES.into());
-        let trusted_proxies: Vec<_> = proxies.split(',').filter(|n| !n.trim().is_empty()).filter_map(crate::auth::IpNet::parse).collect();
-        if trusted_proxies.len() != proxies.split(',').filter(|n| !n.trim().is_empty()).count() {
-            env.invalid("SENTORI_TRUSTED_PROXIES", "must be a comma-separated list of addresses or CIDR ranges");
-        }
+        let trusted_proxies = sentori_runtime::client_addr::trusted_proxies(&mut env);
         env.finish()?;
         Ok(Self { addr, store, dev_token, admin_password, session_secret, public_url, artifacts, attachment_dir, trusted_proxies })
     }

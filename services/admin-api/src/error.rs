@@ -41,6 +41,8 @@ pub enum ApiError {
     AttachmentsDisabled,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    TokenLookup(#[from] sentori_store::TokenLookupError),
     #[error("valkey: {0}")]
     Valkey(#[from] redis::RedisError),
     #[error("storage: {0}")]
@@ -134,8 +136,8 @@ impl IntoResponse for ApiError {
                 ErrorBody::new("attachmentsDisabled", "Attachment storage is not configured on this server")
                     .with_hint("set SENTORI_ATTACHMENT_DIR"),
             ),
-            ApiError::Database(err) => {
-                tracing::error!(error = %err, "database error");
+            ApiError::Database(_) | ApiError::TokenLookup(_) => {
+                tracing::error!(error = %self, "database error");
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new("unavailable", "The database is unavailable; retry later"))
             }
             ApiError::Valkey(err) => {

@@ -1,8 +1,14 @@
-//! Who is sending: the bearer token, or `?token=` on the beacon routes.
+//! Who is sending: the bearer token, or `?token=` on the beacon routes, and
+//! from which client address.
 
-use axum::http::HeaderMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
-use sentori_store::ResolvedToken;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri};
+use sentori_protocol::TokenKind;
+use sentori_store::{Cached, ResolvedToken};
 
 use crate::AppState;
 use crate::error::IngestError;
@@ -22,26 +28,57 @@ pub struct Caller {
     pub rate_key: String,
 }
 
-pub async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    query_token: QueryToken,
-) -> Result<Caller, IngestError> {
-    let presented = bearer(headers).or_else(|| match query_token {
-        QueryToken::Allowed => query.and_then(token_from_query),
+/// What a request says about who sent it: its headers (the token, the SDK),
+/// its URI (`?token=`) and the client's address
+/// ([`sentori_runtime::client_addr`]; `None` when the service is called
+/// without a socket, as in-process tests do).
+pub struct Sender {
+    pub headers: HeaderMap,
+    pub uri: Uri,
+    pub client: Option<IpAddr>,
+}
+
+impl FromRequestParts<AppState> for Sender {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let client = sentori_runtime::client_addr::client_addr(peer, &parts.headers, &state.config.trusted_proxies);
+        Ok(Sender { headers: parts.headers.clone(), uri: parts.uri.clone(), client })
+    }
+}
+
+/// A query string ends up in proxy logs and browser history, so only a
+/// token that may be public anyway is taken from one.
+const QUERY_TOKEN_HINT: &str = "?token= accepts only public tokens; send this token as Authorization: Bearer";
+
+pub async fn authenticate(state: &AppState, sender: &Sender, query_token: QueryToken) -> Result<Caller, IngestError> {
+    let presented = bearer(&sender.headers).map(|token| (token, false)).or_else(|| match query_token {
+        QueryToken::Allowed => sender.uri.query().and_then(token_from_query).map(|token| (token, true)),
         QueryToken::Refused => None,
     });
-    let Some(token) = presented else {
+    let Some((token, from_query)) = presented else {
         return Err(IngestError::Unauthorized { hint: "send Authorization: Bearer <token>" });
     };
-    // The dev token may be any string, so its check comes before the shape check.
-    let shaped = token == state.config.dev_token || sentori_protocol::token::is_well_formed(&token);
-    if !shaped {
+    let cached = state.tokens.cached(&token).await;
+    // The dev token may be any string: it is known to the cache (compared in
+    // constant time there), so the shape check applies to every other token.
+    if !matches!(cached, Cached::Valid(_)) && !sentori_protocol::token::is_well_formed(&token) {
         return Err(IngestError::Unauthorized { hint: "the token is not of the form st_pk_ + 26 characters" });
     }
-    let resolved = state.tokens.resolve(&token).await?;
+    let resolved = match cached {
+        Cached::Valid(token) => Some(token),
+        Cached::Invalid => None,
+        Cached::WasValid => state.tokens.resolve(&token).await?,
+        Cached::Unknown => {
+            state.lookup_budget.charge(sender.client)?;
+            state.tokens.resolve(&token).await?
+        }
+    };
     let token_row = resolved.ok_or(IngestError::Unauthorized { hint: "the token is unknown or revoked" })?;
+    if from_query && (token_row.kind != TokenKind::Public || token_row.is_dev) {
+        return Err(IngestError::Unauthorized { hint: QUERY_TOKEN_HINT });
+    }
     let digest = sentori_protocol::hash_token(&token);
     let rate_key = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     Ok(Caller { token: token_row, rate_key })
@@ -50,7 +87,10 @@ pub async fn authenticate(
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 fn token_from_query(query: &str) -> Option<String> {

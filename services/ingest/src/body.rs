@@ -16,6 +16,12 @@ use crate::error::IngestError;
 pub const JSON_LIMIT: usize = 1024 * 1024;
 /// A single span.
 pub const SPAN_LIMIT: usize = 64 * 1024;
+/// The largest zstd window a body may ask for: 2^23 = 8 MiB. A frame's
+/// header names its window and the decoder allocates it up front, so
+/// without this a few bytes could ask for zstd's own maximum (128 MiB and
+/// more). Every compression level up to 19 stays within it for bodies of
+/// our size.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
 /// Reads and decodes a body of at most `limit` decoded bytes, for
 /// [`parse_json`]. Any content type is accepted: beacons arrive as `text/plain`.
@@ -33,7 +39,9 @@ pub async fn read_decoded(headers: &HeaderMap, body: Body, limit: usize) -> Resu
 /// Decodes a body sent with `Content-Encoding: encoding`, refusing more than
 /// `limit` decoded bytes. Pure and synchronous, so it can be fuzzed.
 pub fn decode(encoding: Option<&str>, raw: Bytes, limit: usize) -> Result<Bytes, IngestError> {
-    let encoding = encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
+    let encoding = encoding
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity");
     match encoding.as_deref() {
         None => {
             if raw.len() > limit {
@@ -49,8 +57,9 @@ pub fn decode(encoding: Option<&str>, raw: Bytes, limit: usize) -> Result<Bytes,
         }
         Some("br") => inflate(brotli::Decompressor::new(&raw[..], 4096), limit),
         Some("zstd") => {
-            let decoder = zstd::stream::read::Decoder::new(&raw[..])
-                .map_err(|e| IngestError::InvalidJson(format!("zstd stream is corrupt: {e}")))?;
+            let corrupt = |e: std::io::Error| IngestError::InvalidJson(format!("zstd stream is corrupt: {e}"));
+            let mut decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(corrupt)?;
+            decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(corrupt)?;
             inflate(decoder, limit)
         }
         Some(other) => Err(IngestError::UnsupportedEncoding(other.to_owned())),
@@ -73,4 +82,31 @@ fn inflate(reader: impl Read, limit: usize) -> Result<Bytes, IngestError> {
 /// Parses a decoded body into a tree that borrows its strings from it.
 pub fn parse_json(bytes: &[u8]) -> Result<Json<'_>, IngestError> {
     json::parse(bytes).map_err(|e| IngestError::InvalidJson(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zstd_with_window(window_log: u32, text: &[u8]) -> Bytes {
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.window_log(window_log).unwrap();
+        std::io::Write::write_all(&mut encoder, text).unwrap();
+        Bytes::from(encoder.finish().unwrap())
+    }
+
+    #[test]
+    fn a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() {
+        let body = br#"{"ok": true}"#;
+        let within = zstd_with_window(ZSTD_WINDOW_LOG_MAX, body);
+        assert_eq!(decode(Some("zstd"), within, JSON_LIMIT).unwrap(), &body[..]);
+        // 16 MiB: zstd's own default limit (128 MiB) would decode it.
+        let over = zstd_with_window(ZSTD_WINDOW_LOG_MAX + 1, body);
+        match decode(Some("zstd"), over, JSON_LIMIT) {
+            Err(IngestError::InvalidJson(message)) => {
+                assert!(message.contains("memory"), "{message}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
 }

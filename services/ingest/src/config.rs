@@ -26,6 +26,15 @@ pub struct IngestConfig {
     /// How long a resolved token is trusted before it is looked up again
     /// (bounds how long a revoked token keeps working).
     pub token_cache_ttl: Duration,
+    /// `SENTORI_TOKEN_LOOKUPS_PER_MIN_PER_CLIENT`: token lookups (tokens not
+    /// in the cache) one client address may cause per minute.
+    pub token_lookups_per_min_per_client: u32,
+    /// `SENTORI_ATTACHMENT_BYTES_DAILY`: attachment bytes per project per UTC
+    /// day (default 1 GiB); `None` (0) is unlimited.
+    pub attachment_bytes_daily: Option<u64>,
+    /// `SENTORI_TRUSTED_PROXIES`: peers whose `X-Real-IP` / `X-Forwarded-For`
+    /// name the client.
+    pub trusted_proxies: Vec<sentori_runtime::client_addr::IpNet>,
 }
 
 impl IngestConfig {
@@ -42,6 +51,12 @@ impl IngestConfig {
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").map(Into::into);
         let attachment_max_bytes = env.parsed_or("SENTORI_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024u64);
         let token_cache_ttl = Duration::from_secs(env.parsed_or("SENTORI_TOKEN_CACHE_SECS", 30u64).min(30));
+        let token_lookups_per_min_per_client = env.parsed_or("SENTORI_TOKEN_LOOKUPS_PER_MIN_PER_CLIENT", 60u32);
+        if token_lookups_per_min_per_client == 0 {
+            env.invalid("SENTORI_TOKEN_LOOKUPS_PER_MIN_PER_CLIENT", "must be at least 1");
+        }
+        let attachment_bytes_daily = Some(env.parsed_or("SENTORI_ATTACHMENT_BYTES_DAILY", 1u64 << 30)).filter(|n| *n > 0);
+        let trusted_proxies = sentori_runtime::client_addr::trusted_proxies(&mut env);
         env.finish()?;
         Ok(Self {
             addr,
@@ -53,6 +68,9 @@ impl IngestConfig {
             attachment_dir,
             attachment_max_bytes,
             token_cache_ttl,
+            token_lookups_per_min_per_client,
+            attachment_bytes_daily,
+            trusted_proxies,
         })
     }
 }

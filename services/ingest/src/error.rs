@@ -20,8 +20,12 @@ pub enum IngestError {
     UnsupportedEncoding(String),
     #[error("rate limited")]
     RateLimited { retry_after_ms: u64 },
+    #[error("too many token lookups from this client address")]
+    TokenLookupsLimited { retry_after_ms: u64 },
     #[error("the monthly quota is used up")]
     QuotaExceeded { reset_at: time::OffsetDateTime },
+    #[error("the project's daily attachment quota is used up")]
+    AttachmentQuotaExceeded { reset_at: time::OffsetDateTime },
     #[error("the processing backlog is full")]
     Backlogged,
     #[error("Valkey is unavailable: {0}")]
@@ -36,8 +40,10 @@ pub enum IngestError {
     Storage(std::io::Error),
     #[error("Valkey is unavailable: {0}")]
     ValkeyUnavailable(#[from] redis::RedisError),
-    #[error("token lookup failed: {0}")]
-    TokenLookup(#[from] sentori_store::sqlx::Error),
+    #[error(transparent)]
+    TokenLookup(#[from] sentori_store::TokenLookupError),
+    #[error("database: {0}")]
+    Database(#[from] sentori_store::sqlx::Error),
 }
 
 /// How long clients are asked to wait when the server itself is the problem.
@@ -84,24 +90,12 @@ impl IngestError {
                 ErrorBody::new("unsupportedEncoding", format!("Content-Encoding {encoding:?} is not supported"))
                     .with_hint("use gzip, deflate, br, zstd or none"),
             ),
-            RateLimited { retry_after_ms } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorBody {
-                    retry_after_ms: Some(*retry_after_ms),
-                    ..ErrorBody::new("rateLimited", "Too many requests for this token; retry later")
-                },
-            ),
-            QuotaExceeded { reset_at } => {
-                let wait_ms = (*reset_at - time::OffsetDateTime::now_utc()).whole_milliseconds().max(1000) as u64;
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    ErrorBody {
-                        retry_after_ms: Some(wait_ms),
-                        reset_at: reset_at.format(&time::format_description::well_known::Rfc3339).ok(),
-                        ..ErrorBody::new("quotaExceeded", "This organisation's monthly quota is used up")
-                    },
-                )
+            RateLimited { retry_after_ms } => rate_limited(*retry_after_ms, "Too many requests for this token; retry later"),
+            TokenLookupsLimited { retry_after_ms } => {
+                rate_limited(*retry_after_ms, "Too many unknown tokens from this address; retry later")
             }
+            QuotaExceeded { reset_at } => quota_exceeded(*reset_at, "This organisation's monthly quota is used up"),
+            AttachmentQuotaExceeded { reset_at } => quota_exceeded(*reset_at, "This project's daily attachment quota is used up"),
             Backlogged => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody {
@@ -109,7 +103,7 @@ impl IngestError {
                     ..ErrorBody::new("unavailable", "The processing backlog is full; retry later")
                 },
             ),
-            QueueUnavailable(_) | ValkeyUnavailable(_) | TokenLookup(_) | Storage(_) => (
+            QueueUnavailable(_) | ValkeyUnavailable(_) | TokenLookup(_) | Database(_) | Storage(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody {
                     retry_after_ms: Some(UNAVAILABLE_RETRY_MS),
@@ -118,6 +112,21 @@ impl IngestError {
             ),
         }
     }
+}
+
+fn rate_limited(retry_after_ms: u64, message: &str) -> (StatusCode, ErrorBody) {
+    let body = ErrorBody { retry_after_ms: Some(retry_after_ms), ..ErrorBody::new("rateLimited", message) };
+    (StatusCode::TOO_MANY_REQUESTS, body)
+}
+
+fn quota_exceeded(reset_at: time::OffsetDateTime, message: &str) -> (StatusCode, ErrorBody) {
+    let wait_ms = (reset_at - time::OffsetDateTime::now_utc()).whole_milliseconds().max(1000) as u64;
+    let body = ErrorBody {
+        retry_after_ms: Some(wait_ms),
+        reset_at: reset_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        ..ErrorBody::new("quotaExceeded", message)
+    };
+    (StatusCode::TOO_MANY_REQUESTS, body)
 }
 
 impl IntoResponse for IngestError {

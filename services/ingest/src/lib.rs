@@ -11,6 +11,7 @@ pub mod body;
 mod config;
 mod cors;
 mod error;
+mod lookup_budget;
 mod quota;
 mod rate_limit;
 mod routes;
@@ -42,6 +43,7 @@ pub struct AppState {
 pub struct Shared {
     pub config: IngestConfig,
     pub tokens: TokenDirectory,
+    pub lookup_budget: lookup_budget::LookupBudget,
     pub producer: Producer,
     pub limiter: RateLimiter,
     pub quotas: QuotaGate,
@@ -74,17 +76,19 @@ impl Ingest {
         let producer = Producer::new(conn.clone(), keys.clone());
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("ingest", self_trace, &pool, producer.clone()).await?;
-        let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token))
-            .with_ttl(config.token_cache_ttl, Duration::from_secs(2).min(config.token_cache_ttl));
+        let negative_ttl = Duration::from_secs(2).min(config.token_cache_ttl);
+        let tokens = TokenDirectory::with_ttl(pool.clone(), Some(&config.dev_token), config.token_cache_ttl, negative_ttl);
+        let lookup_budget = lookup_budget::LookupBudget::new(config.token_lookups_per_min_per_client);
         let limiter = RateLimiter::new(conn.clone(), keys.clone(), config.rate_limit_per_min);
-        let quotas = QuotaGate::new(conn.clone(), keys, pool.clone(), config.span_limit_monthly);
+        let quotas = QuotaGate::new(conn.clone(), keys, pool.clone(), config.span_limit_monthly, config.attachment_bytes_daily);
         let backlog = BacklogGauge::new(config.max_backlog);
         backlog.refresh(&producer).await;
         let attachments = config.attachment_dir.as_ref().map(|dir| attachments::AttachmentStore {
             blobs: Arc::new(sentori_blobs::LocalDir::new(dir)),
             max_bytes: config.attachment_max_bytes,
         });
-        let shared = Shared { config, tokens, producer, limiter, quotas, backlog, attachments, pool: pool.clone() };
+        let shared =
+            Shared { config, tokens, lookup_budget, producer, limiter, quotas, backlog, attachments, pool: pool.clone() };
         let state = AppState { inner: Arc::new(shared) };
         Ok(Self { state, readiness: Readiness { postgres: Some(pool), valkey: Some(conn) } })
     }
@@ -115,6 +119,7 @@ impl Ingest {
 
 /// The `/v1/*` routes.
 pub fn router(state: AppState) -> Router {
+    let attachment_body_limit = state.attachments.as_ref().map_or(attachments::MULTIPART_OVERHEAD, |s| s.body_limit());
     let v1 = Router::new()
         .route("/events", post(routes::post_event))
         .route("/events:batch", post(routes::post_events_batch))
@@ -124,8 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/deploys", post(routes::post_deploy))
         .route(
             "/events/{event_id}/attachments/{kind}",
-            // The size limit is enforced while streaming the file part.
-            post(attachments::post_attachment).layer(axum::extract::DefaultBodyLimit::disable()),
+            post(attachments::post_attachment).layer(axum::extract::DefaultBodyLimit::max(attachment_body_limit)),
         )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -35,8 +35,19 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {granted, current + granted}
 "#;
 
+/// Adds `ARGV[1]` to a counter unless that would pass `ARGV[2]`.
+const TAKE_IF_FITS: &str = r#"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"#;
+
 /// Counters outlive their month a little, then expire.
 const COUNTER_TTL_SECS: u64 = 40 * 24 * 3600;
+/// Daily counters outlive their day a little, then expire.
+const DAILY_COUNTER_TTL_SECS: u64 = 2 * 24 * 3600;
 
 #[derive(Clone)]
 pub struct QuotaGate {
@@ -44,8 +55,11 @@ pub struct QuotaGate {
     keys: Keys,
     pool: PgPool,
     script: Script,
+    take_if_fits: Script,
     /// `SENTORI_SPAN_LIMIT_MONTHLY`; `None` is unlimited.
     span_limit: Option<i64>,
+    /// `SENTORI_ATTACHMENT_BYTES_DAILY`; `None` is unlimited.
+    attachment_bytes_daily: Option<u64>,
 }
 
 /// Units taken from a quota, to give back if the items are not queued after all.
@@ -56,8 +70,39 @@ pub struct Grant {
 }
 
 impl QuotaGate {
-    pub fn new(conn: ConnectionManager, keys: Keys, pool: PgPool, span_limit: Option<i64>) -> Self {
-        Self { conn, keys, pool, script: Script::new(TAKE), span_limit }
+    pub fn new(
+        conn: ConnectionManager,
+        keys: Keys,
+        pool: PgPool,
+        span_limit: Option<i64>,
+        attachment_bytes_daily: Option<u64>,
+    ) -> Self {
+        let (script, take_if_fits) = (Script::new(TAKE), Script::new(TAKE_IF_FITS));
+        Self { conn, keys, pool, script, take_if_fits, span_limit, attachment_bytes_daily }
+    }
+
+    /// Takes `bytes` from the project's attachment bytes of the UTC day, all
+    /// or nothing: an upload that does not fit is refused whole.
+    pub async fn take_attachment_bytes(&self, token: &ResolvedToken, bytes: u64) -> Result<Grant, IngestError> {
+        let (Some(limit), false) = (self.attachment_bytes_daily, token.is_dev) else {
+            return Ok(Grant { key: None, granted: 0 });
+        };
+        let now = OffsetDateTime::now_utc();
+        let key = self.keys.counter(&format!("quota:{}:{}:attachment-bytes", token.project_id, now.date()));
+        let taken: i64 = self
+            .take_if_fits
+            .key(&key)
+            .arg(bytes)
+            .arg(limit)
+            .arg(DAILY_COUNTER_TTL_SECS)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        if taken == 0 {
+            return Err(IngestError::AttachmentQuotaExceeded {
+                reset_at: (now.date() + time::Duration::DAY).midnight().assume_utc(),
+            });
+        }
+        Ok(Grant { key: Some(key), granted: bytes as usize })
     }
 
     /// Takes up to `wanted` units. Fails with `quotaExceeded` when none are left.

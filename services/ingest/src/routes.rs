@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sentori_protocol::json::{self, Json};
 use serde_json::json;
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::auth::{Caller, QueryToken, authenticate};
+use crate::auth::{Caller, QueryToken, Sender, authenticate};
 use crate::body::{self, JSON_LIMIT, SPAN_LIMIT};
 use crate::error::IngestError;
 use crate::rate_limit::Decision;
@@ -75,8 +75,8 @@ const SESSIONS: ItemRoute = ItemRoute {
 };
 
 /// Authentication and the rate limit, common to every route.
-pub(crate) async fn admit(state: &AppState, headers: &HeaderMap, uri: &Uri, query_token: QueryToken) -> Result<Caller, IngestError> {
-    let caller = authenticate(state, headers, uri.query(), query_token).await?;
+pub(crate) async fn admit(state: &AppState, sender: &Sender, query_token: QueryToken) -> Result<Caller, IngestError> {
+    let caller = authenticate(state, sender, query_token).await?;
     rate_limit(state, &caller).await?;
     Ok(caller)
 }
@@ -94,12 +94,11 @@ async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), IngestError
 /// `429`, whatever its body.
 async fn admit_reading<T>(
     state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
+    sender: &Sender,
     query_token: QueryToken,
     read: impl Future<Output = Result<T, IngestError>>,
 ) -> Result<(Caller, T), IngestError> {
-    let caller = authenticate(state, headers, uri.query(), query_token).await?;
+    let caller = authenticate(state, sender, query_token).await?;
     let (limited, body) = tokio::join!(rate_limit(state, &caller), read);
     limited?;
     Ok((caller, body?))
@@ -161,20 +160,23 @@ async fn charge_and_append(
     }
 }
 
-async fn accept_one(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
+async fn accept_one(state: AppState, route: &ItemRoute, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    let headers = &sender.headers;
     let received_at = received_now();
     let read = async {
-        let bytes = body::read_decoded(&headers, body, route.single_limit).await?;
+        let bytes = body::read_decoded(headers, body, route.single_limit).await?;
         let item = (route.validate)(body::parse_json(&bytes)?, received_at).map_err(IngestError::ValidationFailed)?;
         Ok((item.id, queued_payload(&item, &bytes)))
     };
-    let (caller, (id, payload)) = admit_reading(&state, &headers, &uri, route.query_token, read).await?;
-    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, &headers, received_at, payload)]).await?;
+    let (caller, (id, payload)) = admit_reading(&state, &sender, route.query_token, read).await?;
+    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, headers, received_at, payload)]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
-async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    let (caller, bytes) = admit_reading(&state, &headers, &uri, QueryToken::Refused, body::read_decoded(&headers, body, JSON_LIMIT)).await?;
+async fn accept_batch(state: AppState, route: &ItemRoute, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    let headers = &sender.headers;
+    let (caller, bytes) =
+        admit_reading(&state, &sender, QueryToken::Refused, body::read_decoded(headers, body, JSON_LIMIT)).await?;
     let items = match body::parse_json(&bytes)? {
         Json::Object(mut obj) => match obj.remove(route.batch_key) {
             Some(Json::Array(items)) => items,
@@ -194,7 +196,7 @@ async fn accept_batch(state: AppState, route: &ItemRoute, headers: HeaderMap, ur
         match (route.validate)(item, received_at) {
             Ok(item) => {
                 let payload = Payload::from_json_text(item.payload.to_json_string());
-                envelopes.push(envelope(&caller, route.kind, &headers, received_at, payload));
+                envelopes.push(envelope(&caller, route.kind, headers, received_at, payload));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
@@ -213,33 +215,33 @@ pub(crate) fn invalid(field: &str, message: &str) -> IngestError {
     IngestError::ValidationFailed(vec![FieldError::new(field, message)])
 }
 
-pub async fn post_event(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    accept_one(state, &EVENTS, headers, uri, body).await
+pub async fn post_event(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &EVENTS, sender, body).await
 }
 
-pub async fn post_events_batch(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    accept_batch(state, &EVENTS, headers, uri, body).await
+pub async fn post_events_batch(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    accept_batch(state, &EVENTS, sender, body).await
 }
 
-pub async fn post_span(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    accept_one(state, &SPANS, headers, uri, body).await
+pub async fn post_span(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &SPANS, sender, body).await
 }
 
-pub async fn post_spans_batch(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    accept_batch(state, &SPANS, headers, uri, body).await
+pub async fn post_spans_batch(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    accept_batch(state, &SPANS, sender, body).await
 }
 
-pub async fn post_session(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    accept_one(state, &SESSIONS, headers, uri, body).await
+pub async fn post_session(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    accept_one(state, &SESSIONS, sender, body).await
 }
 
 /// A deploy upserts its release. The release id is derived from the project
 /// and the release name, so ingest can answer with it before the processor
 /// has written the row, and every writer of that release agrees on it.
-pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Body) -> Result<Response, IngestError> {
-    let caller = admit(&state, &headers, &uri, QueryToken::Refused).await?;
+pub async fn post_deploy(State(state): State<AppState>, sender: Sender, body: Body) -> Result<Response, IngestError> {
+    let caller = admit(&state, &sender, QueryToken::Refused).await?;
     let received_at = received_now();
-    let bytes = body::read_decoded(&headers, body, JSON_LIMIT).await?;
+    let bytes = body::read_decoded(&sender.headers, body, JSON_LIMIT).await?;
     let deploy = sentori_protocol::validate_deploy(body::parse_json(&bytes)?, received_at).map_err(IngestError::ValidationFailed)?;
     let deploy_at = deploy.deployed_at.unwrap_or(received_at);
     let deploy_at_text = deploy_at.format(&Rfc3339).unwrap_or_default();
@@ -249,7 +251,7 @@ pub async fn post_deploy(State(state): State<AppState>, headers: HeaderMap, uri:
         "environment": deploy.environment,
         "deployedAt": deploy_at_text,
     });
-    let envelope = envelope(&caller, ItemKind::Deploy, &headers, received_at, Payload::from_value(&payload));
+    let envelope = envelope(&caller, ItemKind::Deploy, &sender.headers, received_at, Payload::from_value(&payload));
     append(&state, Stream::Deploys, &[envelope]).await?;
     let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())

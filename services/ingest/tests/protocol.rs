@@ -3,37 +3,13 @@
 
 use std::io::Write;
 
-use ingest::{Ingest, IngestConfig};
 use reqwest::StatusCode;
+use sentori_protocol::TokenKind;
 use sentori_queue::{Envelope, Keys, Stream};
-use sentori_testkit::TestStack;
 use serde_json::{Value, json};
 
-struct Harness {
-    stack: TestStack,
-    base: String,
-    client: reqwest::Client,
-    shutdown: sentori_runtime::Shutdown,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn start(extra: &[(&str, &str)]) -> Harness {
-    let stack = TestStack::new().await;
-    let mut env = stack.service_env();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let config = IngestConfig::from_env(sentori_config::Env::from_pairs(env)).expect("valid config");
-    let service = Ingest::start(config).await.expect("ingest starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = sentori_runtime::Shutdown::new();
-    tokio::spawn(service.serve_on(listener, shutdown.clone()));
-    Harness { stack, base, client: reqwest::Client::new(), shutdown }
-}
+mod common;
+use common::{Harness, event, start};
 
 impl Harness {
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
@@ -48,20 +24,6 @@ impl Harness {
             redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
         reply.ids.iter().map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
     }
-}
-
-fn event() -> Value {
-    json!({
-        "id": uuid::Uuid::now_v7(),
-        "timestamp": "2026-11-26T10:00:00Z",
-        "kind": "error",
-        "platform": "javascript",
-        "release": "app@1.0.0",
-        "environment": "prod",
-        "device": {"os": "web", "osVersion": "1"},
-        "app": {"version": "1.0.0"},
-        "error": {"type": "TypeError", "message": "boom", "stack": [{"file": "a.js", "line": 1}]}
-    })
 }
 
 fn span() -> Value {
@@ -185,13 +147,25 @@ async fn a_revoked_token_stops_working_within_the_cache_expiry() {
 }
 
 #[tokio::test]
-async fn beacons_authenticate_by_query_and_any_content_type() {
+async fn beacons_authenticate_by_query_with_a_public_token_and_any_content_type() {
     let h = start(&[]).await;
-    let url = format!("{}/v1/events?token={}", h.base, h.stack.dev_token);
-    let response = h.client.post(&url).header("Content-Type", "text/plain;charset=UTF-8").body(event().to_string()).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let pool = h.stack.pool().await;
+    let project = sentori_protocol::DEV_PROJECT_ID;
+    let (_, public) = sentori_store::tokens::create_token(&pool, project, TokenKind::Public, "web").await.unwrap();
+    let (_, admin) = sentori_store::tokens::create_token(&pool, project, TokenKind::Admin, "ci").await.unwrap();
+    let beacon = |token: &str| {
+        let url = format!("{}/v1/events?token={token}", h.base);
+        h.client.post(url).header("Content-Type", "text/plain;charset=UTF-8").body(event().to_string()).send()
+    };
+    assert_eq!(beacon(&public).await.unwrap().status(), StatusCode::ACCEPTED);
+    // A query string lands in logs and browser history: no secret token there.
+    for secret in [&admin, &h.stack.dev_token] {
+        let (status, body) = error_of(beacon(secret).await.unwrap()).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+        assert!(body["hint"].as_str().unwrap().contains("only public tokens"), "{body}");
+    }
     // Spans are not a beacon route.
-    let url = format!("{}/v1/spans?token={}", h.base, h.stack.dev_token);
+    let url = format!("{}/v1/spans?token={public}", h.base);
     assert_eq!(h.client.post(&url).json(&span()).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
