@@ -115,7 +115,7 @@ impl TokenDirectory {
 
 /// Compares two digests in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(&a[..], &b[..]).into()
 }
 
 /// Creates a token for a project and returns the token string, which is never stored.
