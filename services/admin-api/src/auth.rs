@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use sentori_protocol::TokenKind;
+use sentori_protocol::{TokenKind, hash_token};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -36,7 +36,16 @@ pub enum Caller {
     /// The operator, through the session cookie: every project.
     Operator { session_id: Uuid },
     /// An admin token (or the dev token), limited to one project.
-    ProjectAdmin { project_id: Uuid },
+    ProjectAdmin { project_id: Uuid, token: AdminToken },
+}
+
+/// The admin token a caller presented.
+#[derive(Debug, Clone, Copy)]
+pub enum AdminToken {
+    /// `SENTORI_DEV_TOKEN`: set by the operator, so it acts for the operator when creating tokens.
+    Dev,
+    /// A row of `tokens`, by the SHA-256 under which it is stored.
+    Stored { sha256: [u8; 32] },
 }
 
 impl Caller {
@@ -91,8 +100,9 @@ impl FromRequestParts<AppState> for Caller {
                 .map(|(_, token)| token.trim().to_owned())
                 .ok_or(ApiError::Unauthorized)?;
             let resolved = state.tokens.resolve(&token).await?.ok_or(ApiError::Unauthorized)?;
+            let token = if resolved.is_dev { AdminToken::Dev } else { AdminToken::Stored { sha256: hash_token(&token) } };
             return match resolved.kind {
-                TokenKind::Admin => Ok(Caller::ProjectAdmin { project_id: resolved.project_id }),
+                TokenKind::Admin => Ok(Caller::ProjectAdmin { project_id: resolved.project_id, token }),
                 TokenKind::Public => Err(ApiError::Forbidden {
                     hint: "this is a public ingest token; create an admin token for the admin API",
                 }),

@@ -270,6 +270,51 @@ async fn past_the_global_limit_every_client_waits() {
 }
 
 #[tokio::test]
+async fn only_tokens_the_operator_created_may_create_admin_tokens() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let project = api.project("chain").await;
+    let create = |kind: &str| {
+        api.request(Method::POST, &format!("/projects/{project}/tokens")).json(&json!({"kind": kind, "label": kind}))
+    };
+    let (status, first, _) = json(create("admin").operator(&session).send().await.unwrap()).await;
+    assert_eq!((status, first["createdBy"].as_str()), (201, Some("operator")));
+    let first_token = first["token"].as_str().unwrap();
+    let first_id = first["id"].as_str().unwrap();
+
+    // A token of the operator's may create admin tokens; those record their creator.
+    let (status, second, _) = json(create("admin").bearer_auth(first_token).send().await.unwrap()).await;
+    assert_eq!((status, second["createdBy"].as_str()), (201, Some(first_id)));
+    let second_token = second["token"].as_str().unwrap();
+    // ... which may create public tokens, but no further admin tokens.
+    let (status, public, _) = json(create("public").bearer_auth(second_token).send().await.unwrap()).await;
+    assert_eq!((status, public["createdBy"].as_str()), (201, second["id"].as_str()));
+    let (status, body, _) = json(create("admin").bearer_auth(second_token).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+    assert!(body["hint"].as_str().unwrap().contains("created by another token"), "{body}");
+
+    // The dev token is the operator's own.
+    let dev_project = DEV_PROJECT_ID;
+    let (status, dev_made, _) = json(
+        api.request(Method::POST, &format!("/projects/{dev_project}/tokens"))
+            .bearer_auth(&api.stack.dev_token)
+            .json(&json!({"kind": "admin"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, dev_made["createdBy"].as_str()), (201, Some("operator")));
+
+    // The list says who created each token.
+    let (_, tokens, _) = json(api.get(&format!("/projects/{project}/tokens")).cookie_only(&session).send().await.unwrap()).await;
+    let creator_of = |id: &str| tokens.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["createdBy"].clone();
+    assert_eq!(creator_of(first_id), "operator");
+    assert_eq!(creator_of(second["id"].as_str().unwrap()), first_id);
+    assert_eq!(tokens.as_array().unwrap().len(), 3, "the refused admin token was not created: {tokens}");
+}
+
+#[tokio::test]
 async fn tokens_are_scoped_public_ones_refused_and_the_dev_token_is_the_dev_projects_admin() {
     let api = Api::start().await;
     let a = api.project("alpha").await;
