@@ -124,7 +124,7 @@ def service_reads(service):
             sources.append(_rust_sources(lib))
     source = "\n".join(sources)
     read = set(re.findall(_VAR, source))
-    required = set(re.findall(r"\.required\(\s*" + _VAR, source))
+    required = set(re.findall(r"\.(?:required|secret)\(\s*" + _VAR, source))
     if "StoreConfig" in sources[0]:
         store_read, store_required = _store_config_vars()
         read |= store_read

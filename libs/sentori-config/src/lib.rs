@@ -16,6 +16,25 @@ pub enum ConfigError {
     Missing { name: String },
     #[error("{name} is invalid: {reason}")]
     Invalid { name: String, reason: String },
+    /// The value is not printed: it may be a real secret that merely starts like a placeholder.
+    #[error("{name} still holds a placeholder such as CHANGE-ME; set a random secret, e.g. `openssl rand -hex 32`")]
+    Placeholder { name: String },
+}
+
+/// Words example files put where a secret belongs (`CHANGE-ME`, `changeme`,
+/// `change_me`, `CHANGE-ME-TO-...`): a value that starts with one, ignoring
+/// case and separators, was copied without being replaced.
+const PLACEHOLDERS: [&str; 1] = ["changeme"];
+
+/// `SENTORI_DEV_TOKEN`'s minimum: as long as the random part of a generated token.
+pub const DEV_TOKEN_MIN_BYTES: usize = 26;
+/// `SENTORI_SESSION_SECRET`'s minimum: the key of HMAC-SHA256 and of the cookie key derivation.
+pub const SESSION_SECRET_MIN_BYTES: usize = 32;
+
+/// Whether `value` is empty or an example file's placeholder rather than a secret.
+pub fn is_placeholder_secret(value: &str) -> bool {
+    let letters: String = value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    letters.is_empty() || PLACEHOLDERS.iter().any(|word| letters.starts_with(word))
 }
 
 /// Every problem found while reading a service's configuration.
@@ -79,6 +98,21 @@ impl Env {
                 String::new()
             }
         }
+    }
+
+    /// A required secret of at least `min_bytes`: a placeholder or a shorter
+    /// value is recorded, so no service starts with a guessable secret.
+    pub fn secret(&mut self, name: &str, min_bytes: usize) -> String {
+        let value = self.required(name);
+        if value.is_empty() {
+            return value; // recorded as missing
+        }
+        if is_placeholder_secret(&value) {
+            self.errors.push(ConfigError::Placeholder { name: name.to_owned() });
+        } else if value.len() < min_bytes {
+            self.invalid(name, format!("must be at least {min_bytes} bytes (got {})", value.len()));
+        }
+        value
     }
 
     /// An optional string.
@@ -166,6 +200,32 @@ mod tests {
         assert!(text.contains("SENTORI_VALKEY_URL is required"), "{text}");
         assert!(text.contains("SENTORI_RATE_LIMIT_PER_MIN is invalid"), "{text}");
         assert_eq!(errors.0.len(), 3);
+    }
+
+    #[test]
+    fn placeholder_and_short_secrets_are_refused_by_name() {
+        let mut env = Env::from_pairs([
+            ("A", "CHANGE-ME"),
+            ("B", "changeme"),
+            ("C", " Change_Me "),
+            ("D", "CHANGE-ME-TO-AT-LEAST-32-RANDOM-BYTES"),
+            ("E", "short"),
+            ("F", "--"),
+            ("G", "0123456789abcdef0123456789abcdef"),
+        ]);
+        for name in ["A", "B", "C", "D", "E", "F", "G", "UNSET"] {
+            env.secret(name, 32);
+        }
+        let errors = env.finish().unwrap_err().0;
+        let placeholder = |name: &str| errors.iter().any(|e| *e == ConfigError::Placeholder { name: name.into() });
+        for name in ["A", "B", "C", "D", "F"] {
+            assert!(placeholder(name), "{name}: {errors:?}");
+        }
+        assert!(errors.contains(&ConfigError::Invalid { name: "E".into(), reason: "must be at least 32 bytes (got 5)".into() }));
+        assert!(errors.contains(&ConfigError::Missing { name: "UNSET".into() }));
+        assert_eq!(errors.len(), 7, "G is a fine secret: {errors:?}");
+        let text = ConfigErrors(errors).to_string();
+        assert!(text.contains("A still holds a placeholder"), "{text}");
     }
 
     #[test]

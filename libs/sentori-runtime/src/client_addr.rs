@@ -10,38 +10,8 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use axum::http::HeaderMap;
+pub use ipnet::IpNet;
 use sentori_config::Env;
-
-/// An address range in CIDR notation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl IpNet {
-    pub fn parse(text: &str) -> Option<Self> {
-        let text = text.trim();
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr.parse::<IpAddr>().ok()?, Some(prefix.parse::<u8>().ok()?)),
-            None => (text.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(IpNet { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        let (net, ip, bits) = match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => (u128::from(u32::from(net)), u128::from(u32::from(ip)), 32),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => (u128::from(net), u128::from(ip), 128),
-            _ => return false,
-        };
-        let shift = bits - u32::from(self.prefix);
-        shift >= bits || (net >> shift) == (ip >> shift)
-    }
-}
 
 /// Loopback and the private ranges.
 pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
@@ -49,12 +19,20 @@ pub const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16
 /// Reads `SENTORI_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges).
 pub fn trusted_proxies(env: &mut Env) -> Vec<IpNet> {
     let proxies = env.optional("SENTORI_TRUSTED_PROXIES").unwrap_or_else(|| DEFAULT_TRUSTED_PROXIES.into());
-    let listed: Vec<&str> = proxies.split(',').filter(|n| !n.trim().is_empty()).collect();
-    let parsed: Vec<IpNet> = listed.iter().filter_map(|n| IpNet::parse(n)).collect();
-    if parsed.len() != listed.len() {
-        env.invalid("SENTORI_TRUSTED_PROXIES", "must be a comma-separated list of addresses or CIDR ranges");
+    let mut parsed = Vec::new();
+    for entry in proxies.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match parse_net(entry) {
+            Some(net) => parsed.push(net),
+            None => env.invalid("SENTORI_TRUSTED_PROXIES", format!("{entry:?} is neither an address nor a CIDR range")),
+        }
     }
     parsed
+}
+
+/// A CIDR range, or a single address as the range of just itself.
+fn parse_net(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    text.parse::<IpNet>().ok().or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// The client's address: see the module documentation.
@@ -64,7 +42,7 @@ pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet])
         value.rsplit(',').next()?.trim().parse().ok()
     };
     match peer.map(|ip| ip.to_canonical()) {
-        Some(ip) if trusted.iter().any(|net| net.contains(ip)) => {
+        Some(ip) if trusted.iter().any(|net| net.contains(&ip)) => {
             header_ip("x-real-ip").or_else(|| header_ip("x-forwarded-for")).or(Some(ip))
         }
         other => other,
@@ -87,7 +65,7 @@ mod tests {
 
     #[test]
     fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
-        let trusted: Vec<IpNet> = DEFAULT_TRUSTED_PROXIES.split(',').map(|n| IpNet::parse(n).unwrap()).collect();
+        let trusted: Vec<IpNet> = DEFAULT_TRUSTED_PROXIES.split(',').map(|n| parse_net(n).unwrap()).collect();
         let mut headers = HeaderMap::new();
         headers.insert("x-real-ip", "203.0.113.7".parse().unwrap());
         let client: IpAddr = "203.0.113.7".parse().unwrap();
@@ -104,8 +82,9 @@ mod tests {
         assert_eq!(client_addr(Some(loopback), &xff, &trusted), Some("203.0.113.9".parse().unwrap()));
         assert_eq!(client_addr(Some(loopback), &HeaderMap::new(), &trusted), Some(loopback));
         assert_eq!(client_addr(Some(loopback), &headers, &[]), Some(loopback), "nothing trusted");
-        assert!(IpNet::parse("10.0.0.0/33").is_none());
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(remote));
+        assert!(parse_net("10.0.0.0/33").is_none());
+        assert!(parse_net("0.0.0.0/0").unwrap().contains(&remote));
+        assert!(parse_net(" 192.0.2.1 ").unwrap().contains(&"192.0.2.1".parse::<IpAddr>().unwrap()));
     }
 
     #[test]

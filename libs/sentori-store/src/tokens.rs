@@ -185,16 +185,30 @@ pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 /// Creates a token for a project and returns the token string, which is never stored.
 pub async fn create_token(pool: &PgPool, project_id: Uuid, kind: TokenKind, label: &str) -> Result<(Uuid, String), sqlx::Error> {
+    create_token_by(pool, project_id, kind, label, None).await
+}
+
+/// [`create_token`], recording the admin token that created it (`None`: the operator).
+pub async fn create_token_by(
+    pool: &PgPool,
+    project_id: Uuid,
+    kind: TokenKind,
+    label: &str,
+    created_by_token: Option<Uuid>,
+) -> Result<(Uuid, String), sqlx::Error> {
     let token = sentori_protocol::token::generate();
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO tokens (id, project_id, kind, label, token_sha256, last4) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(project_id)
-        .bind(kind.as_str())
-        .bind(label)
-        .bind(&hash_token(&token)[..])
-        .bind(&token[token.len() - 4..])
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tokens (id, project_id, kind, label, token_sha256, last4, created_by_token) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(kind.as_str())
+    .bind(label)
+    .bind(&hash_token(&token)[..])
+    .bind(&token[token.len() - 4..])
+    .bind(created_by_token)
+    .execute(pool)
+    .await?;
     Ok((id, token))
 }

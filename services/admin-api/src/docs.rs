@@ -29,7 +29,8 @@ impl utoipa::Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "sentori_session",
-                "From POST /login; mutations also need the X-Sentori-Csrf header",
+                "From POST /login (named __Host-sentori_session where SENTORI_PUBLIC_URL is https); \
+                 mutations also need the X-Sentori-Csrf header",
             ))),
         );
         components.add_security_scheme(

@@ -35,7 +35,7 @@ pub enum ApiError {
     /// A malformed request body, query string or path, as the extractor saw it.
     #[error("rejected input: {message}")]
     Rejected { status: StatusCode, code: &'static str, message: String },
-    #[error("too many failed logins")]
+    #[error("too many login tries")]
     RateLimited { retry_after_ms: u64 },
     #[error("attachment storage is not configured")]
     AttachmentsDisabled,
@@ -122,7 +122,7 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { code, message } => (StatusCode::CONFLICT, ErrorBody::new(*code, message.clone())),
             ApiError::Rejected { status, code, message } => (*status, ErrorBody::new(*code, message.clone())),
             ApiError::RateLimited { retry_after_ms } => {
-                let mut body = ErrorBody::new("rateLimited", "Too many failed logins from this address; wait a minute");
+                let mut body = ErrorBody::new("rateLimited", "Too many login tries; wait before trying again");
                 body.retry_after_ms = Some(*retry_after_ms);
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
                 let secs = retry_after_ms.div_ceil(1000).max(1);

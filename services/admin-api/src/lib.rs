@@ -9,9 +9,11 @@ mod error;
 mod events;
 mod extract;
 mod issues;
+pub mod login_limit;
 mod projects;
 mod recipients;
 mod releases;
+pub mod session;
 mod status;
 mod traces;
 
@@ -19,12 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::routing::get;
 use redis::aio::ConnectionManager;
 use sentori_queue::{Keys, Producer};
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::{PoolSettings, TokenDirectory};
 use sqlx::PgPool;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,7 +48,8 @@ pub struct Shared {
     pub valkey: ConnectionManager,
     pub keys: Keys,
     pub producer: Producer,
-    pub signer: auth::SessionSigner,
+    pub sessions: session::SessionCookies,
+    pub login_limiter: login_limit::LoginLimiter,
     /// `SENTORI_PUBLIC_URL`'s origin: the only `Origin` a cookie-authenticated mutation may come from.
     pub public_origin: String,
 }
@@ -107,7 +112,8 @@ impl AdminApi {
         let producer = Producer::new(conn.clone(), keys.clone());
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("admin-api", self_trace, &pool, producer.clone()).await?;
-        let signer = auth::SessionSigner::new(&config.session_secret);
+        let sessions = session::SessionCookies::new(&config);
+        let login_limiter = login_limit::LoginLimiter::new(keys.clone(), config.login_limits);
         let public_origin = auth::origin_of(&config.public_url);
         let state = AppState {
             inner: Arc::new(Shared {
@@ -117,7 +123,8 @@ impl AdminApi {
                 valkey: conn.clone(),
                 keys,
                 producer,
-                signer,
+                sessions,
+                login_limiter,
                 public_origin,
             }),
         };
@@ -132,8 +139,10 @@ impl AdminApi {
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
             .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::project_guard))
-            .layer(axum::middleware::from_fn_with_state(self.state.clone(), auth::sessions))
+            .layer(axum::middleware::from_fn_with_state(self.state.clone(), session::sessions))
             .layer(axum::middleware::from_fn(error::json_errors))
+            // Answers carry projects' data and CSRF tokens: no browser or proxy cache may keep them.
+            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .with_state(self.state.clone());
         let api = sentori_runtime::instrument_http(api, "admin-api");
         Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))

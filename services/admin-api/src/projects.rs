@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Caller, OkBody, Operator};
+use crate::auth::{AdminToken, Caller, OkBody, Operator};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 
@@ -59,6 +59,8 @@ pub struct TokenRow {
     pub kind: String,
     pub label: Option<String>,
     pub last4: String,
+    /// `operator` (the dashboard login or the dev token), or the id of the admin token that created this one.
+    pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -73,6 +75,8 @@ pub struct CreatedToken {
     pub label: Option<String>,
     /// The token itself: only its digest is stored, so this is the one chance to copy it.
     pub token: String,
+    /// As in the token list: `operator` or the creating token's id.
+    pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -147,6 +151,7 @@ pub async fn create(
         kind: "public".into(),
         label: Some("default".into()),
         token,
+        created_by: CreatedBy::Operator.to_string(),
         created_at: project.created_at,
     };
     Ok((StatusCode::CREATED, axum::Json(CreatedProject { project, token })))
@@ -162,7 +167,8 @@ pub async fn tokens(
 ) -> Result<axum::Json<Vec<TokenRow>>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let rows = sqlx::query_as::<_, TokenRow>(
-        "SELECT id, kind, NULLIF(label, '') AS label, last4, created_at, revoked_at
+        "SELECT id, kind, NULLIF(label, '') AS label, last4, coalesce(created_by_token::text, 'operator') AS created_by,
+                created_at, revoked_at
            FROM tokens WHERE project_id = $1 ORDER BY created_at DESC, id DESC",
     )
     .bind(project_id)
@@ -171,9 +177,57 @@ pub async fn tokens(
     Ok(axum::Json(rows))
 }
 
-/// Create a token; the answer is the only time its value is shown.
+/// Who creates a token, as recorded in `tokens.created_by_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreatedBy {
+    /// The dashboard login or the dev token.
+    Operator,
+    Token {
+        id: Uuid,
+        created_by_operator: bool,
+    },
+}
+
+impl CreatedBy {
+    async fn of(state: &AppState, caller: &Caller) -> Result<Self, ApiError> {
+        let sha256 = match caller {
+            Caller::Operator { .. } | Caller::ProjectAdmin { token: AdminToken::Dev, .. } => return Ok(CreatedBy::Operator),
+            Caller::ProjectAdmin { token: AdminToken::Stored { sha256 }, .. } => sha256,
+        };
+        let row: Option<(Uuid, Option<Uuid>)> =
+            sqlx::query_as("SELECT id, created_by_token FROM tokens WHERE token_sha256 = $1 AND revoked_at IS NULL")
+                .bind(&sha256[..])
+                .fetch_optional(&state.pool)
+                .await?;
+        // Revoked since the token cache vouched for it.
+        let (id, creator) = row.ok_or(ApiError::Unauthorized)?;
+        Ok(CreatedBy::Token { id, created_by_operator: creator.is_none() })
+    }
+
+    fn token_id(self) -> Option<Uuid> {
+        match self {
+            CreatedBy::Operator => None,
+            CreatedBy::Token { id, .. } => Some(id),
+        }
+    }
+}
+
+impl std::fmt::Display for CreatedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CreatedBy::Operator => f.write_str("operator"),
+            CreatedBy::Token { id, .. } => write!(f, "{id}"),
+        }
+    }
+}
+
+/// Create a token; the answer is the only time its value is shown. An admin
+/// token may create admin tokens only if the operator created it: admin
+/// tokens are at most one generation away from the operator, so a leaked one
+/// cannot keep itself alive through a chain of successors.
 #[utoipa::path(post, path = "/projects/{pid}/tokens", tag = "projects", params(("pid" = Uuid, Path)), request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 400)))]
+    responses((status = 201, body = CreatedToken), (status = 400),
+              (status = 403, description = "an admin token created by another token asked for an admin token")))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -189,11 +243,19 @@ pub async fn create_token(
     if label.chars().count() > 100 {
         return Err(ApiError::invalid("label", "must be at most 100 characters"));
     }
-    let (id, token) = sentori_store::tokens::create_token(&state.pool, project_id, kind, label).await?;
+    let created_by = CreatedBy::of(&state, &caller).await?;
+    if kind == TokenKind::Admin && matches!(created_by, CreatedBy::Token { created_by_operator: false, .. }) {
+        return Err(ApiError::Forbidden {
+            hint: "this admin token was created by another token, so it may create only public tokens; \
+                   ask the operator (dashboard login) for an admin token",
+        });
+    }
+    let (id, token) = sentori_store::tokens::create_token_by(&state.pool, project_id, kind, label, created_by.token_id()).await?;
     let created_at: OffsetDateTime =
         sqlx::query_scalar("SELECT created_at FROM tokens WHERE id = $1").bind(id).fetch_one(&state.pool).await?;
     let label = (!label.is_empty()).then(|| label.to_owned());
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { id, kind: kind.as_str().into(), label, token, created_at })))
+    let created_by = created_by.to_string();
+    Ok((StatusCode::CREATED, axum::Json(CreatedToken { id, kind: kind.as_str().into(), label, token, created_by, created_at })))
 }
 
 /// Revoke a token; it stays listed with `revokedAt`.

@@ -38,11 +38,91 @@ async fn login_sets_a_hardened_cookie_and_me_returns_the_same_csrf_token() {
 }
 
 #[tokio::test]
-async fn the_cookie_is_secure_when_the_public_url_is_https() {
+async fn over_https_the_cookie_is_host_prefixed_and_secure() {
     let api = Api::start_with(&[("SENTORI_PUBLIC_URL", "https://sentori.example.com")]).await;
     let response = api.get_login(PASSWORD, None).await;
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-sentori_session="), "{cookie}");
+    for attribute in ["; Secure", "; Path=/", "; HttpOnly"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "a __Host- cookie has no Domain: {cookie}");
+    let session = session_of(response).await;
+    assert_eq!(api.get("/me").cookie_only(&session).send().await.unwrap().status(), 200);
+    // The unprefixed name is not read: a cookie planted by a sibling domain cannot pose as the session.
+    let value = session.cookie.split_once('=').unwrap().1;
+    let plain = common::Session { cookie: format!("sentori_session={value}"), csrf: session.csrf.clone() };
+    assert_eq!(api.get("/me").cookie_only(&plain).send().await.unwrap().status(), 401);
+
+    let response = api.request(Method::POST, "/logout").operator(&session).send().await.unwrap();
+    let cleared = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cleared.starts_with("__Host-sentori_session=;") && cleared.contains("; Secure"), "{cleared}");
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_lifetime_however_it_is_used() {
+    let api = Api::start_with(&[("SENTORI_SESSION_LIFETIME_SECS", "10800")]).await;
+    let response = api.get_login(PASSWORD, None).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=10800"), "the lifetime is shorter than the idle timeout: {cookie}");
+    let session = session_of(response).await;
+    let remaining = || async {
+        sqlx::query_scalar::<_, f64>("SELECT extract(epoch FROM expires_at - now())::float8 FROM admin_sessions")
+            .fetch_one(&api.pool)
+            .await
+            .unwrap()
+    };
+    assert!(remaining().await <= 10800.0);
+
+    // An hour in, a use slides the session only up to the lifetime's end.
+    sqlx::query("UPDATE admin_sessions SET created_at = now() - interval '1 hour', expires_at = now() + interval '1 minute'")
+        .execute(&api.pool)
+        .await
+        .unwrap();
+    let response = api.get("/projects").cookie_only(&session).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("set-cookie"), "the slid session's cookie is re-issued");
+    let left = remaining().await;
+    assert!((7000.0..=7200.0).contains(&left), "slid to login + 3 hours, not 7 days: {left}");
+
+    // Past the lifetime the session is over, though its idle expiry is still ahead.
+    sqlx::query("UPDATE admin_sessions SET created_at = now() - interval '10801 seconds', expires_at = now() + interval '1 day'")
+        .execute(&api.pool)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/me").cookie_only(&session).send().await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn changing_the_admin_password_ends_every_session() {
+    let mut api = Api::start().await;
+    let session = api.login().await;
+    api.restart_with(&[]).await;
+    assert_eq!(api.get("/me").cookie_only(&session).send().await.unwrap().status(), 200, "a restart alone keeps sessions");
+
+    api.restart_with(&[("SENTORI_ADMIN_PASSWORD", "a-brand-new-password")]).await;
+    let (status, body, _) = json(api.get("/me").cookie_only(&session).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "the old password's cookie");
+    assert_eq!(api.get_login(PASSWORD, None).await.status(), 401);
+    let fresh = session_of(api.get_login("a-brand-new-password", None).await).await;
+    assert_eq!(api.get("/me").cookie_only(&fresh).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn every_admin_api_answer_says_no_store() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let login = api.get_login(PASSWORD, None).await;
+    let answers = [
+        ("login", login),
+        ("me", api.get("/me").cookie_only(&session).send().await.unwrap()),
+        ("unauthorized", api.get("/projects").send().await.unwrap()),
+        ("unknown route", api.get("/no-such-route").send().await.unwrap()),
+        ("openapi", api.get("/openapi.json").send().await.unwrap()),
+    ];
+    for (what, response) in answers {
+        assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{what}");
+    }
 }
 
 #[tokio::test]
@@ -147,6 +227,91 @@ async fn ten_failed_logins_a_minute_per_client_then_429() {
     // Another client is not affected.
     assert_eq!(api.get_login("wrong", Some("203.0.113.8")).await.status(), 401);
     assert_eq!(api.get_login(PASSWORD, Some("203.0.113.8")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn fifty_parallel_wrong_passwords_reach_the_comparison_at_most_the_limit() {
+    const LIMIT: usize = 10;
+    let api = std::sync::Arc::new(Api::start().await);
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let api = api.clone();
+        guesses.spawn(async move { api.get_login(&format!("guess-{n}"), Some("203.0.113.50")).await.status().as_u16() });
+    }
+    let statuses = guesses.join_all().await;
+    let compared = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((compared, refused), (LIMIT, 50 - LIMIT), "every try is counted before the comparison: {statuses:?}");
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_64() {
+    let api = Api::start().await;
+    for host in 1..=10 {
+        let response = api.get_login("wrong", Some(&format!("2001:db8:1:2::{host:x}"))).await;
+        assert_eq!(response.status(), 401, "host {host}");
+    }
+    assert_eq!(api.get_login("wrong", Some("2001:db8:1:2:ffff::1")).await.status(), 429, "another address of the same /64");
+    assert_eq!(api.get_login("wrong", Some("2001:db8:1:3::1")).await.status(), 401, "the next /64 is another client");
+}
+
+#[tokio::test]
+async fn past_the_global_limit_every_client_waits() {
+    let api = Api::start_with(&[("SENTORI_LOGIN_GLOBAL_TRIES_PER_MIN", "5")]).await;
+    for client in 1..=5 {
+        assert_eq!(api.get_login("wrong", Some(&format!("198.51.100.{client}"))).await.status(), 401, "client {client}");
+    }
+    let (status, body, headers) = json(api.get_login("wrong", Some("198.51.100.6")).await).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("rateLimited")));
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 60, "the back-off outlasts the window: {retry_after}");
+    // A client that never tried, with the right password, waits too.
+    assert_eq!(api.get_login(PASSWORD, Some("192.0.2.77")).await.status(), 429);
+}
+
+#[tokio::test]
+async fn only_tokens_the_operator_created_may_create_admin_tokens() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let project = api.project("chain").await;
+    let create = |kind: &str| {
+        api.request(Method::POST, &format!("/projects/{project}/tokens")).json(&json!({"kind": kind, "label": kind}))
+    };
+    let (status, first, _) = json(create("admin").operator(&session).send().await.unwrap()).await;
+    assert_eq!((status, first["createdBy"].as_str()), (201, Some("operator")));
+    let first_token = first["token"].as_str().unwrap();
+    let first_id = first["id"].as_str().unwrap();
+
+    // A token of the operator's may create admin tokens; those record their creator.
+    let (status, second, _) = json(create("admin").bearer_auth(first_token).send().await.unwrap()).await;
+    assert_eq!((status, second["createdBy"].as_str()), (201, Some(first_id)));
+    let second_token = second["token"].as_str().unwrap();
+    // ... which may create public tokens, but no further admin tokens.
+    let (status, public, _) = json(create("public").bearer_auth(second_token).send().await.unwrap()).await;
+    assert_eq!((status, public["createdBy"].as_str()), (201, second["id"].as_str()));
+    let (status, body, _) = json(create("admin").bearer_auth(second_token).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+    assert!(body["hint"].as_str().unwrap().contains("created by another token"), "{body}");
+
+    // The dev token is the operator's own.
+    let dev_project = DEV_PROJECT_ID;
+    let (status, dev_made, _) = json(
+        api.request(Method::POST, &format!("/projects/{dev_project}/tokens"))
+            .bearer_auth(&api.stack.dev_token)
+            .json(&json!({"kind": "admin"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, dev_made["createdBy"].as_str()), (201, Some("operator")));
+
+    // The list says who created each token.
+    let (_, tokens, _) = json(api.get(&format!("/projects/{project}/tokens")).cookie_only(&session).send().await.unwrap()).await;
+    let creator_of = |id: &str| tokens.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["createdBy"].clone();
+    assert_eq!(creator_of(first_id), "operator");
+    assert_eq!(creator_of(second["id"].as_str().unwrap()), first_id);
+    assert_eq!(tokens.as_array().unwrap().len(), 3, "the refused admin token was not created: {tokens}");
 }
 
 #[tokio::test]

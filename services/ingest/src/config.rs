@@ -41,7 +41,7 @@ impl IngestConfig {
     pub fn from_env(mut env: Env) -> Result<Self, ConfigErrors> {
         let addr = env.addr_or("SENTORI_INGEST_ADDR", "0.0.0.0:8080");
         let store = StoreConfig::read(&mut env);
-        let dev_token = env.required("SENTORI_DEV_TOKEN");
+        let dev_token = env.secret("SENTORI_DEV_TOKEN", sentori_config::DEV_TOKEN_MIN_BYTES);
         let rate_limit_per_min = env.parsed_or("SENTORI_RATE_LIMIT_PER_MIN", 1000u32);
         if rate_limit_per_min == 0 {
             env.invalid("SENTORI_RATE_LIMIT_PER_MIN", "must be at least 1");
@@ -72,5 +72,28 @@ impl IngestConfig {
             attachment_bytes_daily,
             trusted_proxies,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sentori_config::ConfigError;
+
+    use super::*;
+
+    #[test]
+    fn a_placeholder_or_short_dev_token_stops_the_start() {
+        let config = |token: &str| {
+            IngestConfig::from_env(Env::from_pairs([
+                ("SENTORI_DATABASE_URL", "postgres://x"),
+                ("SENTORI_VALKEY_URL", "redis://y"),
+                ("SENTORI_DEV_TOKEN", token),
+            ]))
+        };
+        let errors = config("CHANGE-ME").unwrap_err().0;
+        assert_eq!(errors, vec![ConfigError::Placeholder { name: "SENTORI_DEV_TOKEN".into() }]);
+        let errors = config("too-short").unwrap_err().0;
+        assert!(matches!(&errors[..], [ConfigError::Invalid { name, .. }] if name == "SENTORI_DEV_TOKEN"), "{errors:?}");
+        assert!(config("dev-0123456789abcdef0123456789abcdef").is_ok());
     }
 }

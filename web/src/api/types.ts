@@ -46,6 +46,8 @@ export interface Token {
   kind: TokenKind;
   label: string | null;
   last4: string;
+  /** `operator` (dashboard login or dev token), or the id of the admin token that created this one. */
+  createdBy: string;
   createdAt: Timestamp;
   revokedAt: Timestamp | null;
 }
@@ -56,6 +58,7 @@ export interface CreatedToken {
   kind: TokenKind;
   label: string | null;
   token: string;
+  createdBy: string;
   createdAt: Timestamp;
 }
 

@@ -22,7 +22,26 @@ pub struct Api {
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub attachment_dir: PathBuf,
+    env: Vec<(String, String)>,
     shutdown: sentori_runtime::Shutdown,
+}
+
+/// An admin-api with `env` overridden by `extra`, serving on a free loopback port.
+async fn serve(env: &[(String, String)], extra: &[(&str, &str)]) -> (SocketAddr, sentori_runtime::Shutdown) {
+    let mut env = env.to_vec();
+    for (k, v) in extra {
+        env.retain(|(name, _)| name != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    let config = admin_api::AdminConfig::from_env(sentori_config::Env::from_pairs(env)).expect("valid config");
+    let service = admin_api::AdminApi::start(config).await.expect("admin-api starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = sentori_runtime::Shutdown::new();
+    let router = service.router();
+    let token = shutdown.clone();
+    tokio::spawn(async move { sentori_runtime::serve_on(listener, router, token).await });
+    (addr, shutdown)
 }
 
 impl Drop for Api {
@@ -53,20 +72,16 @@ impl Api {
         env.push(("SENTORI_DATA_DIR".into(), dir.join("data").display().to_string()));
         env.push(("SENTORI_ATTACHMENT_DIR".into(), attachment_dir.display().to_string()));
         env.push(("SENTORI_PUBLIC_URL".into(), "http://sentori.test:8000".into()));
-        for (k, v) in extra {
-            env.retain(|(name, _)| name != k);
-            env.push((k.to_string(), v.to_string()));
-        }
-        let config = admin_api::AdminConfig::from_env(sentori_config::Env::from_pairs(env)).expect("valid config");
-        let service = admin_api::AdminApi::start(config).await.expect("admin-api starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = sentori_runtime::Shutdown::new();
-        let router = service.router();
-        let token = shutdown.clone();
-        tokio::spawn(async move { sentori_runtime::serve_on(listener, router, token).await });
+        let (addr, shutdown) = serve(&env, extra).await;
         let pool = stack.pool().await;
-        Self { stack, addr, pool, client: reqwest::Client::new(), attachment_dir, shutdown }
+        Self { stack, addr, pool, client: reqwest::Client::new(), attachment_dir, env, shutdown }
+    }
+
+    /// Stops this admin-api and starts another on the same database and
+    /// Valkey with `extra` settings, as an operator restarting it would.
+    pub async fn restart_with(&mut self, extra: &[(&str, &str)]) {
+        self.shutdown.cancel();
+        (self.addr, self.shutdown) = serve(&self.env, extra).await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -119,7 +134,7 @@ pub async fn session_of(response: Response) -> Session {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("sentori_session="))
+        .find(|v| v.starts_with("sentori_session=") || v.starts_with("__Host-sentori_session="))
         .expect("a session cookie")
         .split(';')
         .next()

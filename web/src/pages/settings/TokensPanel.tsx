@@ -6,6 +6,7 @@ import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
 import { jsSdkSnippet } from '../../lib/snippet';
+import { createdByLabel } from '../../lib/tokens';
 
 function CreatedNotice({ token, onDone }: { token: CreatedToken; onDone: () => void }) {
   return (
@@ -92,6 +93,7 @@ export function TokensPanel({ pid }: { pid: string }) {
               <th>Kind</th>
               <th>Token</th>
               <th className="col-time">Created</th>
+              <th>Created by</th>
               <th>State</th>
               <th aria-label="Actions" />
             </tr>
@@ -107,6 +109,7 @@ export function TokensPanel({ pid }: { pid: string }) {
                 <td className="col-time">
                   <RelativeTime value={t.createdAt} />
                 </td>
+                <td data-testid="token-created-by">{createdByLabel(t.createdBy, list.data)}</td>
                 <td>
                   {t.revokedAt ? (
                     <span className="muted">
