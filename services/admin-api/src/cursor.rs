@@ -104,10 +104,10 @@ impl<T: Serialize> IntoResponse for Page<T> {
 /// when another page follows.
 pub fn with_next(body: impl IntoResponse, next: Option<Cursor>) -> Response {
     let mut response = body.into_response();
-    if let Some(next) = next {
-        if let Ok(value) = HeaderValue::from_str(&next.encode()) {
-            response.headers_mut().insert(NEXT_CURSOR, value);
-        }
+    if let Some(next) = next
+        && let Ok(value) = HeaderValue::from_str(&next.encode())
+    {
+        response.headers_mut().insert(NEXT_CURSOR, value);
     }
     response
 }
