@@ -16,7 +16,8 @@ mod local;
 use std::io;
 use std::pin::Pin;
 
-use futures::future::BoxFuture;
+/// The future every [`BlobStore`] method returns, re-exported for implementors.
+pub use futures::future::BoxFuture;
 use tokio::io::AsyncRead;
 
 pub use local::LocalDir;
@@ -35,6 +36,11 @@ pub trait BlobStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, io::Result<()>>;
     /// Whether a blob with that hash is stored.
     fn exists<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, io::Result<bool>>;
+    /// The last `max_bytes` bytes of the blob (all of it when it is
+    /// shorter), or `None` when no blob has that hash. Reads only that
+    /// range, so a caller looking at a trailer of a large blob (a bundle's
+    /// `sourceMappingURL` comment) never holds the whole blob in memory.
+    fn read_tail<'a>(&'a self, sha256: &'a str, max_bytes: u64) -> BoxFuture<'a, io::Result<Option<Vec<u8>>>>;
 }
 
 impl dyn BlobStore {

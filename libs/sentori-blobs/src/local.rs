@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::{BlobReader, BlobStore, BlobWriter, StagedBlob, is_sha256};
 
@@ -80,6 +80,24 @@ impl BlobStore for LocalDir {
 
     fn exists<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, io::Result<bool>> {
         async move { tokio::fs::try_exists(self.path_of(sha256)?).await }.boxed()
+    }
+
+    fn read_tail<'a>(&'a self, sha256: &'a str, max_bytes: u64) -> BoxFuture<'a, io::Result<Option<Vec<u8>>>> {
+        async move {
+            let mut file = match tokio::fs::File::open(self.path_of(sha256)?).await {
+                Ok(file) => file,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(err) => return Err(err),
+            };
+            let len = file.metadata().await?.len();
+            let start = len.saturating_sub(max_bytes);
+            file.seek(io::SeekFrom::Start(start)).await?;
+            // Blobs are immutable once published, so the length read above holds.
+            let mut tail = Vec::with_capacity((len - start) as usize);
+            file.take(max_bytes).read_to_end(&mut tail).await?;
+            Ok(Some(tail))
+        }
+        .boxed()
     }
 }
 

@@ -81,3 +81,18 @@ async fn names_that_are_not_hashes_are_refused() {
     assert!(!is_sha256(&"A".repeat(64)));
     assert!(is_sha256(&"a".repeat(64)));
 }
+
+#[tokio::test]
+async fn read_tail_returns_only_the_last_bytes() {
+    let (_dir, store, _) = store();
+    let (sha, _) = put(&*store, &[b"0123456789"]).await;
+    assert_eq!(store.read_tail(&sha, 4).await.unwrap().unwrap(), b"6789");
+    assert_eq!(store.read_tail(&sha, 10).await.unwrap().unwrap(), b"0123456789");
+    assert_eq!(store.read_tail(&sha, 1 << 20).await.unwrap().unwrap(), b"0123456789", "a short blob is read whole");
+    assert_eq!(store.read_tail(&sha, 0).await.unwrap().unwrap(), b"");
+    let (empty, _) = put(&*store, &[]).await;
+    assert_eq!(store.read_tail(&empty, 4).await.unwrap().unwrap(), b"");
+    store.delete(&sha).await.unwrap();
+    assert!(store.read_tail(&sha, 4).await.unwrap().is_none());
+    assert!(store.read_tail("../../etc/passwd", 4).await.is_err());
+}

@@ -1,6 +1,7 @@
 //! Keyset cursors: the sort key of the last row of a page and its id,
 //! base64url-encoded so clients treat it as opaque. Every list sorts by its
-//! key descending, then by id ascending (matching the indexes), and the next
+//! key descending, then by id ascending (matching the indexes), except a
+//! trace's spans, which run forward in time (key and id ascending); the next
 //! page starts strictly after the cursor's row.
 
 use axum::http::{HeaderName, HeaderValue};
@@ -95,14 +96,20 @@ impl<T> Page<T> {
 
 impl<T: Serialize> IntoResponse for Page<T> {
     fn into_response(self) -> Response {
-        let mut response = axum::Json(self.rows).into_response();
-        if let Some(next) = self.next {
-            if let Ok(value) = HeaderValue::from_str(&next.encode()) {
-                response.headers_mut().insert(NEXT_CURSOR, value);
-            }
-        }
-        response
+        with_next(axum::Json(self.rows), self.next)
     }
+}
+
+/// A response whose body holds one page, with the `X-Next-Cursor` header
+/// when another page follows.
+pub fn with_next(body: impl IntoResponse, next: Option<Cursor>) -> Response {
+    let mut response = body.into_response();
+    if let Some(next) = next
+        && let Ok(value) = HeaderValue::from_str(&next.encode())
+    {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Traces: summaries, and one trace with its spans and the errors inside it.
 
 use axum::extract::State;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::cursor::{self, Cursor, Page};
+use crate::cursor::{self, Cursor, Page, PageParams};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::projects::scope;
@@ -102,25 +103,47 @@ pub struct TraceEvent {
     pub timestamp: OffsetDateTime,
 }
 
+/// Spans per page of a trace, the default and the most a client may ask
+/// for: a trace can hold hundreds of thousands of spans, and one response
+/// with all of them would be built whole in memory here and in the browser.
+pub const SPANS_PER_PAGE: i64 = 1000;
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceDetail {
     pub trace: TraceSummary,
-    /// Protocol spans, ordered by start.
+    /// How many spans of this trace are stored: the sum of every page's `spans`.
+    pub span_count: i64,
+    /// One page of protocol spans, ordered by start time then id; the
+    /// `X-Next-Cursor` header continues after it.
     #[schema(value_type = Vec<Object>)]
     pub spans: Vec<Value>,
+    /// Every page carries all of them.
     pub events: Vec<TraceEvent>,
 }
 
-/// One trace: its spans by start time and the error events recorded in it.
+type SpanRow = (Uuid, Option<Uuid>, String, String, OffsetDateTime, i64, String, Value);
+
+/// One trace: a page of its spans by start time, how many there are in
+/// all, and the error events recorded in it.
 #[utoipa::path(get, path = "/projects/{pid}/traces/{traceId}", tag = "traces",
-    params(("pid" = Uuid, Path), ("traceId" = Uuid, Path)), responses((status = 200, body = TraceDetail), (status = 404)))]
+    params(("pid" = Uuid, Path), ("traceId" = Uuid, Path), PageParams),
+    responses(
+        (status = 200, body = TraceDetail,
+         headers(("x-next-cursor" = String, description = "pass as `cursor` for the next page of spans; absent on the last"))),
+        (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,
     caller: Caller,
     Path((project_id, trace_id)): Path<(Uuid, Uuid)>,
-) -> Result<axum::Json<TraceDetail>, ApiError> {
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
     scope(&state, &caller, project_id).await?;
+    let (limit, after) = params.page(SPANS_PER_PAGE, SPANS_PER_PAGE)?;
+    let (after_time, after_id) = match after {
+        Some(c) => (Some(c.time()?), Some(c.id)),
+        None => (None, None),
+    };
     let trace = sqlx::query_as::<_, TraceSummary>(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM traces WHERE project_id = $1 AND trace_id = $2"
     ))
@@ -129,37 +152,31 @@ pub async fn detail(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound)?;
-    let span_rows: Vec<(Uuid, Option<Uuid>, String, String, OffsetDateTime, i64, String, Value)> = sqlx::query_as(
+    // Counted, not `traces.span_count`: retention can drop some months of a
+    // trace's spans before the trace, and the pages must add up to this.
+    let span_count: i64 = sqlx::query_scalar("SELECT count(*) FROM spans WHERE project_id = $1 AND trace_id = $2")
+        .bind(project_id)
+        .bind(trace_id)
+        .fetch_one(&state.pool)
+        .await?;
+    // `started_at >= $3` is the part the (project_id, trace_id, started_at)
+    // index serves; the id breaks ties between spans that started together.
+    let rows: Vec<SpanRow> = sqlx::query_as(
         "SELECT id, parent_span_id, op, name, started_at, duration_ms, status, payload
-           FROM spans WHERE project_id = $1 AND trace_id = $2 ORDER BY started_at, id",
+           FROM spans
+          WHERE project_id = $1 AND trace_id = $2
+            AND ($3::timestamptz IS NULL OR (started_at >= $3 AND (started_at > $3 OR id > $4)))
+          ORDER BY started_at, id LIMIT $5",
     )
     .bind(project_id)
     .bind(trace_id)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit + 1)
     .fetch_all(&state.pool)
     .await?;
-    let spans = span_rows
-        .into_iter()
-        .map(|(id, parent, op, name, started_at, duration_ms, status, payload)| {
-            let mut span = match payload {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            // The columns are what processing validated; they win over the payload.
-            let started = started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-            span.insert("id".into(), Value::String(id.to_string()));
-            span.insert("traceId".into(), Value::String(trace_id.to_string()));
-            span.insert("parentSpanId".into(), parent.map_or(Value::Null, |p| Value::String(p.to_string())));
-            span.insert("op".into(), Value::String(op));
-            span.insert("name".into(), Value::String(name));
-            span.insert("startedAt".into(), Value::String(started));
-            span.insert("durationMs".into(), Value::from(duration_ms));
-            span.insert("status".into(), Value::String(status));
-            for key in ["tags", "data", "traceparent"] {
-                span.entry(key).or_insert(Value::Null);
-            }
-            Value::Object(span)
-        })
-        .collect();
+    let page = Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.4), id: row.0 });
+    let spans = page.rows.into_iter().map(|row| span_json(trace_id, row)).collect();
     let events = sqlx::query_as::<_, TraceEvent>(
         "SELECT id, issue_id, span_id, title, timestamp
            FROM events WHERE project_id = $1 AND trace_id = $2 ORDER BY timestamp, id",
@@ -168,5 +185,27 @@ pub async fn detail(
     .bind(trace_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(axum::Json(TraceDetail { trace, spans, events }))
+    Ok(cursor::with_next(axum::Json(TraceDetail { trace, span_count, spans, events }), page.next))
+}
+
+/// A stored span as the protocol's span object.
+fn span_json(trace_id: Uuid, (id, parent, op, name, started_at, duration_ms, status, payload): SpanRow) -> Value {
+    let mut span = match payload {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    // The columns are what processing validated; they win over the payload.
+    let started = started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    span.insert("id".into(), Value::String(id.to_string()));
+    span.insert("traceId".into(), Value::String(trace_id.to_string()));
+    span.insert("parentSpanId".into(), parent.map_or(Value::Null, |p| Value::String(p.to_string())));
+    span.insert("op".into(), Value::String(op));
+    span.insert("name".into(), Value::String(name));
+    span.insert("startedAt".into(), Value::String(started));
+    span.insert("durationMs".into(), Value::from(duration_ms));
+    span.insert("status".into(), Value::String(status));
+    for key in ["tags", "data", "traceparent"] {
+        span.entry(key).or_insert(Value::Null);
+    }
+    Value::Object(span)
 }

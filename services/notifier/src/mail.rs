@@ -1,9 +1,11 @@
 //! The emails: rendering (plain text and HTML) and the SMTP transport.
 //!
 //! Everything that comes from an SDK (titles, culprits, releases,
-//! environments) and from the dashboard (project names) is untrusted: it is
-//! HTML-escaped in the HTML part and stripped of control characters in the
-//! subject, so an event cannot inject markup or headers.
+//! environments) and from the dashboard (project names) is untrusted. Every
+//! such field goes through [`printable`] before it is printed anywhere (the
+//! subject, the plain text, the HTML), so an event can neither inject headers
+//! nor forge lines, terminal escapes or right-to-left spoofs in a mail
+//! client; the HTML part escapes it as well, so it cannot inject markup.
 
 use std::time::Duration;
 
@@ -155,14 +157,16 @@ pub fn issue_email(issue: &IssueFacts, reason: Reason, public_url: &str) -> Emai
         Reason::New => "New issue",
         Reason::Regressed => "Regression",
     };
+    let project_name = printable(&issue.project_name);
+    let title = printable(&issue.title);
     let subject = format!("[Sentori] {what} in {}: {}", header_text(&issue.project_name, 60), header_text(&issue.title, 150));
     let link = issue_link(public_url, issue.project_id, issue.issue_id);
     let rows = [
-        ("Project", issue.project_name.clone()),
-        ("Title", issue.title.clone()),
-        ("Culprit", issue.culprit.clone().unwrap_or_else(|| "-".into())),
-        ("Release", issue.release(reason).unwrap_or("-").to_owned()),
-        ("Environment", issue.environment.clone().unwrap_or_else(|| "-".into())),
+        ("Project", project_name.clone()),
+        ("Title", title),
+        ("Culprit", printable_or_dash(issue.culprit.as_deref())),
+        ("Release", printable_or_dash(issue.release(reason))),
+        ("Environment", printable_or_dash(issue.environment.as_deref())),
         ("First seen", rfc3339(issue.first_seen)),
         ("Events", issue.event_count.to_string()),
     ];
@@ -170,13 +174,13 @@ pub fn issue_email(issue: &IssueFacts, reason: Reason, public_url: &str) -> Emai
         Reason::New => "A new issue appeared",
         Reason::Regressed => "A resolved issue is happening again",
     };
-    let mut text = format!("{intro} in {}.\n\n", issue.project_name);
+    let mut text = format!("{intro} in {project_name}.\n\n");
     for (label, value) in &rows {
         text.push_str(&format!("{label}: {value}\n"));
     }
     text.push_str(&format!("\nOpen it: {link}\n"));
 
-    let mut html = format!("<p>{} in <strong>{}</strong>.</p>\n<table>\n", escape_html(intro), escape_html(&issue.project_name));
+    let mut html = format!("<p>{} in <strong>{}</strong>.</p>\n<table>\n", escape_html(intro), escape_html(&project_name));
     for (label, value) in &rows {
         html.push_str(&format!("<tr><th align=\"left\">{}</th><td>{}</td></tr>\n", escape_html(label), escape_html(value)));
     }
@@ -186,7 +190,8 @@ pub fn issue_email(issue: &IssueFacts, reason: Reason, public_url: &str) -> Emai
 
 /// One email listing the new issues a storm held back.
 pub fn digest_email(project_name: &str, issues: &[IssueFacts], public_url: &str) -> Email {
-    let subject = format!("[Sentori] {} new issues in {}", issues.len(), header_text(project_name, 60));
+    let project_name = printable(project_name);
+    let subject = format!("[Sentori] {} new issues in {}", issues.len(), header_text(&project_name, 60));
     let mut text = format!(
         "{} new issues appeared in {project_name} within a short time; they are listed together instead of one email each.\n\n",
         issues.len()
@@ -194,26 +199,26 @@ pub fn digest_email(project_name: &str, issues: &[IssueFacts], public_url: &str)
     let mut html = format!(
         "<p>{} new issues appeared in <strong>{}</strong> within a short time; they are listed together instead of one email each.</p>\n<ul>\n",
         issues.len(),
-        escape_html(project_name)
+        escape_html(&project_name)
     );
     for issue in issues {
         let link = issue_link(public_url, issue.project_id, issue.issue_id);
-        let culprit = issue.culprit.as_deref().unwrap_or("-");
-        let release = issue.release(Reason::New).unwrap_or("-");
-        let environment = issue.environment.as_deref().unwrap_or("-");
+        let title = printable(&issue.title);
+        let culprit = printable_or_dash(issue.culprit.as_deref());
+        let release = printable_or_dash(issue.release(Reason::New));
+        let environment = printable_or_dash(issue.environment.as_deref());
         text.push_str(&format!(
-            "- {}\n  Culprit: {culprit}\n  Release: {release}  Environment: {environment}\n  First seen: {}  Events: {}\n  {link}\n\n",
-            issue.title,
+            "- {title}\n  Culprit: {culprit}\n  Release: {release}  Environment: {environment}\n  First seen: {}  Events: {}\n  {link}\n\n",
             rfc3339(issue.first_seen),
             issue.event_count
         ));
         html.push_str(&format!(
             "<li><a href=\"{}\">{}</a><br>Culprit: {}<br>Release: {} &middot; Environment: {}<br>First seen: {} &middot; Events: {}</li>\n",
             escape_html(&link),
-            escape_html(&issue.title),
-            escape_html(culprit),
-            escape_html(release),
-            escape_html(environment),
+            escape_html(&title),
+            escape_html(&culprit),
+            escape_html(&release),
+            escape_html(&environment),
             escape_html(&rfc3339(issue.first_seen)),
             issue.event_count
         ));
@@ -237,10 +242,26 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// A single line of at most `max` characters for a header: control
-/// characters (newlines above all) become spaces.
+/// Untrusted text as one safe line: control characters (line breaks,
+/// terminal escapes, NUL) and the line and paragraph separators become
+/// spaces, and the bidirectional embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069) are dropped, since they reorder what a
+/// reader sees (a U+202E can make `exe.txt` read as `txt.exe`).
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c })
+        .collect()
+}
+
+/// An optional field, [`printable`], or `-` when absent.
+fn printable_or_dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".to_owned(), printable)
+}
+
+/// A [`printable`] value cut to at most `max` characters for a header.
 fn header_text(s: &str, max: usize) -> String {
-    let cleaned: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned = printable(s);
     let cleaned = cleaned.trim();
     if cleaned.chars().count() > max {
         let cut: String = cleaned.chars().take(max - 1).collect();
@@ -298,6 +319,53 @@ mod tests {
         let long = issue_email(&facts(&"x".repeat(500)), Reason::New, "http://localhost:8000");
         assert!(long.subject.starts_with("[Sentori] New issue in shop <web>: xxx"));
         assert!(long.subject.chars().count() < 200);
+    }
+
+    /// Every kind of character [`printable`] must remove, in one string.
+    const HOSTILE: &str = "a\r\nBcc: x@example.com\x1b[31m\u{202E}gpj.exe\u{2066}\u{2069}\u{0}\u{7f}\u{85}\u{2028}z";
+
+    fn assert_clean(text: &str) {
+        for c in text.chars().filter(|c| *c != '\n') {
+            assert!(!c.is_control(), "control character {c:?} in {text:?}");
+            assert!(
+                !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'),
+                "{c:?} in {text:?}"
+            );
+        }
+    }
+
+    fn hostile_facts() -> IssueFacts {
+        let field = |name: &str| format!("{name}{HOSTILE}");
+        IssueFacts {
+            project_name: field("project"),
+            title: field("title"),
+            culprit: Some(field("culprit")),
+            first_release: Some(field("release")),
+            last_release: Some(field("release")),
+            environment: Some(field("environment")),
+            ..facts("")
+        }
+    }
+
+    #[test]
+    fn every_printed_field_loses_control_and_bidi_characters() {
+        assert_eq!(printable(HOSTILE), "a  Bcc: x@example.com [31mgpj.exe    z");
+        let issue = hostile_facts();
+        for reason in [Reason::New, Reason::Regressed] {
+            let email = issue_email(&issue, reason, "http://localhost:8000");
+            for part in [&email.subject, &email.text, &email.html] {
+                assert_clean(part);
+            }
+            // Only the template's own line breaks are left: one per row.
+            assert_eq!(email.text.lines().filter(|line| line.contains("Bcc")).count(), 6, "{}", email.text);
+            for name in ["project", "title", "culprit", "release", "environment"] {
+                assert!(email.text.contains(&format!("{name}a  Bcc: x@example.com [31mgpj.exe")), "{name}: {}", email.text);
+            }
+        }
+        let digest = digest_email(&issue.project_name, &[issue.clone(), issue.clone()], "http://localhost:8000");
+        for part in [&digest.subject, &digest.text, &digest.html] {
+            assert_clean(part);
+        }
     }
 
     #[test]

@@ -37,7 +37,15 @@ impl RetentionConfig {
         }
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").map(PathBuf::from);
         env.finish()?;
-        Ok(Self { addr, database_url, options: PassOptions { trace_retention_days, attachment_dir } })
+        Ok(Self {
+            addr,
+            database_url,
+            options: PassOptions {
+                trace_retention_days,
+                attachment_dir,
+                attachments_per_transaction: pass::ATTACHMENTS_PER_TRANSACTION,
+            },
+        })
     }
 }
 

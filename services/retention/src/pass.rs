@@ -32,12 +32,23 @@ const MAX_RETENTION_DAYS: i64 = 36_500;
 /// Rows deleted per statement, so no delete holds locks for long.
 const DELETE_CHUNK: i64 = 10_000;
 
+/// Attachments expired per transaction. Each distinct blob hash costs one
+/// advisory lock held to the end of its transaction, and every lock takes a
+/// slot of the server's shared lock table (`max_locks_per_transaction` ×
+/// connections, a few thousand by default), which all sessions share: a
+/// transaction holding thousands would fail with "out of shared memory" and
+/// make other sessions' lock requests fail too. 500 keeps a transaction's
+/// share small while a chunk still amortises its round trips.
+pub const ATTACHMENTS_PER_TRANSACTION: i64 = 500;
+
 #[derive(Debug, Clone)]
 pub struct PassOptions {
     pub trace_retention_days: u32,
     /// Where attachment blobs live (`<dir>/<sha256[0..2]>/<sha256>`); unset:
     /// attachments are off and only their (normally absent) rows are deleted.
     pub attachment_dir: Option<PathBuf>,
+    /// At least 1; [`ATTACHMENTS_PER_TRANSACTION`] outside tests.
+    pub attachments_per_transaction: i64,
 }
 
 #[derive(Debug)]
@@ -138,7 +149,8 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
     let event_ids = delete_chunked(pool, "event_ids", "received_at", events_boundary).await?;
     let span_ids = delete_chunked(pool, "span_ids", "received_at", spans_boundary).await?;
     let traces = delete_chunked(pool, "traces", "ended_at", spans_cutoff).await?;
-    let attachments = expire_attachments(pool, events_boundary, options.attachment_dir.as_deref()).await?;
+    let attachments =
+        expire_attachments(pool, events_boundary, options.attachment_dir.as_deref(), options.attachments_per_transaction).await?;
 
     let summary = json!({
         "asOf": rfc3339(now),
@@ -233,11 +245,19 @@ struct AttachmentExpiry {
 
 /// Deletes attachment rows created before `before` and the blobs no
 /// remaining row references (blobs are stored once per SHA-256, so two
-/// attachments can share one). The blobs are removed inside the
+/// attachments can share one), `chunk` rows per transaction so that no
+/// transaction holds more than `chunk` advisory locks (see
+/// [`ATTACHMENTS_PER_TRANSACTION`]). The blobs are removed inside the
 /// transaction that deletes the rows, before it commits: a crash in between
 /// leaves rows whose blobs are gone, which the next pass deletes again
 /// (a missing blob is not an error) — never a blob that nothing refers to.
-async fn expire_attachments(pool: &PgPool, before: OffsetDateTime, dir: Option<&Path>) -> Result<AttachmentExpiry, PassError> {
+async fn expire_attachments(
+    pool: &PgPool,
+    before: OffsetDateTime,
+    dir: Option<&Path>,
+    chunk: i64,
+) -> Result<AttachmentExpiry, PassError> {
+    let chunk = chunk.max(1);
     let mut expiry = AttachmentExpiry::default();
     loop {
         let mut tx = pool.begin().await?;
@@ -246,7 +266,7 @@ async fn expire_attachments(pool: &PgPool, before: OffsetDateTime, dir: Option<&
              RETURNING sha256",
         )
         .bind(before)
-        .bind(DELETE_CHUNK)
+        .bind(chunk)
         .fetch_all(&mut *tx)
         .await?;
         let deleted = shas.len() as u64;
@@ -289,7 +309,7 @@ async fn expire_attachments(pool: &PgPool, before: OffsetDateTime, dir: Option<&
             }
         }
         tx.commit().await?;
-        if deleted < DELETE_CHUNK as u64 {
+        if deleted < chunk as u64 {
             return Ok(expiry);
         }
     }

@@ -338,3 +338,62 @@ async fn one_pass_at_a_time_across_processes() {
     assert_expired(&pool, &spread).await;
     let _ = std::fs::remove_dir_all(&spread.attachment_dir);
 }
+
+/// More expired attachments than fit in one transaction: every one goes with
+/// its blob, and no transaction ever holds more advisory locks than its chunk.
+#[tokio::test]
+async fn attachments_expire_in_transactions_of_bounded_size() {
+    const CHUNK: i64 = 5;
+    let stack = TestStack::new().await;
+    let pool = stack.pool().await;
+    let dir = std::env::temp_dir().join(format!("sentori-retention-{}", Uuid::new_v4().simple()));
+    let shas: Vec<String> = (1..=12u8).map(|i| format!("{i:02x}").repeat(32)).collect();
+    for sha in &shas {
+        insert_attachment(&pool, &dir, sha, "2025-03-01T00:00:00Z").await;
+    }
+
+    // Hold the lock of the hash sorted last: the pass waits for it while
+    // holding every lock its transaction took before, which is what is counted.
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
+        .bind(shas.last().unwrap())
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let options = retention::PassOptions {
+        trace_retention_days: 14,
+        attachment_dir: Some(dir.clone()),
+        attachments_per_transaction: CHUNK,
+    };
+    let pass = tokio::spawn({
+        let pool = pool.clone();
+        async move { retention::run_pass(&pool, ts(NOW), &options).await }
+    });
+    let held_by_waiting_pass = loop {
+        let held: Option<i64> = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM pg_locks g WHERE g.pid = w.pid AND g.locktype = 'advisory' AND g.granted)
+               FROM pg_locks w
+              WHERE w.locktype = 'advisory' AND NOT w.granted
+                AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some(held) = held {
+            break held;
+        }
+        assert!(!pass.is_finished(), "the pass ended without waiting for the held lock");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(held_by_waiting_pass < CHUNK, "a transaction held {held_by_waiting_pass} advisory locks, its chunk is {CHUNK}");
+    holder.commit().await.unwrap();
+
+    let retention::PassOutcome::Done(summary) = pass.await.unwrap().unwrap() else { panic!("the pass was skipped") };
+    assert_eq!(summary["attachmentsDeleted"], 12, "{summary}");
+    assert_eq!(summary["blobsDeleted"], 12, "{summary}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM attachments").await, 0);
+    for sha in &shas {
+        assert!(!blob(&dir, sha).exists(), "blob {sha} is deleted");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

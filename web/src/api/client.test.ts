@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, buildUrl, request, requestPage, setCsrfToken, setUnauthorizedListener } from './client';
+import { ApiError, buildUrl, request, requestPage, requestPaged, setCsrfToken, setUnauthorizedListener } from './client';
 
 type Call = { url: string; init: RequestInit };
 let calls: Call[];
@@ -107,5 +107,16 @@ describe('requestPage', () => {
   it('rejects a body that is not a list', async () => {
     respond(200, { nope: true });
     await expect(requestPage('/projects')).rejects.toMatchObject({ code: 'badResponse' });
+  });
+});
+
+describe('requestPaged', () => {
+  it('pages an object body by the same header (a trace and a page of its spans)', async () => {
+    respond(200, { spanCount: 2500, spans: [{ id: 's1' }] }, { 'X-Next-Cursor': 'next' });
+    const page = await requestPaged<{ spanCount: number }>('/projects/p/traces/t', {}, 'prev');
+    expect(page).toEqual({ body: { spanCount: 2500, spans: [{ id: 's1' }] }, nextCursor: 'next' });
+    expect(calls[0]!.url).toBe('/admin/api/projects/p/traces/t?cursor=prev');
+    respond(200, { spanCount: 1, spans: [] });
+    expect((await requestPaged('/projects/p/traces/t')).nextCursor).toBeNull();
   });
 });

@@ -145,13 +145,25 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** A response body and the cursor of the page after it (the X-Next-Cursor header), if any. */
+export interface Paged<T> {
+  body: T;
+  nextCursor: string | null;
+}
+
+/** A cursor-paged GET whose body is any JSON value. */
+export async function requestPaged<T>(path: string, query: Query = {}, cursor?: string | null, signal?: AbortSignal): Promise<Paged<T>> {
+  const response = await send('GET', path, { query: { ...query, cursor: cursor ?? undefined }, signal });
+  const body = await readJson<T>(response);
+  const next = response.headers.get(NEXT_CURSOR_HEADER);
+  return { body, nextCursor: next && next.trim() ? next.trim() : null };
+}
+
 /** A list endpoint: the body is the array, the next page's cursor is a header. */
 export async function requestPage<T>(path: string, query: Query = {}, cursor?: string | null, signal?: AbortSignal): Promise<Page<T>> {
-  const response = await send('GET', path, { query: { ...query, cursor: cursor ?? undefined }, signal });
-  const items = await readJson<T[]>(response);
-  if (!Array.isArray(items)) throw new ApiError(response.status, 'badResponse', 'Expected a list from the server.');
-  const next = response.headers.get(NEXT_CURSOR_HEADER);
-  return { items, nextCursor: next && next.trim() ? next.trim() : null };
+  const { body, nextCursor } = await requestPaged<T[]>(path, query, cursor, signal);
+  if (!Array.isArray(body)) throw new ApiError(200, 'badResponse', 'Expected a list from the server.');
+  return { items: body, nextCursor };
 }
 
 /** Same-origin URL of an attachment blob, usable as an <img src>. */

@@ -2,7 +2,7 @@
 // shared/spec/admin-api.md; every id or name that goes into a path is
 // percent-encoded as one segment.
 import { seg } from '../lib/url';
-import { apiUrl, request, requestPage, send, type Page } from './client';
+import { apiUrl, request, requestPage, requestPaged, send, type Page, type Paged } from './client';
 import type {
   Artifact,
   Attachment,
@@ -80,8 +80,9 @@ export const events = {
 export const traces = {
   list: (pid: string, query: TraceQuery, cursor?: string | null, signal?: AbortSignal) =>
     requestPage<TraceSummary>(`${project(pid)}/traces`, { ...query }, cursor, signal),
-  get: (pid: string, traceId: string, signal?: AbortSignal) =>
-    request<TraceDetail>('GET', `${project(pid)}/traces/${seg(traceId)}`, { signal }),
+  /** One page of a trace's spans (at most 1 000), with the trace, its span count and its error events. */
+  get: (pid: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<Paged<TraceDetail>> =>
+    requestPaged<TraceDetail>(`${project(pid)}/traces/${seg(traceId)}`, {}, cursor, signal),
 };
 
 export const releases = {

@@ -302,8 +302,10 @@ export interface TraceEvent {
   timestamp?: Timestamp;
 }
 
+/** One page of a trace: `spans` is a page (by start time); `spanCount` is the trace's whole count. */
 export interface TraceDetail {
   trace: TraceSummary;
+  spanCount: number;
   spans: Span[];
   events: TraceEvent[];
 }

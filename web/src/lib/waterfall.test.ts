@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTicks, layoutWaterfall } from './waterfall';
+import { axisTicks, layoutWaterfall, visibleRows } from './waterfall';
 
 const T0 = Date.parse('2025-06-15T12:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -66,6 +66,60 @@ describe('layoutWaterfall', () => {
 
   it('is empty for no spans', () => {
     expect(layoutWaterfall([])).toEqual({ startMs: 0, endMs: 0, totalMs: 0, rows: [] });
+  });
+
+  // A chain this deep overflows the stack of a recursive walk; spreading
+  // this many numbers into `Math.min(...)` throws RangeError in V8 (about
+  // 120 000 arguments; Safari's limit is 65 536).
+  const HUGE = 100_000;
+  const WIDE = 150_000;
+
+  it('lays out a chain 100 000 spans deep, each under the one before', () => {
+    const spans = Array.from({ length: HUGE }, (_, i) => span(`s${i}`, i === 0 ? null : `s${i - 1}`, i, HUGE - i));
+    spans.reverse(); // arrival order must not matter
+    const layout = layoutWaterfall(spans);
+    expect(layout.rows).toHaveLength(HUGE);
+    expect(layout.totalMs).toBe(HUGE);
+    layout.rows.forEach((row, i) => {
+      if (row.span.id !== `s${i}` || row.depth !== i || row.childCount !== (i < HUGE - 1 ? 1 : 0)) {
+        throw new Error(`row ${i} is ${row.span.id} at depth ${row.depth} with ${row.childCount} children`);
+      }
+    });
+  });
+
+  it('lays out 150 000 siblings under one root in start order', () => {
+    const spans = [span('root', null, 0, WIDE)];
+    for (let i = WIDE - 1; i >= 1; i--) spans.push(span(`c${String(i).padStart(6, '0')}`, 'root', i, 1));
+    const layout = layoutWaterfall(spans);
+    expect(layout.rows).toHaveLength(WIDE);
+    expect(layout.rows[0]!.span.id).toBe('root');
+    expect(layout.rows[0]!.childCount).toBe(WIDE - 1);
+    layout.rows.slice(1).forEach((row, i) => {
+      if (row.depth !== 1 || row.offsetMs !== i + 1) throw new Error(`row ${i + 1}: ${row.span.id} at depth ${row.depth}`);
+    });
+  });
+
+  it('lays out 150 000 unrelated top-level spans', () => {
+    const spans = Array.from({ length: WIDE }, (_, i) => span(`t${i}`, null, WIDE - i, 1));
+    const layout = layoutWaterfall(spans);
+    expect(layout.startMs).toBe(T0 + 1);
+    expect(layout.endMs).toBe(T0 + WIDE + 1);
+    expect(layout.rows.every((row) => row.depth === 0)).toBe(true);
+    expect(layout.rows[0]!.span.id).toBe(`t${WIDE - 1}`);
+    expect(layout.rows[WIDE - 1]!.span.id).toBe('t0');
+  });
+});
+
+describe('visibleRows', () => {
+  it('covers the viewport plus the overscan, clamped to the list', () => {
+    expect(visibleRows(0, 280, 28, 100_000, 5)).toEqual({ start: 0, end: 16 });
+    expect(visibleRows(28 * 50_000, 280, 28, 100_000, 5)).toEqual({ start: 49_995, end: 50_016 });
+    expect(visibleRows(28 * 99_999, 280, 28, 100_000, 5)).toEqual({ start: 99_994, end: 100_000 });
+    expect(visibleRows(0, 280, 28, 3, 5)).toEqual({ start: 0, end: 3 });
+  });
+  it('never inverts when scrolled past the end or given nothing', () => {
+    expect(visibleRows(1e9, 280, 28, 10, 5)).toEqual({ start: 10, end: 10 });
+    expect(visibleRows(-50, 0, 28, 0)).toEqual({ start: 0, end: 0 });
   });
 });
 

@@ -1,5 +1,11 @@
 // Lays out a trace's spans as waterfall rows: depth-first by parent, each row
 // positioned on a shared time axis as percentages of the trace's extent.
+//
+// A trace can hold 100 000 spans, in any shape a client sent: one parent with
+// every other span under it, or a chain 100 000 deep. So nothing here recurses
+// over depth (the call stack would overflow) or spreads a span array into
+// arguments (`Math.max(...xs)` throws RangeError past about 100 000), and each
+// step is a loop or one sort.
 
 export interface WaterfallSpanInput {
   id: string;
@@ -18,7 +24,7 @@ export interface WaterfallRow<S extends WaterfallSpanInput> {
   offsetPct: number;
   widthPct: number;
   childCount: number;
-  /** Parent id given but not part of this trace (lost or still in flight). */
+  /** Parent id given but not part of this trace (lost, still in flight, or on a page not loaded yet). */
   orphan: boolean;
 }
 
@@ -29,63 +35,97 @@ export interface WaterfallLayout<S extends WaterfallSpanInput> {
   rows: WaterfallRow<S>[];
 }
 
+interface Timed<S> {
+  span: S;
+  start: number;
+  duration: number;
+}
+
 function clampPct(n: number): number {
   return Math.min(100, Math.max(0, n));
 }
 
-export function layoutWaterfall<S extends WaterfallSpanInput>(spans: readonly S[]): WaterfallLayout<S> {
-  const timed = spans
-    .map((span) => ({ span, start: Date.parse(span.startedAt) }))
-    .filter((s) => !Number.isNaN(s.start));
-  if (timed.length === 0) return { startMs: 0, endMs: 0, totalMs: 0, rows: [] };
+/** Code-unit order: `localeCompare` would cost a collator call per comparison of a 100 000-span sort. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
-  const startMs = Math.min(...timed.map((s) => s.start));
-  const endMs = Math.max(...timed.map((s) => s.start + Math.max(0, s.span.durationMs || 0)));
+function byStart<S extends WaterfallSpanInput>(a: Timed<S>, b: Timed<S>): number {
+  return a.start - b.start || compareText(a.span.name ?? '', b.span.name ?? '') || compareText(a.span.id, b.span.id);
+}
+
+export function layoutWaterfall<S extends WaterfallSpanInput>(spans: readonly S[]): WaterfallLayout<S> {
+  const timed: Timed<S>[] = [];
+  let startMs = Infinity;
+  let endMs = -Infinity;
+  for (const span of spans) {
+    const start = Date.parse(span.startedAt);
+    if (Number.isNaN(start)) continue;
+    const duration = Math.max(0, span.durationMs || 0);
+    timed.push({ span, start, duration });
+    startMs = Math.min(startMs, start);
+    endMs = Math.max(endMs, start + duration);
+  }
+  if (timed.length === 0) return { startMs: 0, endMs: 0, totalMs: 0, rows: [] };
   const totalMs = endMs - startMs;
 
-  const byId = new Map(timed.map((t) => [t.span.id, t]));
-  const children = new Map<string, typeof timed>();
-  const roots: typeof timed = [];
+  // Sorted once: every list built from it below (roots, each parent's
+  // children) is then in sibling order already.
+  timed.sort(byStart);
+  const ids = new Set<string>();
+  for (const t of timed) ids.add(t.span.id);
+  const children = new Map<string, Timed<S>[]>();
+  const roots: Timed<S>[] = [];
   for (const t of timed) {
     const parent = t.span.parentSpanId;
-    if (parent && parent !== t.span.id && byId.has(parent)) {
-      const list = children.get(parent) ?? [];
-      list.push(t);
-      children.set(parent, list);
+    if (parent && parent !== t.span.id && ids.has(parent)) {
+      const list = children.get(parent);
+      if (list) list.push(t);
+      else children.set(parent, [t]);
     } else {
       roots.push(t);
     }
   }
-  const byStart = (a: (typeof timed)[number], b: (typeof timed)[number]) =>
-    a.start - b.start || (a.span.name ?? '').localeCompare(b.span.name ?? '') || a.span.id.localeCompare(b.span.id);
-  roots.sort(byStart);
-  for (const list of children.values()) list.sort(byStart);
 
   const rows: WaterfallRow<S>[] = [];
   const placed = new Set<string>();
-  const visit = (t: (typeof timed)[number], depth: number) => {
-    // A parent cycle (a bad client) must not loop forever or drop spans.
-    if (placed.has(t.span.id)) return;
-    placed.add(t.span.id);
-    const offsetMs = t.start - startMs;
-    const duration = Math.max(0, t.span.durationMs || 0);
-    const kids = children.get(t.span.id) ?? [];
-    rows.push({
-      span: t.span,
-      depth,
-      offsetMs,
-      offsetPct: totalMs > 0 ? clampPct((offsetMs / totalMs) * 100) : 0,
-      widthPct: totalMs > 0 ? clampPct((duration / totalMs) * 100) : 100,
-      childCount: kids.length,
-      orphan: depth === 0 && !!t.span.parentSpanId,
-    });
-    for (const kid of kids) visit(kid, depth + 1);
+  // Depth-first with an explicit stack; children are pushed last-first so
+  // they come off it in start order.
+  const stack: Array<{ t: Timed<S>; depth: number }> = [];
+  const placeTree = (top: Timed<S>) => {
+    stack.push({ t: top, depth: 0 });
+    while (stack.length > 0) {
+      const { t, depth } = stack.pop()!;
+      // A parent cycle (a bad client) must not loop forever or drop spans.
+      if (placed.has(t.span.id)) continue;
+      placed.add(t.span.id);
+      const offsetMs = t.start - startMs;
+      const kids = children.get(t.span.id) ?? [];
+      rows.push({
+        span: t.span,
+        depth,
+        offsetMs,
+        offsetPct: totalMs > 0 ? clampPct((offsetMs / totalMs) * 100) : 0,
+        widthPct: totalMs > 0 ? clampPct((t.duration / totalMs) * 100) : 100,
+        childCount: kids.length,
+        orphan: depth === 0 && !!t.span.parentSpanId,
+      });
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ t: kids[i]!, depth: depth + 1 });
+    }
   };
-  for (const root of roots) visit(root, 0);
+  for (const root of roots) placeTree(root);
   // Spans only reachable through a cycle have no root; show them at the top level.
-  for (const t of [...timed].sort(byStart)) if (!placed.has(t.span.id)) visit(t, 0);
+  for (const t of timed) if (!placed.has(t.span.id)) placeTree(t);
 
   return { startMs, endMs, totalMs, rows };
+}
+
+/** The rows a scrolled list of fixed-height rows shows, plus `overscan` rows either side. */
+export function visibleRows(scrollTop: number, viewportHeight: number, rowHeight: number, rowCount: number, overscan = 10) {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const start = Math.max(0, Math.min(rowCount, first - overscan));
+  const end = Math.min(rowCount, first + Math.ceil(Math.max(0, viewportHeight) / rowHeight) + 1 + overscan);
+  return { start, end: Math.max(start, end) };
 }
 
 export interface Tick {

@@ -138,11 +138,16 @@ pub fn base_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// How many bytes at the end of a minified file are searched for its
+/// `sourceMappingURL` comment: the comment is the last line a bundler
+/// writes, and a bundle can be many megabytes that need not be read.
+pub const MAPPING_URL_TAIL_BYTES: usize = 4096;
+
 /// The map a minified file names in its last `//# sourceMappingURL=` comment
-/// (or the old `//@` form). Only the file's tail is searched: the comment
-/// is the last line a bundler writes.
+/// (or the old `//@` form). Only the last [`MAPPING_URL_TAIL_BYTES`] are
+/// searched; `minified` may be the whole file or just that tail.
 pub fn source_mapping_url(minified: &[u8]) -> Option<String> {
-    let tail = &minified[minified.len().saturating_sub(4096)..];
+    let tail = &minified[minified.len().saturating_sub(MAPPING_URL_TAIL_BYTES)..];
     let text = String::from_utf8_lossy(tail);
     text.lines().rev().map(str::trim).find_map(|line| {
         let rest = line.strip_prefix("//# sourceMappingURL=").or_else(|| line.strip_prefix("//@ sourceMappingURL="))?;

@@ -182,8 +182,8 @@ impl Symbolicator {
         if let Some(known) = self.mapping_urls.lock().unwrap_or_else(|e| e.into_inner()).get(sha256) {
             return known.clone();
         }
-        let url = match self.store.read_all(sha256).await {
-            Ok(Some(bytes)) => matching::source_mapping_url(&bytes),
+        let url = match self.store.read_tail(sha256, matching::MAPPING_URL_TAIL_BYTES as u64).await {
+            Ok(Some(tail)) => matching::source_mapping_url(&tail),
             Ok(None) => None,
             Err(err) => {
                 tracing::warn!(sha256, error = %err, "reading a minified artifact failed");
@@ -280,7 +280,52 @@ impl MapCache {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+
+    use sentori_blobs::{BlobReader, BlobWriter, BoxFuture};
+
     use super::*;
+
+    /// One bundle in memory that can only be read by its tail: any whole
+    /// read fails, and the largest tail asked for is recorded.
+    struct TailOnlyStore {
+        bundle: Vec<u8>,
+        largest_tail: Mutex<u64>,
+    }
+
+    impl BlobStore for TailOnlyStore {
+        fn writer(&self) -> BoxFuture<'_, io::Result<Box<dyn BlobWriter>>> {
+            Box::pin(async { Err(io::Error::other("read-only")) })
+        }
+        fn open<'a>(&'a self, _: &'a str) -> BoxFuture<'a, io::Result<Option<BlobReader>>> {
+            Box::pin(async { Err(io::Error::other("the whole bundle was read")) })
+        }
+        fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, io::Result<()>> {
+            Box::pin(async { Err(io::Error::other("read-only")) })
+        }
+        fn exists<'a>(&'a self, _: &'a str) -> BoxFuture<'a, io::Result<bool>> {
+            Box::pin(async { Ok(true) })
+        }
+        fn read_tail<'a>(&'a self, _: &'a str, max_bytes: u64) -> BoxFuture<'a, io::Result<Option<Vec<u8>>>> {
+            Box::pin(async move {
+                let mut largest = self.largest_tail.lock().unwrap();
+                *largest = (*largest).max(max_bytes);
+                let start = self.bundle.len().saturating_sub(max_bytes as usize);
+                Ok(Some(self.bundle[start..].to_vec()))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_mapping_url_is_read_from_the_bundle_tail_only() {
+        let mut bundle = vec![b'x'; 8 << 20];
+        bundle.extend_from_slice(b";\n//# sourceMappingURL=app.min.js.map\n");
+        let store = Arc::new(TailOnlyStore { bundle, largest_tail: Mutex::new(0) });
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://unused/unused").unwrap();
+        let symbolicator = Symbolicator::with_store(pool, store.clone(), 1 << 20);
+        assert_eq!(symbolicator.mapping_url("bundle").await.as_deref(), Some("app.min.js.map"));
+        assert_eq!(*store.largest_tail.lock().unwrap(), matching::MAPPING_URL_TAIL_BYTES as u64);
+    }
 
     #[test]
     fn the_map_cache_is_bounded_by_bytes_and_evicts_the_least_recently_used() {

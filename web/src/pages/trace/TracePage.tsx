@@ -1,15 +1,16 @@
-import { useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { type UIEvent, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ApiError, api, keys, type Span, type TraceEvent } from '../../api';
 import { SpanStatusBadge } from '../../components/Badges';
+import { LoadMore } from '../../components/LoadMore';
 import { KeyValues, PageHeader } from '../../components/PageHeader';
 import { DateTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { plainValue } from '../../lib/format';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
-import { axisTicks, layoutWaterfall, type WaterfallRow } from '../../lib/waterfall';
+import { axisTicks, layoutWaterfall, visibleRows, type WaterfallLayout, type WaterfallRow } from '../../lib/waterfall';
 
 function SpanDetail({ span }: { span: Span }) {
   const tags = Object.entries(span.tags ?? {});
@@ -43,24 +44,82 @@ function SpanDetail({ span }: { span: Span }) {
   );
 }
 
-function Waterfall({ pid, spans, events }: { pid: string; spans: Span[]; events: TraceEvent[] }) {
-  const layout = useMemo(() => layoutWaterfall(spans), [spans]);
+/** Row height in px: fixed, so the rows on screen follow from the scroll position alone. */
+const ROW_HEIGHT = 28;
+/** Spans fetched without asking (ten pages); past that, "Load more" fetches a page at a time. */
+const AUTO_LOADED_SPANS = 10_000;
+
+/** The scroll position and height of a scrolling element, kept current. */
+function useScrollViewport() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(640);
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const measure = () => setHeight(element.clientHeight);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  const onScroll = (e: UIEvent<HTMLDivElement>) => setScrollTop(e.currentTarget.scrollTop);
+  return { ref, scrollTop, height, onScroll };
+}
+
+/** Error events as links to them; `withSpan` adds the span each happened in. */
+function ErrorList({ pid, errors, className, withSpan = false }: { pid: string; errors: TraceEvent[]; className: string; withSpan?: boolean }) {
+  return (
+    <ul className={className}>
+      {errors.map((e) => (
+        <li key={e.id}>
+          <Link to={`/p/${seg(pid)}/issues/${seg(e.issueId)}/events/${seg(e.id)}`} data-testid="trace-error-link">
+            {e.title}
+          </Link>
+          {withSpan && e.spanId && <span className="muted mono"> in span {e.spanId}</span>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * The waterfall of a trace that may hold 100 000 spans: only the rows in
+ * view (and a few either side) are in the DOM; the list keeps the full
+ * height so the scrollbar is true. The selected span's detail is shown
+ * under the list, so every row keeps the same height.
+ */
+function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayout<Span>; events: TraceEvent[] }) {
   const ticks = useMemo(() => axisTicks(layout.totalMs), [layout.totalMs]);
   const [selected, setSelected] = useState<string | null>(null);
+  const viewport = useScrollViewport();
   const eventsBySpan = useMemo(() => {
     const map = new Map<string, TraceEvent[]>();
     for (const e of events) {
       if (!e.spanId) continue;
-      map.set(e.spanId, [...(map.get(e.spanId) ?? []), e]);
+      const list = map.get(e.spanId);
+      if (list) list.push(e);
+      else map.set(e.spanId, [e]);
     }
     return map;
   }, [events]);
+  const selectedSpan = useMemo(
+    () => (selected === null ? undefined : layout.rows.find((r) => r.span.id === selected)?.span),
+    [layout, selected],
+  );
+  const { start, end } = visibleRows(viewport.scrollTop, viewport.height, ROW_HEIGHT, layout.rows.length);
 
-  const row = (r: WaterfallRow<Span>) => {
+  const row = (r: WaterfallRow<Span>, index: number) => {
     const errs = eventsBySpan.get(r.span.id) ?? [];
     const isSelected = selected === r.span.id;
     return (
-      <li key={r.span.id} className={`wf-row${isSelected ? ' wf-row-selected' : ''}`} data-testid="waterfall-row" data-span-id={r.span.id}>
+      <li
+        key={r.span.id}
+        className={`wf-row${isSelected ? ' wf-row-selected' : ''}`}
+        style={{ top: index * ROW_HEIGHT, height: ROW_HEIGHT }}
+        data-testid="waterfall-row"
+        data-span-id={r.span.id}
+      >
         <button type="button" className="wf-line" onClick={() => setSelected(isSelected ? null : r.span.id)} aria-expanded={isSelected}>
           <span className="wf-label" style={{ paddingLeft: `${8 + Math.min(r.depth, 12) * 14}px` }} title={`${r.span.op} — ${r.span.name}`}>
             <span className="mono wf-op">{r.span.op}</span> <span className="wf-name">{r.span.name}</span>
@@ -80,27 +139,11 @@ function Waterfall({ pid, spans, events }: { pid: string; spans: Span[]; events:
             </span>
           </span>
         </button>
-        {isSelected && (
-          <div className="wf-detail">
-            <SpanDetail span={r.span} />
-            {errs.length > 0 && (
-              <ul className="wf-errors">
-                {errs.map((e) => (
-                  <li key={e.id}>
-                    <Link to={`/p/${seg(pid)}/issues/${seg(e.issueId)}/events/${seg(e.id)}`} data-testid="trace-error-link">
-                      {e.title}
-                    </Link>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
-        )}
       </li>
     );
   };
 
-  if (layout.rows.length === 0) return <EmptyState title="This trace has no spans stored." />;
+  const selectedErrors = selectedSpan ? (eventsBySpan.get(selectedSpan.id) ?? []) : [];
   return (
     <div className="waterfall" data-testid="waterfall">
       <div className="wf-axis" aria-hidden="true">
@@ -113,18 +156,43 @@ function Waterfall({ pid, spans, events }: { pid: string; spans: Span[]; events:
           ))}
         </span>
       </div>
-      <ol className="wf-rows">{layout.rows.map(row)}</ol>
+      <div className="wf-viewport" ref={viewport.ref} onScroll={viewport.onScroll} data-testid="waterfall-viewport">
+        <ol className="wf-rows" style={{ height: layout.rows.length * ROW_HEIGHT }}>
+          {layout.rows.slice(start, end).map((r, i) => row(r, start + i))}
+        </ol>
+      </div>
+      {selectedSpan && (
+        <div className="wf-detail">
+          <SpanDetail span={selectedSpan} />
+          {selectedErrors.length > 0 && <ErrorList pid={pid} errors={selectedErrors} className="wf-errors" />}
+        </div>
+      )}
     </div>
   );
 }
 
 export function TracePage() {
   const { pid = '', traceId = '' } = useParams();
-  const trace = useQuery({ queryKey: keys.trace(pid, traceId), queryFn: ({ signal }) => api.traces.get(pid, traceId, signal) });
+  const detail = useInfiniteQuery({
+    queryKey: keys.trace(pid, traceId),
+    queryFn: ({ pageParam, signal }) => api.traces.get(pid, traceId, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const pages = detail.data?.pages;
+  const spans = useMemo(() => pages?.flatMap((p) => p.body.spans) ?? [], [pages]);
+  const layout = useMemo(() => layoutWaterfall(spans), [spans]);
+  const { hasNextPage, isFetchingNextPage, isFetchNextPageError, fetchNextPage } = detail;
+  // Pages arrive one after another, each re-laying out what is loaded, up
+  // to a bound; a larger trace continues on request.
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && !isFetchNextPageError && spans.length < AUTO_LOADED_SPANS) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, isFetchNextPageError, spans.length, fetchNextPage]);
 
-  if (trace.isPending) return <Loading label="Loading trace…" />;
-  if (trace.isError) {
-    if (trace.error instanceof ApiError && trace.error.status === 404) {
+  if (detail.isPending) return <Loading label="Loading trace…" />;
+  // An error with pages loaded is a failed next page, shown by the pager.
+  if (!pages) {
+    if (detail.error instanceof ApiError && detail.error.status === 404) {
       return (
         <div className="page">
           <EmptyState title="This trace is not stored." testId="trace-missing">
@@ -133,9 +201,10 @@ export function TracePage() {
         </div>
       );
     }
-    return <ErrorState error={trace.error} onRetry={() => trace.refetch()} />;
+    return <ErrorState error={detail.error} onRetry={() => detail.refetch()} />;
   }
-  const { trace: summary, spans, events } = trace.data;
+  const { trace: summary, events } = pages[0]!.body;
+  const spanCount = pages[pages.length - 1]!.body.spanCount;
   return (
     <div className="page" data-testid="trace-page">
       <div className="breadcrumb-nav">
@@ -149,29 +218,34 @@ export function TracePage() {
         }
         subtitle={
           <span className="inline-facts">
-            <SpanStatusBadge status={summary.status} /> {formatDuration(summary.durationMs)} · {summary.spanCount} spans ·{' '}
+            <SpanStatusBadge status={summary.status} /> {formatDuration(summary.durationMs)} · {spanCount} spans ·{' '}
             <span className={summary.errorCount ? 'text-danger' : undefined}>
               {summary.errorCount} error{summary.errorCount === 1 ? '' : 's'}
             </span> · <DateTime value={summary.startedAt} />
           </span>
         }
       />
-      <Waterfall pid={pid} spans={spans} events={events} />
+      {layout.rows.length === 0 && !hasNextPage ? (
+        <EmptyState title="This trace has no spans stored." />
+      ) : (
+        <Waterfall pid={pid} layout={layout} events={events} />
+      )}
+      {(hasNextPage || isFetchNextPageError) && (
+        <div data-testid="trace-span-progress">
+          <p className="muted">
+            Showing {spans.length} of {spanCount} spans.
+          </p>
+          <LoadMore
+            list={{ hasNextPage: !!hasNextPage, isFetchingNextPage, fetchNextPage, isError: isFetchNextPageError, error: detail.error }}
+          />
+        </div>
+      )}
       <section className="panel" data-testid="trace-errors">
         <h3>Errors in this trace</h3>
         {events.length === 0 ? (
           <p className="muted">No error events were reported inside this trace.</p>
         ) : (
-          <ul className="trace-error-list">
-            {events.map((e) => (
-              <li key={e.id}>
-                <Link to={`/p/${seg(pid)}/issues/${seg(e.issueId)}/events/${seg(e.id)}`} data-testid="trace-error-link">
-                  {e.title}
-                </Link>
-                {e.spanId && <span className="muted mono"> in span {e.spanId}</span>}
-              </li>
-            ))}
-          </ul>
+          <ErrorList pid={pid} errors={events} className="trace-error-list" withSpan />
         )}
       </section>
     </div>
