@@ -285,7 +285,9 @@ cleanup() {
 }
 
 main() {
-  mkdir -p "$PID_DIR"
+  # Nothing is created under .stack before stack.sh has decided where it
+  # lives: a real folder made here would stop it from moving the stack out
+  # of a checkout its server user cannot reach (any clone under /root).
   refuse_if_running
   rm -f "$PID_DIR/stop-requested"
   trap cleanup EXIT
