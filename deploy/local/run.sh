@@ -2,10 +2,16 @@
 # `make run`: the whole of Sentori on this machine, in the foreground.
 #
 # Starts the `run` stack (PostgreSQL + Valkey), keeps generated secrets in
-# .stack/run.env, builds and starts every service on loopback, waits for each
-# /healthz, serves the dashboard when it is built, prints how to use it, and
-# stops everything on Ctrl-C. Variables set by the caller win over run.env:
+# .stack/run.env, builds the dashboard (web/dist) when it is missing or older
+# than its sources, builds and starts every service on loopback, waits for
+# each /healthz, prints how to use it, and stops everything on Ctrl-C.
+# admin-api serves the dashboard itself (SENTORI_WEB_DIR) on its own address,
+# the same origin as /admin/api, so no web server is needed.
+#
+# Variables set by the caller win over run.env:
 #   SENTORI_RATE_LIMIT_PER_MIN=50 make run
+# SENTORI_RUN_CARGO_PROFILE=dev builds debug binaries instead of release
+# ones: quick after `make test`, which has compiled most of them already.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -17,6 +23,13 @@ ENV_FILE="$STACK_LINK/run.env"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
 HEALTH_TIMEOUT=${SENTORI_RUN_TIMEOUT:-90}
+WEB_DIR="$REPO_ROOT/web"
+CARGO_PROFILE=${SENTORI_RUN_CARGO_PROFILE:-release}
+case $CARGO_PROFILE in
+  release) BIN_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release" ;;
+  dev) BIN_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug" ;;
+  *) die "SENTORI_RUN_CARGO_PROFILE must be release or dev, not $CARGO_PROFILE" ;;
+esac
 
 # Start order; stop.sh goes by pid files, so it needs no list.
 SERVICES=(ingest processor notifier retention admin-api)
@@ -34,7 +47,6 @@ declare -A DEFAULT_ADDR=(
   [notifier]=127.0.0.1:8083
   [retention]=127.0.0.1:8084
 )
-WEB_ADDR=127.0.0.1:8000
 
 # The caller's environment, captured before run.env is sourced, so that it can
 # be laid back on top: what someone types on the command line must win.
@@ -83,11 +95,6 @@ write_env_file() {
         echo "# Sentori local run: written once by deploy/local/run.sh, then kept."
         echo "# Variables set in the environment of \`make run\` override these."
         generate_secrets
-        printf '%s=%q\n' \
-          SENTORI_INGEST_URL "http://${DEFAULT_ADDR[ingest]}" \
-          SENTORI_ADMIN_URL "http://${DEFAULT_ADDR[admin-api]}" \
-          SENTORI_WEB_URL "http://$WEB_ADDR" \
-          SENTORI_PUBLIC_URL "http://$WEB_ADDR"
       } >"$ENV_FILE.new"
       mv "$ENV_FILE.new" "$ENV_FILE"
     )
@@ -120,21 +127,49 @@ load_env() {
     export "${ADDR_VAR[$svc]}=${!ADDR_VAR[$svc]:-${DEFAULT_ADDR[$svc]}}"
   done
   export RUST_LOG=${RUST_LOG:-info}
+  export SENTORI_WEB_DIR="$WEB_DIR/dist"
   mkdir -p "$SENTORI_DATA_DIR" "$SENTORI_ATTACHMENT_DIR" "$PID_DIR" "$LOG_DIR"
+  publish_urls
+}
+
+# The addresses to reach this run by, derived from the listen addresses of
+# this run, written back to run.env for `source .stack/run.env` (the README,
+# the CLI). The dashboard is admin-api's address; SENTORI_PUBLIC_URL must be
+# that origin too, as cookie-authenticated changes are accepted from it only.
+publish_urls() {
+  local -A url=(
+    [SENTORI_INGEST_URL]="http://$SENTORI_INGEST_ADDR"
+    [SENTORI_ADMIN_URL]="http://$SENTORI_ADMIN_API_ADDR"
+    [SENTORI_WEB_URL]="http://$SENTORI_ADMIN_API_ADDR"
+    [SENTORI_PUBLIC_URL]="http://$SENTORI_ADMIN_API_ADDR"
+  )
+  local key
+  for key in "${!url[@]}"; do
+    export "$key=${CALLER_ENV[$key]:-${url[$key]}}"
+    upsert_env "$key" "${!key}"
+  done
+}
+
+# Numbered steps, so the long first run says where it is.
+STEP=0
+STEPS=4
+step() {
+  STEP=$((STEP + 1))
+  log "step $STEP/$STEPS: $*"
 }
 
 # --- services -----------------------------------------------------------------
 
 build() {
-  log "building the services (cargo build --release)"
-  local args=() svc
+  local args=(--profile "$CARGO_PROFILE") svc
   for svc in "${SERVICES[@]}"; do args+=(--bin "$svc"); done
-  (cd "$REPO_ROOT" && cargo build --release "${args[@]}")
+  step "building the services (cargo build ${args[*]}; the first build takes several minutes)"
+  (cd "$REPO_ROOT" && cargo build "${args[@]}")
 }
 
 start_service() {
   local svc=$1 bin log
-  bin="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/$svc"
+  bin="$BIN_DIR/$svc"
   log="$LOG_DIR/$svc.log"
   [[ -x $bin ]] || die "$bin is missing after the build"
   printf '\n--- %s: starting %s\n' "$(date -u +%FT%TZ)" "$svc" >>"$log"
@@ -173,64 +208,36 @@ refuse_if_running() {
 
 # --- dashboard ----------------------------------------------------------------
 
-# HOOK (dashboard): served by nginx on $WEB_ADDR once web/dist is built and
-# nginx is installed, with the same routing as deploy/nginx.conf (SPA
-# fallback, /admin/api -> admin-api, /v1/ -> ingest). Leaves WEB_NOTE set to
-# what the banner should say.
-WEB_NOTE=
-start_web() {
-  local dist="$REPO_ROOT/web/dist" dir="$RUN_DIR/nginx"
-  if [[ ! -f $dist/index.html ]]; then
-    WEB_NOTE="not built (cd web && npm ci && npm run build, then make run again)"
-    return 0
-  fi
-  if ! command -v nginx >/dev/null; then
-    WEB_NOTE="web/dist is built but nginx is not installed (apt-get install nginx)"
-    return 0
-  fi
-  mkdir -p "$dir/tmp"
-  local user_line=
-  # As root, nginx workers would drop to `nobody`, which cannot read a
-  # checkout under /root; this is a loopback-only dev server.
-  is_root && user_line="user root;"
-  local mime=/etc/nginx/mime.types
-  [[ -f $mime ]] || mime=
-  cat >"$dir/nginx.conf" <<EOF
-# Written by deploy/local/run.sh on every run.
-$user_line
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $LOG_DIR/nginx-error.log;
-events { worker_connections 256; }
-http {
-  ${mime:+include $mime;}
-  default_type application/octet-stream;
-  access_log $LOG_DIR/nginx-access.log;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  server {
-    listen $WEB_ADDR;
-    root $dist;
-    location / { try_files \$uri /index.html; }
-    location /admin/api { proxy_pass http://$SENTORI_ADMIN_API_ADDR; proxy_set_header Host \$host; }
-    location /v1/ { proxy_pass http://$SENTORI_INGEST_ADDR; proxy_set_header Host \$host; client_max_body_size 50m; }
-  }
+# web/dist is rebuilt when anything it is built from is newer than its
+# index.html, which every build rewrites.
+dashboard_stale() {
+  local stamp="$WEB_DIR/dist/index.html" newer
+  [[ -f $stamp ]] || return 0
+  newer=$(find "$WEB_DIR/src" "$WEB_DIR/public" "$WEB_DIR/index.html" "$WEB_DIR/package.json" \
+    "$WEB_DIR/package-lock.json" "$WEB_DIR/vite.config.ts" "$WEB_DIR/tsconfig.json" \
+    -newer "$stamp" -print -quit 2>/dev/null)
+  [[ -n $newer ]]
 }
-EOF
-  setsid nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >>"$LOG_DIR/nginx.log" 2>&1 </dev/null &
-  echo $! >"$PID_DIR/nginx.pid"
-  local deadline=$((SECONDS + 15))
-  until http_ok "$WEB_ADDR" /; do
-    if ! pid_running "$(<"$PID_DIR/nginx.pid")" || ((SECONDS >= deadline)); then
-      show_log_tail "$LOG_DIR/nginx-error.log"
-      die "nginx did not start on $WEB_ADDR"
-    fi
-    sleep 0.2
-  done
-  WEB_NOTE="http://$WEB_ADDR"
+
+# npm keeps a copy of the lock file it installed from in node_modules.
+packages_stale() {
+  local installed="$WEB_DIR/node_modules/.package-lock.json"
+  [[ ! -f $installed || $WEB_DIR/package-lock.json -nt $installed ]]
+}
+
+build_dashboard() {
+  if ! dashboard_stale; then
+    step "the dashboard is up to date (web/dist)"
+    return 0
+  fi
+  step "building the dashboard (web/dist)"
+  command -v npm >/dev/null || die "npm is not on PATH: the dashboard needs Node.js 20.19 or later with npm"
+  if packages_stale; then
+    log "installing the dashboard's packages (npm ci)"
+    (cd "$WEB_DIR" && npm ci --no-audit --no-fund)
+  fi
+  log "bundling the dashboard (npm run build)"
+  (cd "$WEB_DIR" && npm run build)
 }
 
 banner() {
@@ -241,10 +248,11 @@ banner() {
 
 Sentori is running (logs: .stack/run/logs/, secrets: .stack/run.env)
 
-  dashboard       $WEB_NOTE
-  ingest          http://$SENTORI_INGEST_ADDR
-  admin API       http://$SENTORI_ADMIN_API_ADDR
+  dashboard       $SENTORI_WEB_URL
   admin password  $SENTORI_ADMIN_PASSWORD
+
+  ingest          $SENTORI_INGEST_URL
+  admin API       $SENTORI_ADMIN_URL/admin/api
   dev token       $SENTORI_DEV_TOKEN
   database        $SENTORI_DATABASE_URL
   valkey          $SENTORI_VALKEY_URL
@@ -277,20 +285,24 @@ cleanup() {
 }
 
 main() {
-  mkdir -p "$PID_DIR"
+  # Nothing is created under .stack before stack.sh has decided where it
+  # lives: a real folder made here would stop it from moving the stack out
+  # of a checkout its server user cannot reach (any clone under /root).
   refuse_if_running
   rm -f "$PID_DIR/stop-requested"
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM HUP
+  step "starting PostgreSQL and Valkey (the first run installs them into .stack/)"
   "$STACK" start run
   write_env_file
   load_env
+  build_dashboard
   build
+  step "starting the services"
   local svc
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   for svc in "${SERVICES[@]}"; do wait_healthy "$svc"; done
-  start_web
   banner
 
   # Stay in the foreground; a service that dies ends the run loudly instead
@@ -306,11 +318,7 @@ main() {
     [[ $(<"$f") == "$done_pid" ]] || continue
     name=$(basename "$f" .pid)
     log "$name exited with status $status"
-    if [[ $name == nginx ]]; then
-      show_log_tail "$LOG_DIR/nginx-error.log"
-    else
-      show_log_tail "$LOG_DIR/$name.log"
-    fi
+    show_log_tail "$LOG_DIR/$name.log"
   done
   exit 1
 }

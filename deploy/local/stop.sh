@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make stop`: stop what `make run` started (the services by their pid files,
-# the dashboard's nginx, then the `run` stack). Safe to run at any time.
+# then the `run` stack). Safe to run at any time.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -11,7 +11,7 @@ PID_DIR="$STACK_LINK/run/pids"
 stop_services() {
   local f name
   # Ingest first so nothing new is accepted while the workers wind down.
-  for name in ingest processor notifier retention admin-api nginx; do
+  for name in ingest processor notifier retention admin-api; do
     [[ -e $PID_DIR/$name.pid ]] && stop_one "$PID_DIR/$name.pid"
   done
   # Anything else a later run.sh may have started.

@@ -78,7 +78,8 @@ def test_a_backup_restores_a_dropped_table_and_lost_rows(database, tmp_path):
     assert not list(dump.parent.glob("*.partial")), "no partial file is left behind"
 
     # Damage: a table gone, rows gone, a row that was never backed up.
-    psql(database, "DROP TABLE recipients")
+    # CASCADE: the notification_recipients view depends on it.
+    psql(database, "DROP TABLE recipients CASCADE")
     psql(database, "DROP TABLE events CASCADE")
     psql(database, "DELETE FROM projects")
     psql(database, "CREATE TABLE scratch (x int)")
@@ -90,6 +91,7 @@ def test_a_backup_restores_a_dropped_table_and_lost_rows(database, tmp_path):
     restore = run("restore.sh", "--yes", str(dump), url=database)
     assert restore.returncode == 0, restore.stderr
     assert psql(database, "SELECT email FROM recipients") == "ops@example.com"
+    assert psql(database, "SELECT email FROM notification_recipients") == "ops@example.com", "the view is back too"
     assert psql(database, "SELECT count(*) FROM projects") == projects_before
     assert psql(database, "SELECT relkind FROM pg_class WHERE relname = 'events'") == "p", "events is partitioned again"
     # Objects the dump does not know about are left alone.

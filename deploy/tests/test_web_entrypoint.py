@@ -61,6 +61,7 @@ def folders():
     (root / "assets").mkdir(parents=True)
     (root / "index.html").write_text("<!doctype html><title>Sentori</title>")
     (root / "assets" / "app-1234.js").write_text("console.log('sentori')")
+    (root / "assets" / "app-1234.js.map").write_text('{"version":3,"sources":["src/secret.ts"]}')
     for path in [root, root / "assets", *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     yield root, prefix
@@ -139,6 +140,10 @@ def test_the_rendered_template_listens_on_every_interface_and_serves(folders, up
         status, headers, _ = get(base + "/assets/app-1234.js")
         assert status == 200 and "immutable" in headers["Cache-Control"]
         assert get(base + "/assets/missing.js")[0] == 404
+        status, _, body = get(base + "/assets/app-1234.js.map")
+        assert status == 404 and "secret" not in body, "source maps are not public"
+        status, _, body = get(base + "/admin/api/releases/app%401.0/artifacts/app-1234.js.map")
+        assert status == 200 and body.startswith("upstream saw /admin/api/"), "API paths ending in .map still reach it"
         assert get(base + "/healthz")[0] == 404, "health endpoints stay internal"
         status, _, body = get(base + "/admin/api/projects", {"X-Forwarded-For": "203.0.113.7"})
         assert status == 200 and body.startswith("upstream saw /admin/api/projects")

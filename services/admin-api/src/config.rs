@@ -1,6 +1,7 @@
 //! The admin API's configuration (operations.md).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use sentori_runtime::client_addr::IpNet;
 use sentori_config::{ConfigErrors, Env, SESSION_SECRET_MIN_BYTES, StoreConfig};
@@ -29,6 +30,8 @@ pub struct AdminConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// `SENTORI_LOGIN_TRIES_PER_MIN` and `SENTORI_LOGIN_GLOBAL_TRIES_PER_MIN`.
     pub login_limits: LoginLimits,
+    /// `SENTORI_WEB_DIR`: the built dashboard to serve on every path outside `/admin/api`.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl AdminConfig {
@@ -47,6 +50,7 @@ impl AdminConfig {
             per_client: positive(&mut env, "SENTORI_LOGIN_TRIES_PER_MIN", login_limit::DEFAULT_TRIES_PER_CLIENT),
             overall: positive(&mut env, "SENTORI_LOGIN_GLOBAL_TRIES_PER_MIN", login_limit::DEFAULT_TRIES_OVERALL),
         };
+        let web_dir = web_dir(&mut env);
         env.finish()?;
         Ok(Self {
             addr,
@@ -60,8 +64,20 @@ impl AdminConfig {
             attachment_dir,
             trusted_proxies,
             login_limits,
+            web_dir,
         })
     }
+}
+
+/// `SENTORI_WEB_DIR`, checked now so that a wrong path stops the start
+/// instead of answering every page with a 404.
+fn web_dir(env: &mut Env) -> Option<PathBuf> {
+    const NAME: &str = "SENTORI_WEB_DIR";
+    let dir = PathBuf::from(env.optional(NAME).filter(|d| !d.is_empty())?);
+    if !dir.join("index.html").is_file() {
+        env.invalid(NAME, format!("{} has no index.html (build the dashboard: cd web && npm ci && npm run build)", dir.display()));
+    }
+    Some(dir)
 }
 
 /// `SENTORI_SESSION_LIFETIME_SECS`, at most a year so expiry arithmetic stays far from overflow.
@@ -121,6 +137,17 @@ mod tests {
         assert_eq!(errors_with(&[("SENTORI_DEV_TOKEN", "0123456789abcdefghijklmnop")]), vec![], "26 characters suffice");
         let short_secret = errors_with(&[("SENTORI_SESSION_SECRET", "0123456789abcdef0123456789abcde")]);
         assert!(matches!(&short_secret[..], [ConfigError::Invalid { name, .. }] if name == "SENTORI_SESSION_SECRET"));
+    }
+
+    #[test]
+    fn a_web_dir_without_a_built_dashboard_stops_the_start() {
+        let errors = errors_with(&[("SENTORI_WEB_DIR", "/nonexistent/dist")]);
+        assert!(
+            matches!(&errors[..], [ConfigError::Invalid { name, reason }]
+            if name == "SENTORI_WEB_DIR" && reason.contains("index.html")),
+            "{errors:?}"
+        );
+        assert_eq!(errors_with(&[("SENTORI_WEB_DIR", "")]), vec![], "empty means unset");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod releases;
 pub mod session;
 mod status;
 mod traces;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,7 +146,16 @@ impl AdminApi {
             .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .with_state(self.state.clone());
         let api = sentori_runtime::instrument_http(api, "admin-api");
-        Router::new().nest("/admin/api", api).merge(sentori_runtime::health_routes(self.readiness.clone()))
+        // `nest` leaves "/admin/api/" itself to the outer router, where the
+        // dashboard's fallback would answer it with index.html.
+        let router = Router::new()
+            .route_service("/admin/api/", api.clone().into_service())
+            .nest("/admin/api", api)
+            .merge(sentori_runtime::health_routes(self.readiness.clone()));
+        match &self.state.config.web_dir {
+            Some(dir) => router.merge(web::routes(dir)),
+            None => router,
+        }
     }
 
     pub async fn serve(self, shutdown: Shutdown) -> Result<(), StartError> {

@@ -262,6 +262,30 @@ async fn a_new_issue_mails_each_matching_recipient_once_and_a_redelivery_nothing
     assert_eq!(f.dead_letters().await, 0);
 }
 
+/// Operators who followed the old self-hosting guide add recipients with
+/// its SQL statement, under the table's old name.
+#[tokio::test]
+async fn a_recipient_added_with_the_guides_sql_statement_is_mailed() {
+    const DAVE: &str = "dave@example.com";
+    let f = Fixture::new().await;
+    let statement = format!(
+        "INSERT INTO notification_recipients (id, project_id, email, on_new_issue) VALUES (gen_random_uuid(), '{}', '{DAVE}', true)",
+        f.project
+    );
+    sqlx::raw_sql(&statement).execute(&f.pool).await.unwrap();
+    let on_regression: bool =
+        sqlx::query_scalar("SELECT on_regression FROM recipients WHERE email = $1").bind(DAVE).fetch_one(&f.pool).await.unwrap();
+    assert!(on_regression, "a column the statement leaves out takes the table's default");
+
+    let _sink = f.sink();
+    let _notifier = f.notifier(&[]).await;
+    let issue = f.issue("TypeError: x is undefined", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+    let all = f.wait_for_mails(3).await;
+    f.drained().await;
+    assert_eq!(mails_to(&all, DAVE).len(), 1, "alice, bob and dave get the new issue: {all:?}");
+}
+
 #[tokio::test]
 async fn a_regression_mails_only_the_on_regression_recipients_once_per_occurrence() {
     let f = Fixture::new().await;
