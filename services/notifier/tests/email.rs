@@ -200,6 +200,18 @@ impl Fixture {
         sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&self.pool).await.unwrap()
     }
 
+    /// Waits until nothing is left that could still send mail: every
+    /// announcement acknowledged (after its mail was accepted, or as already
+    /// sent) and none held back for a digest.
+    async fn settled(&self) {
+        self.drained().await;
+        eventually("no held digest items", WAIT, || async { (self.held_for_digest().await == 0).then_some(()) }).await;
+    }
+
+    async fn held_for_digest(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM notify_digest_items").fetch_one(&self.pool).await.unwrap()
+    }
+
     async fn wait_for_mails(&self, count: usize) -> Vec<Value> {
         eventually(&format!("{count} emails"), WAIT, || async {
             let all = self.mails();
@@ -294,25 +306,14 @@ async fn a_regression_mails_only_the_on_regression_recipients_once_per_occurrenc
 #[tokio::test]
 async fn smtp_down_then_up_delivers_exactly_once() {
     let f = Fixture::new().await;
-    let _notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
+    let notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
     let issue = f.issue("Error: the mail server is down", "active").await;
     f.announce(&[(issue, "new", 0)]).await;
 
     // Nothing listens on the SMTP port: the notifier keeps the announcement
-    // (unacknowledged) and retries; nothing is recorded as sent.
-    let valkey = f.stack.valkey().await;
-    let key = f.stack.keys().stream(Stream::Notify);
-    eventually("the notifier to take the announcement", WAIT, || {
-        let mut valkey = valkey.clone();
-        let key = key.clone();
-        async move {
-            let pending: redis::streams::StreamPendingReply =
-                redis::cmd("XPENDING").arg(&key).arg("notifier").query_async(&mut valkey).await.ok()?;
-            (pending.count() == 1).then_some(())
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // (unacknowledged) and retries; nothing is recorded as sent. A second
+    // failed attempt shows the first one's outcome is final.
+    wait_for_failed_attempts(&notifier, 2).await;
     assert_eq!(f.deliveries().await, 0, "nothing is recorded while SMTP is down");
     assert_eq!(f.backlog().await, 1, "the announcement is kept while SMTP is down");
     assert_eq!(f.dead_letters().await, 0);
@@ -372,12 +373,7 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
 
     // Per recipient: the first two one by one, the other four in one digest.
     let all = f.wait_for_mails(6).await;
-    f.drained().await;
-    eventually("no held digest items", WAIT, || async {
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM notify_digest_items").fetch_one(&f.pool).await.unwrap();
-        (held == 0).then_some(())
-    })
-    .await;
+    f.settled().await;
     let all_now = f.mails();
     assert_eq!(all_now.len(), 6, "{all:?}");
     for who in [ALICE, BOB] {
@@ -404,10 +400,11 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
     }
     assert_eq!(f.deliveries().await, 12, "every issue is in the delivery log for each recipient");
 
-    // The whole burst redelivered: nothing more.
+    // The whole burst redelivered: nothing more, and nothing held back for
+    // a later digest (handled and acknowledged, so this is final).
     f.announce(&announcements).await;
     f.drained().await;
-    tokio::time::sleep(Duration::from_secs(6)).await; // longer than the digest window
+    assert_eq!(f.held_for_digest().await, 0);
     assert_eq!(f.mails().len(), 6);
     assert_eq!(f.deliveries().await, 12);
 }
@@ -437,6 +434,22 @@ async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_
     assert!(error.contains("refused") && error.contains("nobody@example.com"), "{error}");
 }
 
+/// Sending attempts that failed and will be retried, from the notifier's `/metrics`.
+async fn transient_failures(notifier: &ServiceProcess) -> u64 {
+    let text = reqwest::get(notifier.url("/metrics")).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("sentori_emails_failed_total{kind=\"transient\"} "))
+        .map_or(0, |value| value.trim().parse().expect("a counter value"))
+}
+
+/// Waits until `notifier` has failed at least `attempts` times to send.
+async fn wait_for_failed_attempts(notifier: &ServiceProcess, attempts: u64) {
+    eventually(&format!("{attempts} failed sending attempts"), WAIT, || async {
+        (transient_failures(notifier).await >= attempts).then_some(())
+    })
+    .await;
+}
+
 /// The pending entry of the notify stream: (consumer, times delivered).
 async fn pending_entry(f: &Fixture) -> Option<(String, u64)> {
     let mut valkey = f.stack.valkey().await;
@@ -455,16 +468,24 @@ async fn pending_entry(f: &Fixture) -> Option<(String, u64)> {
 #[tokio::test]
 async fn a_notifier_killed_while_retrying_leaves_the_announcement_to_another() {
     let f = Fixture::new().await;
-    let settings = [("SENTORI_SMTP_MAX_ATTEMPTS", "1000"), ("SENTORI_CLAIM_IDLE_MS", "5000")];
+    // Retries at least a second apart: fourteen failed attempts span at
+    // least thirteen seconds, well over two claim timeouts, and their loop
+    // turns run the claim check (due every half timeout) in that time.
+    let settings = [
+        ("SENTORI_SMTP_MAX_ATTEMPTS", "1000"),
+        ("SENTORI_CLAIM_IDLE_MS", "5000"),
+        ("SENTORI_SMTP_RETRY_BASE_MS", "1000"),
+        ("SENTORI_SMTP_RETRY_MAX_MS", "1000"),
+    ];
     let mut first = f.notifier(&settings).await;
     let issue = f.issue("Error: the notifier dies", "active").await;
     f.announce(&[(issue, "new", 0)]).await;
 
     // SMTP is down: the first notifier holds the entry and retries. Across
-    // well over two claim timeouts it keeps the entry as its own (refreshed,
-    // not redelivered), so no consumer, itself included, claims it meanwhile.
+    // those attempts it keeps the entry as its own (refreshed, not
+    // redelivered), so no consumer, itself included, claims it meanwhile.
     let (owner, _) = eventually("the first notifier to take the announcement", WAIT, || async { pending_entry(&f).await }).await;
-    tokio::time::sleep(Duration::from_secs(14)).await;
+    wait_for_failed_attempts(&first, 14).await;
     assert_eq!(pending_entry(&f).await, Some((owner.clone(), 1)), "still the first notifier's, delivered once");
 
     // It dies; SMTP comes back; a second notifier claims the entry once it
