@@ -27,13 +27,14 @@ struct Sink {
 }
 
 impl Sink {
-    fn start(port: u16, dir: &Path, reject: &[&str]) -> Self {
+    /// Starts the sink with `options` (smtp_sink.py's `--reject`, `--tls`, `--auth`, ...).
+    fn start(port: u16, dir: &Path, options: &[&str]) -> Self {
         let python = std::env::var("SENTORI_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| workspace().join(".stack/venv/bin/python"));
         let mut child = Command::new(&python)
             .arg(workspace().join("e2e/smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
-            .args(reject.iter().flat_map(|r| ["--reject", r]))
+            .args(options)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -413,7 +414,7 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
 async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_at_once() {
     let f = Fixture::new().await;
     f.add_recipient("nobody@example.com").await;
-    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &["nobody@example.com"]);
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &["--reject", "nobody@example.com"]);
     // Many attempts allowed: a permanent refusal must not use them up.
     let _notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
     let first = f.issue("Error: first", "active").await;
@@ -500,4 +501,136 @@ async fn a_notifier_killed_while_retrying_leaves_the_announcement_to_another() {
     assert_eq!(mails_to(&all, BOB).len(), 1);
     assert_eq!(f.deliveries().await, 2);
     assert_eq!(f.dead_letters().await, 0);
+}
+
+/// A private CA and a server certificate for 127.0.0.1 it signed, made with
+/// the `openssl` command for one test: the notifier trusts the CA through
+/// `SENTORI_SMTP_CA_FILE`, the sink serves the certificate.
+struct ServerCertificate {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+impl ServerCertificate {
+    fn new(dir: &Path) -> Self {
+        let path = |name: &str| dir.join(name).display().to_string();
+        let (ca, ca_key, cert, key, request, extensions) =
+            (path("ca.pem"), path("ca-key.pem"), path("server.pem"), path("server-key.pem"), path("server.csr"), path("server.ext"));
+        std::fs::write(&extensions, "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n").unwrap();
+        for args in [
+            vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Sentori test CA", "-keyout", &ca_key, "-out", &ca],
+            vec!["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &request],
+            vec!["x509", "-req", "-days", "1", "-in", &request, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial"],
+        ] {
+            let mut openssl = Command::new("openssl");
+            openssl.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            if args[0] == "x509" {
+                openssl.args(["-extfile", &extensions, "-out", &cert]);
+            }
+            let status = openssl.status().expect("running openssl to make test certificates");
+            assert!(status.success(), "openssl {args:?}");
+        }
+        Self { ca, cert, key }
+    }
+
+    /// The sink's options to serve `mode` (`starttls` or `implicit`) with
+    /// this certificate and require AUTH as `SMTP_USER`/`SMTP_PASS`.
+    fn sink_options<'a>(&'a self, mode: &'a str) -> [&'a str; 8] {
+        ["--tls", mode, "--tls-cert", &self.cert, "--tls-key", &self.key, "--auth", SMTP_LOGIN]
+    }
+}
+
+const SMTP_USER: &str = "sentori";
+const SMTP_PASS: &str = "s3cret";
+const SMTP_LOGIN: &str = "sentori:s3cret";
+
+async fn mail_goes_over(sink_mode: &str, notifier_mode: &str) {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &certificate.sink_options(sink_mode));
+    let _notifier = f
+        .notifier(&[
+            ("SENTORI_SMTP_TLS", notifier_mode),
+            ("SENTORI_SMTP_CA_FILE", &certificate.ca),
+            ("SENTORI_SMTP_USER", SMTP_USER),
+            ("SENTORI_SMTP_PASS", SMTP_PASS),
+        ])
+        .await;
+    let issue = f.issue("Error: sent securely", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+    f.wait_for_mails(2).await;
+    f.settled().await;
+    let all = f.mails();
+    assert_eq!(all.len(), 2, "{all:?}");
+    for mail in &all {
+        assert_eq!((&mail["tls"], &mail["login"]), (&json!(true), &json!(SMTP_USER)), "over TLS, after AUTH");
+    }
+    assert_eq!(f.deliveries().await, 2);
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_after_auth() {
+    mail_goes_over("starttls", "starttls").await;
+}
+
+#[tokio::test]
+async fn mail_goes_over_tls_from_the_first_byte_after_auth() {
+    mail_goes_over("implicit", "tls").await;
+}
+
+/// Announces one issue to a notifier that must not get its mail through:
+/// nothing reaches the sink, and the announcement ends on the dead-letter
+/// stream with the error it returns.
+async fn refused_delivery(f: &Fixture, sink_options: &[&str], notifier_settings: &[(&str, &str)]) -> String {
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, sink_options);
+    let mut settings = vec![("SENTORI_SMTP_MAX_ATTEMPTS", "1")];
+    settings.extend_from_slice(notifier_settings);
+    let _notifier = f.notifier(&settings).await;
+    let issue = f.issue("Error: must not be sent", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+    eventually("the announcement dead-lettered or a mail sent", WAIT, || async {
+        (f.dead_letters().await == 1 || !f.mails().is_empty()).then_some(())
+    })
+    .await;
+    assert!(f.mails().is_empty(), "{:?}", f.mails());
+    assert_eq!(f.dead_letters().await, 1);
+    assert_eq!(f.deliveries().await, 0);
+    let mut valkey = f.stack.valkey().await;
+    let entries: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(f.stack.keys().dead_letters(Stream::Notify)).arg("-").arg("+").query_async(&mut valkey).await.unwrap();
+    entries.ids[0].get("error").unwrap()
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_for_good() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let settings = [
+        ("SENTORI_SMTP_TLS", "starttls"),
+        ("SENTORI_SMTP_CA_FILE", certificate.ca.as_str()),
+        ("SENTORI_SMTP_USER", SMTP_USER),
+        ("SENTORI_SMTP_PASS", "not-the-password"),
+    ];
+    let error = refused_delivery(&f, &certificate.sink_options("starttls"), &settings).await;
+    assert!(error.contains("refused by the SMTP server") && error.contains("535"), "{error}");
+}
+
+#[tokio::test]
+async fn a_certificate_the_notifier_does_not_trust_gets_no_mail() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let settings = [("SENTORI_SMTP_TLS", "starttls"), ("SENTORI_SMTP_USER", SMTP_USER), ("SENTORI_SMTP_PASS", SMTP_PASS)];
+    let error = refused_delivery(&f, &certificate.sink_options("starttls"), &settings).await;
+    assert!(error.contains("not sent after 1 attempts"), "{error}");
+}
+
+#[tokio::test]
+async fn starttls_is_required_not_merely_tried() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    // A server that offers no STARTTLS (and would take the mail in clear).
+    let settings = [("SENTORI_SMTP_TLS", "starttls"), ("SENTORI_SMTP_CA_FILE", certificate.ca.as_str())];
+    let error = refused_delivery(&f, &[], &settings).await;
+    assert!(error.contains("not sent after 1 attempts"), "{error}");
 }
