@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
+use sentori_queue::Stream;
 use sentori_testkit::{ServiceProcess, TestStack, eventually, free_addr};
+use sqlx::PgPool;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -71,6 +73,23 @@ fn event(error_type: &str) -> Value {
     })
 }
 
+/// Waits until the pipeline has nothing left that could still send mail:
+/// every event handled, every announcement published from the outbox and
+/// handled by the notifier (each acknowledged after its mail was accepted),
+/// and none held back for a digest.
+async fn settled(stack: &TestStack, pool: &PgPool) {
+    const PATIENCE: Duration = Duration::from_secs(60);
+    stack.wait_drained(Stream::Events, PATIENCE).await;
+    eventually("the announcement outbox to empty", PATIENCE, || async {
+        let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM announcements").fetch_one(pool).await.unwrap();
+        (unpublished == 0).then_some(())
+    })
+    .await;
+    stack.wait_drained(Stream::Notify, PATIENCE).await;
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM notify_digest_items").fetch_one(pool).await.unwrap();
+    assert_eq!(held, 0, "no issue is held back for a digest");
+}
+
 #[tokio::test]
 async fn a_new_issue_from_an_sdk_event_is_emailed_once() {
     let stack = TestStack::new().await;
@@ -100,12 +119,10 @@ async fn a_new_issue_from_an_sdk_event_is_emailed_once() {
     let send = |body: Value| client.post(ingest.url("/v1/events")).bearer_auth(&stack.dev_token).json(&body).send();
 
     assert_eq!(send(event("BootError")).await.unwrap().status(), 202);
-    let first = eventually("the new-issue email", Duration::from_secs(60), || async {
-        let all = mails(&dir);
-        (!all.is_empty()).then_some(all)
-    })
-    .await;
-    assert_eq!(first.len(), 1);
+    eventually("the new-issue email", Duration::from_secs(60), || async { (!mails(&dir).is_empty()).then_some(()) }).await;
+    settled(&stack, &pool).await;
+    let first = mails(&dir);
+    assert_eq!(first.len(), 1, "{first:?}");
     let mail = &first[0];
     assert_eq!(mail["rcpts"], json!(["oncall@example.com"]));
     assert_eq!(mail["subject"], "[Sentori] New issue in dev: BootError: x is <undefined>");
@@ -120,11 +137,9 @@ async fn a_new_issue_from_an_sdk_event_is_emailed_once() {
     assert_eq!(send(event("BootError")).await.unwrap().status(), 202);
     assert_eq!(send(event("BootError")).await.unwrap().status(), 202);
     assert_eq!(send(event("OtherError")).await.unwrap().status(), 202);
-    let all = eventually("the second issue's email", Duration::from_secs(60), || async {
-        let all = mails(&dir);
-        (all.len() >= 2).then_some(all)
-    })
-    .await;
+    eventually("the second issue's email", Duration::from_secs(60), || async { (mails(&dir).len() >= 2).then_some(()) }).await;
+    settled(&stack, &pool).await;
+    let all = mails(&dir);
     assert_eq!(all.len(), 2, "{all:?}");
     assert!(all[1]["subject"].as_str().unwrap().contains("OtherError"));
     let delivered: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&pool).await.unwrap();

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use sentori_protocol::DEV_ORG_ID;
+use sentori_queue::Stream;
 use sentori_testkit::{ServiceProcess, TestStack, eventually};
 use serde_json::json;
 
@@ -61,10 +62,20 @@ async fn requests_and_batches_become_spans_and_the_export_is_not_traced() {
     let traces: i64 = sqlx::query_scalar("SELECT count(*) FROM traces WHERE project_id = $1").bind(own).fetch_one(&pool).await.unwrap();
     assert!(traces >= 3, "each request and batch is a trace of its own: {traces}");
 
-    // The processor has now stored spans of the self-trace project at least
-    // once; had it traced that work (or the export), a `process spans` span
-    // would follow within a few export intervals.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every batch of spans stored so far is acknowledged, which the
+    // processor does after its batch span (had it made one) ended. A deploy
+    // sent now is processed later still, and the processor exports its
+    // spans in the order they end: once the deploy's span is stored and the
+    // stream drained, a `process spans` span would be stored before it.
+    stack.wait_drained(Stream::Spans, Duration::from_secs(30)).await;
+    let deploy = json!({"release": "a@1", "environment": "prod"});
+    let response = client.post(ingest.url("/v1/deploys")).bearer_auth(&stack.dev_token).json(&deploy).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    eventually("the deploy's batch span", Duration::from_secs(30), || async {
+        (count("queue.process", "process deploys").await == 1).then_some(())
+    })
+    .await;
+    stack.wait_drained(Stream::Spans, Duration::from_secs(30)).await;
     assert_eq!(count("queue.process", "process spans").await, 0, "tracing must not feed on itself");
     assert_eq!(count("http.server", "POST /v1/events").await, 2, "no span without a request");
 }

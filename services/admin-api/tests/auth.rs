@@ -316,7 +316,7 @@ async fn only_tokens_the_operator_created_may_create_admin_tokens() {
 
 #[tokio::test]
 async fn tokens_are_scoped_public_ones_refused_and_the_dev_token_is_the_dev_projects_admin() {
-    let api = Api::start().await;
+    let mut api = Api::start().await;
     let a = api.project("alpha").await;
     let b = api.project("beta").await;
     let admin_a = api.token(a, TokenKind::Admin).await;
@@ -362,7 +362,11 @@ async fn tokens_are_scoped_public_ones_refused_and_the_dev_token_is_the_dev_proj
     .await;
     assert_eq!(created["kind"], "admin");
     assert!(created["token"].as_str().unwrap().starts_with("st_pk_"));
+    let revoked = created["token"].as_str().unwrap();
     let tid = created["id"].as_str().unwrap();
+    let issues = format!("/projects/{a}/issues");
+    // Used once, so the token cache vouches for it from here on.
+    assert_eq!(api.get(&issues).bearer_auth(revoked).send().await.unwrap().status(), 200);
     let (status, _, _) =
         json(api.request(Method::DELETE, &format!("/projects/{a}/tokens/{tid}")).bearer_auth(&admin_a).send().await.unwrap())
             .await;
@@ -371,5 +375,22 @@ async fn tokens_are_scoped_public_ones_refused_and_the_dev_token_is_the_dev_proj
     let row = tokens.as_array().unwrap().iter().find(|t| t["id"] == tid).unwrap().clone();
     assert!(row["revokedAt"].is_string());
     assert_eq!(row["label"], "ci");
-    assert_eq!(row["last4"].as_str().unwrap(), &created["token"].as_str().unwrap()[28..]);
+    assert_eq!(row["last4"].as_str().unwrap(), &revoked[28..]);
+    // Making tokens checks the caller's own token in PostgreSQL: refused at once, cache or not.
+    let (status, body, _) = json(
+        api.request(Method::POST, &format!("/projects/{a}/tokens"))
+            .bearer_auth(revoked)
+            .json(&json!({"kind": "public"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    // An admin-api without the cache entry (restarted here; elsewhere the
+    // entry expires) refuses it everywhere, while the token that revoked it still works.
+    api.restart_with(&[]).await;
+    let (status, body, _) = json(api.get(&issues).bearer_auth(revoked).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(api.get(&issues).bearer_auth(&admin_a).send().await.unwrap().status(), 200);
 }

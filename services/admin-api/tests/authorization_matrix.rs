@@ -8,10 +8,11 @@
 
 mod common;
 
-use common::{Api, Auth, json};
+use common::{Api, Auth, IssueSeed, insert_event, insert_issue, json};
 use reqwest::Method;
 use sentori_protocol::TokenKind;
-use serde_json::Value;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Routes anyone may call.
@@ -19,7 +20,106 @@ const PUBLIC: [(&str, &str); 2] = [("post", "/login"), ("post", "/logout")];
 /// Routes that are the operator's alone: an admin token gets 403.
 const OPERATOR_ONLY: [(&str, &str); 2] = [("get", "/status"), ("post", "/projects")];
 
-fn fill(path: &str, project: Uuid) -> String {
+/// The release every seeded row belongs to; `{release}` in a path, encoded.
+const RELEASE: &str = "app@1.0.0";
+
+/// Ids of rows that exist in one project, one per path parameter, so that
+/// a route answering 404 for another caller shows a project check, not a
+/// row that is missing anyway.
+struct Seeded {
+    issue: Uuid,
+    event: Uuid,
+    attachment: Uuid,
+    recipient: Uuid,
+    token: Uuid,
+    artifact: Uuid,
+    trace: Uuid,
+}
+
+impl Seeded {
+    async fn in_project(api: &Api, project: Uuid) -> Self {
+        let pool = &api.pool;
+        let trace = Uuid::new_v4();
+        let issue = insert_issue(pool, project, IssueSeed::default()).await;
+        let now = OffsetDateTime::now_utc();
+        let event = insert_event(pool, project, issue, now, RELEASE, "prod", json!({"traceId": trace.to_string()})).await;
+        let attachment = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO attachments (project_id, id, event_id, kind, media_type, size_bytes, sha256, source)
+             VALUES ($1, $2, $3, 'screenshot', 'image/png', 9, $4, 'js')",
+        )
+        .bind(project)
+        .bind(attachment)
+        .bind(event)
+        .bind("ab".repeat(32))
+        .execute(pool)
+        .await
+        .unwrap();
+        let recipient = Uuid::now_v7();
+        sqlx::query("INSERT INTO recipients (project_id, id, email) VALUES ($1, $2, 'ops@example.com')")
+            .bind(project)
+            .bind(recipient)
+            .execute(pool)
+            .await
+            .unwrap();
+        let (token, _) = sentori_store::tokens::create_token(pool, project, TokenKind::Admin, "seeded").await.unwrap();
+        let release = sentori_protocol::release_id(project, RELEASE);
+        sqlx::query("INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())")
+            .bind(project)
+            .bind(release)
+            .bind(RELEASE)
+            .execute(pool)
+            .await
+            .unwrap();
+        let artifact = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes)
+             VALUES ($1, $2, $3, 'app.js.map', 'sourcemap', $4, 2)",
+        )
+        .bind(project)
+        .bind(artifact)
+        .bind(release)
+        .bind("cd".repeat(32))
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
+                                 error_count, status)
+             VALUES ($1, $2, 'http.server', 'GET /checkout', now(), now(), 1, 1, 0, 'ok')",
+        )
+        .bind(project)
+        .bind(trace)
+        .execute(pool)
+        .await
+        .unwrap();
+        Self { issue, event, attachment, recipient, token, artifact, trace }
+    }
+
+    fn value(&self, parameter: &str) -> String {
+        let id = match parameter {
+            "release" => return RELEASE.replace('@', "%40"),
+            "iid" => self.issue,
+            "eid" => self.event,
+            "ref" => self.attachment,
+            "rid" => self.recipient,
+            "tid" => self.token,
+            "aid" => self.artifact,
+            "traceId" => self.trace,
+            other => panic!("no seeded row for the path parameter {{{other}}}: seed one"),
+        };
+        id.to_string()
+    }
+}
+
+/// Whether `path` has a parameter besides the project and the release
+/// (a release is named, and the same name may exist in every project).
+fn names_a_row_by_id(path: &str) -> bool {
+    path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).any(|(name, _)| !matches!(name, "pid" | "release"))
+}
+
+/// `path` with `{pid}` set to `project` and every other parameter to a row of `rows`.
+fn fill(path: &str, project: Uuid, rows: &Seeded) -> String {
     let mut out = String::new();
     for segment in path.split('/').skip(1) {
         out.push('/');
@@ -29,8 +129,7 @@ fn fill(path: &str, project: Uuid) -> String {
             let end = rest[start..].find('}').expect("closed parameter") + start;
             let value = match &rest[start + 1..end] {
                 "pid" => project.to_string(),
-                "release" => "app%401.0.0".to_owned(),
-                _ => Uuid::new_v4().to_string(),
+                parameter => rows.value(parameter),
             };
             out.push_str(&value);
             rest = &rest[end + 1..];
@@ -48,6 +147,7 @@ async fn every_route_refuses_the_wrong_callers() {
     let public_token = api.token(victim, TokenKind::Public).await;
     let other_admin = api.token(other, TokenKind::Admin).await;
     let session = api.login().await;
+    let victims_rows = Seeded::in_project(&api, victim).await;
 
     let (status, doc, _) = json(api.get("/openapi.json").send().await.unwrap()).await;
     assert_eq!(status, 200);
@@ -68,7 +168,7 @@ async fn every_route_refuses_the_wrong_callers() {
         if PUBLIC.contains(&(method, path)) {
             continue;
         }
-        let url = fill(path, victim);
+        let url = fill(path, victim, &victims_rows);
         let http_method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
         let mutation = method != "get";
         let send = |request: reqwest::RequestBuilder| async {
@@ -91,6 +191,15 @@ async fn every_route_refuses_the_wrong_callers() {
         if path.starts_with("/projects/{pid}") || OPERATOR_ONLY.contains(&(method, path)) {
             if status != 403 && status != 404 {
                 failures.push(format!("{method} {path} with another project's admin token: {status} {body}"));
+            }
+        }
+        // The caller's own project in the path, the victim's row ids in the
+        // rest: every look-up must be scoped to the project in the path.
+        if path.starts_with("/projects/{pid}/") && names_a_row_by_id(path) {
+            let own_path = fill(path, other, &victims_rows);
+            let (status, body) = send(api.request(http_method.clone(), &own_path).bearer_auth(&other_admin)).await;
+            if (200..300).contains(&status) {
+                failures.push(format!("{method} {path} with the caller's project and another project's ids: {status} {body}"));
             }
         }
         if mutation {

@@ -94,8 +94,15 @@ impl NotifierConfig {
                 None
             }
         };
+        let extra_roots_pem = env.optional("SENTORI_SMTP_CA_FILE").and_then(|path| match read_certificates(&path) {
+            Ok(pem) => Some(pem),
+            Err(reason) => {
+                env.invalid("SENTORI_SMTP_CA_FILE", format!("{reason}: {path:?}"));
+                None
+            }
+        });
         let smtp = match (env.optional("SENTORI_SMTP_HOST"), from) {
-            (Some(host), Some(from)) => Some(SmtpConfig { host, port, credentials, from, tls }),
+            (Some(host), Some(from)) => Some(SmtpConfig { host, port, credentials, from, tls, extra_roots_pem }),
             _ => None,
         };
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
@@ -137,6 +144,16 @@ impl NotifierConfig {
             digest: DigestPolicy { threshold, window: Duration::from_secs(window_secs) },
         })
     }
+}
+
+/// A PEM file with at least one certificate lettre can read.
+fn read_certificates(path: &str) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|err| format!("cannot be read ({err})"))?;
+    let has_certificate = pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----");
+    if !has_certificate || lettre::transport::smtp::client::Certificate::from_pem(&pem).is_err() {
+        return Err("holds no PEM certificate".into());
+    }
+    Ok(pem)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -463,9 +480,14 @@ mod tests {
         assert_eq!(smtp.from.to_string(), "sentori@localhost");
 
         let mut bad = with_host;
-        bad.extend([("SENTORI_SMTP_TLS", "ssl3"), ("SENTORI_SMTP_FROM", "not an address"), ("SENTORI_SMTP_USER", "me")]);
+        bad.extend([
+            ("SENTORI_SMTP_TLS", "ssl3"),
+            ("SENTORI_SMTP_FROM", "not an address"),
+            ("SENTORI_SMTP_USER", "me"),
+            ("SENTORI_SMTP_CA_FILE", "/nonexistent/ca.pem"),
+        ]);
         let text = NotifierConfig::from_env(Env::from_pairs(bad)).unwrap_err().to_string();
-        for name in ["SENTORI_SMTP_TLS", "SENTORI_SMTP_FROM", "SENTORI_SMTP_PASS"] {
+        for name in ["SENTORI_SMTP_TLS", "SENTORI_SMTP_FROM", "SENTORI_SMTP_PASS", "SENTORI_SMTP_CA_FILE"] {
             assert!(text.contains(name), "{name} in {text}");
         }
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -45,6 +46,10 @@ pub struct SmtpConfig {
     pub credentials: Option<(String, String)>,
     pub from: Mailbox,
     pub tls: TlsMode,
+    /// PEM certificates trusted for the server besides the public roots
+    /// (`SENTORI_SMTP_CA_FILE`): a relay with a private CA or a self-signed
+    /// certificate, verified rather than accepted blindly.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 /// What a failed send means for a retry.
@@ -67,10 +72,11 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(config: &SmtpConfig) -> Result<Self, lettre::transport::smtp::Error> {
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host);
         let builder = match config.tls {
-            TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)?,
-            TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)?,
-            TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+            TlsMode::StartTls => builder.tls(Tls::Required(tls_parameters(config)?)),
+            TlsMode::Tls => builder.tls(Tls::Wrapper(tls_parameters(config)?)),
+            TlsMode::None => builder,
         };
         let mut builder = builder.port(config.port).timeout(Some(Duration::from_secs(30)));
         if let Some((user, pass)) = &config.credentials {
@@ -94,6 +100,16 @@ impl Mailer {
             Err(err) => Err(SendError::Transient(err.to_string())),
         }
     }
+}
+
+/// The server's certificate must be valid for `host` and chain to a public
+/// root or to one of `SENTORI_SMTP_CA_FILE`'s certificates.
+fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+    let mut builder = TlsParameters::builder(config.host.clone());
+    if let Some(pem) = &config.extra_roots_pem {
+        builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
+    }
+    builder.build()
 }
 
 /// Why an issue is announced.
@@ -377,6 +393,7 @@ mod tests {
                 credentials: Some(("user".into(), "secret".into())),
                 from: "sentori@localhost".parse().unwrap(),
                 tls,
+                extra_roots_pem: None,
             };
             assert!(Mailer::new(&config).is_ok(), "{tls:?}");
         }

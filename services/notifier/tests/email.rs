@@ -27,13 +27,14 @@ struct Sink {
 }
 
 impl Sink {
-    fn start(port: u16, dir: &Path, reject: &[&str]) -> Self {
+    /// Starts the sink with `options` (smtp_sink.py's `--reject`, `--tls`, `--auth`, ...).
+    fn start(port: u16, dir: &Path, options: &[&str]) -> Self {
         let python = std::env::var("SENTORI_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| workspace().join(".stack/venv/bin/python"));
         let mut child = Command::new(&python)
             .arg(workspace().join("e2e/smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
-            .args(reject.iter().flat_map(|r| ["--reject", r]))
+            .args(options)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -200,6 +201,18 @@ impl Fixture {
         sqlx::query_scalar("SELECT count(*) FROM deliveries").fetch_one(&self.pool).await.unwrap()
     }
 
+    /// Waits until nothing is left that could still send mail: every
+    /// announcement acknowledged (after its mail was accepted, or as already
+    /// sent) and none held back for a digest.
+    async fn settled(&self) {
+        self.drained().await;
+        eventually("no held digest items", WAIT, || async { (self.held_for_digest().await == 0).then_some(()) }).await;
+    }
+
+    async fn held_for_digest(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM notify_digest_items").fetch_one(&self.pool).await.unwrap()
+    }
+
     async fn wait_for_mails(&self, count: usize) -> Vec<Value> {
         eventually(&format!("{count} emails"), WAIT, || async {
             let all = self.mails();
@@ -318,25 +331,14 @@ async fn a_regression_mails_only_the_on_regression_recipients_once_per_occurrenc
 #[tokio::test]
 async fn smtp_down_then_up_delivers_exactly_once() {
     let f = Fixture::new().await;
-    let _notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
+    let notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
     let issue = f.issue("Error: the mail server is down", "active").await;
     f.announce(&[(issue, "new", 0)]).await;
 
     // Nothing listens on the SMTP port: the notifier keeps the announcement
-    // (unacknowledged) and retries; nothing is recorded as sent.
-    let valkey = f.stack.valkey().await;
-    let key = f.stack.keys().stream(Stream::Notify);
-    eventually("the notifier to take the announcement", WAIT, || {
-        let mut valkey = valkey.clone();
-        let key = key.clone();
-        async move {
-            let pending: redis::streams::StreamPendingReply =
-                redis::cmd("XPENDING").arg(&key).arg("notifier").query_async(&mut valkey).await.ok()?;
-            (pending.count() == 1).then_some(())
-        }
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // (unacknowledged) and retries; nothing is recorded as sent. A second
+    // failed attempt shows the first one's outcome is final.
+    wait_for_failed_attempts(&notifier, 2).await;
     assert_eq!(f.deliveries().await, 0, "nothing is recorded while SMTP is down");
     assert_eq!(f.backlog().await, 1, "the announcement is kept while SMTP is down");
     assert_eq!(f.dead_letters().await, 0);
@@ -396,12 +398,7 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
 
     // Per recipient: the first two one by one, the other four in one digest.
     let all = f.wait_for_mails(6).await;
-    f.drained().await;
-    eventually("no held digest items", WAIT, || async {
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM notify_digest_items").fetch_one(&f.pool).await.unwrap();
-        (held == 0).then_some(())
-    })
-    .await;
+    f.settled().await;
     let all_now = f.mails();
     assert_eq!(all_now.len(), 6, "{all:?}");
     for who in [ALICE, BOB] {
@@ -428,10 +425,11 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
     }
     assert_eq!(f.deliveries().await, 12, "every issue is in the delivery log for each recipient");
 
-    // The whole burst redelivered: nothing more.
+    // The whole burst redelivered: nothing more, and nothing held back for
+    // a later digest (handled and acknowledged, so this is final).
     f.announce(&announcements).await;
     f.drained().await;
-    tokio::time::sleep(Duration::from_secs(6)).await; // longer than the digest window
+    assert_eq!(f.held_for_digest().await, 0);
     assert_eq!(f.mails().len(), 6);
     assert_eq!(f.deliveries().await, 12);
 }
@@ -440,7 +438,7 @@ async fn a_burst_of_new_issues_becomes_a_digest() {
 async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_at_once() {
     let f = Fixture::new().await;
     f.add_recipient("nobody@example.com").await;
-    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &["nobody@example.com"]);
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &["--reject", "nobody@example.com"]);
     // Many attempts allowed: a permanent refusal must not use them up.
     let _notifier = f.notifier(&[("SENTORI_SMTP_MAX_ATTEMPTS", "1000")]).await;
     let first = f.issue("Error: first", "active").await;
@@ -461,6 +459,22 @@ async fn a_refused_recipient_does_not_hold_back_the_others_and_is_dead_lettered_
     assert!(error.contains("refused") && error.contains("nobody@example.com"), "{error}");
 }
 
+/// Sending attempts that failed and will be retried, from the notifier's `/metrics`.
+async fn transient_failures(notifier: &ServiceProcess) -> u64 {
+    let text = reqwest::get(notifier.url("/metrics")).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("sentori_emails_failed_total{kind=\"transient\"} "))
+        .map_or(0, |value| value.trim().parse().expect("a counter value"))
+}
+
+/// Waits until `notifier` has failed at least `attempts` times to send.
+async fn wait_for_failed_attempts(notifier: &ServiceProcess, attempts: u64) {
+    eventually(&format!("{attempts} failed sending attempts"), WAIT, || async {
+        (transient_failures(notifier).await >= attempts).then_some(())
+    })
+    .await;
+}
+
 /// The pending entry of the notify stream: (consumer, times delivered).
 async fn pending_entry(f: &Fixture) -> Option<(String, u64)> {
     let mut valkey = f.stack.valkey().await;
@@ -479,16 +493,24 @@ async fn pending_entry(f: &Fixture) -> Option<(String, u64)> {
 #[tokio::test]
 async fn a_notifier_killed_while_retrying_leaves_the_announcement_to_another() {
     let f = Fixture::new().await;
-    let settings = [("SENTORI_SMTP_MAX_ATTEMPTS", "1000"), ("SENTORI_CLAIM_IDLE_MS", "5000")];
+    // Retries at least a second apart: fourteen failed attempts span at
+    // least thirteen seconds, well over two claim timeouts, and their loop
+    // turns run the claim check (due every half timeout) in that time.
+    let settings = [
+        ("SENTORI_SMTP_MAX_ATTEMPTS", "1000"),
+        ("SENTORI_CLAIM_IDLE_MS", "5000"),
+        ("SENTORI_SMTP_RETRY_BASE_MS", "1000"),
+        ("SENTORI_SMTP_RETRY_MAX_MS", "1000"),
+    ];
     let mut first = f.notifier(&settings).await;
     let issue = f.issue("Error: the notifier dies", "active").await;
     f.announce(&[(issue, "new", 0)]).await;
 
     // SMTP is down: the first notifier holds the entry and retries. Across
-    // well over two claim timeouts it keeps the entry as its own (refreshed,
-    // not redelivered), so no consumer, itself included, claims it meanwhile.
+    // those attempts it keeps the entry as its own (refreshed, not
+    // redelivered), so no consumer, itself included, claims it meanwhile.
     let (owner, _) = eventually("the first notifier to take the announcement", WAIT, || async { pending_entry(&f).await }).await;
-    tokio::time::sleep(Duration::from_secs(14)).await;
+    wait_for_failed_attempts(&first, 14).await;
     assert_eq!(pending_entry(&f).await, Some((owner.clone(), 1)), "still the first notifier's, delivered once");
 
     // It dies; SMTP comes back; a second notifier claims the entry once it
@@ -503,4 +525,136 @@ async fn a_notifier_killed_while_retrying_leaves_the_announcement_to_another() {
     assert_eq!(mails_to(&all, BOB).len(), 1);
     assert_eq!(f.deliveries().await, 2);
     assert_eq!(f.dead_letters().await, 0);
+}
+
+/// A private CA and a server certificate for 127.0.0.1 it signed, made with
+/// the `openssl` command for one test: the notifier trusts the CA through
+/// `SENTORI_SMTP_CA_FILE`, the sink serves the certificate.
+struct ServerCertificate {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+impl ServerCertificate {
+    fn new(dir: &Path) -> Self {
+        let path = |name: &str| dir.join(name).display().to_string();
+        let (ca, ca_key, cert, key, request, extensions) =
+            (path("ca.pem"), path("ca-key.pem"), path("server.pem"), path("server-key.pem"), path("server.csr"), path("server.ext"));
+        std::fs::write(&extensions, "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n").unwrap();
+        for args in [
+            vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Sentori test CA", "-keyout", &ca_key, "-out", &ca],
+            vec!["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &request],
+            vec!["x509", "-req", "-days", "1", "-in", &request, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial"],
+        ] {
+            let mut openssl = Command::new("openssl");
+            openssl.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            if args[0] == "x509" {
+                openssl.args(["-extfile", &extensions, "-out", &cert]);
+            }
+            let status = openssl.status().expect("running openssl to make test certificates");
+            assert!(status.success(), "openssl {args:?}");
+        }
+        Self { ca, cert, key }
+    }
+
+    /// The sink's options to serve `mode` (`starttls` or `implicit`) with
+    /// this certificate and require AUTH as `SMTP_USER`/`SMTP_PASS`.
+    fn sink_options<'a>(&'a self, mode: &'a str) -> [&'a str; 8] {
+        ["--tls", mode, "--tls-cert", &self.cert, "--tls-key", &self.key, "--auth", SMTP_LOGIN]
+    }
+}
+
+const SMTP_USER: &str = "sentori";
+const SMTP_PASS: &str = "s3cret";
+const SMTP_LOGIN: &str = "sentori:s3cret";
+
+async fn mail_goes_over(sink_mode: &str, notifier_mode: &str) {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, &certificate.sink_options(sink_mode));
+    let _notifier = f
+        .notifier(&[
+            ("SENTORI_SMTP_TLS", notifier_mode),
+            ("SENTORI_SMTP_CA_FILE", &certificate.ca),
+            ("SENTORI_SMTP_USER", SMTP_USER),
+            ("SENTORI_SMTP_PASS", SMTP_PASS),
+        ])
+        .await;
+    let issue = f.issue("Error: sent securely", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+    f.wait_for_mails(2).await;
+    f.settled().await;
+    let all = f.mails();
+    assert_eq!(all.len(), 2, "{all:?}");
+    for mail in &all {
+        assert_eq!((&mail["tls"], &mail["login"]), (&json!(true), &json!(SMTP_USER)), "over TLS, after AUTH");
+    }
+    assert_eq!(f.deliveries().await, 2);
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_after_auth() {
+    mail_goes_over("starttls", "starttls").await;
+}
+
+#[tokio::test]
+async fn mail_goes_over_tls_from_the_first_byte_after_auth() {
+    mail_goes_over("implicit", "tls").await;
+}
+
+/// Announces one issue to a notifier that must not get its mail through:
+/// nothing reaches the sink, and the announcement ends on the dead-letter
+/// stream with the error it returns.
+async fn refused_delivery(f: &Fixture, sink_options: &[&str], notifier_settings: &[(&str, &str)]) -> String {
+    let _sink = Sink::start(f.smtp_port, &f.mail_dir, sink_options);
+    let mut settings = vec![("SENTORI_SMTP_MAX_ATTEMPTS", "1")];
+    settings.extend_from_slice(notifier_settings);
+    let _notifier = f.notifier(&settings).await;
+    let issue = f.issue("Error: must not be sent", "active").await;
+    f.announce(&[(issue, "new", 0)]).await;
+    eventually("the announcement dead-lettered or a mail sent", WAIT, || async {
+        (f.dead_letters().await == 1 || !f.mails().is_empty()).then_some(())
+    })
+    .await;
+    assert!(f.mails().is_empty(), "{:?}", f.mails());
+    assert_eq!(f.dead_letters().await, 1);
+    assert_eq!(f.deliveries().await, 0);
+    let mut valkey = f.stack.valkey().await;
+    let entries: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(f.stack.keys().dead_letters(Stream::Notify)).arg("-").arg("+").query_async(&mut valkey).await.unwrap();
+    entries.ids[0].get("error").unwrap()
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_for_good() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let settings = [
+        ("SENTORI_SMTP_TLS", "starttls"),
+        ("SENTORI_SMTP_CA_FILE", certificate.ca.as_str()),
+        ("SENTORI_SMTP_USER", SMTP_USER),
+        ("SENTORI_SMTP_PASS", "not-the-password"),
+    ];
+    let error = refused_delivery(&f, &certificate.sink_options("starttls"), &settings).await;
+    assert!(error.contains("refused by the SMTP server") && error.contains("535"), "{error}");
+}
+
+#[tokio::test]
+async fn a_certificate_the_notifier_does_not_trust_gets_no_mail() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    let settings = [("SENTORI_SMTP_TLS", "starttls"), ("SENTORI_SMTP_USER", SMTP_USER), ("SENTORI_SMTP_PASS", SMTP_PASS)];
+    let error = refused_delivery(&f, &certificate.sink_options("starttls"), &settings).await;
+    assert!(error.contains("not sent after 1 attempts"), "{error}");
+}
+
+#[tokio::test]
+async fn starttls_is_required_not_merely_tried() {
+    let f = Fixture::new().await;
+    let certificate = ServerCertificate::new(&f.mail_dir);
+    // A server that offers no STARTTLS (and would take the mail in clear).
+    let settings = [("SENTORI_SMTP_TLS", "starttls"), ("SENTORI_SMTP_CA_FILE", certificate.ca.as_str())];
+    let error = refused_delivery(&f, &[], &settings).await;
+    assert!(error.contains("not sent after 1 attempts"), "{error}");
 }
