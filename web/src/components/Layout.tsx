@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { api, keys, setCsrfToken } from '../api';
+import { rememberSession } from '../auth/session';
 import { seg } from '../lib/url';
 import { lastProject, rememberProject } from './lastProject';
 
@@ -60,6 +61,7 @@ export function Layout() {
     onSettled: () => {
       // Whatever the server said, this tab must stop acting logged in.
       setCsrfToken(null);
+      rememberSession(false);
       queryClient.setQueryData(keys.me, null);
       navigate('/login', { replace: true });
       // Drop the previous session's data once this layout has unmounted, so

@@ -1,11 +1,12 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { ApiError, api, keys, type IssueDetail, type SentoriEvent } from '../../api';
+import { api, keys, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { KeyValues } from '../../components/PageHeader';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../../components/states';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
 import { EventView } from './EventView';
@@ -129,6 +130,7 @@ export function IssuePage() {
   const base = `/p/${seg(pid)}/issues/${seg(iid)}`;
 
   const issue = useQuery({ queryKey: keys.issue(pid, iid), queryFn: ({ signal }) => api.issues.get(pid, iid, signal) });
+  useDocumentTitle(issue.data?.title ?? (issue.isError ? 'Issue not found' : 'Issue'), 'Issues');
   const eventId = eid ?? issue.data?.latestEventId ?? null;
   const event = useQuery({
     queryKey: keys.event(pid, eventId ?? ''),
@@ -138,13 +140,9 @@ export function IssuePage() {
 
   if (issue.isPending) return <Loading label="Loading issue…" />;
   if (issue.isError) {
-    if (issue.error instanceof ApiError && issue.error.status === 404) {
+    if (isNotFound(issue.error)) {
       return (
-        <div className="page">
-          <EmptyState title="This issue does not exist (any more)." testId="issue-missing">
-            <Link to={`/p/${seg(pid)}/issues`}>Back to issues</Link>
-          </EmptyState>
-        </div>
+        <NotFoundState title="This issue does not exist (any more)." back={{ to: `/p/${seg(pid)}/issues`, label: 'Back to issues' }} testId="issue-missing" />
       );
     }
     return <ErrorState error={issue.error} onRetry={() => issue.refetch()} />;

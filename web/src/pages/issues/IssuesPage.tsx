@@ -20,6 +20,7 @@ import {
   type IssueFilters,
 } from '../../lib/issueFilters';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 function useIssueFilters() {
   const [params, setParams] = useSearchParams();
@@ -178,6 +179,7 @@ function EmptyIssues({ filters, onClear, pid }: { filters: IssueFilters; onClear
 }
 
 export function IssuesPage() {
+  useDocumentTitle('Issues');
   const { pid = '' } = useParams();
   const [filters, setFilters] = useIssueFilters();
   const query = useMemo(() => toIssueQuery(filters), [filters]);

@@ -1,12 +1,7 @@
-import { Link } from 'react-router';
-import { EmptyState } from '../../components/states';
+import { NotFoundState } from '../../components/states';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 export function NotFoundPage() {
-  return (
-    <div className="page">
-      <EmptyState title="There is no page here." testId="not-found">
-        <Link to="/">Go to the dashboard</Link>
-      </EmptyState>
-    </div>
-  );
+  useDocumentTitle('Not found');
+  return <NotFoundState title="There is no page here." />;
 }

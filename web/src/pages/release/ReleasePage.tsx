@@ -2,9 +2,11 @@ import { Link, useParams } from 'react-router';
 import { PageHeader } from '../../components/PageHeader';
 import { seg } from '../../lib/url';
 import { ArtifactList } from './ArtifactList';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 export function ReleasePage() {
   const { pid = '', release = '' } = useParams();
+  useDocumentTitle(release, 'Releases');
   return (
     <div className="page" data-testid="release-page">
       <div className="breadcrumb-nav">

@@ -7,6 +7,7 @@ import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 function rateClass(rate: number | null): string {
   if (rate === null) return '';
@@ -16,6 +17,7 @@ function rateClass(rate: number | null): string {
 }
 
 export function ReleasesPage() {
+  useDocumentTitle('Releases');
   const { pid = '' } = useParams();
   const list = useInfiniteQuery({
     queryKey: [...keys.releases(pid), 'all'],
