@@ -3,6 +3,7 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { api, keys, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { KeyValues } from '../../components/PageHeader';
+import { Truncated } from '../../components/Truncated';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../../components/states';
@@ -67,10 +68,18 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
               <td>
                 <Link to={`${base}/events/${seg(e.id)}`}>{e.title || e.id}</Link>
               </td>
-              <td className="mono">{e.release}</td>
-              <td>{e.environment}</td>
-              <td>{[e.os, e.osVersion, e.deviceModel].filter(Boolean).join(' ')}</td>
-              <td className="mono">{e.userId ?? ''}</td>
+              <td>
+                <Truncated value={e.release} mono />
+              </td>
+              <td>
+                <Truncated value={e.environment} />
+              </td>
+              <td>
+                <Truncated value={[e.os, e.osVersion, e.deviceModel].filter(Boolean).join(' ')} />
+              </td>
+              <td>
+                <Truncated value={e.userId ?? ''} mono testId="event-row-user" />
+              </td>
             </tr>
           ))}
         </tbody>
@@ -78,6 +87,11 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
       <LoadMore list={list} />
     </>
   );
+}
+
+/** A release name kept whole on one line (never broken inside `app@1.2.3+45`), copyable. */
+function release(name: string | null | undefined) {
+  return name ? <Truncated value={name} mono copy /> : null;
 }
 
 function Sidebar({ issue }: { issue: IssueDetail }) {
@@ -98,10 +112,10 @@ function Sidebar({ issue }: { issue: IssueDetail }) {
         rows={[
           ['First seen', <span><RelativeTime value={issue.firstSeen} /> · <DateTime value={issue.firstSeen} /></span>],
           ['Last seen', <span><RelativeTime value={issue.lastSeen} /> · <DateTime value={issue.lastSeen} /></span>],
-          ['First release', issue.firstRelease ? <span className="mono">{issue.firstRelease}</span> : null],
-          ['Last release', issue.lastRelease ? <span className="mono">{issue.lastRelease}</span> : null],
-          ['Environment', issue.lastEnvironment],
-          ['Resolved in', issue.resolvedInRelease ? <span className="mono">{issue.resolvedInRelease}</span> : null],
+          ['First release', release(issue.firstRelease)],
+          ['Last release', release(issue.lastRelease)],
+          ['Environment', issue.lastEnvironment ? <Truncated value={issue.lastEnvironment} /> : null],
+          ['Resolved in', release(issue.resolvedInRelease)],
           ['Regressed', issue.regressedAt ? <RelativeTime value={issue.regressedAt} /> : null],
         ]}
       />

@@ -1,5 +1,6 @@
 import { Link, useParams } from 'react-router';
 import { PageHeader } from '../../components/PageHeader';
+import { Truncated } from '../../components/Truncated';
 import { seg } from '../../lib/url';
 import { ArtifactList } from './ArtifactList';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
@@ -10,10 +11,10 @@ export function ReleasePage() {
   return (
     <div className="page" data-testid="release-page">
       <div className="breadcrumb-nav">
-        <Link to={`/p/${seg(pid)}/releases`}>Releases</Link> / <span className="mono">{release}</span>
+        <Link to={`/p/${seg(pid)}/releases`}>Releases</Link> / <Truncated value={release} mono copy />
       </div>
       <PageHeader
-        title={<span className="mono">{release}</span>}
+        title={<span className="mono release-title">{release}</span>}
         subtitle={
           <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(release)}`}>Issues seen in this release</Link>
         }

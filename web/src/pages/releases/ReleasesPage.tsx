@@ -6,6 +6,7 @@ import { RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
+import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 
@@ -59,8 +60,8 @@ export function ReleasesPage() {
               {rows.map((r) => (
                 <tr key={r.name} data-testid="release-row">
                   <td>
-                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono">
-                      {r.name}
+                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
+                      {clipText(r.name, 300)}
                     </Link>
                   </td>
                   <td className="col-num">
