@@ -155,35 +155,51 @@ test('at 390 px nothing scrolls sideways and the sidebar folds into a menu', asy
   assert.ok(issueUrl, 'needs the issue of the previous test');
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    await narrowPages();
+    await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
+    await page.getByTestId('issues-table').waitFor();
+    await assertNoSidewaysScroll('the issue list');
+    await shot('23-issues-390');
+
+    assert.equal(await page.getByTestId('nav-traces').isVisible(), false, 'the menu starts closed');
+    await page.getByTestId('menu-toggle').click();
+    await page.getByTestId('nav-traces').click();
+    await page.waitForURL((url) => url.pathname.endsWith('/traces'));
+    assert.equal(await page.getByTestId('nav-traces').isVisible(), false, 'a navigation closes the menu');
+
+    await page.goto(issueUrl);
+    await page.getByTestId('event').waitFor();
+    await assertNoSidewaysScroll('the issue page');
+    await shot('24-issue-390');
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });
   }
 });
 
-async function narrowPages() {
-  await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
-  await page.getByTestId('issues-table').waitFor();
-  await assertNoSidewaysScroll('the issue list');
-  await shot('23-issues-390');
-
-  assert.equal(await page.getByTestId('nav-traces').isVisible(), false, 'the menu starts closed');
-  await page.getByTestId('menu-toggle').click();
-  await page.getByTestId('nav-traces').click();
-  await page.waitForURL((url) => url.pathname.endsWith('/traces'));
-  assert.equal(await page.getByTestId('nav-traces').isVisible(), false, 'a navigation closes the menu');
-
-  await page.goto(issueUrl);
-  await page.getByTestId('event').waitFor();
-  await assertNoSidewaysScroll('the issue page');
-  await shot('24-issue-390');
-
-  for (const section of ['releases', 'settings', 'traces']) {
-    await page.goto(`${WEB}/p/${DEV_PROJECT}/${section}`);
-    await page.waitForLoadState('networkidle');
-    await assertNoSidewaysScroll(`the ${section} page`);
+test('every page fits a 360 px window', async () => {
+  assert.ok(issueUrl, 'needs the issue of an earlier test');
+  await page.setViewportSize({ width: 360, height: 780 });
+  try {
+    const addresses = [
+      `/p/${DEV_PROJECT}/issues`,
+      new URL(issueUrl).pathname,
+      `${new URL(issueUrl).pathname}?tab=events`,
+      `/p/${DEV_PROJECT}/traces`,
+      `/p/${DEV_PROJECT}/releases`,
+      `/p/${DEV_PROJECT}/releases/${encodeURIComponent(LONG_RELEASE)}`,
+      `/p/${DEV_PROJECT}/settings`,
+      '/status',
+      '/projects/new',
+    ];
+    for (const address of addresses) {
+      await page.goto(`${WEB}${address}`);
+      await page.waitForLoadState('networkidle');
+      await assertNoSidewaysScroll(address);
+    }
+    await shot('26-release-360');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
   }
-}
+});
 
 test('an id that names nothing shows a not-found state, not the server parse error', async () => {
   const cases = [
