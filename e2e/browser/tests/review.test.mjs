@@ -209,6 +209,7 @@ test('an id that names nothing shows a not-found state, not the server parse err
     ['/p/not-a-project/issues', 'not-found'],
     ['/no/such/page', 'not-found'],
   ];
+  if (issueUrl) cases.push([`${new URL(issueUrl).pathname.replace(/\/events\/[^/]+$/, '')}/events/not-an-event-id`, 'event-missing']);
   for (const [address, testId] of cases) {
     await page.goto(`${WEB}${address}`);
     const state = page.getByTestId(testId);

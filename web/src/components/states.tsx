@@ -62,13 +62,11 @@ export function NotFoundState({
   children?: ReactNode;
 }) {
   return (
-    <div className="page">
-      <EmptyState title={title} testId={testId}>
-        {children}
-        {children ? ' ' : null}
-        <Link to={back.to}>{back.label}</Link>
-      </EmptyState>
-    </div>
+    <EmptyState title={title} testId={testId}>
+      {children}
+      {children ? ' ' : null}
+      <Link to={back.to}>{back.label}</Link>
+    </EmptyState>
   );
 }
 

@@ -156,7 +156,9 @@ export function IssuePage() {
   if (issue.isError) {
     if (isNotFound(issue.error)) {
       return (
-        <NotFoundState title="This issue does not exist (any more)." back={{ to: `/p/${seg(pid)}/issues`, label: 'Back to issues' }} testId="issue-missing" />
+        <div className="page">
+          <NotFoundState title="This issue does not exist (any more)." back={{ to: `/p/${seg(pid)}/issues`, label: 'Back to issues' }} testId="issue-missing" />
+        </div>
       );
     }
     return <ErrorState error={issue.error} onRetry={() => issue.refetch()} />;
@@ -212,6 +214,8 @@ export function IssuePage() {
             </EmptyState>
           ) : event.isPending ? (
             <Loading label="Loading event…" />
+          ) : event.isError && isNotFound(event.error) ? (
+            <NotFoundState title="This event is not stored (any more)." back={{ to: base, label: 'Show the latest event' }} testId="event-missing" />
           ) : event.isError ? (
             <ErrorState error={event.error} onRetry={() => event.refetch()} />
           ) : (

@@ -3,5 +3,9 @@ import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 export function NotFoundPage() {
   useDocumentTitle('Not found');
-  return <NotFoundState title="There is no page here." />;
+  return (
+    <div className="page">
+      <NotFoundState title="There is no page here." />
+    </div>
+  );
 }

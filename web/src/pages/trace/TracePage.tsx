@@ -198,12 +198,20 @@ export function TracePage() {
     const back = { to: `/p/${seg(pid)}/traces`, label: 'Back to traces' };
     if (detail.error instanceof ApiError && detail.error.status === 404) {
       return (
-        <NotFoundState title="This trace is not stored." back={back} testId="trace-missing">
-          Its spans may not have arrived yet, or they passed the trace retention period.
-        </NotFoundState>
+        <div className="page">
+          <NotFoundState title="This trace is not stored." back={back} testId="trace-missing">
+            Its spans may not have arrived yet, or they passed the trace retention period.
+          </NotFoundState>
+        </div>
       );
     }
-    if (isNotFound(detail.error)) return <NotFoundState title="This address does not name a trace." back={back} />;
+    if (isNotFound(detail.error)) {
+      return (
+        <div className="page">
+          <NotFoundState title="This address does not name a trace." back={back} />
+        </div>
+      );
+    }
     return <ErrorState error={detail.error} onRetry={() => detail.refetch()} />;
   }
   const { trace: summary, events } = pages[0]!.body;
