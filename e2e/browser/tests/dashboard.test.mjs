@@ -5,8 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchBrowser, screenshot } from '../lib/browser.mjs';
 
 const WEB = process.env.SENTORI_WEB_URL;
 const PASSWORD = process.env.SENTORI_ADMIN_PASSWORD;
@@ -19,18 +18,11 @@ let browser;
 let page;
 const dialogs = [];
 
-async function shot(name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 before(async () => {
   assert.ok(WEB && PASSWORD && TOKEN && SHOTS, 'run through e2e/browser/run.sh');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    // Root in CI has no user namespace sandbox to give Chromium.
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('dialog', async (dialog) => {
     dialogs.push(dialog.message());
@@ -74,9 +66,9 @@ test('log in, see an event as an issue with its text shown literally, open and r
   await shot('01-login');
   await page.getByTestId('login-password').fill('wrong password');
   await page.getByTestId('login-submit').click();
-  // A wrong password is refused with the API's message, and the form stays.
+  // A wrong password is refused in words that say so, and the form stays.
   await page.getByTestId('inline-error').waitFor();
-  assert.match(await page.getByTestId('inline-error').innerText(), /log in/i);
+  assert.match(await page.getByTestId('inline-error').innerText(), /wrong password/i);
   await page.getByTestId('login-password').fill(PASSWORD);
   await page.getByTestId('login-submit').click();
   // Logged in once the app has left the login page (the cookie is set).

@@ -120,3 +120,23 @@ describe('requestPaged', () => {
     expect((await requestPaged('/projects/p/traces/t')).nextCursor).toBeNull();
   });
 });
+
+describe('ApiError.isNotFound', () => {
+  it('holds for an unknown thing and for a path id that cannot name one', () => {
+    expect(new ApiError(404, 'notFound', 'issue not found').isNotFound).toBe(true);
+    expect(new ApiError(400, 'invalidPath', 'Invalid URL: Cannot parse `iid`').isNotFound).toBe(true);
+  });
+
+  it('does not hold for other failures, which may be worth a retry', () => {
+    expect(new ApiError(400, 'invalid', 'limit must be at most 200').isNotFound).toBe(false);
+    expect(new ApiError(500, 'internal', 'internal error').isNotFound).toBe(false);
+    expect(new ApiError(0, 'network', 'Could not reach the server.').isNotFound).toBe(false);
+  });
+
+  it('is read from the API error body', async () => {
+    respond(400, { error: 'invalidPath', message: 'Invalid URL: Cannot parse `iid` with value `nope`' });
+    const error = await request('GET', '/projects/p/issues/nope').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).isNotFound).toBe(true);
+  });
+});

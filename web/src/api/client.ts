@@ -26,6 +26,15 @@ export class ApiError extends Error {
   get isUnauthorized(): boolean {
     return this.status === 401;
   }
+
+  /**
+   * The thing asked for is not there: unknown (404), or an id in the path
+   * that cannot name anything (the API's `invalidPath`, e.g. a mistyped
+   * UUID in a pasted link). Either way the user needs a way back, not a retry.
+   */
+  get isNotFound(): boolean {
+    return this.status === 404 || (this.status === 400 && this.code === 'invalidPath');
+  }
 }
 
 // The CSRF token lives only in memory (never localStorage, where any injected

@@ -7,7 +7,34 @@ import { Navigate, Outlet, useLocation } from 'react-router';
 import { ApiError, api, keys, setCsrfToken, setUnauthorizedListener, type Me } from '../api';
 import { ErrorState, Loading } from '../components/states';
 
+// Whether this browser logged in and has not logged out since. Without it
+// the /me probe is skipped: a visitor who never logged in would otherwise
+// meet the login page with a 401 in the console. Not a secret and not
+// trusted: the server still decides on every request.
+const SESSION_HINT = 'sentori.session';
+
+export function rememberSession(loggedIn: boolean): void {
+  try {
+    if (loggedIn) localStorage.setItem(SESSION_HINT, '1');
+    else localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // Storage blocked: the probe simply runs every time.
+  }
+}
+
+function mayHaveSession(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT) === '1';
+  } catch {
+    return true;
+  }
+}
+
 async function fetchMe(signal: AbortSignal): Promise<Me | null> {
+  if (!mayHaveSession()) {
+    setCsrfToken(null);
+    return null;
+  }
   try {
     const me = await api.auth.me(signal);
     setCsrfToken(me.csrfToken);
@@ -15,6 +42,7 @@ async function fetchMe(signal: AbortSignal): Promise<Me | null> {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       setCsrfToken(null);
+      rememberSession(false);
       return null;
     }
     throw err;
@@ -36,6 +64,7 @@ export function SessionWatcher() {
   useEffect(() => {
     setUnauthorizedListener(() => {
       setCsrfToken(null);
+      rememberSession(false);
       queryClient.setQueryData(keys.me, null);
     });
     return () => setUnauthorizedListener(null);

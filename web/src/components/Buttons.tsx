@@ -20,7 +20,7 @@ function legacyCopy(text: string): boolean {
   return ok;
 }
 
-export function CopyButton({ text, label = 'Copy', testId }: { text: string; label?: string; testId?: string }) {
+export function CopyButton({ text, label = 'Copy', compact = false, testId }: { text: string; label?: string; compact?: boolean; testId?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(timer.current), []);
@@ -43,7 +43,7 @@ export function CopyButton({ text, label = 'Copy', testId }: { text: string; lab
   };
 
   return (
-    <button type="button" className="btn btn-small" onClick={copy} data-testid={testId}>
+    <button type="button" className={`btn btn-small${compact ? ' btn-copy' : ''}`} onClick={copy} data-testid={testId}>
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy manually' : label}
     </button>
   );

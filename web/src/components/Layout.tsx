@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { api, keys, setCsrfToken } from '../api';
+import { rememberSession } from '../auth/session';
 import { seg } from '../lib/url';
 import { lastProject, rememberProject } from './lastProject';
 
@@ -50,16 +51,21 @@ export function Layout() {
   const pid = routePid ?? lastProject() ?? undefined;
   const queryClient = useQueryClient();
   const navigate = useNavigate();
+  const location = useLocation();
+  // On narrow screens the sidebar folds into a menu that a navigation closes.
+  const [menuOpen, setMenuOpen] = useState(false);
 
   useEffect(() => {
     if (routePid) rememberProject(routePid);
   }, [routePid]);
+  useEffect(() => setMenuOpen(false), [location.pathname]);
 
   const logout = useMutation({
     mutationFn: api.auth.logout,
     onSettled: () => {
       // Whatever the server said, this tab must stop acting logged in.
       setCsrfToken(null);
+      rememberSession(false);
       queryClient.setQueryData(keys.me, null);
       navigate('/login', { replace: true });
       // Drop the previous session's data once this layout has unmounted, so
@@ -71,48 +77,60 @@ export function Layout() {
   const p = pid ? `/p/${seg(pid)}` : null;
   return (
     <div className="shell">
-      <nav className="sidebar" aria-label="Main">
+      <nav className={`sidebar${menuOpen ? ' sidebar-open' : ''}`} aria-label="Main">
         <Link to="/" className="brand">
           <img src="/favicon.svg" alt="" width={20} height={20} />
           Sentori
         </Link>
-        <ProjectSwitcher pid={pid} />
-        {p && (
-          <ul className="nav">
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="sidebar-menu"
+          onClick={() => setMenuOpen((open) => !open)}
+          data-testid="menu-toggle"
+        >
+          {menuOpen ? 'Close' : 'Menu'}
+        </button>
+        <div className="sidebar-menu" id="sidebar-menu">
+          <ProjectSwitcher pid={pid} />
+          {p && (
+            <ul className="nav">
+              <li>
+                <NavLink to={`${p}/issues`} data-testid="nav-issues">
+                  Issues
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to={`${p}/traces`} data-testid="nav-traces">
+                  Traces
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to={`${p}/releases`} data-testid="nav-releases">
+                  Releases
+                </NavLink>
+              </li>
+              <li>
+                <NavLink to={`${p}/settings`} data-testid="nav-settings">
+                  Settings
+                </NavLink>
+              </li>
+            </ul>
+          )}
+          <ul className="nav nav-bottom">
             <li>
-              <NavLink to={`${p}/issues`} data-testid="nav-issues">
-                Issues
+              <NavLink to="/status" data-testid="nav-status">
+                System status
               </NavLink>
             </li>
             <li>
-              <NavLink to={`${p}/traces`} data-testid="nav-traces">
-                Traces
-              </NavLink>
-            </li>
-            <li>
-              <NavLink to={`${p}/releases`} data-testid="nav-releases">
-                Releases
-              </NavLink>
-            </li>
-            <li>
-              <NavLink to={`${p}/settings`} data-testid="nav-settings">
-                Settings
-              </NavLink>
+              <button type="button" className="nav-button" onClick={() => logout.mutate()} disabled={logout.isPending} data-testid="logout">
+                Log out
+              </button>
             </li>
           </ul>
-        )}
-        <ul className="nav nav-bottom">
-          <li>
-            <NavLink to="/status" data-testid="nav-status">
-              System status
-            </NavLink>
-          </li>
-          <li>
-            <button type="button" className="nav-button" onClick={() => logout.mutate()} disabled={logout.isPending} data-testid="logout">
-              Log out
-            </button>
-          </li>
-        </ul>
+        </div>
       </nav>
       <main className="main">
         <Outlet />

@@ -1,6 +1,7 @@
 // Loading, error and empty states, so every page says what is going on in
 // the same words and places.
 import type { ReactNode } from 'react';
+import { Link } from 'react-router';
 import { ApiError } from '../api';
 
 export function Loading({ label = 'Loading…', full = false }: { label?: string; full?: boolean }) {
@@ -41,7 +42,37 @@ export function ErrorText({ error }: { error: unknown }) {
   );
 }
 
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && error.isNotFound;
+}
+
+/**
+ * Something the address names is not there (or the address cannot name
+ * anything): say so and offer a way out instead of the server's parse error.
+ */
+export function NotFoundState({
+  title = 'Nothing was found at this address.',
+  back = { to: '/', label: 'Go to the dashboard' },
+  testId = 'not-found',
+  children,
+}: {
+  title?: string;
+  back?: { to: string; label: string };
+  testId?: string;
+  children?: ReactNode;
+}) {
+  return (
+    <EmptyState title={title} testId={testId}>
+      {children}
+      {children ? ' ' : null}
+      <Link to={back.to}>{back.label}</Link>
+    </EmptyState>
+  );
+}
+
+/** A failed load with a retry; a not-found answer gets the not-found state, since retrying cannot help. */
 export function ErrorState({ error, onRetry, full = false }: { error: unknown; onRetry?: () => void; full?: boolean }) {
+  if (isNotFound(error)) return <NotFoundState />;
   return (
     <div className={`state state-error${full ? ' state-full' : ''}`} role="alert" data-testid="error">
       <strong>Could not load this.</strong> <ErrorText error={error} />

@@ -2,6 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { SentoriEvent } from '../../api';
 import { KeyValues } from '../../components/PageHeader';
+import { Truncated } from '../../components/Truncated';
 import { DateTime } from '../../components/Time';
 import { plainValue } from '../../lib/format';
 import { causeChain, isMapped } from '../../lib/stack';
@@ -10,10 +11,16 @@ import { Attachments } from './Attachments';
 import { Breadcrumbs } from './Breadcrumbs';
 import { ExceptionBlock } from './StackTrace';
 
-/** Monospace text, or nothing (so the row shows a dash) when empty. */
+/** An id-like value on one line with a copy button, or nothing (so the row shows a dash) when empty. */
 function mono(value: unknown) {
   const text = plainValue(value);
-  return text ? <span className="mono">{text}</span> : null;
+  return text ? <Truncated value={text} mono copy /> : null;
+}
+
+/** A free-text value on one line, whole on hover; nothing when empty. */
+function line(value: unknown) {
+  const text = plainValue(value);
+  return text ? <Truncated value={text} /> : null;
 }
 
 function Section({ title, children, testId, aside }: { title: string; children: ReactNode; testId?: string; aside?: ReactNode }) {
@@ -95,11 +102,11 @@ export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) 
       <div className="event-summary">
         <KeyValues
           rows={[
-            ['Event', <span className="mono">{event.id}</span>],
+            ['Event', mono(event.id)],
             ['Happened', <DateTime value={event.timestamp} />],
             ['Received', <DateTime value={event.receivedAt} />],
-            ['Release', <span className="mono">{event.release}</span>],
-            ['Environment', event.environment],
+            ['Release', mono(event.release)],
+            ['Environment', line(event.environment)],
             [
               'Trace',
               event.traceId ? (
@@ -160,10 +167,10 @@ export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) 
         <Section title="Device" testId="event-device">
           <KeyValues
             rows={[
-              ['OS', `${plainValue(event.device?.os)} ${plainValue(event.device?.osVersion)}`.trim()],
-              ['Model', plainValue(event.device?.model)],
-              ['Locale', plainValue(event.device?.locale)],
-              ['Network', plainValue(event.device?.networkType)],
+              ['OS', line(`${plainValue(event.device?.os)} ${plainValue(event.device?.osVersion)}`.trim())],
+              ['Model', line(event.device?.model)],
+              ['Locale', line(event.device?.locale)],
+              ['Network', line(event.device?.networkType)],
               ['Install', mono(event.device?.installId)],
             ]}
           />
@@ -171,11 +178,11 @@ export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) 
         <Section title="App" testId="event-app">
           <KeyValues
             rows={[
-              ['Version', plainValue(event.app?.version)],
-              ['Build', plainValue(event.app?.build)],
-              ['Framework', event.app?.framework ? `${plainValue(event.app.framework.name)} ${plainValue(event.app.framework.version)}` : null],
-              ['Platform', event.platform],
-              ['SDK', plainValue(event.sdk)],
+              ['Version', line(event.app?.version)],
+              ['Build', line(event.app?.build)],
+              ['Framework', event.app?.framework ? line(`${plainValue(event.app.framework.name)} ${plainValue(event.app.framework.version)}`) : null],
+              ['Platform', line(event.platform)],
+              ['SDK', line(event.sdk)],
             ]}
           />
         </Section>
@@ -184,7 +191,7 @@ export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) 
             <KeyValues
               rows={[
                 ['ID', mono(user.id)],
-                ['Name', plainValue(user.name)],
+                ['Name', line(user.name)],
                 ['Anonymous', user.anonymous == null ? null : user.anonymous ? 'yes' : 'no'],
               ]}
             />

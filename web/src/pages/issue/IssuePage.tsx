@@ -1,11 +1,13 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { ApiError, api, keys, type IssueDetail, type SentoriEvent } from '../../api';
+import { api, keys, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { KeyValues } from '../../components/PageHeader';
+import { Truncated } from '../../components/Truncated';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../../components/states';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
 import { EventView } from './EventView';
@@ -66,10 +68,18 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
               <td>
                 <Link to={`${base}/events/${seg(e.id)}`}>{e.title || e.id}</Link>
               </td>
-              <td className="mono">{e.release}</td>
-              <td>{e.environment}</td>
-              <td>{[e.os, e.osVersion, e.deviceModel].filter(Boolean).join(' ')}</td>
-              <td className="mono">{e.userId ?? ''}</td>
+              <td>
+                <Truncated value={e.release} mono />
+              </td>
+              <td>
+                <Truncated value={e.environment} />
+              </td>
+              <td>
+                <Truncated value={[e.os, e.osVersion, e.deviceModel].filter(Boolean).join(' ')} />
+              </td>
+              <td>
+                <Truncated value={e.userId ?? ''} mono testId="event-row-user" />
+              </td>
             </tr>
           ))}
         </tbody>
@@ -77,6 +87,11 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
       <LoadMore list={list} />
     </>
   );
+}
+
+/** A release name kept whole on one line (never broken inside `app@1.2.3+45`), copyable. */
+function release(name: string | null | undefined) {
+  return name ? <Truncated value={name} mono copy /> : null;
 }
 
 function Sidebar({ issue }: { issue: IssueDetail }) {
@@ -97,10 +112,10 @@ function Sidebar({ issue }: { issue: IssueDetail }) {
         rows={[
           ['First seen', <span><RelativeTime value={issue.firstSeen} /> · <DateTime value={issue.firstSeen} /></span>],
           ['Last seen', <span><RelativeTime value={issue.lastSeen} /> · <DateTime value={issue.lastSeen} /></span>],
-          ['First release', issue.firstRelease ? <span className="mono">{issue.firstRelease}</span> : null],
-          ['Last release', issue.lastRelease ? <span className="mono">{issue.lastRelease}</span> : null],
-          ['Environment', issue.lastEnvironment],
-          ['Resolved in', issue.resolvedInRelease ? <span className="mono">{issue.resolvedInRelease}</span> : null],
+          ['First release', release(issue.firstRelease)],
+          ['Last release', release(issue.lastRelease)],
+          ['Environment', issue.lastEnvironment ? <Truncated value={issue.lastEnvironment} /> : null],
+          ['Resolved in', release(issue.resolvedInRelease)],
           ['Regressed', issue.regressedAt ? <RelativeTime value={issue.regressedAt} /> : null],
         ]}
       />
@@ -129,6 +144,7 @@ export function IssuePage() {
   const base = `/p/${seg(pid)}/issues/${seg(iid)}`;
 
   const issue = useQuery({ queryKey: keys.issue(pid, iid), queryFn: ({ signal }) => api.issues.get(pid, iid, signal) });
+  useDocumentTitle(issue.data?.title ?? (issue.isError ? 'Issue not found' : 'Issue'), 'Issues');
   const eventId = eid ?? issue.data?.latestEventId ?? null;
   const event = useQuery({
     queryKey: keys.event(pid, eventId ?? ''),
@@ -138,12 +154,10 @@ export function IssuePage() {
 
   if (issue.isPending) return <Loading label="Loading issue…" />;
   if (issue.isError) {
-    if (issue.error instanceof ApiError && issue.error.status === 404) {
+    if (isNotFound(issue.error)) {
       return (
         <div className="page">
-          <EmptyState title="This issue does not exist (any more)." testId="issue-missing">
-            <Link to={`/p/${seg(pid)}/issues`}>Back to issues</Link>
-          </EmptyState>
+          <NotFoundState title="This issue does not exist (any more)." back={{ to: `/p/${seg(pid)}/issues`, label: 'Back to issues' }} testId="issue-missing" />
         </div>
       );
     }
@@ -200,6 +214,8 @@ export function IssuePage() {
             </EmptyState>
           ) : event.isPending ? (
             <Loading label="Loading event…" />
+          ) : event.isError && isNotFound(event.error) ? (
+            <NotFoundState title="This event is not stored (any more)." back={{ to: base, label: 'Show the latest event' }} testId="event-missing" />
           ) : event.isError ? (
             <ErrorState error={event.error} onRetry={() => event.refetch()} />
           ) : (

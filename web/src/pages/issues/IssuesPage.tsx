@@ -19,7 +19,9 @@ import {
   writeIssueFilters,
   type IssueFilters,
 } from '../../lib/issueFilters';
+import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 function useIssueFilters() {
   const [params, setParams] = useSearchParams();
@@ -125,8 +127,12 @@ function IssueRow({ pid, issue, selected, onToggle }: { pid: string; issue: Issu
           <span>
             first <RelativeTime value={issue.firstSeen} />
           </span>
-          {issue.lastRelease && <span className="mono">{issue.lastRelease}</span>}
-          {issue.lastEnvironment && <span>{issue.lastEnvironment}</span>}
+          {issue.lastRelease && (
+            <span className="mono" title={issue.lastRelease}>
+              {clipText(issue.lastRelease, 300)}
+            </span>
+          )}
+          {issue.lastEnvironment && <span title={issue.lastEnvironment}>{clipText(issue.lastEnvironment, 300)}</span>}
         </div>
       </td>
       <td className="col-trend">
@@ -135,7 +141,7 @@ function IssueRow({ pid, issue, selected, onToggle }: { pid: string; issue: Issu
       <td className="col-num" title={String(issue.eventCount)}>
         {formatCount(issue.eventCount)}
       </td>
-      <td className="col-num" title={String(issue.userCount)}>
+      <td className="col-num col-users" title={String(issue.userCount)}>
         {formatCount(issue.userCount)}
       </td>
       <td className="col-time">
@@ -178,6 +184,7 @@ function EmptyIssues({ filters, onClear, pid }: { filters: IssueFilters; onClear
 }
 
 export function IssuesPage() {
+  useDocumentTitle('Issues');
   const { pid = '' } = useParams();
   const [filters, setFilters] = useIssueFilters();
   const query = useMemo(() => toIssueQuery(filters), [filters]);
@@ -270,7 +277,7 @@ export function IssuesPage() {
                 <th>Issue</th>
                 <th className="col-trend">24 h</th>
                 <th className="col-num">Events</th>
-                <th className="col-num">Users</th>
+                <th className="col-num col-users">Users</th>
                 <th className="col-time">Last seen</th>
               </tr>
             </thead>

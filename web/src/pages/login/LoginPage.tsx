@@ -1,17 +1,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
-import { ApiError, api, keys, setCsrfToken, type Me } from '../../api';
-import { useMe } from '../../auth/session';
+import { api, keys, setCsrfToken, type Me } from '../../api';
+import { loginError } from '../../auth/loginError';
+import { rememberSession, useMe } from '../../auth/session';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { InlineError } from '../../components/states';
 import { safeNextPath } from '../../lib/url';
-
-function loginError(error: unknown): unknown {
-  if (error instanceof ApiError && error.status === 429) {
-    return new ApiError(429, error.code, 'Too many failed attempts. Wait a minute before trying again.');
-  }
-  return error;
-}
 
 export function LoginPage() {
   const [password, setPassword] = useState('');
@@ -20,11 +15,13 @@ export function LoginPage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const me = useMe();
+  useDocumentTitle('Log in');
 
   const login = useMutation({
     mutationFn: (pw: string) => api.auth.login(pw),
     onSuccess: (res) => {
       setCsrfToken(res.csrfToken);
+      rememberSession(true);
       queryClient.setQueryData<Me>(keys.me, { kind: 'operator', csrfToken: res.csrfToken });
       navigate(next, { replace: true });
     },

@@ -1,12 +1,11 @@
-import { Link } from 'react-router';
-import { EmptyState } from '../../components/states';
+import { NotFoundState } from '../../components/states';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 export function NotFoundPage() {
+  useDocumentTitle('Not found');
   return (
     <div className="page">
-      <EmptyState title="There is no page here." testId="not-found">
-        <Link to="/">Go to the dashboard</Link>
-      </EmptyState>
+      <NotFoundState title="There is no page here." />
     </div>
   );
 }

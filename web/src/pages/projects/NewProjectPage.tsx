@@ -7,6 +7,7 @@ import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { InlineError } from '../../components/states';
 import { curlTestEventSnippet, jsSdkSnippet, randomUuid } from '../../lib/snippet';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 const PLATFORMS = [
   { value: 'javascript', label: 'JavaScript (browser, Node)' },
@@ -38,6 +39,7 @@ function Created({ project }: { project: CreatedProject }) {
 }
 
 export function NewProjectPage() {
+  useDocumentTitle('New project');
   const [name, setName] = useState('');
   const [platform, setPlatform] = useState('javascript');
   const queryClient = useQueryClient();

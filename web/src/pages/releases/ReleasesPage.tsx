@@ -6,7 +6,9 @@ import { RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
+import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 function rateClass(rate: number | null): string {
   if (rate === null) return '';
@@ -16,6 +18,7 @@ function rateClass(rate: number | null): string {
 }
 
 export function ReleasesPage() {
+  useDocumentTitle('Releases');
   const { pid = '' } = useParams();
   const list = useInfiniteQuery({
     queryKey: [...keys.releases(pid), 'all'],
@@ -57,8 +60,8 @@ export function ReleasesPage() {
               {rows.map((r) => (
                 <tr key={r.name} data-testid="release-row">
                   <td>
-                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono">
-                      {r.name}
+                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
+                      {clipText(r.name, 300)}
                     </Link>
                   </td>
                   <td className="col-num">

@@ -3,6 +3,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { RecipientsPanel } from './RecipientsPanel';
 import { SourceMapsPanel } from './SourceMapsPanel';
 import { TokensPanel } from './TokensPanel';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 const TABS = [
   { value: 'tokens', label: 'Tokens' },
@@ -12,6 +13,7 @@ const TABS = [
 type Tab = (typeof TABS)[number]['value'];
 
 export function SettingsPage() {
+  useDocumentTitle('Settings');
   const { pid = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const tab: Tab = TABS.find((t) => t.value === params.get('tab'))?.value ?? 'tokens';

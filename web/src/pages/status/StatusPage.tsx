@@ -5,6 +5,7 @@ import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount } from '../../lib/format';
 import { formatDuration, millisBetween } from '../../lib/time';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 // Thresholds for colouring, not alerts: a backlog a processor clears within
 // a poll or two is normal; minutes of pending work is not.
@@ -50,6 +51,7 @@ function Retention({ run }: { run: RetentionRun | null }) {
 }
 
 export function StatusPage() {
+  useDocumentTitle('System status');
   const status = useQuery({
     queryKey: keys.status,
     queryFn: ({ signal }) => api.system.status(signal),

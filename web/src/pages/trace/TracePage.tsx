@@ -6,7 +6,8 @@ import { SpanStatusBadge } from '../../components/Badges';
 import { LoadMore } from '../../components/LoadMore';
 import { KeyValues, PageHeader } from '../../components/PageHeader';
 import { DateTime } from '../../components/Time';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../../components/states';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { plainValue } from '../../lib/format';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
@@ -182,6 +183,8 @@ export function TracePage() {
   const pages = detail.data?.pages;
   const spans = useMemo(() => pages?.flatMap((p) => p.body.spans) ?? [], [pages]);
   const layout = useMemo(() => layoutWaterfall(spans), [spans]);
+  const root = pages?.[0]?.body.trace;
+  useDocumentTitle(root ? [root.rootOp, root.rootName].filter(Boolean).join(' ') || 'Trace' : 'Trace', 'Traces');
   const { hasNextPage, isFetchingNextPage, isFetchNextPageError, fetchNextPage } = detail;
   // Pages arrive one after another, each re-laying out what is loaded, up
   // to a bound; a larger trace continues on request.
@@ -192,12 +195,20 @@ export function TracePage() {
   if (detail.isPending) return <Loading label="Loading trace…" />;
   // An error with pages loaded is a failed next page, shown by the pager.
   if (!pages) {
+    const back = { to: `/p/${seg(pid)}/traces`, label: 'Back to traces' };
     if (detail.error instanceof ApiError && detail.error.status === 404) {
       return (
         <div className="page">
-          <EmptyState title="This trace is not stored." testId="trace-missing">
-            Its spans may not have arrived yet, or they passed the trace retention period. <Link to={`/p/${seg(pid)}/traces`}>Back to traces</Link>
-          </EmptyState>
+          <NotFoundState title="This trace is not stored." back={back} testId="trace-missing">
+            Its spans may not have arrived yet, or they passed the trace retention period.
+          </NotFoundState>
+        </div>
+      );
+    }
+    if (isNotFound(detail.error)) {
+      return (
+        <div className="page">
+          <NotFoundState title="This address does not name a trace." back={back} />
         </div>
       );
     }

@@ -9,6 +9,7 @@ import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
+import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 const STATUSES = ['', 'ok', 'error', 'cancelled'];
 
@@ -24,6 +25,7 @@ function readQuery(params: URLSearchParams): TraceQuery {
 }
 
 export function TracesPage() {
+  useDocumentTitle('Traces');
   const { pid = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => readQuery(params), [params]);
