@@ -11,6 +11,25 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+/// A test stack with ingest, the processor and the admin API running on it.
+struct Pipeline {
+    stack: TestStack,
+    ingest: ServiceProcess,
+    admin: ServiceProcess,
+    _processor: ServiceProcess,
+}
+
+impl Pipeline {
+    async fn start() -> Self {
+        let stack = TestStack::new().await;
+        let env = stack.service_env();
+        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+        let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+        Self { stack, ingest, admin, _processor }
+    }
+}
+
 /// Logs in as the operator; answers the session cookie and the CSRF token.
 async fn operator_login(client: &reqwest::Client, admin: &ServiceProcess) -> (String, String) {
     let login = client.post(admin.url("/admin/api/login")).json(&json!({"password": "test-password"})).send().await.unwrap();
@@ -28,11 +47,7 @@ async fn get_json(client: &reqwest::Client, admin: &ServiceProcess, cookie: &str
 
 #[tokio::test]
 async fn the_operator_reads_what_the_pipeline_stored() {
-    let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let Pipeline { stack, ingest, admin, _processor } = Pipeline::start().await;
     let client = reqwest::Client::new();
     let api = |path: &str| admin.url(&format!("/admin/api{path}"));
 
@@ -157,11 +172,7 @@ async fn the_operator_reads_what_the_pipeline_stored() {
 /// issue's histogram count them when they happened.
 #[tokio::test]
 async fn late_events_count_when_they_happened_not_when_they_arrived() {
-    let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let Pipeline { stack, ingest, admin, _processor } = Pipeline::start().await;
     let client = reqwest::Client::new();
 
     let now = OffsetDateTime::now_utc();
