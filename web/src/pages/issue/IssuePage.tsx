@@ -8,6 +8,7 @@ import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
+import { EventsHistogram } from './EventsHistogram';
 import { EventView } from './EventView';
 import { StatusActions } from './StatusActions';
 import { TagDistribution } from './TagDistribution';
@@ -79,7 +80,7 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
   );
 }
 
-function Sidebar({ issue }: { issue: IssueDetail }) {
+function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
   return (
     <aside className="issue-side">
       <div className="stat-pair">
@@ -92,6 +93,7 @@ function Sidebar({ issue }: { issue: IssueDetail }) {
           <div className="stat-label">users</div>
         </div>
       </div>
+      <EventsHistogram pid={pid} iid={issue.id} />
       <KeyValues
         testId="issue-facts"
         rows={[
@@ -206,7 +208,7 @@ export function IssuePage() {
             <EventView pid={pid} event={event.data} />
           )}
         </div>
-        <Sidebar issue={data} />
+        <Sidebar pid={pid} issue={data} />
       </div>
     </div>
   );
