@@ -26,6 +26,7 @@ describe('HistogramChart', () => {
     expect(titles).toHaveLength(14);
     expect(titles[11]).toBe('2026-11-30 (UTC): 4 events');
     expect(titles[0]).toBe('2026-11-19 (UTC): 0 events');
+    expect(titles[13]).toBe('2026-12-02 (UTC): 2 events');
   });
 
   it('draws the peak bucket at the top of the chart', () => {

@@ -19,6 +19,10 @@ function spanOf(period: HistogramPeriod): string {
   return PERIODS.find((p) => p.period === period)?.span ?? period;
 }
 
+function events(count: number): string {
+  return `${formatCount(count)} ${count === 1 ? 'event' : 'events'}`;
+}
+
 /** A bucket's name on hover: its local hour, or its UTC day (the buckets are UTC days). */
 export function bucketLabel(start: string, bucket: IssueHistogram['bucket']): string {
   return bucket === 'hour' ? formatDateTime(start).slice(0, 16) : `${start.slice(0, 10)} (UTC)`;
@@ -32,7 +36,7 @@ export function HistogramChart({ histogram }: { histogram: IssueHistogram }) {
   const counts = histogram.buckets.map((b) => b.count);
   const s = sparkline(counts, WIDTH, HEIGHT, 2);
   const column = counts.length > 0 ? WIDTH / counts.length : WIDTH;
-  const summary = `${formatCount(s.total)} events in ${spanOf(histogram.period)}, peak ${formatCount(s.max)} in one ${histogram.bucket}`;
+  const summary = `${events(s.total)} in ${spanOf(histogram.period)}, peak ${formatCount(s.max)} in one ${histogram.bucket}`;
   const first = histogram.buckets[0];
   return (
     <figure className="histogram" data-testid="issue-histogram" data-total={s.total}>
@@ -47,7 +51,7 @@ export function HistogramChart({ histogram }: { histogram: IssueHistogram }) {
         {s.line && <path d={s.line} className="sparkline-line" />}
         {histogram.buckets.map((b, i) => (
           <rect key={b.start} className="histogram-bucket" x={i * column} y={0} width={column} height={HEIGHT} data-testid="histogram-bucket">
-            <title>{`${bucketLabel(b.start, histogram.bucket)}: ${formatCount(b.count)} ${b.count === 1 ? 'event' : 'events'}`}</title>
+            <title>{`${bucketLabel(b.start, histogram.bucket)}: ${events(b.count)}`}</title>
           </rect>
         ))}
       </svg>
