@@ -326,6 +326,38 @@ async fn issue_histogram_buckets_add_up_to_the_events_in_each_period() {
     assert_eq!(status, 404);
 }
 
+/// Migration `20261202173000` recounts the hourly rows of stored events by
+/// event time, and keeps the rows of events retention already removed.
+#[tokio::test]
+async fn the_hourly_recount_moves_stored_events_to_when_they_happened() {
+    let api = Api::start().await;
+    let pid = api.project("app").await;
+    let issue = insert_issue(&api.pool, pid, IssueSeed::default()).await;
+    let now = OffsetDateTime::now_utc();
+    for at in [now - Duration::days(2), now - Duration::days(2), now + Duration::hours(3)] {
+        insert_event(&api.pool, pid, issue, at, "app@1.0.0", "prod", json!({})).await;
+    }
+    // What counting by receive time wrote, and a row whose events are gone.
+    insert_hours(&api.pool, pid, issue, &[("date_trunc('hour', now(), 'UTC')", 3), ("hour - interval '60 days'", 9)]).await;
+
+    sqlx::raw_sql(include_str!("../../../migrations/20261202173000_issue_hourly_by_event_time.sql")).execute(&api.pool).await.unwrap();
+
+    let hours: Vec<(OffsetDateTime, i64)> =
+        sqlx::query_as("SELECT hour, count FROM issue_hourly WHERE project_id = $1 AND issue_id = $2 ORDER BY hour")
+            .bind(pid)
+            .bind(issue)
+            .fetch_all(&api.pool)
+            .await
+            .unwrap();
+    let hour_of = |t: OffsetDateTime| t.replace_time(time::Time::from_hms(t.hour(), 0, 0).unwrap());
+    let received_hour = hour_of(hours.last().unwrap().0);
+    assert_eq!(
+        hours,
+        vec![(received_hour - Duration::days(60), 9), (hour_of(now - Duration::days(2)), 2), (received_hour, 1)],
+        "the future one counts at its arrival"
+    );
+}
+
 #[tokio::test]
 async fn traces_releases_recipients_attachments_and_status() {
     let api = Api::start().await;
