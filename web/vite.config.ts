@@ -32,7 +32,7 @@ export default defineConfig({
     assetsDir: 'assets',
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
     environment: 'node',
     // Date formatting tests assert exact strings; pin the zone so they do
     // not depend on where the machine runs.

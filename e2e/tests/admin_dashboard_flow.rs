@@ -6,16 +6,48 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sentori_testkit::{ServiceProcess, TestStack, eventually, post_event_batches};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+
+/// A test stack with ingest, the processor and the admin API running on it.
+struct Pipeline {
+    stack: TestStack,
+    ingest: ServiceProcess,
+    admin: ServiceProcess,
+    _processor: ServiceProcess,
+}
+
+impl Pipeline {
+    async fn start() -> Self {
+        let stack = TestStack::new().await;
+        let env = stack.service_env();
+        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+        let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+        Self { stack, ingest, admin, _processor }
+    }
+}
+
+/// Logs in as the operator; answers the session cookie and the CSRF token.
+async fn operator_login(client: &reqwest::Client, admin: &ServiceProcess) -> (String, String) {
+    let login = client.post(admin.url("/admin/api/login")).json(&json!({"password": "test-password"})).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = login.json::<Value>().await.unwrap()["csrfToken"].as_str().unwrap().to_owned();
+    (cookie, csrf)
+}
+
+async fn get_json(client: &reqwest::Client, admin: &ServiceProcess, cookie: &str, path: String) -> Value {
+    let response = client.get(admin.url(&format!("/admin/api{path}"))).header("Cookie", cookie).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json::<Value>().await.unwrap()
+}
 
 #[tokio::test]
 async fn the_operator_reads_what_the_pipeline_stored() {
-    let stack = TestStack::new().await;
-    let env = stack.service_env();
-    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-    let _processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-    let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let Pipeline { stack, ingest, admin, _processor } = Pipeline::start().await;
     let client = reqwest::Client::new();
     let api = |path: &str| admin.url(&format!("/admin/api{path}"));
 
@@ -56,18 +88,8 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     }
 
     // The operator logs in through the binary.
-    let login = client.post(api("/login")).json(&json!({"password": "test-password"})).send().await.unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let csrf = login.json::<Value>().await.unwrap()["csrfToken"].as_str().unwrap().to_owned();
-    let get = |path: String| {
-        let request = client.get(api(&path)).header("Cookie", &cookie);
-        async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), 200, "{path}");
-            response.json::<Value>().await.unwrap()
-        }
-    };
+    let (cookie, csrf) = operator_login(&client, &admin).await;
+    let get = |path: String| get_json(&client, &admin, &cookie, path);
 
     let issue = eventually("the issue with all three events", Duration::from_secs(30), || async {
         let list = get(format!("/projects/{DEV_PROJECT_ID}/issues?status=active&sort=lastSeen&limit=50")).await;
@@ -145,4 +167,58 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     let doc = client.get(api("/openapi.json")).send().await.unwrap().json::<Value>().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/projects/{pid}/issues"]["get"].is_object());
+}
+
+/// An SDK that sends stored events late (an app offline for two days) must
+/// not make them look like a spike now: the issue list's trend and the
+/// issue's histogram count them when they happened.
+#[tokio::test]
+async fn late_events_count_when_they_happened_not_when_they_arrived() {
+    let Pipeline { stack, ingest, admin, _processor } = Pipeline::start().await;
+    let client = reqwest::Client::new();
+
+    let now = OffsetDateTime::now_utc();
+    let two_days_ago = now - time::Duration::days(2);
+    // Four from two days ago; one from a clock six hours ahead, counted at
+    // its arrival; one from a clock 200 days behind, which ingest replaces
+    // by the receive time.
+    let mut times = vec![two_days_ago; 4];
+    times.extend([now + time::Duration::hours(6), now - time::Duration::days(200)]);
+    let events: Vec<Value> = times
+        .iter()
+        .map(|at| {
+            json!({
+                "id": Uuid::now_v7(), "timestamp": at.format(&Rfc3339).unwrap(), "kind": "error", "platform": "javascript",
+                "release": "shop@1.0.0", "environment": "prod",
+                "device": {"os": "android", "osVersion": "14"}, "app": {"version": "1.0.0"},
+                "error": {"type": "OfflineError", "message": "sent late",
+                          "stack": [{"file": "app:///sync.js", "line": 7, "function": "flush", "inApp": true}]},
+            })
+        })
+        .collect();
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, &events).await;
+
+    let (cookie, _) = operator_login(&client, &admin).await;
+    let get = |path: String| get_json(&client, &admin, &cookie, path);
+    let issue = eventually("the issue with all six events", Duration::from_secs(30), || async {
+        let list = get(format!("/projects/{DEV_PROJECT_ID}/issues?status=active")).await;
+        list.as_array().unwrap().iter().find(|i| i["eventCount"] == 6).cloned()
+    })
+    .await;
+    let trend: i64 = issue["trend24h"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(trend, 2, "only the two that arrived with a time now count in the last 24 hours: {issue}");
+
+    let iid = issue["id"].as_str().unwrap();
+    let histogram = |period: &str| get(format!("/projects/{DEV_PROJECT_ID}/issues/{iid}/histogram?period={period}"));
+    let total = |histogram: &Value| -> i64 { histogram["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum() };
+    let day = histogram("24h").await;
+    assert_eq!(total(&day), 2, "{day}");
+    let quarter = histogram("90d").await;
+    assert_eq!(total(&quarter), 6, "{quarter}");
+    let two_weeks = histogram("14d").await;
+    assert_eq!(total(&two_weeks), 6, "{two_weeks}");
+    let buckets = two_weeks["buckets"].as_array().unwrap();
+    let that_day = two_days_ago.replace_time(time::Time::MIDNIGHT).format(&Rfc3339).unwrap();
+    let bucket = buckets.iter().find(|b| b["start"] == that_day.as_str()).unwrap_or_else(|| panic!("{that_day} in {two_weeks}"));
+    assert_eq!(bucket["count"], 4, "{two_weeks}");
 }

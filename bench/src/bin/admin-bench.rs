@@ -511,7 +511,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                 if timestamp >= s.last {
                     (s.last, s.last_release, s.last_environment) = (timestamp, release, environment);
                 }
-                *hourly.entry((issue_index, received.div_euclid(HOUR_US) * HOUR_US)).or_default() += 1;
+                *hourly.entry((issue_index, timestamp.div_euclid(HOUR_US) * HOUR_US)).or_default() += 1;
 
                 if (n + 1) % CHUNK_ROWS == 0 {
                     if tx.blocking_send(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_ROWS * 4096))).is_err() {

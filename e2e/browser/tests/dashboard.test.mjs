@@ -102,6 +102,21 @@ test('log in, see an event as an issue with its text shown literally, open and r
   assert.deepEqual(dialogs, [], 'no script from the event ran');
 });
 
+/** The issue list's row of the issue titled with `text`, once the processor has stored its `eventCount` events. */
+async function issueRow(text, eventCount = 1) {
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
+  const row = page.getByTestId('issue-row').filter({ hasText: text });
+  const deadline = Date.now() + 60_000;
+  const counted = row.locator(`td.col-num[title="${eventCount}"]`);
+  while (!(await counted.count())) {
+    assert.ok(Date.now() < deadline, 'the issue appears within a minute');
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.getByTestId('issues-table').or(page.getByTestId('empty')).first().waitFor();
+  }
+  return row;
+}
+
 async function sendSpan(span) {
   const response = await fetch(`${WEB}/v1/spans`, {
     method: 'POST',
@@ -206,19 +221,50 @@ test('an issue from a minified bundle shows the frame mapped through the uploade
   });
   assert.equal(response.status, 202);
 
-  await page.goto(`${WEB}/p/${DEV_PROJECT}/issues`);
-  const row = page.getByTestId('issue-row').filter({ hasText: 'order total is undefined' });
-  const deadline = Date.now() + 60_000;
-  while (!(await row.count())) {
-    assert.ok(Date.now() < deadline, 'the issue appears within a minute');
-    await page.waitForTimeout(500);
-    await page.reload();
-    await page.getByTestId('issues-table').or(page.getByTestId('empty')).first().waitFor();
-  }
+  const row = await issueRow('order total is undefined');
   await row.getByTestId('issue-title').click();
   const frame = page.getByTestId('stack-frame').first();
   await frame.waitFor();
   assert.match(await frame.getByTestId('frame-location').innerText(), /src\/checkout\.ts:42/);
   assert.match(await page.getByTestId('exception').innerText(), /order total is undefined/);
   await shot('08-mapped-frame');
+});
+
+test('events sent two days late show two days ago, not as a spike in the last 24 hours', async () => {
+  const message = `offline queue flushed ${randomUUID()}`;
+  const now = Date.now();
+  const twoDaysAgo = new Date(now - 2 * 86_400_000);
+  const times = [twoDaysAgo, twoDaysAgo, twoDaysAgo, new Date(now)];
+  const response = await fetch(`${WEB}/v1/events:batch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      events: times.map((t) => ({
+        id: randomUUID(), timestamp: t.toISOString(), kind: 'error', platform: 'javascript', release: 'shop@1.0.0+1',
+        environment: 'prod', device: { os: 'web', osVersion: '124' }, app: { version: '1.0.0' },
+        error: { type: 'SyncError', message, stack: [{ file: 'app:///sync.js', line: 7, function: 'flush', inApp: true }] },
+      })),
+    }),
+  });
+  assert.equal(response.status, 202, await response.text());
+
+  const row = await issueRow(message, 4);
+  assert.match(await row.getByTestId('sparkline').getAttribute('aria-label'), /^1 events? in the last 24 hours/);
+  await row.getByTestId('issue-title').click();
+  const histogram = page.getByTestId('issue-histogram');
+  await histogram.waitFor();
+  assert.equal(await histogram.getAttribute('data-total'), '1', 'only the event sent with the time now');
+  assert.match(await page.getByTestId('histogram-summary').innerText(), /^1 event in the last 24 hours/);
+
+  await page.getByTestId('histogram-14d').click();
+  await page.locator('[data-testid="issue-histogram"][data-total="4"]').waitFor();
+  const day = twoDaysAgo.toISOString().slice(0, 10);
+  const titles = await histogram.locator('[data-testid="histogram-bucket"] title').allTextContents();
+  assert.equal(titles.length, 14);
+  assert.ok(titles.includes(`${day} (UTC): 3 events`), titles.join('\n'));
+  await shot('09-issue-histogram-14d');
+
+  await page.getByTestId('histogram-90d').click();
+  await page.locator('[data-testid="issue-histogram"][data-total="4"]').waitFor();
+  assert.equal(await histogram.locator('[data-testid="histogram-bucket"]').count(), 90);
 });

@@ -67,7 +67,8 @@ pub struct IssueRow {
     pub resolved_in_release: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub regressed_at: Option<OffsetDateTime>,
-    /// 24 hourly counts, oldest first; the last is the current (partial) UTC hour.
+    /// 24 hourly counts of events by when they happened (see the issue's histogram),
+    /// oldest first; the last is the current (partial) UTC hour.
     #[sqlx(skip)]
     pub trend24h: Vec<i64>,
 }
@@ -359,6 +360,113 @@ pub async fn detail(
     .fetch_one(&state.pool)
     .await?;
     Ok(axum::Json(IssueDetail { row, fingerprint, fingerprint_hash, tags, latest_event_id, oldest_event_id }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistogramParams {
+    /// `24h` (default): 24 hourly buckets; `14d` or `90d`: daily buckets (UTC days).
+    period: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistogramBucket {
+    /// The bucket's first instant (a UTC hour or day); it ends where the next begins.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Histogram {
+    /// `24h`, `14d` or `90d`.
+    pub period: String,
+    /// `hour` or `day`.
+    pub bucket: String,
+    /// Oldest first; the last is the current (partial) hour or day.
+    pub buckets: Vec<HistogramBucket>,
+}
+
+#[derive(Clone, Copy)]
+enum Period {
+    Day,
+    TwoWeeks,
+    Quarter,
+}
+
+impl Period {
+    fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value.unwrap_or("24h") {
+            "24h" => Ok(Period::Day),
+            "14d" => Ok(Period::TwoWeeks),
+            "90d" => Ok(Period::Quarter),
+            _ => Err(ApiError::invalid("period", "must be one of 24h, 14d, 90d")),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Period::Day => "24h",
+            Period::TwoWeeks => "14d",
+            Period::Quarter => "90d",
+        }
+    }
+
+    /// The bucket's `date_trunc` unit, its length in hours, and how many there are.
+    fn buckets(self) -> (&'static str, i32, i32) {
+        match self {
+            Period::Day => ("hour", 1, 24),
+            Period::TwoWeeks => ("day", 24, 14),
+            Period::Quarter => ("day", 24, 90),
+        }
+    }
+}
+
+/// An issue's events over the last 24 hours, 14 or 90 days, counted by
+/// when they happened (the hour of their `timestamp`, or of their arrival
+/// when the timestamp is later).
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/histogram", tag = "issues",
+    params(("pid" = Uuid, Path), ("iid" = Uuid, Path), HistogramParams),
+    responses((status = 200, body = Histogram), (status = 400), (status = 404)))]
+pub async fn histogram(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
+    Query(params): Query<HistogramParams>,
+) -> Result<axum::Json<Histogram>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let period = Period::parse(non_empty(&params.period))?;
+    let (unit, hours, count) = period.buckets();
+    // Steps in hours, not days: adding a day to a `timestamptz` follows the
+    // session's time zone, and a daylight-saving change would shift buckets
+    // off the UTC midnights. No rows at all: the issue does not exist.
+    let rows: Vec<(OffsetDateTime, i64)> = sqlx::query_as(
+        "WITH buckets AS (
+             SELECT start FROM generate_series(
+                 date_trunc($3, now(), 'UTC') - ($5 - 1) * make_interval(hours => $4),
+                 date_trunc($3, now(), 'UTC'),
+                 make_interval(hours => $4)) AS start
+              WHERE EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2))
+         SELECT b.start, coalesce(sum(h.count), 0)::bigint
+           FROM buckets b
+           LEFT JOIN issue_hourly h
+             ON h.project_id = $1 AND h.issue_id = $2 AND h.hour >= b.start AND h.hour < b.start + make_interval(hours => $4)
+          GROUP BY b.start ORDER BY b.start",
+    )
+    .bind(project_id)
+    .bind(issue_id)
+    .bind(unit)
+    .bind(hours)
+    .bind(count)
+    .fetch_all(&state.pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let buckets = rows.into_iter().map(|(start, count)| HistogramBucket { start, count }).collect();
+    Ok(axum::Json(Histogram { period: period.name().to_owned(), bucket: unit.to_owned(), buckets }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

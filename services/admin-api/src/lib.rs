@@ -83,6 +83,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(issues::list))
         .routes(routes!(issues::detail, issues::update))
         .routes(routes!(issues::bulk))
+        .routes(routes!(issues::histogram))
         .routes(routes!(events::list))
         .routes(routes!(events::detail))
         .routes(routes!(events::attachments))

@@ -32,7 +32,7 @@ pub struct ProjectRow {
     pub platform: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Events in the current and the previous 23 hours.
+    /// Events that happened in the current and the previous 23 hours (clamped as in the issue histogram).
     pub event_count24h: i64,
 }
 

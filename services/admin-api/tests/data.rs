@@ -249,6 +249,115 @@ async fn issue_detail_trend_status_changes_and_events() {
     assert!(rows.as_array().unwrap().iter().all(|r| r["status"] == "silenced"));
 }
 
+/// The hourly rows of `issue` at `(hour expression, count)`, the hour an SQL
+/// expression over `today` (this UTC day's midnight) and `hour` (this UTC hour).
+async fn insert_hours(pool: &sqlx::PgPool, project_id: Uuid, issue: Uuid, hours: &[(&str, i64)]) {
+    for (at, count) in hours {
+        sqlx::query(&format!(
+            "WITH now AS (SELECT date_trunc('day', now(), 'UTC') AS today, date_trunc('hour', now(), 'UTC') AS hour)
+             INSERT INTO issue_hourly (project_id, issue_id, hour, count) SELECT $1, $2, {at}, $3 FROM now"
+        ))
+        .bind(project_id)
+        .bind(issue)
+        .bind(count)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn issue_histogram_buckets_add_up_to_the_events_in_each_period() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let pid = api.project("app").await;
+    let issue = insert_issue(&api.pool, pid, IssueSeed::default()).await;
+    let other = insert_issue(&api.pool, pid, IssueSeed { title: "Other", ..Default::default() }).await;
+    insert_hours(
+        &api.pool,
+        pid,
+        issue,
+        &[
+            ("hour", 3),
+            ("hour - interval '23 hours'", 2),
+            ("hour - interval '24 hours'", 7),
+            ("today - interval '13 days'", 4),
+            ("today - interval '13 days' - interval '1 hour'", 5),
+            ("today - interval '89 days'", 6),
+            ("today - interval '89 days' - interval '1 hour'", 100),
+        ],
+    )
+    .await;
+    insert_hours(&api.pool, pid, other, &[("hour", 1000)]).await;
+
+    let histogram = |period: &str| {
+        let path = format!("/projects/{pid}/issues/{issue}/histogram?period={period}");
+        let (api, session) = (&api, &session);
+        async move {
+            let (status, body, _) = get(api, session, &path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    // Each period's buckets, their spacing, their sum, and the oldest bucket's count.
+    for (period, bucket, len, hours_apart, total, oldest) in
+        [("24h", "hour", 24, 1, 5, 2), ("14d", "day", 14, 24, 16, 4), ("90d", "day", 90, 24, 27, 6)]
+    {
+        let body = histogram(period).await;
+        assert_eq!((body["period"].as_str(), body["bucket"].as_str()), (Some(period), Some(bucket)), "{body}");
+        let buckets = body["buckets"].as_array().unwrap();
+        assert_eq!(buckets.len(), len, "{period}");
+        let counts: Vec<i64> = buckets.iter().map(|b| b["count"].as_i64().unwrap()).collect();
+        assert_eq!(counts.iter().sum::<i64>(), total, "{period}: {counts:?}");
+        let starts: Vec<OffsetDateTime> = buckets
+            .iter()
+            .map(|b| OffsetDateTime::parse(b["start"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[1] - w[0] == Duration::hours(hours_apart)), "{period}: {starts:?}");
+        assert!(starts.iter().all(|s| s.offset().is_utc() && s.minute() == 0 && (bucket == "hour" || s.hour() == 0)));
+        assert_eq!(counts[0], oldest, "{period}: {counts:?}");
+    }
+    assert_eq!(histogram("24h").await["buckets"][23]["count"], 3, "the current hour last");
+    assert_eq!(histogram("").await["period"], "24h", "the default");
+
+    let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/issues/{issue}/histogram?period=7d")).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (400, Some("period")), "{body}");
+    let (status, _, _) = get(&api, &session, &format!("/projects/{pid}/issues/{}/histogram", Uuid::new_v4())).await;
+    assert_eq!(status, 404);
+}
+
+/// Migration `20261202173000` recounts the hourly rows of stored events by
+/// event time, and keeps the rows of events retention already removed.
+#[tokio::test]
+async fn the_hourly_recount_moves_stored_events_to_when_they_happened() {
+    let api = Api::start().await;
+    let pid = api.project("app").await;
+    let issue = insert_issue(&api.pool, pid, IssueSeed::default()).await;
+    let now = OffsetDateTime::now_utc();
+    for at in [now - Duration::days(2), now - Duration::days(2), now + Duration::hours(3)] {
+        insert_event(&api.pool, pid, issue, at, "app@1.0.0", "prod", json!({})).await;
+    }
+    // What counting by receive time wrote, and a row whose events are gone.
+    insert_hours(&api.pool, pid, issue, &[("date_trunc('hour', now(), 'UTC')", 3), ("hour - interval '60 days'", 9)]).await;
+
+    sqlx::raw_sql(include_str!("../../../migrations/20261202173000_issue_hourly_by_event_time.sql")).execute(&api.pool).await.unwrap();
+
+    let hours: Vec<(OffsetDateTime, i64)> =
+        sqlx::query_as("SELECT hour, count FROM issue_hourly WHERE project_id = $1 AND issue_id = $2 ORDER BY hour")
+            .bind(pid)
+            .bind(issue)
+            .fetch_all(&api.pool)
+            .await
+            .unwrap();
+    let hour_of = |t: OffsetDateTime| t.replace_time(time::Time::from_hms(t.hour(), 0, 0).unwrap());
+    let received_hour = hour_of(hours.last().unwrap().0);
+    assert_eq!(
+        hours,
+        vec![(received_hour - Duration::days(60), 9), (hour_of(now - Duration::days(2)), 2), (received_hour, 1)],
+        "the future one counts at its arrival"
+    );
+}
+
 #[tokio::test]
 async fn traces_releases_recipients_attachments_and_status() {
     let api = Api::start().await;

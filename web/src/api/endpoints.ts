@@ -12,6 +12,8 @@ import type {
   EventSummary,
   Issue,
   IssueDetail,
+  IssueHistogram,
+  HistogramPeriod,
   IssuePatch,
   IssueQuery,
   LoginResponse,
@@ -58,6 +60,8 @@ export const issues = {
   update: (pid: string, iid: string, patch: IssuePatch) =>
     request<Issue>('PATCH', `${project(pid)}/issues/${seg(iid)}`, { body: patch }),
   bulk: (pid: string, update: BulkIssueUpdate) => request<Issue[]>('POST', `${project(pid)}/issues:bulk`, { body: update }),
+  histogram: (pid: string, iid: string, period: HistogramPeriod, signal?: AbortSignal) =>
+    request<IssueHistogram>('GET', `${project(pid)}/issues/${seg(iid)}/histogram`, { query: { period }, signal }),
   events: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
     requestPage<EventSummary>(`${project(pid)}/issues/${seg(iid)}/events`, { limit: 25 }, cursor, signal),
 };

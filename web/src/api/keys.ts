@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { IssueQuery, TraceQuery } from './types';
+import type { HistogramPeriod, IssueQuery, TraceQuery } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -8,6 +8,8 @@ export const keys = {
   issues: (pid: string) => ['projects', pid, 'issues'] as const,
   issueList: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'list', query] as const,
   issue: (pid: string, iid: string) => ['projects', pid, 'issues', 'detail', iid] as const,
+  issueHistogram: (pid: string, iid: string, period: HistogramPeriod) =>
+    ['projects', pid, 'issues', 'histogram', iid, period] as const,
   issueEvents: (pid: string, iid: string) => ['projects', pid, 'issues', 'events', iid] as const,
   event: (pid: string, eid: string) => ['projects', pid, 'events', eid] as const,
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,

@@ -94,8 +94,18 @@ export interface Issue {
   lastEnvironment: string | null;
   resolvedInRelease: string | null;
   regressedAt: Timestamp | null;
-  /** 24 hourly counts, oldest first; the last is the current hour. */
+  /** 24 hourly counts of events by when they happened, oldest first; the last is the current hour. */
   trend24h: number[];
+}
+
+export type HistogramPeriod = '24h' | '14d' | '90d';
+
+/** An issue's events over a period, by when they happened (UTC hours or days). */
+export interface IssueHistogram {
+  period: HistogramPeriod;
+  bucket: 'hour' | 'day';
+  /** Oldest first; the last is the current (partial) hour or day. */
+  buckets: { start: Timestamp; count: number }[];
 }
 
 export interface TagValue {

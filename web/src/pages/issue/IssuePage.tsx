@@ -10,6 +10,7 @@ import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../.
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
+import { EventsHistogram } from './EventsHistogram';
 import { EventView } from './EventView';
 import { StatusActions } from './StatusActions';
 import { TagDistribution } from './TagDistribution';
@@ -94,7 +95,7 @@ function release(name: string | null | undefined) {
   return name ? <Truncated value={name} mono copy /> : null;
 }
 
-function Sidebar({ issue }: { issue: IssueDetail }) {
+function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
   return (
     <aside className="issue-side">
       <div className="stat-pair">
@@ -107,6 +108,7 @@ function Sidebar({ issue }: { issue: IssueDetail }) {
           <div className="stat-label">users</div>
         </div>
       </div>
+      <EventsHistogram pid={pid} iid={issue.id} />
       <KeyValues
         testId="issue-facts"
         rows={[
@@ -222,7 +224,7 @@ export function IssuePage() {
             <EventView pid={pid} event={event.data} />
           )}
         </div>
-        <Sidebar issue={data} />
+        <Sidebar pid={pid} issue={data} />
       </div>
     </div>
   );
