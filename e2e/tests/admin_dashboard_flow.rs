@@ -51,13 +51,16 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     let client = reqwest::Client::new();
     let api = |path: &str| admin.url(&format!("/admin/api{path}"));
 
+    // A few minutes ago, so every event falls in the issue's 24-hour trend.
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::minutes(5);
+    let at = |offset: time::Duration| (base + offset).format(&Rfc3339).unwrap();
     let trace_id = Uuid::new_v4();
     let root = Uuid::new_v4();
     let child = Uuid::new_v4();
     for (id, parent, offset_ms, op) in [(root, None, 0, "react.navigation"), (child, Some(root), 40, "http.client")] {
         let span = json!({
             "id": id, "traceId": trace_id, "parentSpanId": parent, "op": op, "name": "checkout",
-            "startedAt": format!("2026-11-26T10:00:00.{offset_ms:03}Z"), "durationMs": 120, "status": "error",
+            "startedAt": at(time::Duration::milliseconds(offset_ms)), "durationMs": 120, "status": "error",
         });
         let response = client.post(ingest.url("/v1/spans")).bearer_auth(&stack.dev_token).json(&span).send().await.unwrap();
         assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
@@ -67,7 +70,7 @@ async fn the_operator_reads_what_the_pipeline_stored() {
         let id = Uuid::now_v7();
         event_ids.push(id);
         let event = json!({
-            "id": id, "timestamp": format!("2026-11-26T10:00:0{second}.000Z"), "kind": "error", "platform": "javascript",
+            "id": id, "timestamp": at(time::Duration::seconds(second)), "kind": "error", "platform": "javascript",
             "release": "shop@1.0.0+1", "environment": "prod",
             "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
             "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74.1"}},
@@ -99,8 +102,7 @@ async fn the_operator_reads_what_the_pipeline_stored() {
     let iid = issue["id"].as_str().unwrap().to_owned();
     let trend_total: i64 = issue["trend24h"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
     assert_eq!(issue["trend24h"].as_array().unwrap().len(), 24);
-    // Counted by the hour each event was received, all within this test:
-    // every one of them is inside the last 24 hours.
+    // Counted by the hour each event happened: minutes ago, inside the last 24 hours.
     assert_eq!(trend_total, 3, "{issue}");
 
     let detail = get(format!("/projects/{DEV_PROJECT_ID}/issues/{iid}")).await;
