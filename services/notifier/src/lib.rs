@@ -49,6 +49,8 @@ impl RetryPolicy {
     }
 }
 
+const MAX_RETRY_DELAY_MS: u64 = 86_400_000;
+
 #[derive(Debug, Clone)]
 pub struct NotifierConfig {
     pub addr: SocketAddr,
@@ -115,6 +117,12 @@ impl NotifierConfig {
         }
         let base_ms: u64 = env.parsed_or("SENTORI_SMTP_RETRY_BASE_MS", 1_000);
         let max_ms: u64 = env.parsed_or("SENTORI_SMTP_RETRY_MAX_MS", 300_000);
+        // A retry is due at now + delay: a day keeps that far from what an Instant can hold.
+        for (name, ms) in [("SENTORI_SMTP_RETRY_BASE_MS", base_ms), ("SENTORI_SMTP_RETRY_MAX_MS", max_ms)] {
+            if ms > MAX_RETRY_DELAY_MS {
+                env.invalid(name, format!("must be at most {MAX_RETRY_DELAY_MS} (a day)"));
+            }
+        }
         let threshold: i64 = env.parsed_or("SENTORI_NOTIFY_DIGEST_THRESHOLD", 5);
         if threshold < 1 {
             env.invalid("SENTORI_NOTIFY_DIGEST_THRESHOLD", "must be at least 1");
@@ -485,9 +493,10 @@ mod tests {
             ("SENTORI_SMTP_FROM", "not an address"),
             ("SENTORI_SMTP_USER", "me"),
             ("SENTORI_SMTP_CA_FILE", "/nonexistent/ca.pem"),
+            ("SENTORI_SMTP_RETRY_MAX_MS", "18446744073709551615"),
         ]);
         let text = NotifierConfig::from_env(Env::from_pairs(bad)).unwrap_err().to_string();
-        for name in ["SENTORI_SMTP_TLS", "SENTORI_SMTP_FROM", "SENTORI_SMTP_PASS", "SENTORI_SMTP_CA_FILE"] {
+        for name in ["SENTORI_SMTP_TLS", "SENTORI_SMTP_FROM", "SENTORI_SMTP_PASS", "SENTORI_SMTP_CA_FILE", "SENTORI_SMTP_RETRY_MAX_MS"] {
             assert!(text.contains(name), "{name} in {text}");
         }
     }
