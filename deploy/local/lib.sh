@@ -137,3 +137,35 @@ ensure_apt_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+
+# --- the dashboard --------------------------------------------------------------
+
+# web/dist is rebuilt when anything it is built from is newer than its
+# index.html, which every build rewrites: `make run` and the browser tests
+# must never serve a dashboard older than its sources.
+dashboard_stale() {
+  local web="$REPO_ROOT/web" newer
+  [[ -f $web/dist/index.html ]] || return 0
+  newer=$(find "$web/src" "$web/public" "$web/index.html" "$web/package.json" \
+    "$web/package-lock.json" "$web/vite.config.ts" "$web/tsconfig.json" \
+    -newer "$web/dist/index.html" -print -quit 2>/dev/null)
+  [[ -n $newer ]]
+}
+
+# npm keeps a copy of the lock file it installed from in node_modules.
+dashboard_packages_stale() {
+  local web="$REPO_ROOT/web"
+  [[ ! -f $web/node_modules/.package-lock.json || $web/package-lock.json -nt $web/node_modules/.package-lock.json ]]
+}
+
+# Builds web/dist when it is missing or older than its sources.
+ensure_dashboard_built() {
+  dashboard_stale || return 0
+  command -v npm >/dev/null || die "npm is not on PATH: the dashboard needs Node.js 20.19 or later with npm"
+  if dashboard_packages_stale; then
+    log "installing the dashboard's packages (npm ci in web/)"
+    (cd "$REPO_ROOT/web" && npm ci --no-audit --no-fund)
+  fi
+  log "bundling the dashboard (npm run build in web/)"
+  (cd "$REPO_ROOT/web" && npm run build)
+}

@@ -208,36 +208,13 @@ refuse_if_running() {
 
 # --- dashboard ----------------------------------------------------------------
 
-# web/dist is rebuilt when anything it is built from is newer than its
-# index.html, which every build rewrites.
-dashboard_stale() {
-  local stamp="$WEB_DIR/dist/index.html" newer
-  [[ -f $stamp ]] || return 0
-  newer=$(find "$WEB_DIR/src" "$WEB_DIR/public" "$WEB_DIR/index.html" "$WEB_DIR/package.json" \
-    "$WEB_DIR/package-lock.json" "$WEB_DIR/vite.config.ts" "$WEB_DIR/tsconfig.json" \
-    -newer "$stamp" -print -quit 2>/dev/null)
-  [[ -n $newer ]]
-}
-
-# npm keeps a copy of the lock file it installed from in node_modules.
-packages_stale() {
-  local installed="$WEB_DIR/node_modules/.package-lock.json"
-  [[ ! -f $installed || $WEB_DIR/package-lock.json -nt $installed ]]
-}
-
 build_dashboard() {
-  if ! dashboard_stale; then
+  if dashboard_stale; then
+    step "building the dashboard (web/dist)"
+    ensure_dashboard_built
+  else
     step "the dashboard is up to date (web/dist)"
-    return 0
   fi
-  step "building the dashboard (web/dist)"
-  command -v npm >/dev/null || die "npm is not on PATH: the dashboard needs Node.js 20.19 or later with npm"
-  if packages_stale; then
-    log "installing the dashboard's packages (npm ci)"
-    (cd "$WEB_DIR" && npm ci --no-audit --no-fund)
-  fi
-  log "bundling the dashboard (npm run build)"
-  (cd "$WEB_DIR" && npm run build)
 }
 
 banner() {

@@ -46,10 +46,7 @@ install_tools() {
     log "installing playwright-core (npm ci in e2e/browser)"
     (cd "$HERE" && npm ci --no-audit --no-fund)
   fi
-  if [[ ! -f $REPO_ROOT/web/dist/index.html ]]; then
-    log "building the dashboard (npm ci && npm run build in web/)"
-    (cd "$REPO_ROOT/web" && npm ci --no-audit --no-fund && npm run build)
-  fi
+  ensure_dashboard_built
   # SENTORI_BROWSER_SKIP_BUILD=1 reuses the debug binaries already built.
   if [[ ${SENTORI_BROWSER_SKIP_BUILD:-} != 1 ]]; then
     log "building ingest, processor and admin-api"
