@@ -164,6 +164,8 @@ test('at 390 px nothing scrolls sideways and the sidebar folds into a menu', asy
     await page.getByTestId('menu-toggle').click();
     await page.getByTestId('nav-traces').click();
     await page.waitForURL((url) => url.pathname.endsWith('/traces'));
+    // The menu closes on the render after the navigation, not with it.
+    await page.getByTestId('nav-traces').waitFor({ state: 'hidden', timeout: 5_000 });
     assert.equal(await page.getByTestId('nav-traces').isVisible(), false, 'a navigation closes the menu');
 
     await page.goto(issueUrl);
