@@ -342,9 +342,11 @@ async fn record(
     received: &mut [Received],
 ) -> Result<Vec<String>, ArtifactError> {
     let mut tx = state.pool.begin().await?;
+    // No conflict target: a release is unique by id and by name, and the
+    // processor may be creating the same one at this moment.
     sqlx::query(
         "INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())
-         ON CONFLICT (project_id, name) DO NOTHING",
+         ON CONFLICT DO NOTHING",
     )
     .bind(project_id)
     .bind(release_id)
