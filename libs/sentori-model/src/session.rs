@@ -1,0 +1,46 @@
+//! Release health: sessions, and deploys that mark when a release went out.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Extra;
+use crate::open_enum::open_enum;
+
+open_enum! {
+    SessionStatus {
+        Ok = "ok",
+        /// Had a handled error.
+        Errored = "errored",
+        /// Ended in a crash: the session is unhealthy.
+        Crashed = "crashed",
+        Exited = "exited",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The idempotency key.
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub release: String,
+    pub environment: String,
+    pub status: SessionStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub duration_ms: i64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deploy {
+    pub release: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub deployed_at: Option<OffsetDateTime>,
+}

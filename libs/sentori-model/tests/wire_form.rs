@@ -1,0 +1,86 @@
+//! The model's JSON form is the `/v1` wire form: a payload read into it and
+//! written back is the same payload, unknown fields included.
+
+use sentori_model::{Announcement, Event, EventKind, Reason, Session, SessionStatus, Span, SpanStatus};
+use serde_json::{Value, json};
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(payload: Value) -> (T, Value) {
+    let typed: T = serde_json::from_value(payload).expect("the payload reads into the model");
+    let written = serde_json::to_value(&typed).unwrap();
+    (typed, written)
+}
+
+#[test]
+fn an_event_survives_the_model_with_every_field_it_did_not_know() {
+    let payload = json!({
+        "id": "019508a0-1111-7000-8000-000000000001",
+        "timestamp": "2026-11-26T11:59:00.123456Z",
+        "kind": "error",
+        "platform": "javascript",
+        "release": "app@1.2.3+4",
+        "environment": "prod",
+        "device": {"os": "web", "osVersion": "Chrome 130", "model": "Pixel", "screen": {"w": 1080}},
+        "app": {"version": "1.2.3", "build": "4", "framework": {"name": "react-native", "version": "0.76"}},
+        "user": {"id": "u-1", "linkHashes": ["ab"]},
+        "error": {
+            "type": "TypeError",
+            "message": "x is undefined",
+            "stack": [
+                {"file": "app.js", "line": 10, "column": 4, "function": "render", "inApp": true,
+                 "instructionAddress": "0x1f", "vars": {"x": null}},
+                {"file": "lib.js", "line": 1}
+            ],
+            "cause": {"type": "FetchError", "stack": [], "cause": null},
+            "mechanism": {"handled": false}
+        },
+        "tags": {"screen": "home"},
+        "breadcrumbs": [{"timestamp": "2026-11-26T11:58:00Z", "type": "nav", "data": {"to": "/home"}, "level": "info"}],
+        "fingerprint": ["{{ default }}", "home"],
+        "traceId": "019508a0-2222-7000-8000-000000000002",
+        "fromANewerSdk": {"nested": [1, 2, 3]}
+    });
+    let (event, written) = round_trip::<Event>(payload.clone());
+    assert_eq!(event.kind, EventKind::Error);
+    let error = event.error.as_ref().unwrap();
+    assert_eq!(error.chain().map(|e| e.error_type.as_str()).collect::<Vec<_>>(), ["TypeError", "FetchError"]);
+    assert_eq!(error.stack[0].extra["vars"], json!({"x": null}));
+    assert_eq!(event.extra["fromANewerSdk"], json!({"nested": [1, 2, 3]}));
+
+    let mut expected = payload;
+    // `null` and absent mean the same; the model writes absent.
+    expected["error"]["cause"].as_object_mut().unwrap().remove("cause");
+    assert_eq!(written, expected);
+}
+
+#[test]
+fn unknown_enum_values_are_kept_as_sent() {
+    let (span, written) = round_trip::<Span>(json!({
+        "id": "019508a0-1111-7000-8000-000000000001",
+        "traceId": "019508a0-2222-7000-8000-000000000002",
+        "parentSpanId": null,
+        "op": "http.client",
+        "name": "GET /",
+        "startedAt": "2026-11-26T11:59:00Z",
+        "durationMs": 12,
+        "status": "deadline_exceeded"
+    }));
+    assert_eq!(span.status, SpanStatus::Other("deadline_exceeded".into()));
+    assert_eq!(written["status"], "deadline_exceeded");
+    assert_eq!(written["parentSpanId"], Value::Null, "a root span says so");
+
+    let (session, _) = round_trip::<Session>(json!({
+        "id": "019508a0-1111-7000-8000-000000000001", "release": "app@1", "environment": "prod",
+        "status": "crashed", "startedAt": "2026-11-26T11:59:00Z", "durationMs": 5
+    }));
+    assert_eq!(session.status, SessionStatus::Crashed);
+}
+
+#[test]
+fn an_announcement_is_the_notify_stream_payload() {
+    let (announcement, written) = round_trip::<Announcement>(json!({
+        "issueId": "019508a0-1111-7000-8000-000000000001", "reason": "regressed", "occurrence": 2
+    }));
+    assert_eq!(announcement.reason, Reason::Regressed);
+    assert_eq!(written["reason"], "regressed");
+    assert!(serde_json::from_value::<Announcement>(json!({"issueId": "x", "reason": "new", "occurrence": 0})).is_err());
+}
