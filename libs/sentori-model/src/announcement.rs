@@ -19,6 +19,18 @@ impl Reason {
     }
 }
 
+impl std::str::FromStr for Reason {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "new" => Ok(Reason::New),
+            "regressed" => Ok(Reason::Regressed),
+            other => Err(format!("{other:?} is neither \"new\" nor \"regressed\"")),
+        }
+    }
+}
+
 /// The notify stream's payload; the project is the stream entry's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -24,7 +24,9 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::mail::{IssueFacts, Mailer, Reason, SendError, digest_email, issue_email};
+use sentori_model::Reason;
+
+use crate::mail::{IssueFacts, Mailer, SendError, digest_email, issue_email};
 
 /// One announcement from the notify stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,19 +38,10 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    /// Reads the payload `{"issueId","reason","occurrence"}` the processor publishes.
-    pub fn from_payload(project_id: Uuid, payload: &Value) -> Result<Self, String> {
-        let issue_id = payload
-            .get("issueId")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or("payload has no valid issueId")?;
-        let reason = match payload.get("reason").and_then(Value::as_str) {
-            Some("new") => Reason::New,
-            Some("regressed") => Reason::Regressed,
-            other => return Err(format!("payload reason {other:?} is neither \"new\" nor \"regressed\"")),
-        };
-        let occurrence = payload.get("occurrence").and_then(Value::as_i64).ok_or("payload has no integer occurrence")?;
+    /// Reads the payload the processor publishes (`sentori_model::Announcement`).
+    pub fn from_payload(project_id: Uuid, payload: Value) -> Result<Self, String> {
+        let sentori_model::Announcement { issue_id, reason, occurrence } =
+            serde_json::from_value(payload).map_err(|err| format!("announcement payload: {err}"))?;
         Ok(Self { project_id, issue_id, reason, occurrence })
     }
 }
@@ -354,10 +347,10 @@ mod tests {
     #[test]
     fn reads_the_processor_payload() {
         let issue = Uuid::now_v7();
-        let a = Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "regressed", "occurrence": 2})).unwrap();
+        let a = Announcement::from_payload(Uuid::nil(), json!({"issueId": issue, "reason": "regressed", "occurrence": 2})).unwrap();
         assert_eq!(a, Announcement { project_id: Uuid::nil(), issue_id: issue, reason: Reason::Regressed, occurrence: 2 });
-        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "resolved", "occurrence": 0})).is_err());
-        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": "x", "reason": "new", "occurrence": 0})).is_err());
-        assert!(Announcement::from_payload(Uuid::nil(), &json!({"issueId": issue, "reason": "new"})).is_err());
+        assert!(Announcement::from_payload(Uuid::nil(), json!({"issueId": issue, "reason": "resolved", "occurrence": 0})).is_err());
+        assert!(Announcement::from_payload(Uuid::nil(), json!({"issueId": "x", "reason": "new", "occurrence": 0})).is_err());
+        assert!(Announcement::from_payload(Uuid::nil(), json!({"issueId": issue, "reason": "new"})).is_err());
     }
 }

@@ -321,7 +321,7 @@ impl Notifier {
     async fn attempt(&mut self, deliverer: &Deliverer, delivery: Delivery, attempts: u32, waiting: &mut Vec<Waiting>) {
         let announcement = match &delivery.envelope {
             Ok(envelope) if envelope.kind == ItemKind::Notification => match envelope.payload.value() {
-                Ok(payload) => Announcement::from_payload(envelope.project_id, &payload),
+                Ok(payload) => Announcement::from_payload(envelope.project_id, payload),
                 Err(err) => Err(format!("the announcement is not valid JSON: {err}")),
             },
             Ok(envelope) => Err(format!("a {:?} entry on the notify stream", envelope.kind)),

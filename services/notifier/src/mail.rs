@@ -13,6 +13,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sentori_model::Reason;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -110,22 +111,6 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters, lettre::transpor
         builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
     }
     builder.build()
-}
-
-/// Why an issue is announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    New,
-    Regressed,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::New => "new",
-            Reason::Regressed => "regressed",
-        }
-    }
 }
 
 /// What an email says about one issue (loaded from `issues` and `projects`).

@@ -7,27 +7,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use sqlx::{PgPool, Postgres, Transaction};
 use sentori_queue::{Envelope, ItemKind, Producer, Stream};
 use sentori_runtime::Shutdown;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    New,
-    Regressed,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::New => "new",
-            Reason::Regressed => "regressed",
-        }
-    }
-}
+pub use sentori_model::Reason;
 
 #[derive(Debug, Clone)]
 pub struct Announcement {
@@ -110,13 +96,14 @@ impl Outbox {
         if rows.is_empty() {
             return Ok(0);
         }
-        let envelopes: Vec<Envelope> = rows
-            .iter()
-            .map(|(_, project_id, org_id, issue_id, reason, occurrence)| {
+        let mut envelopes = Vec::with_capacity(rows.len());
+        for (_, project_id, org_id, issue_id, reason, occurrence) in &rows {
+            let announcement = sentori_model::Announcement { issue_id: *issue_id, reason: reason.parse()?, occurrence: *occurrence };
+            envelopes.push(
                 Envelope::new(ItemKind::Notification, *project_id, *org_id, OffsetDateTime::now_utc())
-                    .with_payload(json!({"issueId": issue_id, "reason": reason, "occurrence": occurrence}))
-            })
-            .collect();
+                    .with_payload(serde_json::to_value(&announcement)?),
+            );
+        }
         self.producer.append(Stream::Notify, &envelopes).await?;
         let done: Vec<i64> = rows.iter().map(|row| row.0).collect();
         sqlx::query("DELETE FROM announcements WHERE id = ANY($1)").bind(&done).execute(&mut *tx).await?;
