@@ -36,20 +36,37 @@ struct Session {
     payload: Value,
 }
 
+/// What validation accepts, the typed model reads: the services behind
+/// ingest read payloads through `sentori_model`, so an accepted payload it
+/// could not read would be stored and then fail.
+fn readable_as<T: serde::de::DeserializeOwned>(payload: Value) -> Value {
+    if let Err(err) = serde_json::from_value::<T>(payload.clone()) {
+        panic!("validation accepted a payload the model cannot read ({err}): {payload}");
+    }
+    payload
+}
+
 fn validate_event(payload: Value) -> Result<Event, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_event(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED)
-        .map(|v| Event { id: v.id, timestamp: v.timestamp, kind: v.kind, payload: as_value(&v.payload), changed: v.changed })
+    super::validate_event(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED).map(|v| Event {
+        id: v.id,
+        timestamp: v.timestamp,
+        kind: v.kind,
+        payload: readable_as::<sentori_model::Event>(as_value(&v.payload)),
+        changed: v.changed,
+    })
 }
 
 fn validate_span(payload: Value) -> Result<Span, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_span(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED).map(|v| Span { payload: as_value(&v.payload) })
+    super::validate_span(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED)
+        .map(|v| Span { payload: readable_as::<sentori_model::Span>(as_value(&v.payload)) })
 }
 
 fn validate_session(payload: Value) -> Result<Session, Vec<FieldError>> {
     let body = as_body(&payload);
-    super::validate_session(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED).map(|v| Session { payload: as_value(&v.payload) })
+    super::validate_session(crate::json::parse(body.as_bytes()).unwrap(), RECEIVED)
+        .map(|v| Session { payload: readable_as::<sentori_model::Session>(as_value(&v.payload)) })
 }
 
 fn validate_deploy(payload: Value) -> Result<ValidatedDeploy, Vec<FieldError>> {
