@@ -268,3 +268,35 @@ test('events sent two days late show two days ago, not as a spike in the last 24
   await page.locator('[data-testid="issue-histogram"][data-total="4"]').waitFor();
   assert.equal(await histogram.locator('[data-testid="histogram-bucket"]').count(), 90);
 });
+
+test('the missing-source-maps note shows for a minified stack only, with the upload command', async () => {
+  const release = `shop@3.0.${Date.now()}`;
+  const send = async (message, frame) => {
+    const response = await fetch(`${WEB}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: randomUUID(), timestamp: new Date().toISOString(), kind: 'error', platform: 'javascript', release,
+        environment: 'prod', device: { os: 'web', osVersion: '124' }, app: { version: '3.0.0' },
+        error: { type: 'TypeError', message, stack: [{ ...frame, inApp: true }] },
+      }),
+    });
+    assert.equal(response.status, 202, await response.text());
+  };
+  const minified = `minified stack ${randomUUID()}`;
+  const readable = `readable stack ${randomUUID()}`;
+  await send(minified, { file: 'https://shop.example/assets/app.min.js', line: 1, column: 20412, function: 'Xe' });
+  await send(readable, { file: 'https://shop.example/src/cart.js', line: 12, column: 4, function: 'checkout' });
+
+  await (await issueRow(minified)).getByTestId('issue-title').click();
+  const note = page.getByTestId('symbolication-note');
+  await note.waitFor();
+  const text = await note.innerText();
+  assert.match(text, /has no source maps/);
+  assert.ok(text.includes(`/admin/api/releases/${encodeURIComponent(release)}/sourcemaps`), text);
+  await shot('10-missing-maps-note');
+
+  await (await issueRow(readable)).getByTestId('issue-title').click();
+  await page.getByTestId('stack-frame').first().waitFor();
+  assert.equal(await note.count(), 0, 'a readable stack needs no maps');
+});

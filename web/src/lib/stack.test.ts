@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorInfo, Frame } from '../api/types';
-import { causeChain, contextLines, defaultExpandedFrame, frameLocation, rawLocation } from './stack';
+import { causeChain, contextLines, defaultExpandedFrame, frameLocation, looksMinified, rawLocation } from './stack';
 
 const mapped: Frame = {
   file: 'src/cart/checkout.ts',
@@ -78,5 +78,22 @@ describe('defaultExpandedFrame', () => {
     const lib: Frame = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
     expect(defaultExpandedFrame([{ file: 'a', line: 1 }, lib])).toBe(1);
     expect(defaultExpandedFrame([{ file: 'a', line: 1 }])).toBe(-1);
+  });
+});
+
+describe('looksMinified', () => {
+  const frame = (f: Partial<Frame>): Frame => ({ file: 'src/app.ts', line: 10, column: 4, function: 'render', inApp: true, ...f });
+
+  it('recognises bundles, minifier names and long first lines', () => {
+    expect(looksMinified(frame({ file: 'https://cdn.example.com/app.min.js?v=2' }))).toBe(true);
+    expect(looksMinified(frame({ file: '/assets/index-3f9a1c0b.js' }))).toBe(true);
+    expect(looksMinified(frame({ function: 'Xe' }))).toBe(true);
+    expect(looksMinified(frame({ line: 1, column: 18234 }))).toBe(true);
+  });
+
+  it('leaves readable and mapped frames alone', () => {
+    expect(looksMinified(frame({}))).toBe(false);
+    expect(looksMinified(frame({ file: 'server/index.js', function: 'handleRequest' }))).toBe(false);
+    expect(looksMinified(mapped)).toBe(false);
   });
 });

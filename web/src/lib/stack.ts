@@ -27,6 +27,22 @@ export function isMapped(frame: Frame): boolean {
   return rawLocation(frame) !== null;
 }
 
+/**
+ * Whether a frame shows a minifier's output rather than the author's code:
+ * not source-mapped, and a `.min.js` or content-hashed bundle name, a
+ * one- or two-letter function name, or a column far into one long line.
+ */
+export function looksMinified(frame: Frame): boolean {
+  if (isMapped(frame)) return false;
+  const file = (frame.file || '').split(/[?#]/)[0] ?? '';
+  const name = frame.function ?? '';
+  return (
+    /\.min\.js$|[.-][0-9a-f]{8,}\.js$/i.test(file) ||
+    /^[A-Za-z0-9_$]{1,2}$/.test(name) ||
+    (frame.line === 1 && (frame.column ?? 0) > 200)
+  );
+}
+
 export function hasContext(frame: Frame): boolean {
   return typeof frame.contextLine === 'string';
 }

@@ -89,17 +89,47 @@ fn frames(error: &Value) -> Vec<&Value> {
     error["stack"].as_array().map(|s| s.iter().filter(|f| f.is_object()).collect()).unwrap_or_default()
 }
 
+/// What the SDK marked in-app, less the runtime's own code, which SDKs do
+/// not always recognise: Node's core modules (`node:fs`, and
+/// `internal/…` in older stacks), installed packages, and the pseudo-files
+/// V8 names for built-ins (`native`, `<anonymous>`, `index 0` in
+/// `at async Promise.all (index 0)`).
 fn in_app(frame: &Value) -> bool {
-    frame["inApp"].as_bool().unwrap_or(false)
+    frame["inApp"].as_bool().unwrap_or(false) && !is_runtime_file(frame["file"].as_str().unwrap_or(""))
 }
 
+fn is_runtime_file(file: &str) -> bool {
+    file.starts_with("node:")
+        || file.starts_with("internal/")
+        || file.starts_with("node_modules/")
+        || file.contains("/node_modules/")
+        || matches!(file, "native" | "<anonymous>")
+        || file.strip_prefix("index ").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The frame's function, without the `async ` that V8 puts before a
+/// function awaited further up (`at async handler (…)`): the same function
+/// awaited or not is one place in the code.
 fn function(frame: &Value) -> &str {
-    frame["function"].as_str().filter(|f| !f.is_empty()).unwrap_or("<anonymous>")
+    let name = frame["function"].as_str().unwrap_or("");
+    let name = name.strip_prefix("async ").unwrap_or(name).trim();
+    if name.is_empty() { "<anonymous>" } else { name }
+}
+
+/// A name a minifier gave (`a`, `Xe`) in a frame no source map resolved
+/// (mapped frames keep their bundle position in `rawFile`): the next build
+/// renames it, so it must not split one bug into an issue per build.
+fn is_minified_name(frame: &Value, name: &str) -> bool {
+    frame.get("rawFile").is_none()
+        && name.len() <= 2
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'$' || b == b'_')
 }
 
 /// Line and column are not part of the key: they move with every release.
 fn frame_component(frame: &Value) -> String {
-    format!("frame:{} {}", function(frame), normalize_file(frame["file"].as_str().unwrap_or("")))
+    let name = function(frame);
+    let name = if is_minified_name(frame, name) { "?" } else { name };
+    format!("frame:{} {}", name, normalize_file(frame["file"].as_str().unwrap_or("")))
 }
 
 static CONTENT_HASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.-][0-9a-fA-F]{8,}(\.)").unwrap());

@@ -43,17 +43,17 @@ fn different_types_or_functions_are_different_groups() {
 #[test]
 fn only_the_top_five_in_app_frames_count() {
     let frames: Vec<Value> =
-        (0..8).map(|i| json!({"file": "src/a.js", "line": 1, "function": format!("f{i}"), "inApp": true})).collect();
+        (0..8).map(|i| json!({"file": "src/a.js", "line": 1, "function": format!("step{i}"), "inApp": true})).collect();
     let grouping = group(&error_event("a@1", "E", Value::Array(frames)));
     assert_eq!(grouping.components.len(), 1 + 5);
-    assert_eq!(grouping.components[5], "frame:f4 src/a.js");
+    assert_eq!(grouping.components[5], "frame:step4 src/a.js");
 }
 
 #[test]
 fn without_in_app_frames_the_message_joins_the_key() {
-    let frames = json!([{"file": "vendor.js", "line": 1, "function": "x"}]);
+    let frames = json!([{"file": "vendor.js", "line": 1, "function": "load"}]);
     let a = group(&error_event("a@1", "E", frames.clone()));
-    assert_eq!(a.components, vec!["type:E", "frame:x vendor.js", "message:Cannot read property 'x' of undefined (id <n>)"]);
+    assert_eq!(a.components, vec!["type:E", "frame:load vendor.js", "message:Cannot read property 'x' of undefined (id <n>)"]);
     let mut other = error_event("a@1", "E", frames);
     other["error"]["message"] = json!("something else");
     assert_ne!(a.fingerprint, group(&other).fingerprint);
@@ -123,4 +123,44 @@ fn file_normalisation() {
     assert_eq!(normalize_file("https://x.io/assets/index-4f9a2c1de.js"), "/assets/index.js");
     assert_eq!(normalize_file("/assets/chunk.0a1b2c3d4e5f.min.js?x=1#L2"), "/assets/chunk.min.js");
     assert_eq!(normalize_file("~/lib/a.js"), "lib/a.js");
+}
+
+#[test]
+fn node_core_and_package_frames_are_never_in_app() {
+    // What a Node SDK may send: every frame marked in-app.
+    let frames = json!([
+        {"file": "node:internal/process/task_queues", "line": 95, "function": "process.processTicksAndRejections", "inApp": true},
+        {"file": "internal/modules/esm/loader.js", "line": 3, "function": "load", "inApp": true},
+        {"file": "/srv/app/node_modules/express/lib/router.js", "line": 1, "function": "handle", "inApp": true},
+        {"file": "index 0", "line": 1, "function": "async Promise.all", "inApp": true},
+        {"file": "/srv/app/src/orders.js", "line": 40, "function": "async placeOrder", "inApp": true}
+    ]);
+    let grouping = group(&error_event("a@1", "TypeError", frames));
+    assert_eq!(grouping.components, vec!["type:TypeError", "frame:placeOrder /srv/app/src/orders.js"]);
+    assert_eq!(grouping.culprit.as_deref(), Some("placeOrder (/srv/app/src/orders.js)"));
+}
+
+#[test]
+fn the_same_function_awaited_or_not_is_one_frame() {
+    let frame = |function: &str| json!([{"file": "src/a.js", "line": 1, "function": function, "inApp": true}]);
+    assert_eq!(
+        group(&error_event("a@1", "E", frame("async handler"))).fingerprint,
+        group(&error_event("a@1", "E", frame("handler"))).fingerprint
+    );
+}
+
+#[test]
+fn minified_names_do_not_split_an_issue_between_builds() {
+    let build = |function: &str, hash: &str| {
+        json!([{"file": format!("https://cdn.example.com/main.{hash}.js"), "line": 1, "column": 18223, "function": function, "inApp": true}])
+    };
+    let first = group(&error_event("a@1", "E", build("a", "3f2a1b9c")));
+    let next = group(&error_event("a@2", "E", build("Xe", "77aa00ff")));
+    assert_eq!(first.fingerprint, next.fingerprint);
+    assert_eq!(first.components[1], "frame:? /main.js");
+
+    // A mapped frame's short name is the author's, and counts.
+    let mut mapped = build("go", "3f2a1b9c");
+    mapped[0]["rawFile"] = json!("https://cdn.example.com/main.3f2a1b9c.js");
+    assert_eq!(group(&error_event("a@1", "E", mapped)).components[1], "frame:go /main.js");
 }

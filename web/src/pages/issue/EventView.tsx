@@ -5,7 +5,7 @@ import { KeyValues } from '../../components/PageHeader';
 import { Truncated } from '../../components/Truncated';
 import { DateTime } from '../../components/Time';
 import { plainValue } from '../../lib/format';
-import { causeChain, isMapped } from '../../lib/stack';
+import { causeChain, isMapped, looksMinified } from '../../lib/stack';
 import { seg } from '../../lib/url';
 import { Attachments } from './Attachments';
 import { Breadcrumbs } from './Breadcrumbs';
@@ -39,11 +39,14 @@ function SymbolicationNote({ event }: { event: SentoriEvent }) {
   if (event.platform !== 'javascript' || !event.error) return null;
   const frames = causeChain(event.error).flatMap((e) => e.stack ?? []);
   if (frames.length === 0) return null;
-  if (event.symbolication?.releaseHasMap === false) {
+  if (event.symbolication?.releaseHasMap === false && frames.some(looksMinified)) {
+    const upload = `curl -H "Authorization: Bearer <admin token>" -F "file=@dist/main.js.map" \\
+  ${window.location.origin}/admin/api/releases/${encodeURIComponent(event.release)}/sourcemaps`;
     return (
       <div className="note" data-testid="symbolication-note">
-        No source maps were uploaded for release <code>{event.release}</code>, so this stack shows bundle positions. Upload them
-        with the CLI (<code>POST /admin/api/releases/…/sourcemaps</code>) to see original files and lines.
+        This stack is minified and release <code>{event.release}</code> has no source maps. Upload the bundle's maps (one file
+        part each, named as the bundle serves them) with an admin token to see original files, lines and names:
+        <pre className="note-command">{upload}</pre>
       </div>
     );
   }
