@@ -208,6 +208,7 @@ test('an id that names nothing shows a not-found state, not the server parse err
     [`/p/${DEV_PROJECT}/issues/not-an-issue-id`, 'issue-missing'],
     [`/p/${DEV_PROJECT}/issues/${randomUUID()}`, 'issue-missing'],
     [`/p/${DEV_PROJECT}/traces/not-a-trace-id`, 'not-found'],
+    [`/p/${DEV_PROJECT}/releases/${encodeURIComponent('never@0.0.0')}`, 'release-missing'],
     ['/p/not-a-project/issues', 'not-found'],
     ['/no/such/page', 'not-found'],
   ];

@@ -91,6 +91,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(traces::list))
         .routes(routes!(traces::detail))
         .routes(routes!(releases::list))
+        .routes(routes!(releases::get))
         .routes(routes!(recipients::list, recipients::create))
         .routes(routes!(recipients::update, recipients::delete))
         .routes(routes!(status::status))

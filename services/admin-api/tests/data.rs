@@ -465,6 +465,11 @@ async fn traces_releases_recipients_attachments_and_status() {
     assert!((old["crashFreeUsers"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
     assert_eq!(old["artifactCount"], 0);
     assert!(old["deployAt"].is_null());
+    let (status, one, _) = get(&api, &session, &format!("/projects/{pid}/releases/app%401.0.0")).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(&one, old, "one release reads as it does in the list");
+    let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/releases/app%409.9.9")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("notFound")), "a release the project never saw");
 
     // Recipients.
     let post = |body: Value| api.request(Method::POST, &format!("/projects/{pid}/recipients")).operator(&session).json(&body).send();

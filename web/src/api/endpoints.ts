@@ -92,6 +92,8 @@ export const traces = {
 export const releases = {
   list: (pid: string, cursor?: string | null, signal?: AbortSignal) =>
     requestPage<Release>(`${project(pid)}/releases`, {}, cursor, signal),
+  get: (pid: string, release: string, signal?: AbortSignal) =>
+    request<Release>('GET', `${project(pid)}/releases/${seg(release)}`, { signal }),
   artifacts: (pid: string, release: string, signal?: AbortSignal) =>
     request<Artifact[]>('GET', `${project(pid)}/releases/${seg(release)}/artifacts`, { signal }),
   deleteArtifact: (pid: string, release: string, aid: string) =>

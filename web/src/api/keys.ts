@@ -16,6 +16,7 @@ export const keys = {
   traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,
   trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
+  release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
   artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,
   recipients: (pid: string) => ['projects', pid, 'recipients'] as const,
   status: ['status'] as const,
