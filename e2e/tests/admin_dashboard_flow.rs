@@ -224,3 +224,85 @@ async fn late_events_count_when_they_happened_not_when_they_arrived() {
     let bucket = buckets.iter().find(|b| b["start"] == that_day.as_str()).unwrap_or_else(|| panic!("{that_day} in {two_weeks}"));
     assert_eq!(bucket["count"], 4, "{two_weeks}");
 }
+
+/// The issue list's search narrows by user and tag as the processor stored
+/// them; under a release filter the counts are the release's, and the
+/// status tabs count what the filters leave.
+#[tokio::test]
+async fn the_issue_list_narrows_by_user_tag_and_release_and_counts_to_match() {
+    let Pipeline { stack, ingest, admin, _processor } = Pipeline::start().await;
+    let client = reqwest::Client::new();
+    let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
+    let event = |function: &str, release: &str, user: &str, screen: &str| {
+        json!({
+            "id": Uuid::now_v7(), "timestamp": now, "kind": "error", "platform": "javascript",
+            "release": release, "environment": "prod", "device": {"os": "web", "osVersion": "124"}, "app": {"version": "1"},
+            "user": {"id": user}, "tags": {"screen": screen},
+            "error": {"type": "TypeError", "message": format!("{function} failed"),
+                      "stack": [{"file": "app:///shop.js", "line": 3, "function": function, "inApp": true}]},
+        })
+    };
+    let events = [
+        event("checkout", "shop@1", "u-1", "checkout"),
+        event("checkout", "shop@1", "u-1", "checkout"),
+        event("checkout", "shop@2", "u-2", "cart"),
+        event("browse", "shop@2", "u-3", "home"),
+    ];
+    post_event_batches(&client, &ingest.url(""), &stack.dev_token, &events).await;
+
+    let (cookie, csrf) = operator_login(&client, &admin).await;
+    let get = |path: String| get_json(&client, &admin, &cookie, path);
+    let list = |query: &'static str| get(format!("/projects/{DEV_PROJECT_ID}/issues?status=all&{query}"));
+    let titles = |rows: Value| -> Vec<String> {
+        let mut titles: Vec<String> = rows.as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect();
+        titles.sort();
+        titles
+    };
+    eventually("both issues with all four events", Duration::from_secs(30), || async {
+        let rows = list("").await;
+        let events: i64 = rows.as_array().unwrap().iter().map(|r| r["eventCount"].as_i64().unwrap()).sum();
+        (rows.as_array().unwrap().len() == 2 && events == 4).then_some(())
+    })
+    .await;
+
+    assert_eq!(titles(list("user=u-2").await), ["TypeError: checkout failed"]);
+    assert_eq!(titles(list("user=u-3").await), ["TypeError: browse failed"]);
+    assert_eq!(titles(list("user=nobody").await), Vec::<String>::new());
+    assert_eq!(titles(list("tag=screen%3Dcart").await), ["TypeError: checkout failed"]);
+    assert_eq!(titles(list("tag=screen%3Dhome").await), ["TypeError: browse failed"]);
+    assert_eq!(titles(list("tag=screen%3Dcart&tag=plan%3Dpro").await), Vec::<String>::new(), "one event carries every tag");
+    for bad in ["tag=screen", "tag=screen%3Dcart&tag=screen%3Dhome"] {
+        let response = client
+            .get(admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}/issues?{bad}")))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(response.json::<Value>().await.unwrap()["details"][0]["field"], "tag", "{bad}");
+    }
+
+    // Under a release filter, each row counts its events and users in that release.
+    let in_release = list("release=shop%402").await;
+    let checkout = in_release.as_array().unwrap().iter().find(|r| r["title"] == "TypeError: checkout failed").unwrap();
+    assert_eq!((checkout["eventCount"].as_i64(), checkout["userCount"].as_i64()), (Some(1), Some(1)), "{checkout}");
+    let all_time = list("query=checkout").await;
+    assert_eq!((all_time[0]["eventCount"].as_i64(), all_time[0]["userCount"].as_i64()), (Some(3), Some(2)));
+
+    // Resolve the browse issue; the tabs count under the filters.
+    let browse = list("user=u-3").await[0]["id"].as_str().unwrap().to_owned();
+    let resolved = client
+        .patch(admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}/issues/{browse}")))
+        .header("Cookie", &cookie)
+        .header("X-Sentori-Csrf", &csrf)
+        .json(&json!({"status": "resolved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let counts = |query: &'static str| get(format!("/projects/{DEV_PROJECT_ID}/issues:counts?{query}"));
+    assert_eq!(counts("").await, json!({"active": 1, "regressed": 0, "resolved": 1, "silenced": 0, "all": 2}));
+    assert_eq!(counts("release=shop%402").await, json!({"active": 1, "regressed": 0, "resolved": 1, "silenced": 0, "all": 2}));
+    assert_eq!(counts("release=shop%401").await, json!({"active": 1, "regressed": 0, "resolved": 0, "silenced": 0, "all": 1}));
+    assert_eq!(counts("tag=screen%3Dhome&status=active").await["all"], 1, "status is not a narrowing filter");
+}

@@ -5,7 +5,7 @@
 //! dashboard always gets `{"error", "message", ...}` and never a framework's
 //! plain-text page.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -77,8 +77,8 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
+impl From<axum_extra::extract::QueryRejection> for ApiError {
+    fn from(rejection: axum_extra::extract::QueryRejection) -> Self {
         ApiError::Rejected { status: StatusCode::BAD_REQUEST, code: "invalidQuery", message: rejection.body_text() }
     }
 }

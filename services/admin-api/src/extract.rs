@@ -14,6 +14,8 @@ pub struct Json<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
+/// axum-extra's query extractor, which reads a repeated key
+/// (`tag=a%3D1&tag=b%3D2`) into a list.
 #[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+#[from_request(via(axum_extra::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);

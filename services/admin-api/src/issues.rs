@@ -36,6 +36,11 @@ pub struct ListParams {
     r#type: Option<String>,
     /// An alias of `type`.
     error_type: Option<String>,
+    /// Issues that affected this user: the SDK's `user.id`, else the device's `installId`.
+    user: Option<String>,
+    /// `key=value`: issues with an event carrying that tag. Repeated, one event must carry them all.
+    #[serde(default)]
+    tag: Vec<String>,
     /// `lastSeen` (default), `firstSeen`, `events`, `users`; always descending.
     sort: Option<String>,
     /// 1 to 200, default 50.
@@ -152,10 +157,7 @@ pub async fn list(
     };
     let limit = cursor::limit(params.limit, 50, 200)?;
     let after = Cursor::parse(params.cursor.as_deref())?;
-    let error_type = match (non_empty(&params.r#type), non_empty(&params.error_type)) {
-        (Some(a), Some(b)) if a != b => return Err(ApiError::invalid("errorType", "contradicts type")),
-        (a, b) => a.or(b),
-    };
+    let narrowing = params.narrowing()?;
 
     // One index range per status, each walked in sort order and cut at the
     // page size, then merged: with `status = ANY(...)` over the whole table
@@ -169,41 +171,7 @@ pub async fn list(
     q.push("::text[]) AS s(status) CROSS JOIN LATERAL (SELECT i.* FROM issues i WHERE i.project_id = ");
     q.push_bind(project_id);
     q.push(" AND i.status = s.status");
-    if let Some(text) = non_empty(&params.query) {
-        // Title, culprit and type, as written to `issue_search` when the
-        // issue was created (they never change), trigram-indexed there.
-        q.push(" AND EXISTS (SELECT 1 FROM issue_search t WHERE t.project_id = i.project_id AND t.issue_id = i.id AND t.document ILIKE ")
-            .push_bind(like_pattern(text))
-            .push(")");
-    }
-    if let Some(release) = non_empty(&params.release) {
-        // An issue's first and last seen bound its events' timestamps, so an
-        // issue with an event in the release overlaps the release's span:
-        // the walk skips the issues outside it without probing `events`
-        // (an old release sorted by first seen probed thousands).
-        q.push(" AND i.first_seen <= (SELECT max(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
-        q.push(" AND release = ").push_bind(release.to_owned());
-        q.push(") AND i.last_seen >= (SELECT min(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
-        q.push(" AND release = ").push_bind(release.to_owned());
-        q.push(") AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.release = ")
-            .push_bind(release.to_owned())
-            .push(")");
-    }
-    if let Some(environment) = non_empty(&params.environment) {
-        q.push(
-            " AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.environment = ",
-        )
-        .push_bind(environment.to_owned())
-        .push(")");
-    }
-    for (field, value) in [("i.kind", &params.kind), ("i.level", &params.level)] {
-        if let Some(value) = non_empty(value) {
-            q.push(format!(" AND {field} = ")).push_bind(value.to_owned());
-        }
-    }
-    if let Some(error_type) = error_type {
-        q.push(" AND i.type = ").push_bind(error_type.to_owned());
-    }
+    narrowing.push_conditions(&mut q, project_id);
     if let Some(after) = after {
         // `<=` alone bounds the index range; the rest only skips the ties
         // already shown.
@@ -221,7 +189,174 @@ pub async fn list(
     let rows = q.build_query_as::<IssueRow>().persistent(false).fetch_all(&state.pool).await?;
     let mut page = Page::from_overfetch(rows, limit, |row| Cursor { key: sort.key(row), id: row.id });
     fill_trends(&state, project_id, &mut page.rows).await?;
+    narrowing.scope_counts(&state, project_id, &mut page.rows).await?;
     Ok(page)
+}
+
+/// What narrows the list besides its status tab; the status tabs' counts
+/// apply the same.
+struct Narrowing<'p> {
+    text: Option<&'p str>,
+    release: Option<&'p str>,
+    environment: Option<&'p str>,
+    kind: Option<&'p str>,
+    level: Option<&'p str>,
+    error_type: Option<&'p str>,
+    user: Option<&'p str>,
+    /// All of them on one event, as a `jsonb` object for `@>`.
+    tags: Option<serde_json::Value>,
+}
+
+impl ListParams {
+    fn narrowing(&self) -> Result<Narrowing<'_>, ApiError> {
+        let error_type = match (non_empty(&self.r#type), non_empty(&self.error_type)) {
+            (Some(a), Some(b)) if a != b => return Err(ApiError::invalid("errorType", "contradicts type")),
+            (a, b) => a.or(b),
+        };
+        let mut tags = serde_json::Map::new();
+        for tag in self.tag.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            match tag.split_once('=') {
+                Some((key, value)) if !key.trim().is_empty() => {
+                    let value = serde_json::Value::String(value.trim().to_owned());
+                    if tags.insert(key.trim().to_owned(), value).is_some() {
+                        return Err(ApiError::invalid("tag", format!("{:?} is given twice: an event has one value per tag", key.trim())));
+                    }
+                }
+                _ => return Err(ApiError::invalid("tag", format!("{tag:?} is not key=value"))),
+            }
+        }
+        Ok(Narrowing {
+            text: non_empty(&self.query),
+            release: non_empty(&self.release),
+            environment: non_empty(&self.environment),
+            kind: non_empty(&self.kind),
+            level: non_empty(&self.level),
+            error_type,
+            user: non_empty(&self.user),
+            tags: (!tags.is_empty()).then_some(serde_json::Value::Object(tags)),
+        })
+    }
+}
+
+impl Narrowing<'_> {
+    /// `AND …` conditions on `i`, an issue of `project_id`.
+    fn push_conditions(&self, q: &mut QueryBuilder<'_, Postgres>, project_id: Uuid) {
+        if let Some(text) = self.text {
+            // Title, culprit and type, as written to `issue_search` when the
+            // issue was created (they never change), trigram-indexed there.
+            q.push(" AND EXISTS (SELECT 1 FROM issue_search t WHERE t.project_id = i.project_id AND t.issue_id = i.id AND t.document ILIKE ")
+                .push_bind(like_pattern(text))
+                .push(")");
+        }
+        if let Some(release) = self.release {
+            // An issue's first and last seen bound its events' timestamps, so an
+            // issue with an event in the release overlaps the release's span:
+            // the walk skips the issues outside it without probing `events`
+            // (an old release sorted by first seen probed thousands).
+            q.push(" AND i.first_seen <= (SELECT max(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
+            q.push(" AND release = ").push_bind(release.to_owned());
+            q.push(") AND i.last_seen >= (SELECT min(timestamp) FROM events WHERE project_id = ").push_bind(project_id);
+            q.push(" AND release = ").push_bind(release.to_owned());
+            q.push(") AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.release = ")
+                .push_bind(release.to_owned())
+                .push(")");
+        }
+        if let Some(environment) = self.environment {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.environment = ",
+            )
+            .push_bind(environment.to_owned())
+            .push(")");
+        }
+        for (field, value) in [("i.kind", self.kind), ("i.level", self.level), ("i.type", self.error_type)] {
+            if let Some(value) = value {
+                q.push(format!(" AND {field} = ")).push_bind(value.to_owned());
+            }
+        }
+        if let Some(user) = self.user {
+            // The processor keys users as `user:<id>`, else `install:<id>`.
+            q.push(" AND EXISTS (SELECT 1 FROM issue_users u WHERE u.project_id = i.project_id AND u.issue_id = i.id AND u.user_key = ANY(")
+                .push_bind(vec![format!("user:{user}"), format!("install:{user}")])
+                .push("))");
+        }
+        if let Some(tags) = &self.tags {
+            q.push(" AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.issue_id = i.id AND e.tags @> ")
+                .push_bind(sqlx::types::Json(tags.clone()))
+                .push("::jsonb)");
+        }
+    }
+
+    /// With a release or environment filter, each row's event and user
+    /// counts are those of its events in that release or environment: the
+    /// all-time numbers beside a filtered list misled.
+    async fn scope_counts(&self, state: &AppState, project_id: Uuid, rows: &mut [IssueRow]) -> Result<(), ApiError> {
+        if self.release.is_none() && self.environment.is_none() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let counts: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+            "SELECT issue_id, count(*), count(DISTINCT user_key) FROM events
+              WHERE project_id = $1 AND issue_id = ANY($2)
+                AND ($3::text IS NULL OR release = $3) AND ($4::text IS NULL OR environment = $4)
+              GROUP BY issue_id",
+        )
+        .bind(project_id)
+        .bind(&ids)
+        .bind(self.release)
+        .bind(self.environment)
+        .fetch_all(&state.pool)
+        .await?;
+        let counts: HashMap<Uuid, (i64, i64)> = counts.into_iter().map(|(id, events, users)| (id, (events, users))).collect();
+        for row in rows {
+            (row.event_count, row.user_count) = counts.get(&row.id).copied().unwrap_or((0, 0));
+        }
+        Ok(())
+    }
+}
+
+/// How many issues each status tab holds under the list's other filters.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct IssueCounts {
+    /// Active and regressed, as the `active` tab lists them.
+    pub active: i64,
+    pub regressed: i64,
+    pub resolved: i64,
+    pub silenced: i64,
+    pub all: i64,
+}
+
+/// The status tabs' counts for the list's filters (`status`, `sort`, `limit`
+/// and `cursor` are ignored).
+#[utoipa::path(get, path = "/projects/{pid}/issues:counts", tag = "issues", params(("pid" = Uuid, Path), ListParams),
+    responses((status = 200, body = IssueCounts)))]
+pub async fn counts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<IssueCounts>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let narrowing = params.narrowing()?;
+    let mut q = QueryBuilder::<Postgres>::new("SELECT i.status, count(*) FROM issues i WHERE i.project_id = ");
+    q.push_bind(project_id);
+    narrowing.push_conditions(&mut q, project_id);
+    q.push(" GROUP BY i.status");
+    let rows: Vec<(String, i64)> = q.build_query_as().persistent(false).fetch_all(&state.pool).await?;
+    let mut counts = IssueCounts::default();
+    for (status, count) in rows {
+        match status.as_str() {
+            "active" => counts.active += count,
+            "regressed" => {
+                counts.regressed += count;
+                counts.active += count;
+            }
+            "resolved" => counts.resolved += count,
+            "silenced" => counts.silenced += count,
+            _ => {}
+        }
+        counts.all += count;
+    }
+    Ok(axum::Json(counts))
 }
 
 fn push_key(q: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: &Cursor) -> Result<(), ApiError> {

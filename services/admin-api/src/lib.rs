@@ -81,6 +81,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::tokens, projects::create_token))
         .routes(routes!(projects::revoke_token))
         .routes(routes!(issues::list))
+        .routes(routes!(issues::counts))
         .routes(routes!(issues::detail, issues::update))
         .routes(routes!(issues::bulk))
         .routes(routes!(issues::histogram))

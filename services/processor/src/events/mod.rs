@@ -102,6 +102,11 @@ impl<'a> Event<'a> {
         })
     }
 
+    /// The event's tags, for their column; none when empty.
+    fn tags(&self) -> Option<&Value> {
+        self.payload.fields().get("tags").filter(|tags| tags.as_object().is_some_and(|map| !map.is_empty()))
+    }
+
     /// The payload as it is stored.
     fn stored_payload(&self) -> StoredPayload<'_, 'a> {
         self.payload.stored(self.release_has_map)

@@ -27,7 +27,7 @@ pub async fn copy_events(
         .copy_in_raw(
             "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
                           environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
-                          payload) FROM STDIN",
+                          tags, payload) FROM STDIN",
         )
         .await?;
     copy.send(rows.into_bytes()).await?;
@@ -58,6 +58,10 @@ pub fn event_rows(project_id: Uuid, events: &[&Event<'_>], issues: &IssueIds) ->
         rows.optional(event.device.os_version.as_deref(), CopyText::text);
         rows.optional(event.device.model.as_deref(), CopyText::text);
         rows.optional(event.device.runtime.as_deref(), CopyText::text);
+        match event.tags() {
+            Some(tags) => rows.json(tags)?,
+            None => rows.null(),
+        }
         rows.json(&event.stored_payload())?;
         rows.end_row();
     }
@@ -111,11 +115,13 @@ impl CopyText {
     pub fn optional<T>(&mut self, value: Option<T>, write: impl FnOnce(&mut Self, T)) {
         match value {
             Some(value) => write(self, value),
-            None => {
-                self.separate();
-                self.buf.extend_from_slice(b"\\N");
-            }
+            None => self.null(),
         }
+    }
+
+    pub fn null(&mut self) {
+        self.separate();
+        self.buf.extend_from_slice(b"\\N");
     }
 
     pub fn end_row(&mut self) {
