@@ -300,3 +300,51 @@ test('the missing-source-maps note shows for a minified stack only, with the upl
   await page.getByTestId('stack-frame').first().waitFor();
   assert.equal(await note.count(), 0, 'a readable stack needs no maps');
 });
+
+test('the search box narrows by user and tag, and the status tabs count what the filters leave', async () => {
+  const run = randomUUID().slice(0, 8);
+  const send = async (fn, user, screen) => {
+    const response = await fetch(`${WEB}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: randomUUID(), timestamp: new Date().toISOString(), kind: 'error', platform: 'javascript', release: 'shop@1.0.0+1',
+        environment: 'prod', device: { os: 'web', osVersion: '124' }, app: { version: '1.0.0' },
+        user: { id: `${user}-${run}` }, tags: { screen: `${screen}-${run}` },
+        error: { type: 'TypeError', message: `${fn} failed ${run}`,
+                 stack: [{ file: 'https://shop.example/src/shop.js', line: 3, column: 1, function: `${fn}${run}`, inApp: true }] },
+      }),
+    });
+    assert.equal(response.status, 202, await response.text());
+  };
+  await send('checkout', 'ann', 'checkout');
+  await send('browse', 'bob', 'home');
+  await issueRow(`checkout failed ${run}`);
+  await issueRow(`browse failed ${run}`);
+
+  const search = page.getByTestId('issue-search');
+  await search.fill(`is:all tag:screen=checkout-${run}`);
+  await search.press('Enter');
+  await page.waitForURL(/tag=screen%3Dcheckout/);
+  const rows = page.getByTestId('issue-row');
+  await page.getByTestId('issue-row').filter({ hasText: `checkout failed ${run}` }).waitFor();
+  assert.equal(await rows.count(), 1, 'only the issue whose event carries the tag');
+  assert.equal(await page.getByTestId('issue-tab-all').getAttribute('aria-pressed'), 'true', 'is:all picks the tab');
+  await page.locator('[data-testid="issue-tab-all"] [data-testid="issue-tab-count"]', { hasText: /^1$/ }).waitFor();
+  assert.equal(await search.inputValue(), `tag:screen=checkout-${run}`, 'the box shows the filters it set');
+  await shot('11-issue-search');
+
+  await search.fill(`user:bob-${run}`);
+  await search.press('Enter');
+  await page.getByTestId('issue-row').filter({ hasText: `browse failed ${run}` }).waitFor();
+  assert.equal(await rows.count(), 1);
+
+  // Reloading the address gives the same view.
+  await page.reload();
+  await page.getByTestId('issue-row').filter({ hasText: `browse failed ${run}` }).waitFor();
+  assert.equal(await search.inputValue(), `user:bob-${run}`);
+
+  await search.fill('is:someday');
+  await search.press('Enter');
+  assert.match(await page.getByTestId('issue-search-problem').innerText(), /is:someday/);
+});

@@ -55,7 +55,8 @@ export function setUnauthorizedListener(listener: (() => void) | null): void {
   unauthorizedListener = listener;
 }
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
+/** Query parameters; a list repeats its key (`tag=a&tag=b`). */
+export type Query = Record<string, string | number | boolean | readonly string[] | null | undefined>;
 
 export interface RequestOptions {
   query?: Query;
@@ -73,7 +74,8 @@ export function buildUrl(path: string, query?: Query): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === null || value === undefined || value === '') continue;
-    params.set(key, String(value));
+    if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else params.set(key, String(value));
   }
   const text = params.toString();
   return text ? `${url}?${text}` : url;

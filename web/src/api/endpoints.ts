@@ -11,6 +11,7 @@ import type {
   CreatedToken,
   EventSummary,
   Issue,
+  IssueCounts,
   IssueDetail,
   IssueHistogram,
   HistogramPeriod,
@@ -55,6 +56,8 @@ export const tokens = {
 export const issues = {
   list: (pid: string, query: IssueQuery, cursor?: string | null, signal?: AbortSignal): Promise<Page<Issue>> =>
     requestPage<Issue>(`${project(pid)}/issues`, { ...query }, cursor, signal),
+  counts: (pid: string, query: IssueQuery, signal?: AbortSignal) =>
+    request<IssueCounts>('GET', `${project(pid)}/issues:counts`, { query: { ...query }, signal }),
   get: (pid: string, iid: string, signal?: AbortSignal) =>
     request<IssueDetail>('GET', `${project(pid)}/issues/${seg(iid)}`, { signal }),
   update: (pid: string, iid: string, patch: IssuePatch) =>

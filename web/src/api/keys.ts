@@ -7,6 +7,7 @@ export const keys = {
   tokens: (pid: string) => ['projects', pid, 'tokens'] as const,
   issues: (pid: string) => ['projects', pid, 'issues'] as const,
   issueList: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'list', query] as const,
+  issueCounts: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'counts', query] as const,
   issue: (pid: string, iid: string) => ['projects', pid, 'issues', 'detail', iid] as const,
   issueHistogram: (pid: string, iid: string, period: HistogramPeriod) =>
     ['projects', pid, 'issues', 'histogram', iid, period] as const,

@@ -134,8 +134,23 @@ export interface IssueQuery {
   environment?: string;
   kind?: string;
   level?: string;
+  /** The error type, exactly. */
+  type?: string;
+  /** The SDK's user id, or the device's install id. */
+  user?: string;
+  /** `key=value` each. */
+  tag?: string[];
   sort?: IssueSort;
   limit?: number;
+}
+
+/** How many issues each status tab holds under the other filters. */
+export interface IssueCounts {
+  active: number;
+  regressed: number;
+  resolved: number;
+  silenced: number;
+  all: number;
 }
 
 export interface IssuePatch {

@@ -11,11 +11,16 @@ import { LoadMore } from '../../components/LoadMore';
 import { formatCount } from '../../lib/format';
 import {
   DEFAULT_FILTERS,
+  KINDS,
+  LEVELS,
   SORTS,
   STATUS_TABS,
+  formatIssueSearch,
   hasNarrowingFilters,
+  parseIssueSearch,
   readIssueFilters,
   toIssueQuery,
+  toNarrowingQuery,
   writeIssueFilters,
   type IssueFilters,
 } from '../../lib/issueFilters';
@@ -36,15 +41,20 @@ function FilterBar({ pid, filters, onChange, environments }: {
   onChange: (patch: Partial<IssueFilters>) => void;
   environments: string[];
 }) {
-  const [text, setText] = useState(filters.query);
+  const boxText = formatIssueSearch(filters);
+  const [text, setText] = useState(boxText);
   const [env, setEnv] = useState(filters.environment);
-  useEffect(() => setText(filters.query), [filters.query]);
+  const [problems, setProblems] = useState<string[]>([]);
+  useEffect(() => setText(boxText), [boxText]);
   useEffect(() => setEnv(filters.environment), [filters.environment]);
   const releases = useQuery({ queryKey: [...keys.releases(pid), 'first'], queryFn: ({ signal }) => api.releases.list(pid, null, signal) });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    onChange({ query: text.trim(), environment: env.trim() });
+    const { patch, problems } = parseIssueSearch(text);
+    setProblems(problems);
+    // The box's `env:` wins over the field only when it names one.
+    onChange({ environment: env.trim(), ...patch });
   };
 
   return (
@@ -52,7 +62,8 @@ function FilterBar({ pid, filters, onChange, environments }: {
       <input
         type="search"
         className="filters-search"
-        placeholder="Search title, culprit, type…"
+        placeholder="Search… e.g. is:resolved user:u-42 tag:screen=checkout"
+        title="Free text searches title, culprit and type. Filters: is:, release:, env:, user:, level:, kind:, type:, tag:key=value"
         value={text}
         onChange={(e) => setText(e.target.value)}
         aria-label="Search issues"
@@ -89,6 +100,8 @@ function FilterBar({ pid, filters, onChange, environments }: {
           <option key={e} value={e} />
         ))}
       </datalist>
+      <Choice label="Kind" all="All kinds" value={filters.kind} options={KINDS} onChange={(kind) => onChange({ kind })} testId="issue-kind-filter" />
+      <Choice label="Level" all="All levels" value={filters.level} options={LEVELS} onChange={(level) => onChange({ level })} testId="issue-level-filter" />
       <label className="filters-sort">
         Sort
         <select value={filters.sort} onChange={(e) => onChange({ sort: e.target.value as IssueFilters['sort'] })} data-testid="issue-sort">
@@ -102,7 +115,34 @@ function FilterBar({ pid, filters, onChange, environments }: {
       <button type="submit" className="btn">
         Search
       </button>
+      {problems.length > 0 && (
+        <p className="filters-problem" role="alert" data-testid="issue-search-problem">
+          Not understood: {problems.map((p) => `“${p}”`).join(', ')}. Use is:active|resolved|silenced|all and tag:key=value.
+        </p>
+      )}
     </form>
+  );
+}
+
+/** A select of known values that keeps an unknown one from the URL visible. */
+function Choice({ label, all, value, options, onChange, testId }: {
+  label: string;
+  all: string;
+  value: string;
+  options: ReadonlyArray<{ value: string; label: string }>;
+  onChange: (value: string) => void;
+  testId: string;
+}) {
+  return (
+    <select value={value} onChange={(e) => onChange(e.target.value)} aria-label={label} data-testid={testId}>
+      <option value="">{all}</option>
+      {value && !options.some((o) => o.value === value) && <option value={value}>{value}</option>}
+      {options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </select>
   );
 }
 
@@ -155,6 +195,11 @@ function EmptyIssues({ filters, onClear, pid }: { filters: IssueFilters; onClear
   if (hasNarrowingFilters(filters)) {
     return (
       <EmptyState title="No issues match these filters." testId="issues-empty">
+        {formatIssueSearch(filters) && (
+          <p>
+            Searched for <code>{formatIssueSearch(filters)}</code>.
+          </p>
+        )}
         <button type="button" className="btn btn-small" onClick={onClear}>
           Clear filters
         </button>
@@ -198,6 +243,11 @@ export function IssuesPage() {
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   const issues = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  const narrowing = useMemo(() => toNarrowingQuery(filters), [filters]);
+  const counts = useQuery({
+    queryKey: keys.issueCounts(pid, narrowing),
+    queryFn: ({ signal }) => api.issues.counts(pid, narrowing, signal),
+  });
   const environments = useMemo(
     () => [...new Set(issues.map((i) => i.lastEnvironment).filter((e): e is string => !!e))].sort(),
     [issues],
@@ -238,6 +288,11 @@ export function IssuesPage() {
             data-testid={`issue-tab-${tab.value}`}
           >
             {tab.label}
+            {counts.data && (
+              <span className="tab-count" data-testid="issue-tab-count">
+                {formatCount(counts.data[tab.value])}
+              </span>
+            )}
           </button>
         ))}
       </nav>
