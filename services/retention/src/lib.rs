@@ -58,32 +58,31 @@ pub enum Mode {
     Once { now: Option<OffsetDateTime> },
 }
 
-/// Parses `[--once [--now <RFC 3339>]]` (arguments without the program name).
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Mode, String> {
-    let mut once = false;
-    let mut now = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        match flag.as_str() {
-            "--once" if inline.is_none() => once = true,
-            "--now" => {
-                let value = inline.or_else(|| args.next()).ok_or("--now needs a time, e.g. --now 2027-06-01T00:00:00Z")?;
-                let parsed = OffsetDateTime::parse(&value, &time::format_description::well_known::Rfc3339)
-                    .map_err(|e| format!("--now {value:?} is not an RFC 3339 time ({e}), e.g. 2027-06-01T00:00:00Z"))?;
-                now = Some(parsed);
-            }
-            "--help" | "-h" => return Err("usage: retention [--once [--now <RFC 3339 time>]]".into()),
-            _ => return Err(format!("unknown argument {arg:?}; usage: retention [--once [--now <RFC 3339 time>]]")),
-        }
+/// `retention [--once [--now <RFC 3339 time>]]`
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "retention",
+    about = "Sentori's housekeeping: creates monthly partitions ahead of time and expires old data, \
+             at start and then daily, or once with --once"
+)]
+pub struct Args {
+    /// Run one pass, print its outcome as one JSON line, and exit.
+    #[arg(long)]
+    once: bool,
+    /// The time the pass takes as now, e.g. 2027-06-01T00:00:00Z: rehearses a future pass.
+    #[arg(long, requires = "once", value_parser = parse_rfc3339)]
+    now: Option<OffsetDateTime>,
+}
+
+impl Args {
+    pub fn mode(&self) -> Mode {
+        if self.once { Mode::Once { now: self.now } } else { Mode::Service }
     }
-    if now.is_some() && !once {
-        return Err("--now only makes sense with --once".into());
-    }
-    Ok(if once { Mode::Once { now } } else { Mode::Service })
+}
+
+fn parse_rfc3339(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|err| format!("not an RFC 3339 time ({err}), e.g. 2027-06-01T00:00:00Z"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,22 +141,23 @@ impl Retention {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn parse(list: &[&str]) -> Result<Mode, String> {
+        use clap::Parser;
+        Args::try_parse_from(std::iter::once("retention").chain(list.iter().copied()))
+            .map(|args| args.mode())
+            .map_err(|err| err.to_string())
     }
 
     #[test]
     fn parses_the_command_line() {
-        assert_eq!(parse_args(args(&[])).unwrap(), Mode::Service);
-        assert_eq!(parse_args(args(&["--once"])).unwrap(), Mode::Once { now: None });
-        let Mode::Once { now: Some(now) } = parse_args(args(&["--once", "--now", "2027-06-01T00:00:00Z"])).unwrap() else {
-            panic!("a time")
-        };
+        assert_eq!(parse(&[]).unwrap(), Mode::Service);
+        assert_eq!(parse(&["--once"]).unwrap(), Mode::Once { now: None });
+        let Mode::Once { now: Some(now) } = parse(&["--once", "--now", "2027-06-01T00:00:00Z"]).unwrap() else { panic!("a time") };
         assert_eq!(now, time::macros::datetime!(2027-06-01 00:00 UTC));
-        assert!(parse_args(args(&["--once", "--now=2027-06-01T00:00:00Z"])).is_ok());
-        assert!(parse_args(args(&["--once", "--now", "June"])).unwrap_err().contains("--now"));
-        assert!(parse_args(args(&["--now", "2027-06-01T00:00:00Z"])).is_err());
-        assert!(parse_args(args(&["--weekly"])).unwrap_err().contains("--weekly"));
+        assert!(parse(&["--once", "--now=2027-06-01T00:00:00Z"]).is_ok());
+        assert!(parse(&["--once", "--now", "June"]).unwrap_err().contains("--now"));
+        assert!(parse(&["--now", "2027-06-01T00:00:00Z"]).unwrap_err().contains("--once"), "--now needs --once");
+        assert!(parse(&["--weekly"]).unwrap_err().contains("--weekly"));
     }
 
     #[test]

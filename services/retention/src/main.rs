@@ -9,13 +9,7 @@
 async fn main() {
     sentori_runtime::healthcheck_subcommand("SENTORI_RETENTION_ADDR", "0.0.0.0:8084");
     sentori_runtime::init_logging();
-    let mode = match retention::parse_args(std::env::args().skip(1)) {
-        Ok(mode) => mode,
-        Err(message) => {
-            eprintln!("retention: {message}");
-            std::process::exit(2);
-        }
-    };
+    let mode = <retention::Args as clap::Parser>::parse().mode();
     let env = sentori_config::Env::from_process();
     let config = sentori_runtime::exit_on_config_error("retention", retention::RetentionConfig::from_env(env));
     let service = sentori_runtime::exit_on_startup_error("retention", "startup", retention::Retention::start(config).await);
