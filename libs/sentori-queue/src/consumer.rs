@@ -194,21 +194,56 @@ impl Consumer {
         let key = self.keys.stream(self.config.stream);
         let mut pipe = redis::pipe();
         pipe.atomic();
+        self.push_dead_letter(&mut pipe, &delivery.raw, reason, &delivery.id, delivery.deliveries);
+        pipe.cmd("XACK").arg(&key).arg(&self.config.group).arg(&delivery.id).ignore();
+        pipe.cmd("XDEL").arg(&key).arg(&delivery.id).ignore();
+        pipe.query_async::<()>(&mut self.conn).await?;
+        Ok(())
+    }
+
+    /// Puts work this consumer derived from its entries, and could not do,
+    /// on the dead-letter stream in the same shape as a dead entry
+    /// (`original_id` says what it was, since it never had a stream id).
+    pub async fn dead_letter_derived(&mut self, envelope: &Envelope, reason: &str, original_id: &str, attempts: u64) -> Result<(), QueueError> {
+        let bytes = envelope.encode()?;
+        let mut pipe = redis::pipe();
+        self.push_dead_letter(&mut pipe, &bytes, reason, original_id, attempts);
+        pipe.query_async::<()>(&mut self.conn).await?;
+        Ok(())
+    }
+
+    fn push_dead_letter(&self, pipe: &mut redis::Pipeline, envelope: &[u8], reason: &str, original_id: &str, deliveries: u64) {
         pipe.cmd("XADD")
             .arg(self.keys.dead_letters(self.config.stream))
             .arg("*")
             .arg(ENVELOPE_FIELD)
-            .arg(&delivery.raw)
+            .arg(envelope)
             .arg("error")
             .arg(reason)
             .arg("originalId")
-            .arg(&delivery.id)
+            .arg(original_id)
             .arg("deliveries")
-            .arg(delivery.deliveries)
+            .arg(deliveries)
             .ignore();
-        pipe.cmd("XACK").arg(&key).arg(&self.config.group).arg(&delivery.id).ignore();
-        pipe.cmd("XDEL").arg(&key).arg(&delivery.id).ignore();
-        pipe.query_async::<()>(&mut self.conn).await?;
+    }
+
+    /// Entries this consumer holds on purpose (waiting for a retry) stay
+    /// pending; resetting their idle time (`XCLAIM … JUSTID`, which does not
+    /// count as a delivery) keeps other consumers from claiming them as a
+    /// dead consumer's.
+    pub async fn keep_alive(&mut self, ids: &[&str]) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        redis::cmd("XCLAIM")
+            .arg(self.keys.stream(self.config.stream))
+            .arg(&self.config.group)
+            .arg(&self.config.consumer)
+            .arg(0)
+            .arg(ids)
+            .arg("JUSTID")
+            .query_async::<redis::Value>(&mut self.conn)
+            .await?;
         Ok(())
     }
 }

@@ -17,7 +17,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use redis::aio::ConnectionManager;
 use sentori_config::{ConfigErrors, Env, StoreConfig};
 use sentori_queue::{Consumer, ConsumerConfig, Delivery, Envelope, ItemKind, Keys, Stream};
 use sentori_runtime::panic::catch_panic;
@@ -197,8 +196,6 @@ struct DigestRetry {
 pub struct Notifier {
     config: NotifierConfig,
     consumer: Consumer,
-    keys: Keys,
-    conn: ConnectionManager,
     readiness: Readiness,
     deliverer: Option<Deliverer>,
 }
@@ -226,7 +223,7 @@ impl Notifier {
         let producer = sentori_queue::Producer::new(conn.clone(), keys.clone());
         sentori_runtime::self_trace::install_if_configured("notifier", config.store.self_trace_project_id, &pool, producer).await?;
         let readiness = Readiness { postgres: Some(pool), valkey: Some(conn.clone()) };
-        Ok(Self { config, consumer, keys, conn, readiness, deliverer })
+        Ok(Self { config, consumer, readiness, deliverer })
     }
 
     pub async fn run(mut self, shutdown: Shutdown) -> Result<(), StartError> {
@@ -417,45 +414,16 @@ impl Notifier {
             held.iter().map(|(issue, occurrence)| serde_json::json!({"issueId": issue, "occurrence": occurrence})).collect();
         let envelope = Envelope::new(ItemKind::Notification, project_id, org_id, time::OffsetDateTime::now_utc())
             .with_payload(serde_json::json!({"reason": "new", "digest": true, "recipientId": recipient_id, "issues": issues}));
-        let Ok(bytes) = envelope.encode() else { return };
-        // The field names of sentori-queue's entries (`envelope`, `error`, ...).
-        let added: redis::RedisResult<String> = redis::cmd("XADD")
-            .arg(self.keys.dead_letters(Stream::Notify))
-            .arg("*")
-            .arg("envelope")
-            .arg(bytes)
-            .arg("error")
-            .arg(reason)
-            .arg("originalId")
-            .arg("digest")
-            .arg("deliveries")
-            .arg(self.config.retry.max_attempts)
-            .query_async(&mut self.conn)
-            .await;
-        if let Err(err) = added {
+        let attempts = u64::from(self.config.retry.max_attempts);
+        if let Err(err) = self.consumer.dead_letter_derived(&envelope, reason, "digest", attempts).await {
             tracing::error!(error = %err, ?held, "writing a dead digest to the dead-letter stream failed; its issues are listed here");
         }
     }
 
-    /// Entries waiting for a retry stay pending; refreshing their idle time
-    /// (`XCLAIM ... JUSTID`, which does not count as a delivery) keeps other
-    /// consumers from taking them for a dead consumer's.
+    /// Keeps the entries waiting for a retry ours (see `Consumer::keep_alive`).
     async fn keep_alive(&mut self, waiting: &[Waiting]) {
-        if waiting.is_empty() {
-            return;
-        }
         let ids: Vec<&str> = waiting.iter().map(|w| w.delivery.id.as_str()).collect();
-        let config = self.consumer.config();
-        let refreshed: redis::RedisResult<redis::Value> = redis::cmd("XCLAIM")
-            .arg(self.keys.stream(Stream::Notify))
-            .arg(&config.group)
-            .arg(&config.consumer)
-            .arg(0)
-            .arg(&ids)
-            .arg("JUSTID")
-            .query_async(&mut self.conn)
-            .await;
-        if let Err(err) = refreshed {
+        if let Err(err) = self.consumer.keep_alive(&ids).await {
             tracing::warn!(error = %err, "refreshing waiting announcements failed");
         }
     }
