@@ -284,10 +284,14 @@ async fn the_issue_list_narrows_by_user_tag_and_release_and_counts_to_match() {
 
     // Under a release filter, each row counts its events and users in that release.
     let in_release = list("release=shop%402").await;
-    let checkout = in_release.as_array().unwrap().iter().find(|r| r["title"] == "TypeError: checkout failed").unwrap();
+    let checkout = in_release.as_array().unwrap().iter().find(|r| r["title"] == "TypeError: checkout failed").unwrap_or_else(|| panic!("{in_release}"));
     assert_eq!((checkout["eventCount"].as_i64(), checkout["userCount"].as_i64()), (Some(1), Some(1)), "{checkout}");
     let all_time = list("query=checkout").await;
     assert_eq!((all_time[0]["eventCount"].as_i64(), all_time[0]["userCount"].as_i64()), (Some(3), Some(2)));
+
+    // The issue page breaks down the SDK's own tags too.
+    let detail = get(format!("/projects/{DEV_PROJECT_ID}/issues/{}", all_time[0]["id"].as_str().unwrap())).await;
+    assert_eq!(detail["customTags"], json!({"screen": [{"value": "checkout", "count": 2}, {"value": "cart", "count": 1}]}), "{detail}");
 
     // Resolve the browse issue; the tabs count under the filters.
     let browse = list("user=u-3").await[0]["id"].as_str().unwrap().to_owned();

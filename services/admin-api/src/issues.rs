@@ -425,6 +425,10 @@ pub struct IssueDetail {
     /// Top values (at most 10 a key) over the issue's newest events.
     #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
     pub tags: serde_json::Map<String, serde_json::Value>,
+    /// The same for the tags the SDK sent (`tags` of the event), at most
+    /// 30 keys, the most common first.
+    #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
+    pub custom_tags: serde_json::Map<String, serde_json::Value>,
     pub latest_event_id: Option<Uuid>,
     pub oldest_event_id: Option<Uuid>,
 }
@@ -436,6 +440,10 @@ pub struct IssueDetail {
 /// 2 000 events put a share within about ±2 points.
 const TAG_SAMPLE: i64 = 2_000;
 const TAG_KEYS: [&str; 5] = ["release", "environment", "os", "deviceModel", "runtime"];
+/// How many of the SDK's own tag keys the issue page lists.
+const CUSTOM_TAG_KEYS: usize = 30;
+/// Marks an SDK tag's key in the distribution query, apart from the columns.
+const CUSTOM_TAG_PREFIX: &str = "tag:";
 
 /// One issue with its grouping, tag distribution and first and last events.
 #[utoipa::path(get, path = "/projects/{pid}/issues/{iid}", tag = "issues",
@@ -457,7 +465,7 @@ pub async fn detail(
     // (the payload is `json` text, parsed whole by every look inside it).
     let tag_rows: Vec<(String, String, i64)> = sqlx::query_as(
         "WITH recent AS (
-             SELECT release, environment, nullif(trim(concat_ws(' ', os, os_version)), '') AS os, device_model, runtime
+             SELECT release, environment, nullif(trim(concat_ws(' ', os, os_version)), '') AS os, device_model, runtime, tags
                FROM events
               WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3),
          vals AS (
@@ -465,7 +473,8 @@ pub async fn detail(
              UNION ALL SELECT 'environment', environment FROM recent
              UNION ALL SELECT 'os', os FROM recent
              UNION ALL SELECT 'deviceModel', device_model FROM recent
-             UNION ALL SELECT 'runtime', runtime FROM recent),
+             UNION ALL SELECT 'runtime', runtime FROM recent
+             UNION ALL SELECT $4 || t.key, t.value FROM recent CROSS JOIN LATERAL jsonb_each_text(recent.tags) AS t),
          counted AS (
              SELECT key, value, count(*) AS n,
                     row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value) AS rank
@@ -475,17 +484,25 @@ pub async fn detail(
     .bind(project_id)
     .bind(issue_id)
     .bind(TAG_SAMPLE)
+    .bind(CUSTOM_TAG_PREFIX)
     .fetch_all(&state.pool)
     .await?;
     let mut tags = serde_json::Map::new();
     for key in TAG_KEYS {
         tags.insert(key.into(), serde_json::Value::Array(Vec::new()));
     }
+    let mut custom: HashMap<String, Vec<TagValue>> = HashMap::new();
     for (key, value, count) in tag_rows {
-        if let Some(serde_json::Value::Array(values)) = tags.get_mut(&key) {
-            values.push(serde_json::json!({ "value": value, "count": count }));
+        match key.strip_prefix(CUSTOM_TAG_PREFIX) {
+            Some(custom_key) => custom.entry(custom_key.to_owned()).or_default().push(TagValue { value, count }),
+            None => {
+                if let Some(serde_json::Value::Array(values)) = tags.get_mut(&key) {
+                    values.push(serde_json::json!({ "value": value, "count": count }));
+                }
+            }
         }
     }
+    let custom_tags = most_common_keys(custom, CUSTOM_TAG_KEYS);
     let (latest_event_id, oldest_event_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
         "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1),
                 (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp ASC, id ASC LIMIT 1)",
@@ -494,7 +511,18 @@ pub async fn detail(
     .bind(issue_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(axum::Json(IssueDetail { row, fingerprint, fingerprint_hash, tags, latest_event_id, oldest_event_id }))
+    Ok(axum::Json(IssueDetail { row, fingerprint, fingerprint_hash, tags, custom_tags, latest_event_id, oldest_event_id }))
+}
+
+/// The `limit` keys seen on the most events (ties by name), in that order.
+fn most_common_keys(by_key: HashMap<String, Vec<TagValue>>, limit: usize) -> serde_json::Map<String, serde_json::Value> {
+    let mut keys: Vec<(String, Vec<TagValue>)> = by_key.into_iter().collect();
+    let total = |values: &[TagValue]| values.iter().map(|v| v.count).sum::<i64>();
+    keys.sort_by(|(a, va), (b, vb)| total(vb).cmp(&total(va)).then_with(|| a.cmp(b)));
+    keys.into_iter()
+        .take(limit)
+        .map(|(key, values)| (key, serde_json::to_value(values).unwrap_or_default()))
+        .collect()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -99,8 +99,13 @@ impl CopyText {
         self.buf.extend_from_slice(value.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
     }
 
+    /// Cut to microseconds, as sqlx does when it binds a time: PostgreSQL
+    /// would round the text form instead, and an event stored up to a
+    /// microsecond after its issue's last-seen time (bound from the same
+    /// value) fell outside the time span.
     pub fn timestamp(&mut self, value: OffsetDateTime) -> Result<(), ProcessError> {
         self.separate();
+        let value = value.replace_nanosecond(value.nanosecond() / 1_000 * 1_000).expect("fewer nanoseconds are valid");
         value.format_into(&mut self.buf, &Rfc3339).map(drop).map_err(|err| ProcessError::Payload(format!("time {value}: {err}")))
     }
 
@@ -279,5 +284,12 @@ mod tests {
             text,
             "a\\tb\\nc\\\\d\\re\t\\N\t{\"m\":\"line\\\\nbreak \\\\\\\\ \\\\\"q\\\\\"\"}\n00000000-0000-0000-0000-000000000000\n"
         );
+    }
+
+    #[test]
+    fn times_are_cut_to_microseconds_never_rounded_up() {
+        let mut rows = CopyText::with_capacity(64);
+        rows.timestamp(time::macros::datetime!(2026-12-02 18:52:10.123456789 UTC)).unwrap();
+        assert_eq!(String::from_utf8(rows.into_bytes()).unwrap(), "2026-12-02T18:52:10.123456Z");
     }
 }
