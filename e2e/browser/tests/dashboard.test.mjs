@@ -347,4 +347,12 @@ test('the search box narrows by user and tag, and the status tabs count what the
   await search.fill('is:someday');
   await search.press('Enter');
   assert.match(await page.getByTestId('issue-search-problem').innerText(), /is:someday/);
+
+  // The issue page breaks down the SDK's own tags; a value filters the list.
+  await (await issueRow(`checkout failed ${run}`)).getByTestId('issue-title').click();
+  const tag = page.getByTestId('custom-tag').filter({ hasText: 'screen' });
+  await tag.getByTestId('tag-filter-link').first().click();
+  await page.waitForURL(/tag=screen%3Dcheckout/);
+  await page.getByTestId('issue-row').filter({ hasText: `checkout failed ${run}` }).waitFor();
+  assert.equal(await page.getByTestId('issue-row').count(), 1);
 });

@@ -123,6 +123,8 @@ export interface IssueDetail extends Issue {
   /** The 32-hex hash of the components. */
   fingerprintHash: string;
   tags: IssueTags;
+  /** The SDK's own tags, broken down the same way; the most common keys first. */
+  customTags?: Record<string, TagValue[]>;
   latestEventId: Uuid | null;
   oldestEventId: Uuid | null;
 }

@@ -1,3 +1,4 @@
+import { Link } from 'react-router';
 import { clipText } from '../lib/title';
 import { CopyButton } from './Buttons';
 
@@ -11,13 +12,28 @@ const COPY_FROM = 48;
  * character user id must not widen its column), with the full value on
  * hover and, for ids or long values, a button that copies all of it.
  */
-export function Truncated({ value, mono = false, copy = false, testId }: { value: string; mono?: boolean; copy?: boolean; testId?: string }) {
+export function Truncated({ value, mono = false, copy = false, to, testId }: {
+  value: string;
+  mono?: boolean;
+  copy?: boolean;
+  /** Makes the text (not the copy button) a link. */
+  to?: string;
+  testId?: string;
+}) {
   if (!value) return null;
+  const className = `truncated-text${mono ? ' mono' : ''}`;
+  const text = clipText(value, RENDERED_MAX);
   return (
     <span className="truncated" data-testid={testId}>
-      <span className={`truncated-text${mono ? ' mono' : ''}`} title={value} data-testid="truncated-text">
-        {clipText(value, RENDERED_MAX)}
-      </span>
+      {to ? (
+        <Link to={to} className={className} title={value} data-testid="truncated-text">
+          {text}
+        </Link>
+      ) : (
+        <span className={className} title={value} data-testid="truncated-text">
+          {text}
+        </span>
+      )}
       {(copy || value.length >= COPY_FROM) && <CopyButton text={value} label="Copy" compact testId="copy-value" />}
     </span>
   );

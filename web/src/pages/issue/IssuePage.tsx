@@ -90,9 +90,9 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
   );
 }
 
-/** A release name kept whole on one line (never broken inside `app@1.2.3+45`), copyable. */
-function release(name: string | null | undefined) {
-  return name ? <Truncated value={name} mono copy /> : null;
+/** A release name kept whole on one line (never broken inside `app@1.2.3+45`), copyable, linking to its page. */
+function release(pid: string, name: string | null | undefined) {
+  return name ? <Truncated value={name} mono copy to={`/p/${seg(pid)}/releases/${seg(name)}`} testId="release-link" /> : null;
 }
 
 function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
@@ -114,15 +114,15 @@ function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
         rows={[
           ['First seen', <span><RelativeTime value={issue.firstSeen} /> · <DateTime value={issue.firstSeen} /></span>],
           ['Last seen', <span><RelativeTime value={issue.lastSeen} /> · <DateTime value={issue.lastSeen} /></span>],
-          ['First release', release(issue.firstRelease)],
-          ['Last release', release(issue.lastRelease)],
+          ['First release', release(pid, issue.firstRelease)],
+          ['Last release', release(pid, issue.lastRelease)],
           ['Environment', issue.lastEnvironment ? <Truncated value={issue.lastEnvironment} /> : null],
-          ['Resolved in', release(issue.resolvedInRelease)],
+          ['Resolved in', release(pid, issue.resolvedInRelease)],
           ['Regressed', issue.regressedAt ? <RelativeTime value={issue.regressedAt} /> : null],
         ]}
       />
       <h3 className="side-head">Tags</h3>
-      <TagDistribution tags={issue.tags} />
+      <TagDistribution pid={pid} tags={issue.tags} customTags={issue.customTags} />
       <h3 className="side-head">Grouping</h3>
       <div className="fingerprint" data-testid="fingerprint">
         <p className="muted">Events with the same components land in this issue.</p>
