@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make fuzz`: every cargo-fuzz target for FUZZ_RUNS inputs (default 1 000 000),
-# starting from its committed seeds. New corpus entries go to target/fuzz/,
+# or for FUZZ_SECONDS seconds when that is set (`make test` runs each target
+# briefly that way), starting from its committed seeds. New corpus entries go to target/fuzz/,
 # never into the repository; a crash leaves its input in the crate's artifacts/.
 #
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the
@@ -11,6 +12,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=${FUZZ_RUNS:-1000000}
+SECONDS_EACH=${FUZZ_SECONDS:-}
+if [[ -n $SECONDS_EACH ]]; then
+  LIMIT=(-max_total_time="$SECONDS_EACH") WHAT="$SECONDS_EACH s"
+else
+  LIMIT=(-runs="$RUNS") WHAT="$RUNS inputs"
+fi
 # crate folder : target name
 TARGETS=(
   "services/ingest/fuzz:body_parser"
@@ -28,7 +35,7 @@ for entry in "${TARGETS[@]}"; do
   mkdir -p "$work"
   seeds=()
   [[ -d $REPO_ROOT/$crate/corpus/$target ]] && seeds=("$REPO_ROOT/$crate/corpus/$target")
-  log "fuzzing $target for $RUNS inputs"
-  (cd "$REPO_ROOT/$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" "${seeds[@]}" -- -runs="$RUNS" -max_len=65536)
+  log "fuzzing $target for $WHAT"
+  (cd "$REPO_ROOT/$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" "${seeds[@]}" -- "${LIMIT[@]}" -max_len=65536)
 done
-log "every target ran $RUNS inputs without a crash"
+log "every target ran $WHAT without a crash"

@@ -45,24 +45,17 @@ main() {
   local status=0
   (cd "$REPO_ROOT" && cargo test --workspace --all-targets "$@") || status=$?
 
-  # --- LATER SUITES ---------------------------------------------------------
-  # Add further suites here, each run only if the ones before passed, e.g.
-  #   browser tests of the dashboard (add chromium chromium-driver to
-  #   APT_PACKAGES), notifier tests against a real SMTP server
-  #   ("$STACK" smtp-start test <port> ... "$STACK" smtp-stop test).
-  # Keep `status` the first failure's exit code.
-  # ---------------------------------------------------------------------------
-
   # The dashboard in Debian's headless Chromium behind deploy/nginx.conf;
   # the script installs chromium, nginx and playwright-core itself.
   if ((status == 0)); then
     bash "$REPO_ROOT/e2e/browser/run.sh" || status=$?
   fi
 
-  # The dashboard's own unit tests (vitest); the browser suite above has
-  # already installed web/'s packages.
+  # The dashboard's type check and unit tests (vitest), every run: the
+  # browser suite above rebuilds web/dist only when it is older than its
+  # sources. It has already installed web/'s packages.
   if ((status == 0)); then
-    (cd "$REPO_ROOT/web" && npm test) || status=$?
+    (cd "$REPO_ROOT/web" && npm run typecheck && npm test) || status=$?
   fi
 
   # The deploy files (compose, Kubernetes, monitoring) and the backup and
@@ -70,6 +63,12 @@ main() {
   if ((status == 0)); then
     (cd "$REPO_ROOT" && PYTHONDONTWRITEBYTECODE=1 "$STACK_LINK/venv/bin/python" -m pytest \
       -p no:cacheprovider deploy/tests) || status=$?
+  fi
+
+  # Every fuzz target, briefly, so none can stop building unnoticed and a
+  # shallow crash is found here rather than in `make fuzz`.
+  if ((status == 0)); then
+    FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash "$LOCAL_DIR/fuzz.sh" || status=$?
   fi
 
   return "$status"
