@@ -244,3 +244,31 @@ test('every page names itself in the tab title', async () => {
     assert.match(await page.title(), title, address);
   }
 });
+
+test('releases sort by version, and a release without sessions says so', async () => {
+  const app = `sorter${randomUUID().slice(0, 6)}`;
+  for (const version of ['1.9.0', '1.10.0', '1.10.0-beta.1']) {
+    const response = await fetch(`${WEB}/v1/deploys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ release: `${app}@${version}`, environment: 'prod' }),
+    });
+    assert.equal(response.status, 201, await response.text());
+  }
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/releases`);
+  await page.getByTestId('release-sort').selectOption('version');
+  await page.waitForURL(/sort=version/);
+  const ours = page.getByTestId('release-row').filter({ hasText: `${app}@` });
+  // Deploys reach the releases table through the processor.
+  const deadline = Date.now() + 60_000;
+  while ((await ours.count()) < 3) {
+    assert.ok(Date.now() < deadline, 'the three releases appear within a minute');
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.getByTestId('releases-table').or(page.getByTestId('releases-empty')).first().waitFor();
+  }
+  const names = await ours.locator('.release-name').allInnerTexts();
+  assert.deepEqual(names, [`${app}@1.10.0`, `${app}@1.10.0-beta.1`, `${app}@1.9.0`]);
+  assert.match(await ours.first().innerText(), /no sessions/);
+  await shot('27-releases-by-version');
+});

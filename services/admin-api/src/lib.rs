@@ -12,6 +12,7 @@ mod issues;
 pub mod login_limit;
 mod projects;
 mod recipients;
+mod release_version;
 mod releases;
 pub mod session;
 mod status;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::cursor::{self, Cursor, Page, PageParams};
+use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::projects::scope;
@@ -53,17 +53,43 @@ pub struct ReleaseRow {
     pub artifact_count: i64,
 }
 
-/// The project's releases, newest first.
-#[utoipa::path(get, path = "/projects/{pid}/releases", tag = "releases", params(("pid" = Uuid, Path), PageParams),
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `firstSeen` (default): the newest release first. `version`: apps
+    /// (`<app>@`) by name, each one's highest version first: numeric parts
+    /// as numbers, a pre-release below its release, the build number last.
+    sort: Option<String>,
+    /// Rows per page, 1 to 200, default 50.
+    limit: Option<i64>,
+    /// `X-Next-Cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// How many releases a version-sorted list orders; a project with more
+/// sees its newest-first-seen ones.
+const VERSION_SORT_MAX: i64 = 10_000;
+
+/// The project's releases, newest first or highest version first.
+#[utoipa::path(get, path = "/projects/{pid}/releases", tag = "releases", params(("pid" = Uuid, Path), ListParams),
     responses((status = 200, body = [ReleaseRow], headers(("x-next-cursor" = String)))))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<Uuid>,
-    Query(params): Query<PageParams>,
+    Query(params): Query<ListParams>,
 ) -> Result<Page<ReleaseRow>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let (limit, after) = params.page(50, 200)?;
+    let limit = cursor::limit(params.limit, 50, 200)?;
+    let after = Cursor::parse(params.cursor.as_deref())?;
+    match params.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("firstSeen") {
+        "firstSeen" => by_first_seen(&state, project_id, limit, after).await,
+        "version" => by_version(&state, project_id, limit, after).await,
+        _ => Err(ApiError::invalid("sort", "must be firstSeen or version")),
+    }
+}
+
+async fn by_first_seen(state: &AppState, project_id: Uuid, limit: i64, after: Option<Cursor>) -> Result<Page<ReleaseRow>, ApiError> {
     let (after_time, after_id) = match after {
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
@@ -84,6 +110,33 @@ pub async fn list(
     .fetch_all(&state.pool)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.first_seen), id: row.id }))
+}
+
+/// Versions do not sort in SQL, so the names are sorted here and the page's
+/// numbers fetched for its rows only. The cursor is the last row's place in
+/// that order and its id; the next page continues after that id wherever a
+/// new release has moved it.
+async fn by_version(state: &AppState, project_id: Uuid, limit: i64, after: Option<Cursor>) -> Result<Page<ReleaseRow>, ApiError> {
+    let mut names: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT $2")
+            .bind(project_id)
+            .bind(VERSION_SORT_MAX)
+            .fetch_all(&state.pool)
+            .await?;
+    names.sort_by(|(a_id, a), (b_id, b)| crate::release_version::newest_first(a, b).then_with(|| a_id.cmp(b_id)));
+    let start = match after {
+        Some(c) => names.iter().position(|(id, _)| *id == c.id).map_or(usize::try_from(c.key).unwrap_or(usize::MAX), |at| at + 1),
+        None => 0,
+    };
+    let ids: Vec<Uuid> = names.iter().skip(start).take(limit as usize + 1).map(|(id, _)| *id).collect();
+    let query = format!(
+        "WITH page AS (SELECT r.id, r.name, r.first_seen, r.deploy_at FROM releases r WHERE r.project_id = $1 AND r.id = ANY($2))
+         {WITH_HEALTH}"
+    );
+    let mut rows = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&ids).fetch_all(&state.pool).await?;
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    let place = |row: &ReleaseRow| ids.iter().position(|id| *id == row.id).map_or(0, |at| (start + at) as i64);
+    Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: place(row), id: row.id }))
 }
 
 /// One release by name, with the same numbers as the list; 404 for a name

@@ -662,3 +662,31 @@ async fn bad_input_is_a_4xx_error_body_never_a_500() {
     let (status, body, _) = json(api.request(Method::POST, "/login").body("password").send().await.unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (415, Some("unsupportedMediaType")));
 }
+
+#[tokio::test]
+async fn releases_sort_by_version_across_pages() {
+    let api = Api::start().await;
+    let session = api.login().await;
+    let pid = api.project("shop-web").await;
+    let now = OffsetDateTime::now_utc();
+    // First seen in an order unlike their versions.
+    let names = ["shop@1.10.0+3", "shop@1.9.2+40", "shop@1.10.0-beta.2+1", "shop@1.10.0+12", "shop@1.2.0"];
+    for (i, name) in names.iter().enumerate() {
+        sqlx::query("INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, $4)")
+            .bind(pid)
+            .bind(sentori_protocol::release_id(pid, name))
+            .bind(name)
+            .bind(now - Duration::hours(i as i64))
+            .execute(&api.pool)
+            .await
+            .unwrap();
+    }
+    let (rows, pages) = all_pages(&api, &session, &format!("/projects/{pid}/releases?sort=version&limit=2")).await;
+    let order: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(order, ["shop@1.10.0+12", "shop@1.10.0+3", "shop@1.10.0-beta.2+1", "shop@1.9.2+40", "shop@1.2.0"]);
+    assert_eq!(pages, 3);
+    let (rows, _) = all_pages(&api, &session, &format!("/projects/{pid}/releases?limit=2")).await;
+    assert_eq!(rows[0]["name"], names[0], "first seen stays the default");
+    let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/releases?sort=semver")).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (400, Some("sort")));
+}

@@ -24,6 +24,7 @@ import type {
   Recipient,
   RecipientInput,
   Release,
+  ReleaseSort,
   SentoriEvent,
   SystemStatus,
   Token,
@@ -93,8 +94,8 @@ export const traces = {
 };
 
 export const releases = {
-  list: (pid: string, cursor?: string | null, signal?: AbortSignal) =>
-    requestPage<Release>(`${project(pid)}/releases`, {}, cursor, signal),
+  list: (pid: string, cursor?: string | null, signal?: AbortSignal, sort: ReleaseSort = 'firstSeen') =>
+    requestPage<Release>(`${project(pid)}/releases`, sort === 'firstSeen' ? {} : { sort }, cursor, signal),
   get: (pid: string, release: string, signal?: AbortSignal) =>
     request<Release>('GET', `${project(pid)}/releases/${seg(release)}`, { signal }),
   artifacts: (pid: string, release: string, signal?: AbortSignal) =>

@@ -345,6 +345,9 @@ export interface TraceQuery {
 
 // ---- releases and artifacts ----------------------------------------------
 
+/** `firstSeen`: newest first; `version`: highest version first (semver-aware, build number last). */
+export type ReleaseSort = 'firstSeen' | 'version';
+
 export interface Release {
   name: string;
   firstSeen: Timestamp;

@@ -1,5 +1,6 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
+import type { ReleaseSort } from '../../api';
 import { api, keys } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
@@ -17,12 +18,32 @@ function rateClass(rate: number | null): string {
   return 'text-ok';
 }
 
+const CRASH_FREE_HELP = 'The share of sessions (or of users, over their sessions) that did not end in a crash.';
+
+/** A crash-free cell: the share, or "no sessions" rather than 100 % of nothing. */
+function CrashFree({ share, sessions }: { share: number | null; sessions: number }) {
+  if (sessions === 0) {
+    return (
+      <td className="col-num muted" title="This release reported no sessions: send them to see crash-free rates.">
+        no sessions
+      </td>
+    );
+  }
+  return (
+    <td className={`col-num ${rateClass(share)}`} title={CRASH_FREE_HELP}>
+      {formatPercent(share)}
+    </td>
+  );
+}
+
 export function ReleasesPage() {
   useDocumentTitle('Releases');
   const { pid = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const sort: ReleaseSort = params.get('sort') === 'version' ? 'version' : 'firstSeen';
   const list = useInfiniteQuery({
-    queryKey: [...keys.releases(pid), 'all'],
-    queryFn: ({ pageParam, signal }) => api.releases.list(pid, pageParam, signal),
+    queryKey: [...keys.releases(pid), 'all', sort],
+    queryFn: ({ pageParam, signal }) => api.releases.list(pid, pageParam, signal, sort),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
@@ -30,7 +51,19 @@ export function ReleasesPage() {
 
   return (
     <div className="page">
-      <PageHeader title="Releases" subtitle="Health of each version your apps reported, newest first." />
+      <PageHeader
+        title="Releases"
+        subtitle="Health of each version your apps reported."
+        actions={
+          <label className="filters-sort">
+            Sort
+            <select value={sort} onChange={(e) => setParams(e.target.value === 'version' ? { sort: 'version' } : {})} data-testid="release-sort">
+              <option value="firstSeen">Newest first</option>
+              <option value="version">Highest version</option>
+            </select>
+          </label>
+        }
+      />
       {list.isPending ? (
         <Loading label="Loading releases…" />
       ) : !list.data ? (
@@ -71,8 +104,8 @@ export function ReleasesPage() {
                   </td>
                   <td className="col-num">{formatCount(r.newIssueCount)}</td>
                   <td className="col-num">{formatCount(r.sessionCount)}</td>
-                  <td className={`col-num ${rateClass(r.crashFreeSessions)}`}>{formatPercent(r.crashFreeSessions)}</td>
-                  <td className={`col-num ${rateClass(r.crashFreeUsers)}`}>{formatPercent(r.crashFreeUsers)}</td>
+                  <CrashFree share={r.crashFreeSessions} sessions={r.sessionCount} />
+                  <CrashFree share={r.crashFreeUsers} sessions={r.sessionCount} />
                   <td className="col-time">
                     <RelativeTime value={r.deployAt} />
                   </td>
