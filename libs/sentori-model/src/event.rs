@@ -31,6 +31,7 @@ open_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The idempotency key: one id in one project is stored once.
@@ -53,8 +54,10 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
     pub tags: Tags,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
     pub flags: Tags,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breadcrumbs: Vec<Breadcrumb>,
@@ -68,10 +71,12 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// `ios`, `android`, `web` or `other`; anything else is stored as sent.
@@ -86,10 +91,12 @@ pub struct Device {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_id: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct App {
     pub version: String,
@@ -98,11 +105,13 @@ pub struct App {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Framework>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 /// The app's framework or runtime (`react-native`, `node`, `python`…).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Framework {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,11 +119,13 @@ pub struct Framework {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 /// Who was affected. SDKs never collect personal data on their own.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,11 +137,13 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_hashes: Vec<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 /// An error and, through `cause`, the errors that led to it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Error {
     #[serde(rename = "type")]
@@ -141,8 +154,10 @@ pub struct Error {
     #[serde(default)]
     pub stack: Vec<Frame>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub cause: Option<Box<Error>>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
@@ -154,6 +169,7 @@ impl Error {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Frame {
     pub file: String,
@@ -184,10 +200,12 @@ pub struct Frame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_address: Option<Value>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Breadcrumb {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
@@ -198,11 +216,13 @@ pub struct Breadcrumb {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }
 
 /// A reference to an attachment uploaded before the event.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentRef {
     #[serde(rename = "ref")]
@@ -215,5 +235,6 @@ pub struct AttachmentRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }

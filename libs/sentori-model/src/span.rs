@@ -15,6 +15,7 @@ open_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Span {
     /// The idempotency key.
@@ -30,12 +31,15 @@ pub struct Span {
     pub duration_ms: i64,
     pub status: SpanStatus,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
     pub tags: Tags,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
     pub data: Option<Extra>,
     /// The W3C `traceparent` header the span continued from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
 }

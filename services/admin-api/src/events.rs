@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -81,26 +80,42 @@ pub async fn list(
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.timestamp), id: row.id }))
 }
 
+/// A stored event as the dashboard shows it: the event (symbolicated,
+/// trimmed, unknown fields kept) and where it sits.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDetail {
+    #[serde(flatten)]
+    pub event: sentori_model::Event,
+    pub issue_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The `Sentori-Sdk` (or Sentry `sdk`) the event came with.
+    pub sdk: Option<String>,
+    /// The next older event of the same issue.
+    pub previous_event_id: Option<Uuid>,
+    /// The next newer event of the same issue.
+    pub next_event_id: Option<Uuid>,
+}
+
 /// One stored event, with its neighbours within the issue.
 #[utoipa::path(get, path = "/projects/{pid}/events/{eid}", tag = "events",
-    params(("pid" = Uuid, Path), ("eid" = Uuid, Path)),
-    responses((status = 200, description = "the stored event plus issueId, receivedAt, sdk, previousEventId, nextEventId",
-               body = Object), (status = 404)))]
+    params(("pid" = Uuid, Path), ("eid" = Uuid, Path)), responses((status = 200, body = EventDetail), (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,
     caller: Caller,
     Path((project_id, event_id)): Path<(Uuid, Uuid)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<EventDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let row: Option<(Value, Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
+    let row: Option<(sqlx::types::Json<sentori_model::Event>, Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
         "SELECT payload, issue_id, timestamp, received_at, sdk FROM events WHERE project_id = $1 AND id = $2 LIMIT 1",
     )
     .bind(project_id)
     .bind(event_id)
     .fetch_optional(&state.pool)
     .await?;
-    let (payload, issue_id, timestamp, received_at, sdk) = row.ok_or(ApiError::NotFound)?;
-    let (previous, next): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+    let (sqlx::types::Json(event), issue_id, timestamp, received_at, sdk) = row.ok_or(ApiError::NotFound)?;
+    let (previous_event_id, next_event_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
         "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) < ($3, $4)
                   ORDER BY timestamp DESC, id DESC LIMIT 1),
                 (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) > ($3, $4)
@@ -112,22 +127,7 @@ pub async fn detail(
     .bind(event_id)
     .fetch_one(&state.pool)
     .await?;
-    let mut event = match payload {
-        Value::Object(map) => map,
-        other => {
-            let mut map = serde_json::Map::new();
-            map.insert("payload".into(), other);
-            map
-        }
-    };
-    let received_at = received_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    event.insert("id".into(), Value::String(event_id.to_string()));
-    event.insert("issueId".into(), Value::String(issue_id.to_string()));
-    event.insert("receivedAt".into(), Value::String(received_at));
-    event.insert("sdk".into(), sdk.map_or(Value::Null, Value::String));
-    event.insert("previousEventId".into(), previous.map_or(Value::Null, |id| Value::String(id.to_string())));
-    event.insert("nextEventId".into(), next.map_or(Value::Null, |id| Value::String(id.to_string())));
-    Ok(axum::Json(Value::Object(event)))
+    Ok(axum::Json(EventDetail { event, issue_id, received_at, sdk, previous_event_id, next_event_id }))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

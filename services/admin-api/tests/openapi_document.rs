@@ -1,0 +1,26 @@
+//! The OpenAPI document the dashboard's types are generated from
+//! (`web/src/api/openapi.json`, then `npm run gen:api`) must be the one the
+//! API serves: a change to a response shape fails here until the committed
+//! copy, and so the dashboard's types, are regenerated.
+//!
+//! `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test openapi_document`
+//! rewrites the copy.
+
+use std::path::PathBuf;
+
+#[test]
+fn the_committed_document_is_the_one_the_api_serves() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/src/api/openapi.json");
+    let current = serde_json::to_string_pretty(&admin_api::openapi()).unwrap() + "\n";
+    if std::env::var_os("SENTORI_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &current).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "{} is out of date: run `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test openapi_document`, \
+         then `npm run gen:api` in web/",
+        path.display()
+    );
+}
