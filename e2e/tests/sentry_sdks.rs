@@ -1,0 +1,161 @@
+//! Official Sentry SDKs, unchanged, reporting to Sentori with a DSN from the
+//! admin API: real ingest, processor and admin-api, asserted through what
+//! the admin API shows (issue title, culprit, cause chain, tags, release,
+//! the trace with its spans, crash-free sessions).
+//!
+//! The Python SDK is `sentry-sdk` from PyPI, installed into the local
+//! stack's venv by `deploy/local/stack.sh` (deploy/local/requirements.txt);
+//! the script it runs is `e2e/sentry/python_app.py`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use sentori_protocol::DEV_PROJECT_ID;
+use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ is inside the workspace").to_path_buf()
+}
+
+struct Services {
+    _stack: TestStack,
+    ingest: ServiceProcess,
+    _processor: ServiceProcess,
+    admin: ServiceProcess,
+    dev_token: String,
+    client: reqwest::Client,
+}
+
+impl Services {
+    async fn start() -> Self {
+        let stack = TestStack::new().await;
+        let env = stack.service_env();
+        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+        let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+        let mut admin_env = env.clone();
+        admin_env.push(("SENTORI_PUBLIC_INGEST_URL".into(), ingest.url("/")));
+        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &admin_env).await;
+        let dev_token = stack.dev_token.clone();
+        Self { _stack: stack, ingest, _processor: processor, admin, dev_token, client: reqwest::Client::new() }
+    }
+
+    async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let url = self.admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}{path}"));
+        let response = self.client.get(url).bearer_auth(&self.dev_token).send().await.expect("admin-api answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A new public token of the dev project (number 1) and its DSN, as the admin API gives them.
+    async fn dsn(&self, label: &str) -> String {
+        let url = self.admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}/tokens"));
+        let response = self.client.post(url).bearer_auth(&self.dev_token).json(&json!({"label": label})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        let created: Value = response.json().await.unwrap();
+        let token = created["token"].as_str().unwrap();
+        let dsn = created["dsn"].as_str().expect("a public token comes with its DSN").to_owned();
+        assert_eq!(dsn, format!("http://{token}@{}/1", self.ingest.addr), "the dev project is number 1");
+        let (_, list) = self.admin_get("/tokens").await;
+        let listed = list.as_array().unwrap().iter().find(|t| t["label"] == label).unwrap();
+        assert_eq!(listed["dsn"], format!("http://st_pk_…{}@{}/1", &token[token.len() - 4..], self.ingest.addr));
+        dsn
+    }
+
+    /// The issue whose title is `title`, once the processor has stored it.
+    async fn issue(&self, title: &str) -> Value {
+        eventually(&format!("the issue {title:?}"), Duration::from_secs(30), || async {
+            let (_, issues) = self.admin_get("/issues?status=all").await;
+            issues.as_array()?.iter().find(|i| i["title"] == title).cloned()
+        })
+        .await
+    }
+
+    async fn event(&self, id: &str) -> Value {
+        let id = Uuid::parse_str(id).expect("the SDK's event id is 32 hex digits");
+        eventually("the stored event", Duration::from_secs(30), || async {
+            let (status, event) = self.admin_get(&format!("/events/{id}")).await;
+            (status == 200).then_some(event)
+        })
+        .await
+    }
+}
+
+fn python() -> PathBuf {
+    std::env::var("SENTORI_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| workspace().join(".stack/venv/bin/python"))
+}
+
+#[tokio::test]
+async fn the_python_sdk_reports_errors_messages_traces_and_sessions() {
+    let services = Services::start().await;
+    let dsn = services.dsn("python").await;
+
+    let output = Command::new(python())
+        .arg(workspace().join("e2e/sentry/python_app.py"))
+        .env("SENTRY_DSN", &dsn)
+        .output()
+        .unwrap_or_else(|e| panic!("running {} (deploy/local/stack.sh start test installs sentry-sdk): {e}", python().display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the app failed:\n{stderr}");
+    let sent: Value = serde_json::from_slice(output.stdout.trim_ascii()).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}"));
+    assert!(!stderr.contains("status_code=4") && !stderr.contains("status_code=5"), "ingest refused something:\n{stderr}");
+
+    // The exception with its cause: the raised error is the title, its raising frame the culprit.
+    let issue = services.issue("ValueError: no price for pear").await;
+    assert_eq!(issue["kind"], "error");
+    assert_eq!(issue["lastRelease"], "pyshop@1.4.2");
+    assert_eq!(issue["lastEnvironment"], "staging");
+    let culprit = issue["culprit"].as_str().unwrap();
+    assert!(culprit.starts_with("checkout (") && culprit.contains("python_app.py"), "{culprit}");
+    let event = services.event(sent["error_event_id"].as_str().unwrap()).await;
+    assert_eq!(event["platform"], "python");
+    assert_eq!(event["release"], "pyshop@1.4.2");
+    assert_eq!(event["error"]["stack"][0]["function"], "checkout", "the raising frame first");
+    assert_eq!(event["error"]["stack"][0]["inApp"], true);
+    assert!(event["error"]["stack"][0]["contextLine"].as_str().unwrap().contains("raise ValueError"));
+    let cause = &event["error"]["cause"];
+    assert_eq!(cause["type"], "KeyError");
+    assert_eq!(cause["message"], "'pear'");
+    assert_eq!(cause["stack"][0]["function"], "load_price");
+    assert_eq!(event["tags"]["checkout.step"], "payment");
+    assert_eq!(event["tags"]["attempt"], "3", "a number tag is kept as text");
+    assert_eq!(event["user"]["id"], "4242", "a numeric user id is kept as text");
+    assert!(event["sdk"].as_str().unwrap().starts_with("sentry.python/"), "{}", event["sdk"]);
+    let (_, detail) = services.admin_get(&format!("/issues/{}", issue["id"].as_str().unwrap())).await;
+    assert_eq!(detail["tags"]["release"][0]["value"], "pyshop@1.4.2", "{}", detail["tags"]);
+    assert_eq!(detail["tags"]["runtime"][0]["value"].as_str().unwrap().split(' ').next(), Some("CPython"));
+
+    // The message.
+    let message = services.issue("payment provider answered slowly").await;
+    assert_eq!(message["kind"], "message");
+    assert_eq!(message["level"], "warning");
+    services.event(sent["message_event_id"].as_str().unwrap()).await;
+
+    // The transaction: its root span and two children, found by the 32-hex trace id.
+    let trace_id = sent["trace_id"].as_str().unwrap();
+    assert_eq!(trace_id.len(), 32);
+    let trace = eventually("the trace with its three spans", Duration::from_secs(30), || async {
+        let (status, trace) = services.admin_get(&format!("/traces/{trace_id}")).await;
+        (status == 200 && trace["spanCount"] == 3).then_some(trace)
+    })
+    .await;
+    assert_eq!(trace["trace"]["rootOp"], "task");
+    assert_eq!(trace["trace"]["rootName"], "nightly-report");
+    let spans = trace["spans"].as_array().unwrap();
+    let root = spans.iter().find(|s| s["parentSpanId"].is_null()).expect("a root span");
+    for (op, name) in [("db.query", "SELECT orders"), ("http.client", "GET https://rates.example/today")] {
+        let child = spans.iter().find(|s| s["op"] == op).unwrap_or_else(|| panic!("no {op} span in {spans:?}"));
+        assert_eq!(child["name"], name);
+        assert_eq!(child["parentSpanId"], root["id"]);
+    }
+
+    // The session ended after a handled error: errored, which is crash-free.
+    let release = eventually("the release with its session", Duration::from_secs(30), || async {
+        let (_, releases) = services.admin_get("/releases").await;
+        releases.as_array()?.iter().find(|r| r["name"] == "pyshop@1.4.2" && r["sessionCount"] == 1).cloned()
+    })
+    .await;
+    assert_eq!(release["crashFreeSessions"], 1.0, "{release}");
+}
