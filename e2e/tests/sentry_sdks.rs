@@ -159,3 +159,100 @@ async fn the_python_sdk_reports_errors_messages_traces_and_sessions() {
     .await;
     assert_eq!(release["crashFreeSessions"], 1.0, "{release}");
 }
+
+/// What a Rust app raises: a checkout failure caused by a lookup failure.
+#[derive(Debug)]
+struct LookupError {
+    sku: String,
+}
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no row for {}", self.sku)
+    }
+}
+
+impl std::error::Error for LookupError {}
+
+#[derive(Debug)]
+struct CheckoutError {
+    source: LookupError,
+}
+
+impl std::fmt::Display for CheckoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("checkout failed")
+    }
+}
+
+impl std::error::Error for CheckoutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[tokio::test]
+async fn the_rust_sdk_reports_errors_messages_traces_and_sessions() {
+    let services = Services::start().await;
+    let dsn = services.dsn("rust").await;
+
+    // The SDK's transport runs on its own thread; the calls below are the SDK's public API, unchanged.
+    let (error_id, message_id, trace_id) = tokio::task::spawn_blocking(move || {
+        let options =
+            sentry::ClientOptions::new().dsn(&dsn).release("rustshop@0.3.0").environment("ci").traces_sample_rate(1.0);
+        let guard = sentry::init(options);
+        assert!(guard.is_enabled(), "the SDK accepted the DSN");
+        sentry::start_session();
+        sentry::configure_scope(|scope| {
+            scope.set_tag("shard", 7);
+            scope.set_user(Some(sentry::User { id: Some("991".into()), ..Default::default() }));
+        });
+        let error = CheckoutError { source: LookupError { sku: "pear".into() } };
+        let error_id = sentry::capture_error(&error);
+        let message_id = sentry::capture_message("rust cache warmed slowly", sentry::Level::Warning);
+        let transaction = sentry::start_transaction(sentry::TransactionContext::new("nightly-sync", "task"));
+        let trace_id = transaction.get_trace_context().trace_id.to_string();
+        let child = transaction.start_child("db.query", "SELECT stock");
+        child.finish();
+        transaction.finish();
+        sentry::end_session();
+        assert!(guard.flush(Some(Duration::from_secs(20))), "the SDK sent everything");
+        drop(guard);
+        (error_id.simple().to_string(), message_id.simple().to_string(), trace_id)
+    })
+    .await
+    .unwrap();
+
+    // The raised error is the last exception value; the one before it, its cause.
+    let issue = services.issue("CheckoutError: checkout failed").await;
+    assert_eq!(issue["lastRelease"], "rustshop@0.3.0");
+    assert_eq!(issue["lastEnvironment"], "ci");
+    let event = services.event(&error_id).await;
+    assert_eq!(event["error"]["cause"]["type"], "LookupError");
+    assert_eq!(event["error"]["cause"]["message"], "no row for pear");
+    assert_eq!(event["tags"]["shard"], "7");
+    assert_eq!(event["user"]["id"], "991");
+    assert!(event["sdk"].as_str().unwrap().starts_with("sentry.rust"), "{}", event["sdk"]);
+
+    let message = services.issue("rust cache warmed slowly").await;
+    assert_eq!((message["kind"].as_str(), message["level"].as_str()), (Some("message"), Some("warning")));
+    services.event(&message_id).await;
+
+    let trace = eventually("the Rust trace with both spans", Duration::from_secs(30), || async {
+        let (status, trace) = services.admin_get(&format!("/traces/{trace_id}")).await;
+        (status == 200 && trace["spanCount"] == 2).then_some(trace)
+    })
+    .await;
+    assert_eq!(trace["trace"]["rootName"], "nightly-sync");
+    let spans = trace["spans"].as_array().unwrap();
+    let child = spans.iter().find(|s| s["op"] == "db.query").expect("the child span");
+    assert_eq!(child["name"], "SELECT stock");
+    assert!(spans.iter().any(|s| s["id"] == child["parentSpanId"] && s["parentSpanId"].is_null()));
+
+    let release = eventually("the Rust release with its session", Duration::from_secs(30), || async {
+        let (_, releases) = services.admin_get("/releases").await;
+        releases.as_array()?.iter().find(|r| r["name"] == "rustshop@0.3.0" && r["sessionCount"] == 1).cloned()
+    })
+    .await;
+    assert_eq!(release["crashFreeSessions"], 1.0, "{release}");
+}
