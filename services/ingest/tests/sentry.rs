@@ -303,3 +303,33 @@ fn arbitrary_envelopes_never_get_a_5xx() {
         prop_assert!(!status.is_server_error(), "{status} for {:?}", String::from_utf8_lossy(&body));
     });
 }
+
+#[tokio::test]
+async fn attachments_sentori_can_show_are_stored_with_the_envelopes_event() {
+    let dir = std::env::temp_dir().join(format!("sentori-sentry-attachments-{}", uuid::Uuid::new_v4().simple()));
+    let dir_text = dir.display().to_string();
+    let h = start(&[("SENTORI_ATTACHMENT_DIR", dir_text.as_str()), ("SENTORI_ATTACHMENT_MAX_BYTES", "1000")]).await;
+    let (number, token) = project(&h, None).await;
+    let png = b"\x89PNG\r\n\x1a\n fake but stored as sent";
+    let mut body = envelope(&[event_item("with attachments")]).into_bytes();
+    body.extend_from_slice(format!("{{\"type\":\"attachment\",\"length\":{},\"filename\":\"screen.png\",\"content_type\":\"image/png\"}}\n", png.len()).as_bytes());
+    body.extend_from_slice(png);
+    body.extend_from_slice(b"\n{\"type\":\"attachment\",\"length\":4,\"filename\":\"app.log\"}\nlog\n\n");
+    body.extend_from_slice(b"{\"type\":\"attachment\",\"length\":3,\"attachment_type\":\"event.minidump\",\"filename\":\"c.dmp\"}\nMDM\n");
+    let too_big = "x".repeat(1001);
+    body.extend_from_slice(format!("{{\"type\":\"attachment\",\"length\":1001,\"filename\":\"big.txt\"}}\n{too_big}\n").as_bytes());
+    let response = h.api(&format!("/api/{number}/envelope/")).bearer_auth(&token).body(body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(h.queued(Stream::Events).await.len(), 1, "attachments never cost the event");
+
+    let pool = h.stack.pool().await;
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, media_type, size_bytes FROM attachments WHERE event_id = $1 ORDER BY kind",
+    )
+    .bind(uuid::Uuid::parse_str(EVENT_ID).unwrap())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, vec![("logTail".into(), "text/plain".into(), 4), ("screenshot".into(), "image/png".into(), png.len() as i64)]);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -6,6 +6,7 @@
 //! queue path of `/v1` ([`crate::routes`]), so limits and idempotency are
 //! the same whichever protocol an SDK speaks.
 
+mod attachment;
 mod envelope;
 mod event;
 mod key;
@@ -140,6 +141,10 @@ async fn accept(state: &AppState, rest: &str, mut sender: Sender, body: Body) ->
             batch.sdk = sdk.or_else(|| sdk_of(envelope.header.get("sdk")));
             batch.response_id = header_event_id;
             for (index, item) in envelope.items.iter().enumerate() {
+                if item.item_type == "attachment" {
+                    batch.add_attachment(&item.header, item.payload, header_event_id);
+                    continue;
+                }
                 batch.add_item(index, &item.item_type, item.payload, header_event_id, received_at);
             }
             if let Some(why) = envelope.broken {
@@ -184,11 +189,20 @@ struct Batch {
     events: Vec<(Uuid, Payload)>,
     spans: Vec<(Uuid, Payload)>,
     sessions: Vec<(Uuid, Payload)>,
+    /// `attachment` items Sentori can show, stored with the envelope's event.
+    attachments: Vec<PendingAttachment>,
     /// Why items were refused, by item (`items[2]…`).
     failures: Vec<FieldError>,
     sdk: Option<String>,
     /// The envelope's `event_id`, else the first event's or transaction's id.
     response_id: Option<Uuid>,
+}
+
+struct PendingAttachment {
+    event_id: Uuid,
+    kind: &'static str,
+    media_type: String,
+    bytes: Vec<u8>,
 }
 
 /// Item types kept as metric labels; any other is counted as `other`.
@@ -206,6 +220,16 @@ fn count(item_type: &str, outcome: &'static str) {
 impl Batch {
     fn fail(&mut self, index: usize, message: impl Into<String>) {
         self.failures.push(FieldError::new(format!("items[{index}]"), message));
+    }
+
+    /// An attachment of the envelope's event, when it is a kind Sentori keeps.
+    fn add_attachment(&mut self, header: &serde_json::Map<String, Value>, payload: &[u8], event_id: Option<Uuid>) {
+        match (attachment::kind_of(header), event_id) {
+            (Some((kind, media_type)), Some(event_id)) => {
+                self.attachments.push(PendingAttachment { event_id, kind, media_type, bytes: payload.to_vec() });
+            }
+            _ => count("attachment", "dropped"),
+        }
     }
 
     fn add_item(&mut self, index: usize, item_type: &str, payload: &[u8], header_event_id: Option<Uuid>, at: OffsetDateTime) {
@@ -303,7 +327,7 @@ impl Batch {
 
     /// Queues what was mapped, each kind against its own quota. A quota
     /// that is used up stops only its categories; the answer says which.
-    async fn commit(self, state: &AppState, caller: &Caller, at: OffsetDateTime) -> Result<Response, Failure> {
+    async fn commit(mut self, state: &AppState, caller: &Caller, at: OffsetDateTime) -> Result<Response, Failure> {
         let mut queued = 0;
         let mut stopped: Vec<(OffsetDateTime, Category)> = Vec::new();
         for (route, items) in [(&EVENTS, self.events), (&SPANS, self.spans), (&SESSIONS, self.sessions)] {
@@ -333,6 +357,8 @@ impl Batch {
                 Err(err) => return Err(err.into()),
             }
         }
+        let attachments = std::mem::take(&mut self.attachments);
+        store_attachments(state, caller, attachments).await;
         if queued == 0 && !stopped.is_empty() {
             let reset_at = stopped.iter().map(|(at, _)| *at).min().unwrap_or_else(limits::next_month);
             return Err(Failure::Quota { reset_at, categories: stopped.into_iter().map(|(_, c)| c).collect() });
@@ -352,6 +378,36 @@ impl Batch {
             response.headers_mut().insert(limits::RATE_LIMITS, header);
         }
         Ok(response)
+    }
+}
+
+/// Stores attachments as `/v1` uploads are stored (per-event caps, daily
+/// bytes quota). An attachment never fails its envelope: one that cannot be
+/// stored (no storage configured, over a limit) is counted and dropped.
+async fn store_attachments(state: &AppState, caller: &Caller, attachments: Vec<PendingAttachment>) {
+    for pending in attachments {
+        let Some(store) = state.attachments.as_ref() else {
+            count("attachment", "dropped");
+            continue;
+        };
+        let stored = async {
+            let blob = crate::attachments::stage(store, &pending.bytes).await?;
+            let attachment = crate::attachments::Attachment {
+                event_id: pending.event_id,
+                kind: pending.kind,
+                media_type: &pending.media_type,
+                source: None,
+                captured_at: None,
+            };
+            crate::attachments::store_attachment(state, caller, store, blob, attachment).await
+        };
+        match stored.await {
+            Ok(_) => count("attachment", "accepted"),
+            Err(err) => {
+                tracing::debug!(error = %err, "a Sentry attachment was not stored");
+                count("attachment", "invalid");
+            }
+        }
     }
 }
 
