@@ -425,3 +425,64 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod arbitrary {
+    //! Splitting and mapping never panic, whatever the bytes; the HTTP-level
+    //! property (never a 5xx) is in tests/sentry.rs.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+            "[a-z0-9_. %(){}:-]{0,12}".prop_map(Value::String),
+            Just(json!("0af7651916cd43dd8448eb211c80319c")),
+            Just(json!("b7ad6b7169203331")),
+            Just(json!("2026-12-02T10:00:00Z")),
+        ]
+    }
+
+    /// JSON trees whose keys are the ones the mapping reads, at any depth.
+    fn tree() -> impl Strategy<Value = Value> {
+        const KEYS: &[&str] = &[
+            "exception", "values", "stacktrace", "frames", "mechanism", "handled", "type", "value", "lineno", "colno",
+            "filename", "abs_path", "in_app", "pre_context", "message", "logentry", "params", "formatted", "tags",
+            "contexts", "trace", "trace_id", "span_id", "parent_span_id", "os", "name", "version", "app", "runtime",
+            "breadcrumbs", "user", "id", "timestamp", "start_timestamp", "spans", "sid", "status", "started",
+            "duration", "aggregates", "exited", "crashed", "attrs", "release", "environment", "fingerprint", "data",
+        ];
+        scalar().prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_split_without_panicking(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = split(&body);
+        }
+
+        #[test]
+        fn arbitrary_payloads_map_without_panicking(
+            payload in tree(),
+            item_type in prop::sample::select(vec!["event", "transaction", "span", "session", "sessions"]),
+        ) {
+            let mut batch = Batch::default();
+            let text = payload.to_string();
+            batch.add_item(0, item_type, text.as_bytes(), None, routes::received_now());
+            // Whatever was kept passed the /v1 validation.
+            for (_, payload) in batch.events.iter().chain(&batch.spans).chain(&batch.sessions) {
+                prop_assert!(payload.value().is_ok());
+            }
+        }
+    }
+}
