@@ -5,9 +5,12 @@
 //!
 //! The Python SDK is `sentry-sdk` from PyPI, installed into the local
 //! stack's venv by `deploy/local/stack.sh` (deploy/local/requirements.txt);
-//! the script it runs is `e2e/sentry/python_app.py`.
+//! the script it runs is `e2e/sentry/python_app.py`. `@sentry/node` is
+//! installed from npm by the test itself, once per target directory
+//! (`e2e/sentry/node/package.json`), and runs `e2e/sentry/node/app.mjs`.
+//! The Rust SDK is the `sentry` crate, a dev-dependency of this crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -252,6 +255,87 @@ async fn the_rust_sdk_reports_errors_messages_traces_and_sessions() {
     let release = eventually("the Rust release with its session", Duration::from_secs(30), || async {
         let (_, releases) = services.admin_get("/releases").await;
         releases.as_array()?.iter().find(|r| r["name"] == "rustshop@0.3.0" && r["sessionCount"] == 1).cloned()
+    })
+    .await;
+    assert_eq!(release["crashFreeSessions"], 1.0, "{release}");
+}
+
+/// `@sentry/node` installed from npm under the target directory, with the
+/// app beside it (imports resolve from the script's own folder).
+fn node_app() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/e2e-tools/sentry-node
+    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target directory");
+    let tools = target.join("e2e-tools").join("sentry-node");
+    let sources = workspace().join("e2e/sentry/node");
+    std::fs::create_dir_all(&tools).unwrap();
+    let package = std::fs::read(sources.join("package.json")).unwrap();
+    let installed = std::fs::read(tools.join("package.json")).ok();
+    if installed.as_deref() != Some(&package[..]) || !tools.join("node_modules/@sentry/node").exists() {
+        std::fs::write(tools.join("package.json"), &package).unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&tools)
+            .status()
+            .expect("running npm (Node.js must be installed)");
+        assert!(status.success(), "npm install of @sentry/node failed");
+    }
+    std::fs::copy(sources.join("app.mjs"), tools.join("app.mjs")).unwrap();
+    tools.join("app.mjs")
+}
+
+#[tokio::test]
+async fn the_node_sdk_reports_errors_messages_streamed_spans_and_sessions() {
+    let services = Services::start().await;
+    let dsn = services.dsn("node").await;
+    let app = tokio::task::spawn_blocking(node_app).await.unwrap();
+    let output = tokio::task::spawn_blocking(move || Command::new("node").arg(&app).env("SENTRY_DSN", &dsn).output())
+        .await
+        .unwrap()
+        .expect("running node");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the app failed:\n{stderr}");
+    // The SDK's debug log shares stdout; the app's report is the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+    let sent: Value = serde_json::from_str(last).unwrap();
+
+    // Error.cause is the cause chain; the raising frame is the culprit.
+    let issue = services.issue("Error: no price for pear").await;
+    assert_eq!(issue["lastRelease"], "nodeshop@2.1.0");
+    let culprit = issue["culprit"].as_str().unwrap();
+    assert!(culprit.starts_with("checkout (") && culprit.contains("app.mjs"), "{culprit}");
+    let event = services.event(sent["error_event_id"].as_str().unwrap()).await;
+    assert_eq!(event["platform"], "node");
+    assert_eq!(event["error"]["cause"]["type"], "RangeError");
+    assert_eq!(event["error"]["cause"]["message"], "unknown sku pear");
+    assert_eq!(event["error"]["cause"]["stack"][0]["function"], "loadPrice");
+    assert_eq!(event["tags"]["checkout.step"], "payment");
+    assert_eq!(event["tags"]["attempt"], "3");
+    assert_eq!(event["user"]["id"], "4242");
+    assert!(event["sdk"].as_str().unwrap().starts_with("sentry.javascript.node/"), "{}", event["sdk"]);
+
+    // A message captured with a stack is still a message.
+    let message = services.issue("node payment provider answered slowly").await;
+    assert_eq!((message["kind"].as_str(), message["level"].as_str()), (Some("message"), Some("warning")));
+
+    // Streamed spans (span items, version 2) make the trace.
+    let trace_id = event["traceId"].as_str().expect("the error carries its trace").replace('-', "");
+    let trace = eventually("the Node trace with its three spans", Duration::from_secs(30), || async {
+        let (status, trace) = services.admin_get(&format!("/traces/{trace_id}")).await;
+        (status == 200 && trace["spanCount"] == 3).then_some(trace)
+    })
+    .await;
+    assert_eq!(trace["trace"]["rootOp"], "task");
+    assert_eq!(trace["trace"]["rootName"], "nightly-report");
+    let spans = trace["spans"].as_array().unwrap();
+    let db = spans.iter().find(|s| s["op"] == "db.query").expect("the db.query span");
+    assert_eq!(db["name"], "SELECT orders");
+
+    // The process session ended after a handled error: errored, crash-free.
+    let release = eventually("the Node release with its session", Duration::from_secs(30), || async {
+        let (_, releases) = services.admin_get("/releases").await;
+        releases.as_array()?.iter().find(|r| r["name"] == "nodeshop@2.1.0" && r["sessionCount"] == 1).cloned()
     })
     .await;
     assert_eq!(release["crashFreeSessions"], 1.0, "{release}");

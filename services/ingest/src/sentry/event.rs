@@ -34,7 +34,10 @@ pub fn map_event(mut event: Map<String, Value>, header_event_id: Option<Uuid>, r
     let error = root.get("exception").and_then(exception_chain);
     let unhandled = root.get("exception").is_some_and(any_unhandled);
     let message = message(&root);
-    let kind = if error.is_some() { EventKind::Error } else { EventKind::Message };
+    // A message captured with a stack (`attachStacktrace`) arrives as a
+    // synthetic exception: it is still a message, its stack kept.
+    let synthetic = root.get("exception").is_some_and(all_synthetic);
+    let kind = if error.is_some() && !(synthetic && message.is_some()) { EventKind::Error } else { EventKind::Message };
     let mut level = root.get("level").and_then(Value::as_str).map(level);
     if unhandled {
         // An exception nothing caught: Sentori's crash level.
@@ -171,6 +174,11 @@ fn exception_values(exception: &Value) -> Vec<&Value> {
         },
     };
     values.iter().filter(|v| v.is_object()).collect()
+}
+
+fn all_synthetic(exception: &Value) -> bool {
+    let values = exception_values(exception);
+    !values.is_empty() && values.iter().all(|v| v["mechanism"]["synthetic"] == Value::Bool(true))
 }
 
 fn any_unhandled(exception: &Value) -> bool {
@@ -481,6 +489,12 @@ mod tests {
         let event = mapped(json!({}));
         assert_eq!(event.message.as_deref(), Some("<no message>"));
         validates(&event);
+        let synthetic = mapped(json!({"message": "slow", "level": "warning", "exception": {"values": [{"value": "slow",
+            "mechanism": {"type": "generic", "synthetic": true, "handled": true},
+            "stacktrace": {"frames": [{"filename": "app.mjs", "function": "?", "lineno": 44, "in_app": true}]}}]}}));
+        assert_eq!((synthetic.kind.clone(), synthetic.message.as_deref()), (EventKind::Message, Some("slow")));
+        assert_eq!(synthetic.error.as_ref().unwrap().stack[0].line, 44, "the stack is kept");
+        validates(&synthetic);
     }
 
     #[test]

@@ -273,10 +273,14 @@ impl Batch {
                 }
                 Err(err) => self.fail(index, err.to_string()),
             },
-            "span" => match transaction::map_span(&value, at) {
-                Some(span) => self.queue(index, &SPANS, &span, at),
-                None => self.fail(index, "a span needs trace_id (32 hex) and span_id (16 hex)"),
-            },
+            "span" => {
+                for span in transaction::map_span_item(&value, at) {
+                    match span {
+                        Some(span) => self.queue(index, &SPANS, &span, at),
+                        None => self.fail(index, "a span needs trace_id (32 hex) and span_id (16 hex)"),
+                    }
+                }
+            }
             "session" => {
                 if let Some(session) = session::map_session(&value, at) {
                     self.queue(index, &SESSIONS, &session, at);

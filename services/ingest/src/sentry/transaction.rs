@@ -69,19 +69,56 @@ pub fn map_transaction(root: &Value, received_at: OffsetDateTime) -> Result<Vec<
     Ok(spans)
 }
 
-/// A standalone `span` item (Sentry's span streaming).
+/// The spans of a `span` item: one span (the shape of a transaction's
+/// child), or the span-streaming container `{"version": 2, "items": [...]}`
+/// whose spans carry `name`, `end_timestamp` and typed `attributes`.
+pub fn map_span_item(value: &Value, received_at: OffsetDateTime) -> Vec<Option<Span>> {
+    match value.get("items") {
+        Some(Value::Array(items)) => items.iter().map(|item| map_span(item, received_at)).collect(),
+        _ => vec![map_span(value, received_at)],
+    }
+}
+
+/// A streamed span's attributes as plain values: `{"k": {"value": v, "type": t}}` → `{"k": v}`.
+fn attributes(value: &Value) -> Map<String, Value> {
+    let Some(Value::Object(attributes)) = value.get("attributes") else { return Map::new() };
+    attributes
+        .iter()
+        .map(|(key, attribute)| (key.clone(), attribute.get("value").cloned().unwrap_or_else(|| attribute.clone())))
+        .collect()
+}
+
+/// One standalone span.
 pub fn map_span(value: &Value, received_at: OffsetDateTime) -> Option<Span> {
     let trace_id = text_at(value, "trace_id").and_then(|t| ids::parse_trace_id(&t))?;
     let end = value.get("timestamp").and_then(timestamp).or_else(|| value.get("end_timestamp").and_then(timestamp));
     let end = end.unwrap_or(received_at);
+    let mut data = value.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    let attributes = attributes(value);
+    let mut tags = value.get("tags").map(tags).unwrap_or_default();
+    let mut fields = value.clone();
+    if let Some(op) = attributes.get("sentry.op").and_then(Value::as_str)
+        && fields.get("op").is_none()
+    {
+        fields["op"] = json!(op);
+    }
+    // The segment (the transaction's own span) carries release and environment, as a transaction's root does.
+    if value["is_segment"] == Value::Bool(true) {
+        for (attribute, tag) in [("sentry.release", "release"), ("sentry.environment", "environment")] {
+            if let Some(text) = attributes.get(attribute).and_then(super::values::text) {
+                tags.entry(tag.into()).or_insert(text);
+            }
+        }
+    }
+    data.extend(attributes);
     span(SpanParts {
         trace_id,
-        fields: value,
+        fields: &fields,
         name: text_at(value, "description").or_else(|| text_at(value, "name")),
         start: value.get("start_timestamp").and_then(timestamp).unwrap_or(end),
         end,
-        tags: value.get("tags").map(tags).unwrap_or_default(),
-        data: value.get("data").and_then(Value::as_object).cloned().unwrap_or_default(),
+        tags,
+        data,
     })
 }
 
@@ -146,6 +183,7 @@ mod tests {
     use time::macros::datetime;
 
     const AT: OffsetDateTime = datetime!(2026-12-02 10:00 UTC);
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
     fn validates(span: &Span) {
         let text = serde_json::to_string(span).unwrap();
@@ -210,5 +248,31 @@ mod tests {
         assert_eq!(span.extra["dataDropped"], "over 16 KiB");
         validates(&span);
         assert!(map_span(&json!({"span_id": "b7ad6b7169203331"}), AT).is_none());
+    }
+
+    #[test]
+    fn streamed_spans_come_in_a_container_with_typed_attributes() {
+        let item = json!({"version": 2, "items": [
+            {"name": "nightly-report", "span_id": "97f072224846f005", "trace_id": TRACE, "is_segment": true,
+             "start_timestamp": 1796205599.0, "end_timestamp": 1796205600.0, "status": "ok",
+             "attributes": {"sentry.op": {"value": "task", "type": "string"},
+                            "sentry.release": {"value": "shop@1.0", "type": "string"},
+                            "user.id": {"value": 4242, "type": "integer"}}},
+            {"name": "SELECT 1", "span_id": "bd9d4eceba923a53", "trace_id": TRACE, "parent_span_id": "97f072224846f005",
+             "start_timestamp": 1796205599.25, "end_timestamp": 1796205599.5, "status": "error",
+             "attributes": {"sentry.op": {"value": "db.query", "type": "string"}}},
+            {"name": "no trace id"}
+        ]});
+        let spans = map_span_item(&item, AT);
+        assert!(spans[2].is_none());
+        let (segment, child) = (spans[0].as_ref().unwrap(), spans[1].as_ref().unwrap());
+        assert_eq!((segment.op.as_str(), segment.name.as_str(), segment.duration_ms), ("task", "nightly-report", 1000));
+        assert_eq!(segment.parent_span_id, None);
+        assert_eq!(segment.tags["release"], "shop@1.0");
+        assert_eq!(segment.data.as_ref().unwrap()["user.id"], 4242);
+        assert_eq!((child.op.as_str(), child.duration_ms, child.status.clone()), ("db.query", 250, SpanStatus::Error));
+        assert_eq!(child.parent_span_id, Some(segment.id));
+        validates(segment);
+        validates(child);
     }
 }
