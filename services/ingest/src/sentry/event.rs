@@ -346,7 +346,11 @@ fn device(root: &Value, contexts: &Value) -> Device {
     let os = &contexts["os"];
     let device = &contexts["device"];
     let os_name = text_at(os, "name").unwrap_or_default();
-    let browser = contexts.get("browser").is_some_and(Value::is_object);
+    // Browser SDKs send no browser context (Sentry derives it from the
+    // User-Agent); the SDK's name or the page's request says it is a page.
+    let browser = contexts.get("browser").is_some_and(Value::is_object)
+        || root["sdk"]["name"].as_str().is_some_and(|name| name.contains("browser"))
+        || root["request"]["headers"].get("User-Agent").is_some();
     let platform = root["platform"].as_str().unwrap_or("");
     let family = match os_name.to_ascii_lowercase().as_str() {
         "ios" | "ipados" => "ios".to_owned(),
@@ -545,6 +549,12 @@ mod tests {
         assert_eq!(event.breadcrumbs.len(), 1);
         let event = mapped(json!({"message": "m", "platform": "javascript", "contexts": {"browser": {"name": "Chrome"}}}));
         assert_eq!(event.device.os, "web");
+        let event = mapped(json!({"message": "m", "platform": "javascript", "sdk": {"name": "sentry.javascript.browser"}}));
+        assert_eq!(event.device.os, "web");
+        let event = mapped(json!({"message": "m", "platform": "javascript", "request": {"headers": {"User-Agent": "Mozilla/5.0"}}}));
+        assert_eq!(event.device.os, "web");
+        let event = mapped(json!({"message": "m", "platform": "node", "sdk": {"name": "sentry.javascript.node"}}));
+        assert_eq!(event.device.os, "other");
     }
 
     #[test]
