@@ -60,3 +60,81 @@ pub fn events(count: usize, issues: usize) -> Vec<Value> {
 pub fn encoded(values: &[Value]) -> Vec<Bytes> {
     values.iter().map(|v| Bytes::from(serde_json::to_vec(v).expect("JSON"))).collect()
 }
+
+/// [`event`] as a Sentry SDK sends it: one envelope with one `event` item
+/// (exception values oldest first, frames oldest call first, epoch time).
+pub fn sentry_envelope(issue: usize) -> Bytes {
+    let mut rng = rand::rng();
+    let frames: Vec<Value> = (0..10)
+        .rev()
+        .map(|i| {
+            let function = FUNCTIONS[(issue + i) % FUNCTIONS.len()];
+            json!({
+                "filename": FILES[(issue / 7 + i) % FILES.len()],
+                "lineno": 10 + (issue * 13 + i * 7) % 400,
+                "colno": 1 + i * 3,
+                "function": format!("{function}{}", if i < 2 { issue.to_string() } else { String::new() }),
+                "in_app": i < 6
+            })
+        })
+        .collect();
+    let breadcrumbs: Vec<Value> = (0..20)
+        .map(|i| {
+            let kind = ["navigation", "http", "default", "user"][i % 4];
+            json!({"timestamp": 1_796_205_600.0 + i as f64, "type": kind, "data": {"n": i, "url": "/api/items?page=2"}})
+        })
+        .collect();
+    let event_id = uuid::Uuid::new_v4().simple().to_string();
+    let event = json!({
+        "event_id": event_id,
+        "timestamp": time::OffsetDateTime::now_utc().unix_timestamp() as f64,
+        "platform": "javascript",
+        "level": "error",
+        "release": format!("shop@1.{}.0+{}", issue % 5, issue % 3),
+        "environment": *["prod", "staging"].choose(&mut rng).unwrap(),
+        "contexts": {"os": {"name": "Android", "version": "14"}, "device": {"model": "Pixel 8"},
+                     "app": {"app_version": "1.2.0", "app_build": "456"}},
+        "user": {"id": format!("user-{}", rng.random_range(0..2000))},
+        "tags": {"screen": "checkout", "region": "eu-west", "plan": "pro"},
+        "breadcrumbs": {"values": breadcrumbs},
+        "exception": {"values": [{
+            "type": format!("Error{}", issue % 40),
+            "value": format!("Request {} failed with status {}", rng.random_range(0..100000), 500 + issue % 4),
+            "mechanism": {"type": "generic", "handled": true},
+            "stacktrace": {"frames": frames}
+        }]}
+    })
+    .to_string();
+    let envelope = format!(
+        "{{\"event_id\":\"{event_id}\",\"sdk\":{{\"name\":\"sentry.javascript.react-native\",\"version\":\"6.0.0\"}}}}\n\
+         {{\"type\":\"event\",\"length\":{}}}\n{event}\n",
+        event.len()
+    );
+    Bytes::from(envelope)
+}
+
+/// `count` envelopes over `issues` distinct bugs.
+pub fn sentry_envelopes(count: usize, issues: usize) -> Vec<Bytes> {
+    let mut rng = rand::rng();
+    (0..count).map(|_| sentry_envelope(rng.random_range(0..issues))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentry_envelope_holds_one_event_item_of_its_stated_length() {
+        let envelope = sentry_envelope(7);
+        let text = std::str::from_utf8(&envelope).unwrap();
+        let mut lines = text.splitn(3, '\n');
+        let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        let item: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        let payload = lines.next().unwrap().strip_suffix('\n').unwrap();
+        assert_eq!(item["type"], "event");
+        assert_eq!(item["length"].as_u64().unwrap() as usize, payload.len());
+        let event: Value = serde_json::from_str(payload).unwrap();
+        assert_eq!(event["event_id"], header["event_id"]);
+        assert_eq!(event["exception"]["values"][0]["stacktrace"]["frames"].as_array().unwrap().len(), 10);
+    }
+}

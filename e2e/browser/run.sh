@@ -42,8 +42,9 @@ wait_http() {
 
 install_tools() {
   ensure_apt_packages chromium nginx curl gettext-base
-  if [[ ! -d $HERE/node_modules/playwright-core ]]; then
-    log "installing playwright-core (npm ci in e2e/browser)"
+  # Reinstalled whenever package-lock.json is newer than the installed tree.
+  if [[ ! -f $HERE/node_modules/.package-lock.json || $HERE/package-lock.json -nt $HERE/node_modules/.package-lock.json ]]; then
+    log "installing playwright-core, @sentry/browser and esbuild (npm ci in e2e/browser)"
     (cd "$HERE" && npm ci --no-audit --no-fund)
   fi
   ensure_dashboard_built

@@ -2,6 +2,9 @@
 //!
 //! 1. Maximum throughput of single-event `POST /v1/events` for ingest and
 //!    for the bare handler (closed loop, same concurrency): their ratio.
+//!    The same for Sentry envelopes holding one such event
+//!    (`POST /api/1/envelope/`), against the same bare handler:
+//!    `envelope_vs_bare_ratio`.
 //! 2. An open-loop load at half of ingest's maximum: p50/p99/p999 latency
 //!    and ingest's memory.
 //!
@@ -64,6 +67,12 @@ async fn run() {
     report("bare_events_per_s", bare_rate, "req/s");
     report("ingest_events_per_s", ingest_rate, "req/s");
     report("ingest_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
+    let envelopes = Arc::new(payloads::sentry_envelopes(2000, 300));
+    let envelope_target = Target { url: ingest.url("/api/1/envelope/"), token: stack.dev_token.clone(), bodies: envelopes };
+    max_throughput(&envelope_target, connections, Duration::from_secs(2)).await;
+    let envelope_rate = max_throughput(&envelope_target, connections, run).await;
+    report("envelope_events_per_s", envelope_rate, "req/s");
+    report("envelope_vs_bare_ratio", envelope_rate / bare_rate, "ratio");
 
     let half = ingest_rate / 2.0;
     eprintln!("open loop at {half:.0} req/s for {run:?}");

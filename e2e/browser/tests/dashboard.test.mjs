@@ -171,6 +171,10 @@ test('settings: create and revoke a token, add a recipient', async () => {
   const created = page.getByTestId('token-created');
   await created.waitFor();
   assert.match(await created.innerText(), /st_pk_[0-9a-z]{26}/, 'the new token is shown once');
+  // The Sentry DSN of the new public token, for apps that keep their Sentry SDK (the dev project is number 1).
+  assert.match(await created.getByTestId('sentry-dsn').innerText(), /^https?:\/\/st_pk_[0-9a-z]{26}@[^/]+\/1$/);
+  await created.getByTestId('sentry-platform').selectOption('python');
+  assert.match(await created.getByTestId('sentry-snippet').innerText(), /sentry_sdk\.init\(dsn="https?:\/\/st_pk_/);
   const row = page.getByTestId('token-row').filter({ hasText: 'browser test' });
   await row.waitFor();
   await shot('06-token-created');

@@ -25,6 +25,9 @@ pub use validate::{
 pub const DEV_PROJECT_ID: uuid::Uuid = uuid::uuid!("019508a0-0000-7000-8000-000000000000");
 /// The org that owns the dev project.
 pub const DEV_ORG_ID: uuid::Uuid = uuid::uuid!("019508a0-0001-7000-8000-000000000000");
+/// The dev project's number, the last segment of its Sentry DSN (the
+/// `project_numbers` migration always gives it 1).
+pub const DEV_PROJECT_NUMBER: i64 = 1;
 
 /// The id of a project's release: derived from the project and the release
 /// name, so every service (and ingest, before any row exists) agrees on it.

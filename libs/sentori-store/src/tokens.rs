@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
-use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID, TokenKind, hash_token};
+use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID, DEV_PROJECT_NUMBER, TokenKind, hash_token};
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -21,6 +21,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResolvedToken {
     pub project_id: Uuid,
+    /// The project's number: the last path segment of its Sentry DSN.
+    pub project_number: i64,
     pub org_id: Uuid,
     pub kind: TokenKind,
     /// The bootstrap dev token: exempt from quotas (protocol.md).
@@ -156,6 +158,7 @@ impl TokenDirectory {
         let dev = self.dev_token_sha256?;
         bool::from(dev.ct_eq(digest)).then_some(ResolvedToken {
             project_id: DEV_PROJECT_ID,
+            project_number: DEV_PROJECT_NUMBER,
             org_id: DEV_ORG_ID,
             kind: TokenKind::Admin,
             is_dev: true,
@@ -164,16 +167,17 @@ impl TokenDirectory {
     }
 
     async fn lookup(&self, digest: &Digest) -> Result<Option<ResolvedToken>, sqlx::Error> {
-        let row: Option<(Uuid, Uuid, String, Option<i64>)> = sqlx::query_as(
-            "SELECT t.project_id, p.org_id, t.kind, o.monthly_event_limit
+        let row: Option<(Uuid, i64, Uuid, String, Option<i64>)> = sqlx::query_as(
+            "SELECT t.project_id, p.number, p.org_id, t.kind, o.monthly_event_limit
                FROM tokens t JOIN projects p ON p.id = t.project_id JOIN orgs o ON o.id = p.org_id
               WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
         )
         .bind(&digest[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(project_id, org_id, kind, monthly_event_limit)| {
-            TokenKind::parse(&kind).map(|kind| ResolvedToken { project_id, org_id, kind, is_dev: false, monthly_event_limit })
+        Ok(row.and_then(|(project_id, project_number, org_id, kind, monthly_event_limit)| {
+            TokenKind::parse(&kind)
+                .map(|kind| ResolvedToken { project_id, project_number, org_id, kind, is_dev: false, monthly_event_limit })
         }))
     }
 }

@@ -22,6 +22,10 @@ pub struct AdminConfig {
     /// `SENTORI_SESSION_LIFETIME_SECS`: how long after login a session ends, however it is used.
     pub session_lifetime: Duration,
     pub public_url: String,
+    /// `SENTORI_PUBLIC_INGEST_URL`: where SDKs reach ingest, the host part of
+    /// every DSN; defaults to `public_url` (nginx routes `/v1/*` and
+    /// `/api/<number>/*` there to ingest).
+    pub public_ingest_url: String,
     /// Source-map uploads: where blobs go and how large an upload may be.
     pub artifacts: crate::artifacts::ArtifactConfig,
     /// Where attachment blobs live (`<dir>/<sha[0..2]>/<sha>`); unset disables attachments.
@@ -43,6 +47,11 @@ impl AdminConfig {
         let session_secret = env.secret("SENTORI_SESSION_SECRET", SESSION_SECRET_MIN_BYTES);
         let session_lifetime = session_lifetime(&mut env);
         let public_url = env.optional("SENTORI_PUBLIC_URL").unwrap_or_else(|| "http://localhost:8000".into());
+        let public_ingest_url = env.optional("SENTORI_PUBLIC_INGEST_URL").filter(|u| !u.trim().is_empty());
+        let public_ingest_url = public_ingest_url.unwrap_or_else(|| public_url.clone());
+        if crate::dsn::parts(&public_ingest_url).is_none() {
+            env.invalid("SENTORI_PUBLIC_INGEST_URL", "must be an http:// or https:// URL");
+        }
         let artifacts = crate::artifacts::ArtifactConfig::read(&mut env);
         let attachment_dir = env.optional("SENTORI_ATTACHMENT_DIR").filter(|d| !d.is_empty()).map(Into::into);
         let trusted_proxies = sentori_runtime::client_addr::trusted_proxies(&mut env);
@@ -60,6 +69,7 @@ impl AdminConfig {
             session_secret,
             session_lifetime,
             public_url,
+            public_ingest_url,
             artifacts,
             attachment_dir,
             trusted_proxies,

@@ -3,6 +3,7 @@
 mod artifacts;
 pub mod auth;
 mod config;
+mod dsn;
 pub mod cursor;
 mod docs;
 mod error;

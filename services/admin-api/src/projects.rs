@@ -28,6 +28,8 @@ pub async fn scope(state: &AppState, caller: &Caller, project_id: Uuid) -> Resul
 #[serde(rename_all = "camelCase")]
 pub struct ProjectRow {
     pub id: Uuid,
+    /// The last path segment of the project's Sentry DSNs.
+    pub number: i64,
     pub name: String,
     pub platform: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -65,6 +67,12 @@ pub struct TokenRow {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// Public tokens only. The token itself is not stored, so this DSN shows
+    /// the token masked (`st_pk_…` + its last 4 characters): copy the full
+    /// DSN from the answer that created the token.
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsn: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,6 +87,10 @@ pub struct CreatedToken {
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// For a public token: the Sentry DSN `http(s)://<token>@<ingest host>/<project number>`
+    /// that any Sentry SDK reports to unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsn: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,7 +101,7 @@ pub struct NewToken {
     pub kind: Option<String>,
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.name, p.platform, p.created_at,
+const PROJECT_COLUMNS: &str = "p.id, p.number, p.name, p.platform, p.created_at,
     coalesce((SELECT sum(h.count) FROM issue_hourly h
                WHERE h.project_id = p.id AND h.hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint
       AS event_count24h";
@@ -146,10 +158,12 @@ pub async fn create(
     }
     let (token_id, token) = sentori_store::tokens::create_token(&state.pool, id, TokenKind::Public, "default").await?;
     let project = fetch_project(&state, id).await?;
+    let dsn = crate::dsn::build(&state.config.public_ingest_url, &token, project.number);
     let token = CreatedToken {
         id: token_id,
         kind: "public".into(),
         label: Some("default".into()),
+        dsn,
         token,
         created_by: CreatedBy::Operator.to_string(),
         created_at: project.created_at,
@@ -166,7 +180,7 @@ pub async fn tokens(
     Path(project_id): Path<Uuid>,
 ) -> Result<axum::Json<Vec<TokenRow>>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let rows = sqlx::query_as::<_, TokenRow>(
+    let mut rows = sqlx::query_as::<_, TokenRow>(
         "SELECT id, kind, NULLIF(label, '') AS label, last4, coalesce(created_by_token::text, 'operator') AS created_by,
                 created_at, revoked_at
            FROM tokens WHERE project_id = $1 ORDER BY created_at DESC, id DESC",
@@ -174,6 +188,11 @@ pub async fn tokens(
     .bind(project_id)
     .fetch_all(&state.pool)
     .await?;
+    let number = project_number(&state, project_id).await?;
+    for row in rows.iter_mut().filter(|row| row.kind == TokenKind::Public.as_str()) {
+        let masked = format!("{}…{}", sentori_protocol::token::TOKEN_PREFIX, row.last4);
+        row.dsn = crate::dsn::build(&state.config.public_ingest_url, &masked, number);
+    }
     Ok(axum::Json(rows))
 }
 
@@ -255,7 +274,16 @@ pub async fn create_token(
         sqlx::query_scalar("SELECT created_at FROM tokens WHERE id = $1").bind(id).fetch_one(&state.pool).await?;
     let label = (!label.is_empty()).then(|| label.to_owned());
     let created_by = created_by.to_string();
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { id, kind: kind.as_str().into(), label, token, created_by, created_at })))
+    let dsn = match kind {
+        TokenKind::Public => crate::dsn::build(&state.config.public_ingest_url, &token, project_number(&state, project_id).await?),
+        TokenKind::Admin => None,
+    };
+    let created = CreatedToken { id, kind: kind.as_str().into(), label, token, created_by, created_at, dsn };
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+async fn project_number(state: &AppState, project_id: Uuid) -> Result<i64, ApiError> {
+    Ok(sqlx::query_scalar("SELECT number FROM projects WHERE id = $1").bind(project_id).fetch_one(&state.pool).await?)
 }
 
 /// Revoke a token; it stays listed with `revokedAt`.

@@ -20,12 +20,12 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{QueryToken, Sender};
+use crate::auth::{Caller, QueryToken, Sender};
 use crate::error::IngestError;
 use crate::routes::invalid;
 
 /// The media types each kind accepts (protocol.md, "Attachment upload").
-fn allowed_media_types(kind: &str) -> Option<&'static [&'static str]> {
+pub(crate) fn allowed_media_types(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "screenshot" => &["image/png", "image/jpeg", "image/webp"],
         "viewTree" | "stateSnapshot" | "sessionTrail" => &["application/json"],
@@ -83,6 +83,33 @@ pub async fn post_attachment(
     let allowed = allowed_media_types(&kind).ok_or_else(|| IngestError::InvalidKind(kind.clone()))?;
     let multipart = multipart.map_err(|e| invalid("body", &format!("must be multipart/form-data: {e}")))?;
     let Form { upload: Upload { media_type, blob }, source, captured_at } = read_form(store, multipart, allowed).await?;
+    let size = blob.size();
+    let attachment = Attachment { event_id, kind: &kind, media_type: &media_type, source, captured_at };
+    let ref_id = store_attachment(&state, &caller, store, blob, attachment).await?;
+    let body = json!({"refId": ref_id, "sizeBytes": size, "mediaType": media_type, "kind": kind});
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// What an attachment is, beside its bytes.
+pub(crate) struct Attachment<'a> {
+    pub event_id: Uuid,
+    pub kind: &'a str,
+    pub media_type: &'a str,
+    pub source: Option<String>,
+    pub captured_at: Option<OffsetDateTime>,
+}
+
+/// Stores a staged blob as an attachment of its event, within the per-event
+/// caps and the daily bytes quota; the same bytes again are a no-op. Used
+/// by the upload route and by Sentry envelopes' `attachment` items.
+pub(crate) async fn store_attachment(
+    state: &AppState,
+    caller: &Caller,
+    store: &AttachmentStore,
+    blob: Box<dyn StagedBlob>,
+    attachment: Attachment<'_>,
+) -> Result<Uuid, IngestError> {
+    let Attachment { event_id, kind, media_type, source, captured_at } = attachment;
     let (sha256, size) = (blob.sha256().to_owned(), blob.size());
     let project_id = caller.token.project_id;
     let ref_id = Uuid::new_v5(&project_id, format!("{event_id}:{kind}:{sha256}").as_bytes());
@@ -113,14 +140,23 @@ pub async fn post_attachment(
         }
         Some(state.quotas.take_attachment_bytes(&caller.token, size).await?)
     };
-    let row = Row { project_id, ref_id, event_id, kind: &kind, media_type: &media_type, source, captured_at };
+    let row = Row { project_id, ref_id, event_id, kind, media_type, source, captured_at };
     let stored = store_row(tx, blob, row).await;
     if let (Err(_), Some(grant)) = (&stored, grant) {
         state.quotas.refund(grant).await;
     }
     stored?;
-    let body = json!({"refId": ref_id, "sizeBytes": size, "mediaType": media_type, "kind": kind});
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok(ref_id)
+}
+
+/// Stages bytes already in memory, refusing more than the store's limit.
+pub(crate) async fn stage(store: &AttachmentStore, bytes: &[u8]) -> Result<Box<dyn StagedBlob>, IngestError> {
+    if bytes.len() as u64 > store.max_bytes {
+        return Err(IngestError::PayloadTooLarge { limit: store.max_bytes as usize });
+    }
+    let mut writer = store.blobs.writer().await.map_err(IngestError::Storage)?;
+    writer.write(bytes).await.map_err(IngestError::Storage)?;
+    writer.finish().await.map_err(IngestError::Storage)
 }
 
 async fn advisory_lock(tx: &mut Transaction<'_, Postgres>, name: &str) -> Result<(), sqlx::Error> {

@@ -60,6 +60,17 @@ pub async fn authenticate(state: &AppState, sender: &Sender, query_token: QueryT
     let Some((token, from_query)) = presented else {
         return Err(IngestError::Unauthorized { hint: "send Authorization: Bearer <token>" });
     };
+    authenticate_token(state, sender.client, token, from_query).await
+}
+
+/// Resolves a presented token. `from_query`: it came in a URL, where only
+/// a public token may appear.
+pub async fn authenticate_token(
+    state: &AppState,
+    client: Option<IpAddr>,
+    token: String,
+    from_query: bool,
+) -> Result<Caller, IngestError> {
     let cached = state.tokens.cached(&token).await;
     // The dev token may be any string: it is known to the cache (compared in
     // constant time there), so the shape check applies to every other token.
@@ -71,7 +82,7 @@ pub async fn authenticate(state: &AppState, sender: &Sender, query_token: QueryT
         Cached::Invalid => None,
         Cached::WasValid => state.tokens.resolve(&token).await?,
         Cached::Unknown => {
-            state.lookup_budget.charge(sender.client)?;
+            state.lookup_budget.charge(client)?;
             state.tokens.resolve(&token).await?
         }
     };
@@ -84,7 +95,7 @@ pub async fn authenticate(state: &AppState, sender: &Sender, query_token: QueryT
     Ok(Caller { token: token_row, rate_key })
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -101,7 +112,7 @@ fn token_from_query(query: &str) -> Option<String> {
 }
 
 /// Tokens are plain ASCII; this only undoes what a URL encoder may have done.
-fn percent_decode(value: &str) -> String {
+pub(crate) fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

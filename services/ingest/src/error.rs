@@ -14,6 +14,10 @@ pub enum IngestError {
     TooManyItems { count: usize, max: usize },
     #[error("unauthorized: {hint}")]
     Unauthorized { hint: &'static str },
+    #[error("the token belongs to another project")]
+    WrongProject,
+    #[error("no such project number in the path")]
+    NoSuchProject,
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported Content-Encoding {0:?}")]
@@ -63,6 +67,12 @@ impl IngestError {
                 StatusCode::UNAUTHORIZED,
                 ErrorBody::new("unauthorized", "A valid token is required").with_hint(*hint),
             ),
+            WrongProject => (
+                StatusCode::FORBIDDEN,
+                ErrorBody::new("forbidden", "This key does not belong to the project in the path")
+                    .with_hint("use the DSN shown for this token: its last path segment is the project number"),
+            ),
+            NoSuchProject => (StatusCode::NOT_FOUND, ErrorBody::new("notFound", "No such endpoint")),
             PayloadTooLarge { limit: 0 } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody::new("payloadTooLarge", "The body is too large"))
             }

@@ -1,4 +1,4 @@
-//! `ingest`: the SDK-facing `/v1/*` endpoints (protocol.md).
+//! `ingest`: the SDK-facing `/v1/*` endpoints, and Sentry SDKs' `/api/<number>/*` (protocol.md).
 //!
 //! It authenticates, rate-limits, validates and trims, appends one envelope
 //! per item to a Valkey stream, and answers. It never writes to PostgreSQL on
@@ -15,6 +15,7 @@ mod lookup_budget;
 mod quota;
 mod rate_limit;
 mod routes;
+pub mod sentry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -134,6 +135,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn(cors::cors))
-        .with_state(state);
-    Router::new().nest("/v1", sentori_runtime::instrument_http(v1, "ingest"))
+        .with_state(state.clone());
+    Router::new().nest("/v1", sentori_runtime::instrument_http(v1, "ingest")).merge(sentry::router(state))
 }

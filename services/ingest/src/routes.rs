@@ -20,8 +20,8 @@ use crate::AppState;
 use sentori_store::quotas::Category;
 
 /// How one kind of item travels: its stream, validator and limits.
-struct ItemRoute {
-    kind: ItemKind,
+pub(crate) struct ItemRoute {
+    pub(crate) kind: ItemKind,
     stream: Stream,
     /// The key of the array in a batch body.
     batch_key: &'static str,
@@ -29,19 +29,19 @@ struct ItemRoute {
     single_limit: usize,
     query_token: QueryToken,
     /// The monthly quota its items count against, if any.
-    quota: Option<Category>,
-    validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
+    pub(crate) quota: Option<Category>,
+    pub(crate) validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
 }
 
 /// One item that passed validation.
-struct Validated<'a> {
-    id: Uuid,
-    payload: Json<'a>,
+pub(crate) struct Validated<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) payload: Json<'a>,
     /// Whether validation trimmed or removed anything (see [`queued_payload`]).
-    changed: bool,
+    pub(crate) changed: bool,
 }
 
-const EVENTS: ItemRoute = ItemRoute {
+pub(crate) const EVENTS: ItemRoute = ItemRoute {
     kind: ItemKind::Event,
     stream: Stream::Events,
     batch_key: "events",
@@ -52,7 +52,7 @@ const EVENTS: ItemRoute = ItemRoute {
     validate: |v, received_at| sentori_protocol::validate_event(v, received_at).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
 };
 
-const SPANS: ItemRoute = ItemRoute {
+pub(crate) const SPANS: ItemRoute = ItemRoute {
     kind: ItemKind::Span,
     stream: Stream::Spans,
     batch_key: "spans",
@@ -63,7 +63,7 @@ const SPANS: ItemRoute = ItemRoute {
     validate: |v, received_at| sentori_protocol::validate_span(v, received_at).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
 };
 
-const SESSIONS: ItemRoute = ItemRoute {
+pub(crate) const SESSIONS: ItemRoute = ItemRoute {
     kind: ItemKind::Session,
     stream: Stream::Sessions,
     batch_key: "sessions",
@@ -81,7 +81,7 @@ pub(crate) async fn admit(state: &AppState, sender: &Sender, query_token: QueryT
     Ok(caller)
 }
 
-async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), IngestError> {
+pub(crate) async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), IngestError> {
     match state.limiter.check(caller.token.project_id, &caller.rate_key).await? {
         Decision::Allowed => Ok(()),
         Decision::Limited { retry_after_ms } => Err(IngestError::RateLimited { retry_after_ms }),
@@ -105,7 +105,7 @@ async fn admit_reading<T>(
 }
 
 /// The receive time of a request's items, to the microsecond the envelope keeps.
-fn received_now() -> OffsetDateTime {
+pub(crate) fn received_now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }
@@ -121,7 +121,7 @@ fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: O
 /// changed nothing, which saves encoding the tree again (the processor
 /// parses the text it needs either way), else the validated tree. Parsing
 /// replaces a U+0000 (`json::has_nul_escape`), so such a body is re-encoded.
-fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
+pub(crate) fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
     match std::str::from_utf8(body) {
         Ok(text) if !item.changed && !json::has_nul_escape(body) => Payload::from_json_text(text.to_owned()),
         _ => Payload::from_json_text(item.payload.to_json_string()),
@@ -139,7 +139,7 @@ async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Res
 /// Takes quota for `envelopes` (all of them, or as many as are left: the
 /// rest are returned as refused), appends, and gives the units back if the
 /// append fails.
-async fn charge_and_append(
+pub(crate) async fn charge_and_append(
     state: &AppState,
     route: &ItemRoute,
     caller: &Caller,

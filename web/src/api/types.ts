@@ -33,6 +33,8 @@ export interface Ok {
 
 export interface Project {
   id: Uuid;
+  /** The last path segment of the project's Sentry DSNs. */
+  number: number;
   name: string;
   platform: string | null;
   createdAt: Timestamp;
@@ -50,6 +52,8 @@ export interface Token {
   createdBy: string;
   createdAt: Timestamp;
   revokedAt: Timestamp | null;
+  /** Public tokens: the Sentry DSN with the token masked (only its hash is stored). */
+  dsn?: string;
 }
 
 /** The only answer that carries a token's full text; it is never shown again. */
@@ -60,6 +64,8 @@ export interface CreatedToken {
   token: string;
   createdBy: string;
   createdAt: Timestamp;
+  /** Public tokens: the Sentry DSN any official Sentry SDK reports to, unchanged. */
+  dsn?: string;
 }
 
 export interface CreatedProject extends Project {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JS_SDK_PACKAGE, curlTestEventSnippet, jsSdkSnippet, randomUuid } from './snippet';
+import { JS_SDK_PACKAGE, SENTRY_PLATFORMS, curlTestEventSnippet, jsSdkSnippet, randomUuid, sentrySdkSnippet } from './snippet';
 
 const TOKEN = 'st_pk_0123456789abcdefghjkmnpqrs';
 
@@ -59,5 +59,23 @@ describe('randomUuid', () => {
     const id = randomUuid((b) => b.fill(0xff));
     expect(id).toBe('ffffffff-ffff-4fff-bfff-ffffffffffff');
     expect(randomUuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('sentrySdkSnippet', () => {
+  const DSN = `https://${TOKEN}@errors.example.com/3`;
+
+  it('passes the DSN unchanged to each official SDK', () => {
+    for (const platform of SENTRY_PLATFORMS) {
+      expect(sentrySdkSnippet(platform, DSN)).toContain(`"${DSN}"`);
+    }
+    expect(sentrySdkSnippet('python', DSN)).toContain(`sentry_sdk.init(dsn="${DSN}"`);
+    expect(sentrySdkSnippet('javascript', DSN)).toContain('from "@sentry/browser"');
+    expect(sentrySdkSnippet('node', DSN)).toContain('from "@sentry/node"');
+    expect(sentrySdkSnippet('rust', DSN)).toContain('.dsn(');
+  });
+
+  it('escapes quotes so an odd DSN cannot break the code', () => {
+    expect(sentrySdkSnippet('python', 'http://k@h/1"')).toContain('"http://k@h/1\\""');
   });
 });

@@ -76,3 +76,51 @@ export function randomUuid(random: (bytes: Uint8Array) => Uint8Array = (b) => cr
   const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** Platforms with a Sentry SDK setup snippet, in the order they are offered. */
+export const SENTRY_PLATFORMS = ['javascript', 'node', 'python', 'rust'] as const;
+export type SentryPlatform = (typeof SENTRY_PLATFORMS)[number];
+
+function pyString(value: string): string {
+  // JSON string literals are valid Python string literals for these values.
+  return JSON.stringify(value);
+}
+
+/**
+ * Setting up an official Sentry SDK, unchanged, with a Sentori DSN: the
+ * DSN is all it needs.
+ */
+export function sentrySdkSnippet(platform: SentryPlatform, dsn: string): string {
+  switch (platform) {
+    case 'javascript':
+      return [
+        '// npm install @sentry/browser',
+        'import * as Sentry from "@sentry/browser";',
+        '',
+        `Sentry.init({ dsn: ${jsString(dsn)}, release: "myapp@1.0.0" });`,
+        '',
+      ].join('\n');
+    case 'node':
+      return [
+        '// npm install @sentry/node',
+        'import * as Sentry from "@sentry/node";',
+        '',
+        `Sentry.init({ dsn: ${jsString(dsn)}, release: "myapp@1.0.0", tracesSampleRate: 1.0 });`,
+        '',
+      ].join('\n');
+    case 'python':
+      return [
+        '# pip install sentry-sdk',
+        'import sentry_sdk',
+        '',
+        `sentry_sdk.init(dsn=${pyString(dsn)}, release="myapp@1.0.0", traces_sample_rate=1.0)`,
+        '',
+      ].join('\n');
+    case 'rust':
+      return [
+        '// cargo add sentry',
+        `let _guard = sentry::init(sentry::ClientOptions::new().dsn(${jsString(dsn)}).release("myapp@1.0.0"));`,
+        '',
+      ].join('\n');
+  }
+}

@@ -5,8 +5,27 @@ import { ConfirmButton } from '../../components/Buttons';
 import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
-import { jsSdkSnippet } from '../../lib/snippet';
+import { SENTRY_PLATFORMS, jsSdkSnippet, sentrySdkSnippet, type SentryPlatform } from '../../lib/snippet';
 import { createdByLabel } from '../../lib/tokens';
+
+/** The DSN of a new public token and how to give it to an official Sentry SDK. */
+function SentryDsn({ dsn }: { dsn: string }) {
+  const [platform, setPlatform] = useState<SentryPlatform>('javascript');
+  return (
+    <div data-testid="sentry-dsn-panel">
+      <p>Or keep your app's official Sentry SDK and give it this DSN:</p>
+      <CodeBlock code={dsn} testId="sentry-dsn" />
+      <select value={platform} onChange={(e) => setPlatform(e.target.value as SentryPlatform)} aria-label="Sentry SDK platform" data-testid="sentry-platform">
+        {SENTRY_PLATFORMS.map((p) => (
+          <option key={p} value={p}>
+            {p}
+          </option>
+        ))}
+      </select>
+      <CodeBlock code={sentrySdkSnippet(platform, dsn)} testId="sentry-snippet" />
+    </div>
+  );
+}
 
 function CreatedNotice({ token, onDone }: { token: CreatedToken; onDone: () => void }) {
   return (
@@ -19,6 +38,7 @@ function CreatedNotice({ token, onDone }: { token: CreatedToken; onDone: () => v
         <>
           <p>Paste into your app:</p>
           <CodeBlock code={jsSdkSnippet({ ingestUrl: window.location.origin, token: token.token })} testId="sdk-snippet" />
+          {token.dsn && <SentryDsn dsn={token.dsn} />}
         </>
       ) : (
         <p>
@@ -105,7 +125,14 @@ export function TokensPanel({ pid }: { pid: string }) {
                 <td>
                   <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
                 </td>
-                <td className="mono">st_pk_…{t.last4}</td>
+                <td className="mono">
+                  st_pk_…{t.last4}
+                  {t.dsn && !t.revokedAt && (
+                    <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
+                      {t.dsn}
+                    </div>
+                  )}
+                </td>
                 <td className="col-time">
                   <RelativeTime value={t.createdAt} />
                 </td>
