@@ -20,7 +20,7 @@ use crate::AppState;
 use sentori_store::quotas::Category;
 
 /// How one kind of item travels: its stream, validator and limits.
-struct ItemRoute {
+pub(crate) struct ItemRoute {
     kind: ItemKind,
     stream: Stream,
     /// The key of the array in a batch body.
@@ -30,18 +30,18 @@ struct ItemRoute {
     query_token: QueryToken,
     /// The monthly quota its items count against, if any.
     quota: Option<Category>,
-    validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
+    pub(crate) validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
 }
 
 /// One item that passed validation.
-struct Validated<'a> {
-    id: Uuid,
-    payload: Json<'a>,
+pub(crate) struct Validated<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) payload: Json<'a>,
     /// Whether validation trimmed or removed anything (see [`queued_payload`]).
     changed: bool,
 }
 
-const EVENTS: ItemRoute = ItemRoute {
+pub(crate) const EVENTS: ItemRoute = ItemRoute {
     kind: ItemKind::Event,
     stream: Stream::Events,
     batch_key: "events",
@@ -52,7 +52,7 @@ const EVENTS: ItemRoute = ItemRoute {
     validate: |v, received_at| sentori_protocol::validate_event(v, received_at).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
 };
 
-const SPANS: ItemRoute = ItemRoute {
+pub(crate) const SPANS: ItemRoute = ItemRoute {
     kind: ItemKind::Span,
     stream: Stream::Spans,
     batch_key: "spans",
@@ -92,7 +92,7 @@ async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), IngestError
 /// rate limit's round trip to Valkey is in flight, so a request waits for
 /// the slower of the two instead of both. A limited caller still gets
 /// `429`, whatever its body.
-async fn admit_reading<T>(
+pub(crate) async fn admit_reading<T>(
     state: &AppState,
     sender: &Sender,
     query_token: QueryToken,
@@ -105,12 +105,12 @@ async fn admit_reading<T>(
 }
 
 /// The receive time of a request's items, to the microsecond the envelope keeps.
-fn received_now() -> OffsetDateTime {
+pub(crate) fn received_now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }
 
-fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
+pub(crate) fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
     let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
     Envelope::new(kind, caller.token.project_id, caller.token.org_id, received_at)
         .with_payload_text(payload)
@@ -121,7 +121,7 @@ fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: O
 /// changed nothing, which saves encoding the tree again (the processor
 /// parses the text it needs either way), else the validated tree. Parsing
 /// replaces a U+0000 (`json::has_nul_escape`), so such a body is re-encoded.
-fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
+pub(crate) fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
     match std::str::from_utf8(body) {
         Ok(text) if !item.changed && !json::has_nul_escape(body) => Payload::from_json_text(text.to_owned()),
         _ => Payload::from_json_text(item.payload.to_json_string()),
@@ -139,7 +139,7 @@ async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Res
 /// Takes quota for `envelopes` (all of them, or as many as are left: the
 /// rest are returned as refused), appends, and gives the units back if the
 /// append fails.
-async fn charge_and_append(
+pub(crate) async fn charge_and_append(
     state: &AppState,
     route: &ItemRoute,
     caller: &Caller,
