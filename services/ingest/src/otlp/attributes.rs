@@ -1,22 +1,17 @@
 //! OTLP attribute values as typed JSON (protocol.md, "OTLP").
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use serde_json::{Map, Number, Value};
 
 /// A nested value deeper than this is cut: protobuf allows deep nesting, and
 /// every level costs stack while mapping and while the processor reads it.
 const MAX_DEPTH: usize = 16;
 
-/// One attribute value as JSON (what [`to_object`] does for each value): strings, booleans and numbers as themselves,
+/// One attribute value as JSON: strings, booleans and numbers as themselves,
 /// arrays as arrays, kvlists as objects (a repeated key keeps its last
 /// value), bytes as base64, an empty value as `null`. JSON has no NaN or
 /// infinity, so those doubles become the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
-#[cfg(test)]
-pub fn to_json(value: Option<&AnyValue>) -> Value {
-    convert(value.and_then(|v| v.value.as_ref()), 0)
-}
-
 fn convert(value: Option<&Any>, depth: usize) -> Value {
     if depth > MAX_DEPTH {
         return Value::String("(nested too deep)".to_owned());
@@ -85,8 +80,12 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValueList};
     use serde_json::json;
+
+    fn to_json(value: Option<&AnyValue>) -> Value {
+        convert(value.and_then(|v| v.value.as_ref()), 0)
+    }
 
     fn any(value: Any) -> AnyValue {
         AnyValue { value: Some(value) }
