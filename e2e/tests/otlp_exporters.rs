@@ -162,6 +162,24 @@ async fn rust_otlp_exporter_over_protobuf_with_gzip() {
     let endpoint = pipeline.ingest.url("/v1/traces");
     let trace_id = tokio::task::spawn_blocking(move || send_with_rust_sdk(endpoint, headers, Protocol::HttpBinary, true)).await.unwrap();
     assert_rust_trace(&pipeline, trace_id).await;
+
+    // A Sentori SDK span continuing the OTLP trace joins the same tree.
+    let trace = pipeline.trace(trace_id, 3).await;
+    let root = span_named(&trace, "GET /cart");
+    let child = serde_json::json!({
+        "id": Uuid::now_v7(), "traceId": trace_id, "parentSpanId": root["id"], "op": "ui.render", "name": "from the app",
+        "startedAt": root["startedAt"], "durationMs": 1, "status": "ok"
+    });
+    let response = reqwest::Client::new()
+        .post(pipeline.ingest.url("/v1/spans"))
+        .bearer_auth(&pipeline.stack.dev_token)
+        .json(&child)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let trace = pipeline.trace(trace_id, 4).await;
+    assert_eq!(span_named(&trace, "from the app")["parentSpanId"], root["id"]);
 }
 
 #[tokio::test]
@@ -171,8 +189,11 @@ async fn rust_otlp_exporter_over_json_with_the_sentori_token_header() {
     let endpoint = pipeline.ingest.url("/v1/traces");
     let trace_id = tokio::task::spawn_blocking(move || send_with_rust_sdk(endpoint, headers, Protocol::HttpJson, false)).await.unwrap();
     assert_rust_trace(&pipeline, trace_id).await;
-    let listed = pipeline.get("/traces").await;
-    assert!(listed.as_array().unwrap().iter().any(|t| t["traceId"] == trace_id.to_string()), "{listed}");
+    let listed = pipeline.get("/traces?service=rust-shop").await;
+    let summary = listed.as_array().unwrap().iter().find(|t| t["traceId"] == trace_id.to_string());
+    assert_eq!(summary.unwrap_or_else(|| panic!("{listed}"))["services"], serde_json::json!(["rust-shop"]));
+    let other = pipeline.get("/traces?service=py-billing").await;
+    assert_eq!(other, serde_json::json!([]), "the service filter is exact");
 }
 
 /// The project's venv (deploy/local/stack.sh installs requirements.txt there).
