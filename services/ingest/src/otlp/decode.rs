@@ -111,7 +111,8 @@ fn part<T: serde::de::DeserializeOwned>(value: &Value, key: &str) -> Result<Opti
 }
 
 fn span_of(value: &Value) -> Result<Span, String> {
-    let id = value.get("spanId").and_then(Value::as_str).unwrap_or("").to_owned();
+    // Cut: the id is quoted back in the answer, whatever its length.
+    let id: String = value.get("spanId").and_then(Value::as_str).unwrap_or("").chars().take(32).collect();
     serde_json::from_value(normalised(value.clone())).map_err(|e| format!("span {id:?}: {e}"))
 }
 

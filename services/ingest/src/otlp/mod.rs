@@ -35,8 +35,9 @@ use decode::{Decoded, Format};
 pub const OTLP_LIMIT: usize = 4 * 1024 * 1024;
 /// Spans read from one request; the rest are refused in `partial_success`.
 pub const MAX_SPANS: usize = 2_000;
-/// How many distinct reasons `error_message` lists.
+/// How many distinct reasons `error_message` lists, each of at most `MAX_REASON_CHARS`.
 const MAX_REASONS: usize = 5;
+const MAX_REASON_CHARS: usize = 300;
 
 /// What a request becomes before anything is queued: pure, so it can be tested and fuzzed.
 #[derive(Debug, Default)]
@@ -57,6 +58,12 @@ impl Prepared {
     }
 
     fn note(&mut self, reason: String) {
+        // A decoder's message may quote a whole value back.
+        let reason = if reason.chars().count() > MAX_REASON_CHARS {
+            reason.chars().take(MAX_REASON_CHARS).chain(std::iter::once('…')).collect()
+        } else {
+            reason
+        };
         if self.reasons.len() < MAX_REASONS && !self.reasons.contains(&reason) {
             self.reasons.push(reason);
         }

@@ -102,6 +102,15 @@ fn the_answer_is_an_export_response_in_the_request_encoding() {
     assert!(answer(Format::Json, &prepared(vec![span(1, None)])).status().is_success());
 }
 
+#[test]
+fn reasons_are_bounded_whatever_a_decoder_quotes_back() {
+    let huge = "x".repeat(100_000);
+    let body = format!(r#"{{"resourceSpans": [{{"scopeSpans": [{{"spans": [{{"spanId": "{huge}", "name": 7}}]}}]}}]}}"#);
+    let out = prepare(decode::decode(Format::Json, body.as_bytes()).unwrap(), received_at());
+    assert_eq!(out.rejected, 1);
+    assert!(out.reasons[0].chars().count() <= MAX_REASON_CHARS + 1, "{}", out.reasons[0].len());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
