@@ -119,7 +119,7 @@ async fn json_with_gzip_and_the_sentori_token_header_answers_in_json() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["partialSuccess"]["rejectedSpans"], 1, "{answer}");
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
     assert!(answer["partialSuccess"]["errorMessage"].as_str().unwrap().contains("\"zz\""), "{answer}");
 
     let spans = h.queued(Stream::Spans).await;

@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess
 use prost::Message;
 use sentori_protocol::json;
 use sentori_queue::{ItemKind, Payload};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -178,10 +179,18 @@ fn answer(format: Format, prepared: &Prepared) -> Response {
         rejected_spans: prepared.rejected as i64,
         error_message: prepared.reasons.join("; "),
     });
-    let response = ExportTraceServiceResponse { partial_success };
     let body = match format {
-        Format::Protobuf => response.encode_to_vec(),
-        Format::Json => serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
+        Format::Protobuf => ExportTraceServiceResponse { partial_success }.encode_to_vec(),
+        // Written by hand: the generated types' serde writes int64 as a JSON
+        // number and an unset message as `null`, where the OTLP JSON mapping
+        // has a decimal string and an absent field.
+        Format::Json => {
+            let body = match partial_success {
+                Some(p) => json!({"partialSuccess": {"rejectedSpans": p.rejected_spans.to_string(), "errorMessage": p.error_message}}),
+                None => json!({}),
+            };
+            body.to_string().into_bytes()
+        }
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }

@@ -1,5 +1,5 @@
 use super::*;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
@@ -97,9 +97,25 @@ fn the_answer_is_an_export_response_in_the_request_encoding() {
     let out = prepared(vec![span(1, None), Span::default()]);
     let response = answer(Format::Protobuf, &out);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/x-protobuf");
+    let decoded = ExportTraceServiceResponse::decode(body_of(response).as_slice()).unwrap();
+    assert_eq!(decoded.partial_success.unwrap().rejected_spans, 1);
     let json = answer(Format::Json, &out);
     assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
-    assert!(answer(Format::Json, &prepared(vec![span(1, None)])).status().is_success());
+    let json: serde_json::Value = serde_json::from_slice(&body_of(json)).unwrap();
+    assert_eq!(json["partialSuccess"]["rejectedSpans"], "1", "int64 as a decimal string, as the OTLP JSON mapping writes it");
+    assert!(json["partialSuccess"]["errorMessage"].as_str().unwrap().contains("traceId"));
+    let all_accepted = answer(Format::Json, &prepared(vec![span(1, None)]));
+    assert!(all_accepted.status().is_success());
+    assert_eq!(body_of(all_accepted), b"{}", "no partialSuccess when nothing was refused");
+}
+
+fn body_of(response: Response) -> Vec<u8> {
+    let bytes = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+        .unwrap();
+    bytes.to_vec()
 }
 
 #[test]
