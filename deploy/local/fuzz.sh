@@ -14,6 +14,7 @@ RUNS=${FUZZ_RUNS:-1000000}
 # crate folder : target name
 TARGETS=(
   "services/ingest/fuzz:body_parser"
+  "services/ingest/fuzz:otlp"
   "services/processor/fuzz:handlers"
 )
 
