@@ -27,6 +27,8 @@ pub struct Target {
     pub url: String,
     pub token: String,
     pub bodies: Arc<Vec<Bytes>>,
+    /// `application/json`, or `application/x-protobuf` for OTLP.
+    pub content_type: &'static str,
 }
 
 impl Target {
@@ -68,7 +70,7 @@ impl Connection {
         let request = Request::post(self.uri.clone())
             .header(header::HOST, self.uri.authority().map_or("", |a| a.as_str()))
             .header(header::AUTHORIZATION, &self.authorization)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_TYPE, self.target.content_type)
             .body(Full::new(self.target.body(n)))
             .expect("a well-formed request");
         let answered = match sender.ready().await {

@@ -57,6 +57,78 @@ pub fn events(count: usize, issues: usize) -> Vec<Value> {
     (0..count).map(|_| event(rng.random_range(0..issues), rng.random_bool(0.05))).collect()
 }
 
+/// `count` OTLP `ExportTraceServiceRequest`s as protobuf, each one trace of
+/// `spans` spans as an instrumented backend exports them: a server span,
+/// then HTTP client, database and internal children with the usual attributes.
+pub fn otlp_requests(count: usize, spans: usize) -> Vec<Bytes> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value as Any};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind};
+    use prost::Message;
+
+    let kv = |key: &str, value: Any| KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }) };
+    let text = |key: &str, value: &str| kv(key, Any::StringValue(value.to_owned()));
+    let mut rng = rand::rng();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as u64;
+    (0..count)
+        .map(|_| {
+            let trace_id: [u8; 16] = rng.random();
+            let root_id: [u8; 8] = rng.random();
+            let start = now - 5_000_000_000;
+            let spans = (0..spans)
+                .map(|i| {
+                    let id: [u8; 8] = if i == 0 { root_id } else { rng.random() };
+                    let (kind, attributes) = match i % 4 {
+                        0 => (SpanKind::Server, vec![
+                            text("http.request.method", "GET"), text("http.route", "/api/cart/{id}"),
+                            kv("http.response.status_code", Any::IntValue(200)), text("url.path", "/api/cart/42"),
+                        ]),
+                        1 => (SpanKind::Client, vec![
+                            text("db.system", "postgresql"), text("db.namespace", "shop"),
+                            text("db.query.text", "SELECT id, sku, qty FROM cart_items WHERE cart_id = $1"),
+                        ]),
+                        2 => (SpanKind::Client, vec![
+                            text("http.request.method", "POST"), text("server.address", "payments.internal"),
+                            kv("http.response.status_code", Any::IntValue(201)),
+                        ]),
+                        _ => (SpanKind::Internal, vec![text("code.function", "render_cart"), kv("items", Any::IntValue(3))]),
+                    };
+                    Span {
+                        trace_id: trace_id.to_vec(),
+                        span_id: id.to_vec(),
+                        parent_span_id: if i == 0 { Vec::new() } else { root_id.to_vec() },
+                        name: format!("span {i}"),
+                        kind: kind as i32,
+                        start_time_unix_nano: start + i as u64 * 1_000_000,
+                        end_time_unix_nano: start + i as u64 * 1_000_000 + 800_000,
+                        attributes,
+                        status: (i % 50 == 49).then(|| Status { code: 2, message: "timeout".into() }),
+                        ..Span::default()
+                    }
+                })
+                .collect();
+            let resource = Resource {
+                attributes: vec![
+                    text("service.name", "cart-api"), text("service.version", "2.3.1"),
+                    text("deployment.environment.name", "prod"), text("telemetry.sdk.language", "go"),
+                    text("host.name", "cart-api-7f9c"),
+                ],
+                ..Resource::default()
+            };
+            let scope = InstrumentationScope { name: "net/http".into(), version: "0.52.0".into(), ..InstrumentationScope::default() };
+            let request = ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: Some(resource),
+                    scope_spans: vec![ScopeSpans { scope: Some(scope), spans, ..ScopeSpans::default() }],
+                    ..ResourceSpans::default()
+                }],
+            };
+            Bytes::from(request.encode_to_vec())
+        })
+        .collect()
+}
+
 pub fn encoded(values: &[Value]) -> Vec<Bytes> {
     values.iter().map(|v| Bytes::from(serde_json::to_vec(v).expect("JSON"))).collect()
 }

@@ -21,6 +21,7 @@ fi
 # crate folder : target name
 TARGETS=(
   "services/ingest/fuzz:body_parser"
+  "services/ingest/fuzz:otlp"
   "services/processor/fuzz:handlers"
 )
 

@@ -1,6 +1,7 @@
 //! The baseline for the ingest benchmark: a bare axum handler that parses
 //! the same JSON and answers `202`, with nothing else (no token, limits,
 //! validation or queue). Ingest's throughput is reported as a ratio of this.
+//! `/v1/traces` likewise decodes the OTLP protobuf and answers OTLP's `200`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +18,19 @@ async fn accept(body: Bytes) -> (StatusCode, String) {
     }
 }
 
+async fn traces(body: Bytes) -> (StatusCode, Vec<u8>) {
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use prost::Message;
+    match ExportTraceServiceRequest::decode(body) {
+        Ok(request) => {
+            let spans: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+            std::hint::black_box(spans);
+            (StatusCode::OK, ExportTraceServiceResponse::default().encode_to_vec())
+        }
+        Err(_) => (StatusCode::BAD_REQUEST, Vec::new()),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let addr = std::env::var("BARE_ADDR").unwrap_or_else(|_| "127.0.0.1:0".into());
@@ -24,6 +38,7 @@ async fn main() {
     println!("{}", listener.local_addr().unwrap());
     let app = Router::new()
         .route("/v1/events", post(accept))
+        .route("/v1/traces", post(traces))
         .route("/healthz", axum::routing::get(|| async { "ok" }));
     axum::serve(listener, app).await.expect("serving");
 }

@@ -7,6 +7,8 @@
 //!    `envelope_vs_bare_ratio`.
 //! 2. An open-loop load at half of ingest's maximum: p50/p99/p999 latency
 //!    and ingest's memory.
+//! 3. OTLP/HTTP protobuf, 100 spans a request, through `/v1/traces` and
+//!    through the bare handler decoding the same protobuf: spans/s and their ratio.
 //!
 //! Ingest runs as its real release binary against the test stack's Valkey
 //! and PostgreSQL; the load generator shares the machine with it.
@@ -54,8 +56,9 @@ async fn run() {
     let rewrites_before = start_with_a_rewritten_aof(&mut valkey).await;
 
     let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
-    let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone() };
-    let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies };
+    let json = "application/json";
+    let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: json };
+    let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies, content_type: json };
 
     eprintln!("warming up");
     max_throughput(&bare_target, connections, Duration::from_secs(2)).await;
@@ -68,7 +71,7 @@ async fn run() {
     report("ingest_events_per_s", ingest_rate, "req/s");
     report("ingest_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
     let envelopes = Arc::new(payloads::sentry_envelopes(2000, 300));
-    let envelope_target = Target { url: ingest.url("/api/1/envelope/"), token: stack.dev_token.clone(), bodies: envelopes };
+    let envelope_target = Target { url: ingest.url("/api/1/envelope/"), token: stack.dev_token.clone(), bodies: envelopes, content_type: "application/x-sentry-envelope" };
     max_throughput(&envelope_target, connections, Duration::from_secs(2)).await;
     let envelope_rate = max_throughput(&envelope_target, connections, run).await;
     report("envelope_events_per_s", envelope_rate, "req/s");
@@ -93,11 +96,31 @@ async fn run() {
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
     // A rewrite during the run stalls Valkey (docs/performance.md): say
     // whether this run's figures include one.
+    otlp_throughput(&stack, &ingest, &bare, connections, run).await;
     let rewrites = aof_status(&mut valkey).await.rewrites - rewrites_before;
     report("valkey_aof_rewrites_during_run", rewrites as f64, "count");
     drop(ingest);
     consumer.abort();
     stack.remove().await;
+}
+
+/// OTLP/HTTP protobuf with 100 spans a request: spans per second through
+/// ingest's `/v1/traces` (map, validate, quota, queue) against the bare
+/// handler decoding the same protobuf (issue 19: the ratio is at least 0.5).
+async fn otlp_throughput(stack: &TestStack, ingest: &ServiceProcess, bare: &ServiceProcess, connections: usize, run: Duration) {
+    const SPANS_PER_REQUEST: usize = 100;
+    let bodies = Arc::new(payloads::otlp_requests(200, SPANS_PER_REQUEST));
+    let protobuf = "application/x-protobuf";
+    let ingest_target = Target { url: ingest.url("/v1/traces"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: protobuf };
+    let bare_target = Target { url: bare.url("/v1/traces"), token: String::new(), bodies, content_type: protobuf };
+    max_throughput(&bare_target, connections, Duration::from_secs(2)).await;
+    max_throughput(&ingest_target, connections, Duration::from_secs(2)).await;
+    eprintln!("OTLP closed loop, {connections} connections, {SPANS_PER_REQUEST} spans a request, {run:?} each");
+    let bare_rate = max_throughput(&bare_target, connections, run).await * SPANS_PER_REQUEST as f64;
+    let ingest_rate = max_throughput(&ingest_target, connections, run).await * SPANS_PER_REQUEST as f64;
+    report("bare_otlp_spans_per_s", bare_rate, "spans/s");
+    report("ingest_otlp_spans_per_s", ingest_rate, "spans/s");
+    report("otlp_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
 }
 
 /// Deletes what ingest queued, as processors keeping up would. Without
@@ -107,14 +130,16 @@ async fn run() {
 /// before). What the processor costs is measured by processor-bench.
 async fn spawn_stream_consumer(stack: &TestStack) -> tokio::task::JoinHandle<()> {
     let mut valkey = stack.valkey().await;
-    let stream = stack.keys().stream(sentori_queue::Stream::Events);
+    let streams = [sentori_queue::Stream::Events, sentori_queue::Stream::Spans].map(|s| stack.keys().stream(s));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let trimmed: redis::RedisResult<u64> =
-                redis::cmd("XTRIM").arg(&stream).arg("MAXLEN").arg("~").arg(1000).query_async(&mut valkey).await;
-            if let Err(err) = trimmed {
-                eprintln!("  trimming the stream failed: {err}");
+            for stream in &streams {
+                let trimmed: redis::RedisResult<u64> =
+                    redis::cmd("XTRIM").arg(stream).arg("MAXLEN").arg("~").arg(1000).query_async(&mut valkey).await;
+                if let Err(err) = trimmed {
+                    eprintln!("  trimming the stream failed: {err}");
+                }
             }
         }
     })

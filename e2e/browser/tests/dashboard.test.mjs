@@ -162,6 +162,62 @@ test('a trace opens as a waterfall of nested spans with the error inside it', as
   await shot('05-trace-waterfall');
 });
 
+test('an OpenTelemetry backend continues an app trace in one waterfall, with span kinds, statuses and its service', async () => {
+  const hex = (bytes) => [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const traceHex = hex(16);
+  const traceId = [traceHex.slice(0, 8), traceHex.slice(8, 12), traceHex.slice(12, 16), traceHex.slice(16, 20), traceHex.slice(20)].join('-');
+  const appSpan = randomUUID();
+  const start = Date.now() - 5_000;
+  await sendSpan({ id: appSpan, traceId, parentSpanId: null, op: 'react.navigation', name: 'CartScreen',
+    startedAt: new Date(start).toISOString(), durationMs: 900, status: 'ok' });
+  // The backend continued the trace from a traceparent naming the app's span by its last 8 bytes.
+  const server = hex(8);
+  const nanos = (ms) => String(BigInt(start + ms) * 1_000_000n);
+  const attribute = (key, value) => ({ key, value: { stringValue: value } });
+  const otlp = { resourceSpans: [{ resource: { attributes: [attribute('service.name', 'cart-api')] }, scopeSpans: [{ spans: [
+    { traceId: traceHex, spanId: server, parentSpanId: appSpan.replace(/-/g, '').slice(16), name: 'GET /cart', kind: 2,
+      startTimeUnixNano: nanos(100), endTimeUnixNano: nanos(600), attributes: [attribute('http.request.method', 'GET')] },
+    { traceId: traceHex, spanId: hex(8), parentSpanId: server, name: 'SELECT cart', kind: 3,
+      startTimeUnixNano: nanos(200), endTimeUnixNano: nanos(400), status: { code: 2, message: 'deadlock' },
+      attributes: [attribute('db.system', 'postgresql')] },
+  ] }] }] };
+  const response = await fetch(`${WEB}/v1/traces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(otlp),
+  });
+  const answer = await response.text();
+  assert.equal(response.status, 200, answer);
+  assert.equal(JSON.parse(answer).partialSuccess ?? null, null, 'every span accepted');
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await page.goto(`${WEB}/p/${DEV_PROJECT}/traces/${traceId}`);
+    await page.getByTestId('trace-page').or(page.getByTestId('trace-missing')).or(page.getByTestId('error')).first().waitFor();
+    if ((await page.getByTestId('waterfall-row').count()) === 3) break;
+    assert.ok(Date.now() < deadline, 'the three spans are stored within a minute');
+    await page.waitForTimeout(500);
+  }
+  const rows = page.getByTestId('waterfall-row');
+  assert.equal(await rows.nth(0).getAttribute('data-span-id'), appSpan, "the app's span is the root");
+  const indent = async (i) => rows.nth(i).locator('.wf-label').evaluate((el) => el.style.paddingLeft);
+  assert.deepEqual([await indent(0), await indent(1), await indent(2)], ['8px', '22px', '36px'], 'one tree, three levels');
+  assert.match(await rows.nth(1).innerText(), /GET \/cart/);
+  assert.equal(await rows.nth(1).getByTestId('waterfall-kind').innerText(), 'server');
+  assert.equal(await rows.nth(2).getByTestId('waterfall-kind').innerText(), 'client');
+  assert.match(await rows.nth(2).getByTestId('waterfall-status').innerText(), /error/);
+  assert.equal(await rows.nth(1).getByText('orphan').count(), 0);
+  await shot('06-otlp-waterfall');
+
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/traces?service=cart-api`);
+  await page.getByTestId('traces-table').waitFor();
+  const listed = page.getByTestId('trace-row').filter({ has: page.locator(`a[href$="${traceId}"]`) });
+  assert.equal(await listed.count(), 1, 'the service filter finds the trace');
+  assert.equal(await listed.getByTestId('trace-service').innerText(), 'cart-api');
+  await page.goto(`${WEB}/p/${DEV_PROJECT}/traces?service=no-such-service`);
+  await page.getByTestId('traces-empty').waitFor();
+});
+
 test('settings: create and revoke a token, add a recipient', async () => {
   await page.goto(`${WEB}/p/${DEV_PROJECT}/settings`);
   await page.getByTestId('tokens-panel').waitFor();

@@ -24,6 +24,8 @@ pub struct ListParams {
     /// `ok`, `cancelled` or `error` (the worst span status).
     status: Option<String>,
     min_duration_ms: Option<i64>,
+    /// Traces with a span of this service (its `service.name` tag, as OTLP spans carry it), exactly.
+    service: Option<String>,
     /// 1 to 200, default 50.
     limit: Option<i64>,
     cursor: Option<String>,
@@ -43,10 +45,12 @@ pub struct TraceSummary {
     pub span_count: i64,
     pub error_count: i64,
     pub status: String,
+    /// The `service.name` tags of its spans, sorted.
+    pub services: Vec<String>,
 }
 
 const SUMMARY_COLUMNS: &str =
-    "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count, error_count, status";
+    "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count, error_count, status, services";
 
 /// Trace summaries, newest first.
 #[utoipa::path(get, path = "/projects/{pid}/traces", tag = "traces", params(("pid" = Uuid, Path), ListParams),
@@ -78,6 +82,7 @@ pub async fn list(
             AND ($3::text IS NULL OR status = $3)
             AND ($4::bigint IS NULL OR duration_ms >= $4)
             AND ($5::timestamptz IS NULL OR started_at < $5 OR (started_at = $5 AND trace_id > $6))
+            AND ($8::text IS NULL OR services @> ARRAY[$8::text])
           ORDER BY started_at DESC, trace_id ASC LIMIT $7"
     ))
     .bind(project_id)
@@ -87,6 +92,7 @@ pub async fn list(
     .bind(after_time)
     .bind(after_id)
     .bind(limit + 1)
+    .bind(params.service.as_deref().filter(|s| !s.is_empty()))
     .fetch_all(&state.pool)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.started_at), id: row.trace_id }))

@@ -95,7 +95,18 @@ pub async fn authenticate_token(
     Ok(Caller { token: token_row, rate_key })
 }
 
+/// `Authorization: Bearer <token>`, else `x-sentori-token: <token>` (for
+/// exporters whose header setting cannot hold a space or a scheme).
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+    authorization(headers).or_else(|| {
+        let token = headers.get(SENTORI_TOKEN)?.to_str().ok()?.trim();
+        (!token.is_empty()).then(|| token.to_owned())
+    })
+}
+
+const SENTORI_TOKEN: &str = "x-sentori-token";
+
+fn authorization(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -156,5 +167,9 @@ mod tests {
         assert_eq!(bearer(&headers).as_deref(), Some("st_pk_x"));
         headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
         assert_eq!(bearer(&headers), None);
+        headers.insert(SENTORI_TOKEN, " st_pk_y ".parse().unwrap());
+        assert_eq!(bearer(&headers).as_deref(), Some("st_pk_y"), "x-sentori-token when Authorization is not a bearer");
+        headers.insert(AUTHORIZATION, "Bearer st_pk_x".parse().unwrap());
+        assert_eq!(bearer(&headers).as_deref(), Some("st_pk_x"), "Authorization first");
     }
 }

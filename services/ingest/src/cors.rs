@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Content-Encoding, Sentori-Sdk";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Content-Encoding, Sentori-Sdk, X-Sentori-Token";
 const MAX_AGE_SECS: &str = "86400";
 
 pub async fn cors(request: Request, next: Next) -> Response {

@@ -8,6 +8,10 @@ use sentori_protocol::{ErrorBody, FieldError};
 pub enum IngestError {
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(String),
+    #[error("the body is not a valid OTLP protobuf message: {0}")]
+    InvalidProtobuf(String),
+    #[error("unsupported Content-Type {0:?}")]
+    UnsupportedContentType(String),
     #[error("validation failed")]
     ValidationFailed(Vec<FieldError>),
     #[error("too many items: {count} (at most {max})")]
@@ -58,6 +62,15 @@ impl IngestError {
         use IngestError::*;
         match self {
             InvalidJson(why) => (StatusCode::BAD_REQUEST, ErrorBody::new("invalidJson", format!("The body is not valid JSON: {why}"))),
+            InvalidProtobuf(why) => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new("invalidProtobuf", format!("The body is not an OTLP protobuf message: {why}")),
+            ),
+            UnsupportedContentType(media) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorBody::new("unsupportedContentType", format!("Content-Type {media:?} is not supported here"))
+                    .with_hint("OTLP/HTTP: application/x-protobuf or application/json"),
+            ),
             ValidationFailed(details) => (StatusCode::BAD_REQUEST, ErrorBody::validation_failed(details.clone())),
             TooManyItems { count, max } => (
                 StatusCode::BAD_REQUEST,

@@ -12,6 +12,7 @@ mod config;
 mod cors;
 mod error;
 mod lookup_budget;
+pub mod otlp;
 mod quota;
 mod rate_limit;
 mod routes;
@@ -127,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/spans", post(routes::post_span))
         .route("/spans:batch", post(routes::post_spans_batch))
         .route("/sessions", post(routes::post_session))
+        .route("/traces", post(otlp::post_traces))
         .route("/deploys", post(routes::post_deploy))
         .route(
             "/events/{event_id}/attachments/{kind}",

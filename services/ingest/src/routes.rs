@@ -92,7 +92,7 @@ pub(crate) async fn rate_limit(state: &AppState, caller: &Caller) -> Result<(), 
 /// rate limit's round trip to Valkey is in flight, so a request waits for
 /// the slower of the two instead of both. A limited caller still gets
 /// `429`, whatever its body.
-async fn admit_reading<T>(
+pub(crate) async fn admit_reading<T>(
     state: &AppState,
     sender: &Sender,
     query_token: QueryToken,
@@ -110,7 +110,7 @@ pub(crate) fn received_now() -> OffsetDateTime {
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }
 
-fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
+pub(crate) fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
     let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
     Envelope::new(kind, caller.token.project_id, caller.token.org_id, received_at)
         .with_payload_text(payload)

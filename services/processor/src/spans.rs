@@ -37,6 +37,8 @@ struct Span<'a> {
     started_at: OffsetDateTime,
     duration_ms: i64,
     status: &'a str,
+    /// Its `service.name` tag (OTLP spans carry one).
+    service: Option<&'a str>,
     received_at: OffsetDateTime,
     payload: &'a Value,
 }
@@ -59,6 +61,7 @@ impl<'a> Span<'a> {
                 .ok_or_else(|| missing("startedAt"))?,
             duration_ms: p["durationMs"].as_i64().unwrap_or(0),
             status: p["status"].as_str().unwrap_or("ok"),
+            service: p["tags"]["service.name"].as_str().filter(|s| !s.is_empty()),
             received_at: envelope.received_at(),
             payload: p,
         })
@@ -90,6 +93,8 @@ struct TraceDelta<'a> {
     spans: i64,
     errors: i64,
     severity: u8,
+    /// Distinct, sorted.
+    services: Vec<&'a str>,
 }
 
 impl BatchHandler for SpanHandler {
@@ -161,6 +166,7 @@ fn trace_deltas<'a>(spans: &[&'a Span<'a>]) -> BTreeMap<Uuid, TraceDelta<'a>> {
             spans: 0,
             errors: 0,
             severity: 0,
+            services: Vec::new(),
         });
         delta.spans += 1;
         delta.errors += i64::from(span.status == "error");
@@ -169,6 +175,11 @@ fn trace_deltas<'a>(spans: &[&'a Span<'a>]) -> BTreeMap<Uuid, TraceDelta<'a>> {
         delta.ended_at = delta.ended_at.max(span.ended_at());
         if span.parent.is_none() {
             delta.root = Some(span);
+        }
+        if let Some(service) = span.service {
+            if let Err(at) = delta.services.binary_search(&service) {
+                delta.services.insert(at, service);
+            }
         }
     }
     traces
@@ -195,15 +206,21 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
     let counts: Vec<i64> = traces.values().map(|t| t.spans).collect();
     let errors: Vec<i64> = traces.values().map(|t| t.errors).collect();
     let statuses: Vec<&str> = traces.values().map(|t| STATUS_BY_SEVERITY[t.severity as usize]).collect();
+    // One text per trace (PostgreSQL has no arrays of arrays of varying
+    // length): the services joined by a newline, which a tag value may not
+    // usefully hold and which the query splits again.
+    let services: Vec<String> = traces.values().map(|t| t.services.join("\n")).collect();
     sqlx::query(
         "INSERT INTO traces AS t (project_id, trace_id, root_op, root_name, root_duration_ms, started_at, ended_at,
-                                  duration_ms, span_count, error_count, status)
+                                  duration_ms, span_count, error_count, status, services)
          SELECT $1, u.trace_id, u.root_op, u.root_name, u.root_duration_ms, u.started_at, u.ended_at,
                 COALESCE(u.root_duration_ms, (extract(epoch FROM u.ended_at - u.started_at) * 1000)::bigint),
-                u.span_count, u.error_count, u.status
+                u.span_count, u.error_count, u.status,
+                CASE WHEN u.services = '' THEN '{}'::text[] ELSE string_to_array(u.services, E'\n') END
            FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
-                       $8::bigint[], $9::bigint[], $10::text[])
-                AS u(trace_id, root_op, root_name, root_duration_ms, started_at, ended_at, span_count, error_count, status)
+                       $8::bigint[], $9::bigint[], $10::text[], $11::text[])
+                AS u(trace_id, root_op, root_name, root_duration_ms, started_at, ended_at, span_count, error_count, status,
+                     services)
          ON CONFLICT (project_id, trace_id) DO UPDATE SET
              root_op          = COALESCE(EXCLUDED.root_op, t.root_op),
              root_name        = COALESCE(EXCLUDED.root_name, t.root_name),
@@ -217,7 +234,10 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
              error_count      = t.error_count + EXCLUDED.error_count,
              status           = CASE WHEN 'error' IN (t.status, EXCLUDED.status) THEN 'error'
                                      WHEN 'cancelled' IN (t.status, EXCLUDED.status) THEN 'cancelled'
-                                     ELSE 'ok' END",
+                                     ELSE 'ok' END,
+             services         = CASE WHEN EXCLUDED.services <@ t.services THEN t.services
+                                     ELSE ARRAY(SELECT DISTINCT x FROM unnest(t.services || EXCLUDED.services) AS x ORDER BY x)
+                                END",
     )
     .bind(project_id)
     .bind(&ids)
@@ -229,6 +249,7 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
     .bind(&counts)
     .bind(&errors)
     .bind(&statuses)
+    .bind(&services)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -311,6 +311,8 @@ export interface TraceSummary {
   spanCount: number;
   errorCount: number;
   status: SpanStatus;
+  /** The `service.name` tags of its spans (OTLP spans carry one), sorted. */
+  services?: string[];
 }
 
 export interface Span {
@@ -347,6 +349,8 @@ export interface TraceQuery {
   op?: string;
   status?: string;
   minDurationMs?: number;
+  /** Traces with a span of this `service.name`, exactly. */
+  service?: string;
 }
 
 // ---- releases and artifacts ----------------------------------------------

@@ -9,6 +9,28 @@ function span(id: string, parentSpanId: string | null, startMs: number, duration
 }
 
 describe('layoutWaterfall', () => {
+  it('draws an OpenTelemetry child of a Sentori SDK span under it, matched by the W3C span id', () => {
+    const app = '019508a0-1111-7000-8abc-def012345678';
+    const backend = '00000000-0000-0000-aaaa-000000000001';
+    const layout = layoutWaterfall([
+      span(app, null, 0, 500),
+      // The backend continued the trace from a traceparent naming the app's span.
+      span(backend, '00000000-0000-0000-8abc-def012345678', 100, 200),
+      span('00000000-0000-0000-aaaa-000000000002', backend, 120, 50),
+      // Only a zero high half is a W3C id: a UUID that merely ends the same is another span.
+      span('other', '11111111-0000-0000-8abc-def012345678', 150, 10),
+    ]);
+    expect(layout.rows.map((r) => [r.span.id, r.depth])).toEqual([
+      [app, 0],
+      [backend, 1],
+      ['00000000-0000-0000-aaaa-000000000002', 2],
+      ['other', 0],
+    ]);
+    expect(layout.rows[0]!.childCount).toBe(1);
+    expect(layout.rows[1]!.orphan).toBe(false);
+    expect(layout.rows[3]!.orphan).toBe(true);
+  });
+
   it('nests children under parents depth-first and orders siblings by start', () => {
     const layout = layoutWaterfall([
       span('db', 'req', 300, 100),

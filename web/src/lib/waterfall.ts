@@ -50,6 +50,25 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The parent a span names, among `ids`. A span id that crossed W3C trace
+ * context (an OpenTelemetry service continuing a trace an app's Sentori SDK
+ * started) comes back as 8 zero bytes then the original UUID's last 8 bytes
+ * (protocol.md, "OTLP"), so such a parent is also looked up by those 8
+ * bytes: the two halves of the trace draw as one tree.
+ */
+function resolveParent(parent: string, ids: Set<string>, byW3c: Map<string, string>): string | undefined {
+  if (ids.has(parent)) return parent;
+  const hex = parent.replace(/-/g, '').toLowerCase();
+  if (hex.length !== 32 || !hex.startsWith('0000000000000000')) return undefined;
+  return byW3c.get(hex.slice(16));
+}
+
+/** A UUID's last 8 bytes as hex: its W3C span id. */
+function w3cSpanId(id: string): string {
+  return id.replace(/-/g, '').toLowerCase().slice(16);
+}
+
 function byStart<S extends WaterfallSpanInput>(a: Timed<S>, b: Timed<S>): number {
   return a.start - b.start || compareText(a.span.name ?? '', b.span.name ?? '') || compareText(a.span.id, b.span.id);
 }
@@ -73,12 +92,16 @@ export function layoutWaterfall<S extends WaterfallSpanInput>(spans: readonly S[
   // children) is then in sibling order already.
   timed.sort(byStart);
   const ids = new Set<string>();
-  for (const t of timed) ids.add(t.span.id);
+  const byW3c = new Map<string, string>();
+  for (const t of timed) {
+    ids.add(t.span.id);
+    byW3c.set(w3cSpanId(t.span.id), t.span.id);
+  }
   const children = new Map<string, Timed<S>[]>();
   const roots: Timed<S>[] = [];
   for (const t of timed) {
-    const parent = t.span.parentSpanId;
-    if (parent && parent !== t.span.id && ids.has(parent)) {
+    const parent = t.span.parentSpanId ? resolveParent(t.span.parentSpanId, ids, byW3c) : undefined;
+    if (parent && parent !== t.span.id) {
       const list = children.get(parent);
       if (list) list.push(t);
       else children.set(parent, [t]);

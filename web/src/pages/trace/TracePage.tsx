@@ -13,6 +13,18 @@ import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 import { axisTicks, layoutWaterfall, visibleRows, type WaterfallLayout, type WaterfallRow } from '../../lib/waterfall';
 
+/** The OpenTelemetry span kind an OTLP span arrived with (`data["otel.kind"]`, protocol.md "OTLP"). */
+export function spanKind(span: Span): string | null {
+  const kind = span.data?.['otel.kind'];
+  return typeof kind === 'string' && kind ? kind : null;
+}
+
+/** The status message an OTLP span arrived with. */
+function statusMessage(span: Span): string | null {
+  const message = span.data?.['otel.status.message'];
+  return typeof message === 'string' && message ? message : null;
+}
+
 function SpanDetail({ span }: { span: Span }) {
   const tags = Object.entries(span.tags ?? {});
   const data = Object.entries(span.data ?? {});
@@ -22,7 +34,13 @@ function SpanDetail({ span }: { span: Span }) {
         rows={[
           ['Operation', <span className="mono">{span.op}</span>],
           ['Name', span.name],
-          ['Status', <SpanStatusBadge status={span.status} />],
+          ['Kind', spanKind(span)],
+          [
+            'Status',
+            <>
+              <SpanStatusBadge status={span.status} /> {statusMessage(span) && <span className="muted">{statusMessage(span)}</span>}
+            </>,
+          ],
           ['Started', <DateTime value={span.startedAt} />],
           ['Duration', formatDuration(span.durationMs)],
           ['Span ID', <span className="mono">{span.id}</span>],
@@ -124,6 +142,16 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
         <button type="button" className="wf-line" onClick={() => setSelected(isSelected ? null : r.span.id)} aria-expanded={isSelected}>
           <span className="wf-label" style={{ paddingLeft: `${8 + Math.min(r.depth, 12) * 14}px` }} title={`${r.span.op} — ${r.span.name}`}>
             <span className="mono wf-op">{r.span.op}</span> <span className="wf-name">{r.span.name}</span>
+            {spanKind(r.span) && (
+              <span className="badge wf-kind" data-testid="waterfall-kind">
+                {spanKind(r.span)}
+              </span>
+            )}
+            {r.span.status !== 'ok' && (
+              <span data-testid="waterfall-status">
+                <SpanStatusBadge status={r.span.status} />
+              </span>
+            )}
             {r.orphan && <span className="badge" title="Its parent span was not received">orphan</span>}
             {errs.length > 0 && <span className="badge badge-span-error">{errs.length} error{errs.length > 1 ? 's' : ''}</span>}
           </span>

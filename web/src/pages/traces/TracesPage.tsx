@@ -21,6 +21,8 @@ function readQuery(params: URLSearchParams): TraceQuery {
   if (status && STATUSES.includes(status)) query.status = status;
   const min = Number(params.get('minDurationMs'));
   if (params.get('minDurationMs') && Number.isFinite(min) && min > 0) query.minDurationMs = Math.floor(min);
+  const service = params.get('service')?.trim();
+  if (service) query.service = service;
   return query;
 }
 
@@ -33,8 +35,10 @@ export function TracesPage() {
   const [min, setMin] = useState(query.minDurationMs ? String(query.minDurationMs) : '');
   useEffect(() => setOp(query.op ?? ''), [query.op]);
   useEffect(() => setMin(query.minDurationMs ? String(query.minDurationMs) : ''), [query.minDurationMs]);
+  const [service, setService] = useState(query.service ?? '');
+  useEffect(() => setService(query.service ?? ''), [query.service]);
 
-  const apply = (patch: Partial<Record<'op' | 'status' | 'minDurationMs', string>>) => {
+  const apply = (patch: Partial<Record<'op' | 'status' | 'minDurationMs' | 'service', string>>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
       if (v) next.set(k, v);
@@ -44,7 +48,7 @@ export function TracesPage() {
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    apply({ op: op.trim(), minDurationMs: min.trim() });
+    apply({ op: op.trim(), minDurationMs: min.trim(), service: service.trim() });
   };
 
   const list = useInfiniteQuery({
@@ -61,6 +65,13 @@ export function TracesPage() {
       <PageHeader title="Traces" subtitle="Requests, navigations and jobs your SDKs recorded as spans." />
       <form className="filters" onSubmit={submit} role="search" data-testid="trace-filters">
         <input placeholder="Operation, e.g. http.server" value={op} onChange={(e) => setOp(e.target.value)} aria-label="Operation" data-testid="trace-op-filter" />
+        <input
+          placeholder="Service, e.g. checkout-api"
+          value={service}
+          onChange={(e) => setService(e.target.value)}
+          aria-label="Service"
+          data-testid="trace-service-filter"
+        />
         <select value={query.status ?? ''} onChange={(e) => apply({ status: e.target.value })} aria-label="Status" data-testid="trace-status-filter">
           <option value="">Any status</option>
           <option value="ok">ok</option>
@@ -120,6 +131,18 @@ export function TracesPage() {
                     <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
                       <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
                     </Link>
+                    {(t.services ?? []).map((name) => (
+                      <button
+                        key={name}
+                        type="button"
+                        className="badge badge-service"
+                        title={`Only traces through ${name}`}
+                        onClick={() => apply({ service: name })}
+                        data-testid="trace-service"
+                      >
+                        {name}
+                      </button>
+                    ))}
                   </td>
                   <td>
                     <SpanStatusBadge status={t.status} />
