@@ -149,6 +149,25 @@ async fn send(client: &reqwest::Client, url: &str, token: &str, items: &[Value])
     accepted
 }
 
+/// Sends `items` in batches of `size` (ingest packs each batch's spans
+/// into shared stream entries); returns the ids accepted.
+async fn send_batches(client: &reqwest::Client, url: &str, token: &str, items: &[Value], size: usize) -> BTreeMap<Uuid, Value> {
+    let mut accepted = BTreeMap::new();
+    for batch in items.chunks(size) {
+        let response = client.post(url).bearer_auth(token).json(&json!({"spans": batch})).send().await.unwrap();
+        if response.status() == 413 {
+            continue;
+        }
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        let refused: Vec<u64> = body["errors"].as_array().unwrap().iter().filter_map(|e| e["index"].as_u64()).collect();
+        for (_, item) in batch.iter().enumerate().filter(|(i, _)| !refused.contains(&(*i as u64))) {
+            accepted.insert(item["id"].as_str().unwrap().parse().unwrap(), item.clone());
+        }
+    }
+    accepted
+}
+
 async fn assert_stored(pool: &PgPool, table: &str, accepted: &BTreeMap<Uuid, Value>) {
     let stored: Vec<Uuid> = sqlx::query_scalar(&format!("SELECT id FROM {table}")).fetch_all(pool).await.unwrap();
     let lost: Vec<&Value> = accepted.iter().filter(|(id, _)| !stored.contains(id)).map(|(_, item)| item).collect();
@@ -166,7 +185,9 @@ async fn whatever_ingest_accepts_the_processor_stores() {
     let mut runner = TestRunner::default();
 
     let events = send(&client, &ingest.url("/v1/events"), &stack.dev_token, &generate(&mut runner, event(), 300)).await;
-    let spans = send(&client, &ingest.url("/v1/spans"), &stack.dev_token, &generate(&mut runner, span(), 300)).await;
+    let mut spans = send(&client, &ingest.url("/v1/spans"), &stack.dev_token, &generate(&mut runner, span(), 300)).await;
+    let batched = generate(&mut runner, span(), 300);
+    spans.extend(send_batches(&client, &ingest.url("/v1/spans:batch"), &stack.dev_token, &batched, 30).await);
     let sessions = send(&client, &ingest.url("/v1/sessions"), &stack.dev_token, &generate(&mut runner, session(), 100)).await;
     assert!(events.len() >= 250, "most events fit the body limit: {}", events.len());
 

@@ -110,11 +110,31 @@ pub(crate) fn received_now() -> OffsetDateTime {
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }
 
-pub(crate) fn envelope(caller: &Caller, kind: ItemKind, headers: &HeaderMap, received_at: OffsetDateTime, payload: Payload) -> Envelope {
-    let sdk = headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Envelope::new(kind, caller.token.project_id, caller.token.org_id, received_at)
-        .with_payload_text(payload)
-        .with_sdk(sdk)
+/// The `Sentori-Sdk` header, which every entry of the request carries.
+pub(crate) fn sdk_of(headers: &HeaderMap) -> Option<String> {
+    headers.get("sentori-sdk").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+pub(crate) fn envelope(caller: &Caller, kind: ItemKind, sdk: Option<String>, received_at: OffsetDateTime, payload: Payload) -> Envelope {
+    Envelope::new(kind, caller.token.project_id, caller.token.org_id, received_at).with_payload_text(payload).with_sdk(sdk)
+}
+
+/// Spans one stream entry carries at most ([`ItemKind::Spans`]): an
+/// exporter's request becomes one or a few entries, and a processor batch
+/// of entries stays a bounded amount of memory (500 entries of at most
+/// 100 spans of at most 64 KiB).
+pub(crate) const SPANS_PER_ENTRY: usize = 100;
+
+/// The stream entries for one request's items: spans packed
+/// [`SPANS_PER_ENTRY`] to an entry, anything else one to an entry.
+fn entries(route: &ItemRoute, caller: &Caller, sdk: Option<String>, received_at: OffsetDateTime, payloads: Vec<Payload>) -> Vec<Envelope> {
+    if route.kind == ItemKind::Span && payloads.len() > 1 {
+        return payloads
+            .chunks(SPANS_PER_ENTRY)
+            .map(|chunk| envelope(caller, ItemKind::Spans, sdk.clone(), received_at, Payload::array(chunk)))
+            .collect();
+    }
+    payloads.into_iter().map(|payload| envelope(caller, route.kind, sdk.clone(), received_at, payload)).collect()
 }
 
 /// What to queue for a validated body: the body as it came when validation
@@ -136,28 +156,33 @@ async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Res
     Ok(())
 }
 
-/// Takes quota for `envelopes` (all of them, or as many as are left: the
-/// rest are returned as refused), appends, and gives the units back if the
-/// append fails.
+/// Takes quota for `payloads` (all of them, or as many as are left: the
+/// rest, at the end, are refused), queues them, and gives the units back if
+/// appending fails. Answers how many were accepted and how many refused.
 pub(crate) async fn charge_and_append(
     state: &AppState,
     route: &ItemRoute,
     caller: &Caller,
-    mut envelopes: Vec<Envelope>,
-) -> Result<(usize, Vec<Envelope>), IngestError> {
-    let Some(category) = route.quota else {
-        append(state, route.stream, &envelopes).await?;
-        return Ok((envelopes.len(), Vec::new()));
+    sdk: Option<String>,
+    received_at: OffsetDateTime,
+    mut payloads: Vec<Payload>,
+) -> Result<(usize, usize), IngestError> {
+    let grant = match route.quota {
+        Some(category) => Some(state.quotas.take(&caller.token, category, payloads.len()).await?),
+        None => None,
     };
-    let grant = state.quotas.take(&caller.token, category, envelopes.len()).await?;
-    let refused = envelopes.split_off(grant.granted.min(envelopes.len()));
-    match append(state, route.stream, &envelopes).await {
-        Ok(()) => Ok((envelopes.len(), refused)),
-        Err(err) => {
+    let refused = grant.as_ref().map_or(0, |grant| payloads.len().saturating_sub(grant.granted));
+    payloads.truncate(payloads.len() - refused);
+    let accepted = payloads.len();
+    if accepted > 0
+        && let Err(err) = append(state, route.stream, &entries(route, caller, sdk, received_at, payloads)).await
+    {
+        if let Some(grant) = grant {
             state.quotas.refund(grant).await;
-            Err(err)
         }
+        return Err(err);
     }
+    Ok((accepted, refused))
 }
 
 async fn accept_one(state: AppState, route: &ItemRoute, sender: Sender, body: Body) -> Result<Response, IngestError> {
@@ -169,7 +194,7 @@ async fn accept_one(state: AppState, route: &ItemRoute, sender: Sender, body: Bo
         Ok((item.id, queued_payload(&item, &bytes)))
     };
     let (caller, (id, payload)) = admit_reading(&state, &sender, route.query_token, read).await?;
-    charge_and_append(&state, route, &caller, vec![envelope(&caller, route.kind, headers, received_at, payload)]).await?;
+    charge_and_append(&state, route, &caller, sdk_of(headers), received_at, vec![payload]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
@@ -189,21 +214,20 @@ async fn accept_batch(state: AppState, route: &ItemRoute, sender: Sender, body: 
         return Err(IngestError::TooManyItems { count: items.len(), max: route.max_batch });
     }
     let received_at = received_now();
-    let mut envelopes = Vec::with_capacity(items.len());
+    let mut payloads = Vec::with_capacity(items.len());
     let mut indexes = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         match (route.validate)(item, received_at) {
             Ok(item) => {
-                let payload = Payload::from_json_text(item.payload.to_json_string());
-                envelopes.push(envelope(&caller, route.kind, headers, received_at, payload));
+                payloads.push(Payload::from_json_text(item.payload.to_json_string()));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
         }
     }
-    let (accepted, refused) = charge_and_append(&state, route, &caller, envelopes).await?;
-    for &index in &indexes[accepted..accepted + refused.len()] {
+    let (accepted, refused) = charge_and_append(&state, route, &caller, sdk_of(headers), received_at, payloads).await?;
+    for &index in &indexes[accepted..accepted + refused] {
         errors.push(json!({"index": index, "error": "quotaExceeded", "message": "the monthly quota is used up"}));
     }
     errors.sort_by_key(|e| e["index"].as_u64());
@@ -251,7 +275,7 @@ pub async fn post_deploy(State(state): State<AppState>, sender: Sender, body: Bo
         "environment": deploy.environment,
         "deployedAt": deploy_at_text,
     });
-    let envelope = envelope(&caller, ItemKind::Deploy, &sender.headers, received_at, Payload::from_value(&payload));
+    let envelope = envelope(&caller, ItemKind::Deploy, sdk_of(&sender.headers), received_at, Payload::from_value(&payload));
     append(&state, Stream::Deploys, &[envelope]).await?;
     let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())

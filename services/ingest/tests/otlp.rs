@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, spa
 use prost::Message;
 use reqwest::StatusCode;
 use sentori_protocol::{DEV_PROJECT_ID, TokenKind};
-use sentori_queue::{Envelope, ItemKind, Keys, Stream};
+use sentori_queue::{ItemKind, Stream};
 use serde_json::{Value, json};
 
 mod common;
@@ -20,15 +20,6 @@ use common::{Harness, start};
 impl Harness {
     fn traces(&self, token: &str) -> reqwest::RequestBuilder {
         self.client.post(format!("{}/v1/traces", self.base)).bearer_auth(token)
-    }
-
-    async fn queued(&self, stream: Stream) -> Vec<Envelope> {
-        let client = redis::Client::open(self.stack.valkey_url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let key = Keys::new(self.stack.namespace.clone()).stream(stream);
-        let reply: redis::streams::StreamRangeReply =
-            redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
-        reply.ids.iter().map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
     }
 
     async fn public_token(&self) -> String {
@@ -83,9 +74,11 @@ async fn protobuf_spans_are_queued_and_a_bad_one_is_refused_in_partial_success()
     assert!(partial.error_message.contains("spanId must be 8 bytes"), "{}", partial.error_message);
 
     let queued = h.queued(Stream::Spans).await;
-    assert_eq!(queued.len(), 2);
-    assert!(queued.iter().all(|e| e.kind == ItemKind::Span && e.project_id == DEV_PROJECT_ID));
-    let child = queued.iter().map(|e| e.payload.value().unwrap()).find(|p| p["name"] == "work 2").unwrap();
+    assert_eq!(queued.len(), 1, "one entry holds the request's spans");
+    assert!(queued[0].kind == ItemKind::Spans && queued[0].project_id == DEV_PROJECT_ID);
+    let spans = queued[0].items().unwrap();
+    assert_eq!(spans.len(), 2);
+    let child = spans.into_iter().find(|p| p["name"] == "work 2").unwrap();
     assert_eq!(child["parentSpanId"], sentori_model::ids::span_id([1; 8]).to_string());
     assert_eq!(child["traceId"], sentori_model::ids::trace_id([9; 16]).to_string());
     assert_eq!(child["op"], "otel.server");
@@ -122,8 +115,7 @@ async fn json_with_gzip_and_the_sentori_token_header_answers_in_json() {
     assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
     assert!(answer["partialSuccess"]["errorMessage"].as_str().unwrap().contains("\"zz\""), "{answer}");
 
-    let spans = h.queued(Stream::Spans).await;
-    let span = spans[0].payload.value().unwrap();
+    let span = h.queued_items(Stream::Spans).await.remove(0);
     assert_eq!((span["status"].as_str(), span["data"]["otel.status.message"].as_str()), (Some("error"), Some("failed")));
     let events = h.queued(Stream::Events).await;
     assert_eq!(events.len(), 1, "the exception event is an error event");
@@ -165,7 +157,7 @@ async fn the_monthly_span_quota_counts_each_span_then_answers_429() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(refused.json::<Value>().await.unwrap()["error"], "quotaExceeded");
-    assert_eq!(h.queued(Stream::Spans).await.len(), 3);
+    assert_eq!(h.queued_items(Stream::Spans).await.len(), 3);
 }
 
 #[tokio::test]
@@ -194,7 +186,7 @@ async fn attribute_values_of_every_type_reach_the_queue_typed() {
     ];
     span.kind = span::SpanKind::Client as i32;
     export_response(h.traces(&h.stack.dev_token).body(request(vec![span]).encode_to_vec()).send().await.unwrap()).await;
-    let queued = h.queued(Stream::Spans).await[0].payload.value().unwrap();
+    let queued = h.queued_items(Stream::Spans).await.remove(0);
     assert_eq!(queued["op"], "http.client");
     assert_eq!(queued["tags"]["http.request.method"], "GET");
     assert_eq!(queued["data"]["n"], -3);

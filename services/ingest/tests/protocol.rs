@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sentori_protocol::TokenKind;
-use sentori_queue::{Envelope, Keys, Stream};
+use sentori_queue::Stream;
 use serde_json::{Value, json};
 
 mod common;
@@ -15,15 +15,6 @@ use common::{Harness, event, start};
 impl Harness {
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.stack.dev_token)
-    }
-
-    async fn stream(&self, stream: Stream) -> Vec<Envelope> {
-        let client = redis::Client::open(self.stack.valkey_url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let key = Keys::new(self.stack.namespace.clone()).stream(stream);
-        let reply: redis::streams::StreamRangeReply =
-            redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
-        reply.ids.iter().map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
     }
 }
 
@@ -47,7 +38,7 @@ async fn an_event_is_queued_with_unknown_fields_kept() {
     let response = h.post("/v1/events").header("Sentori-Sdk", "sentori.js/9.0").json(&body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(response.json::<Value>().await.unwrap()["id"], body["id"]);
-    let queued = h.stream(Stream::Events).await;
+    let queued = h.queued(Stream::Events).await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].payload.value().unwrap()["fromTheFuture"], json!({"x": 1}));
     assert_eq!(queued[0].sdk.as_deref(), Some("sentori.js/9.0"));
@@ -75,7 +66,7 @@ async fn missing_fields_are_named_by_wire_path() {
     assert_eq!(body["message"], "2 fields are invalid");
     let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     assert_eq!(fields, vec!["device.os", "error.stack[3].line"]);
-    assert!(h.stream(Stream::Events).await.is_empty(), "nothing rejected is stored");
+    assert!(h.queued_items(Stream::Events).await.is_empty(), "nothing rejected is stored");
 }
 
 #[tokio::test]
@@ -93,7 +84,7 @@ async fn batches_reject_only_their_bad_items() {
     assert_eq!(result["errors"][0]["index"], 1);
     assert_eq!(result["errors"][0]["error"], "validationFailed");
     assert_eq!(result["errors"][0]["details"][0]["field"], "error.type");
-    assert_eq!(h.stream(Stream::Events).await.len(), 2);
+    assert_eq!(h.queued_items(Stream::Events).await.len(), 2);
 
     let too_many = json!({"events": vec![event(); 101]});
     let (status, body) = error_of(h.post("/v1/events:batch").json(&too_many).send().await.unwrap()).await;
@@ -103,7 +94,9 @@ async fn batches_reject_only_their_bad_items() {
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("tooManyItems")));
     let spans = json!({"spans": vec![span(); 200]});
     assert_eq!(h.post("/v1/spans:batch").json(&spans).send().await.unwrap().status(), StatusCode::ACCEPTED);
-    assert_eq!(h.stream(Stream::Spans).await.len(), 200);
+    let entries = h.queued(Stream::Spans).await;
+    assert_eq!(entries.len(), 2, "packed 100 spans to an entry");
+    assert_eq!(entries.iter().map(|e| e.items().unwrap().len()).collect::<Vec<_>>(), [100, 100]);
 }
 
 #[tokio::test]
@@ -338,7 +331,7 @@ async fn the_event_quota_admits_what_is_left_and_then_answers_429() {
     assert_eq!(body["error"], "quotaExceeded");
     let reset_at = body["resetAt"].as_str().unwrap();
     assert!(reset_at.contains("-01T00:00:00"), "the next month's start: {reset_at}");
-    assert_eq!(h.stream(Stream::Events).await.len(), 5);
+    assert_eq!(h.queued_items(Stream::Events).await.len(), 5);
 }
 
 #[tokio::test]
@@ -359,7 +352,7 @@ async fn parallel_requests_never_overshoot_the_quota() {
         }
     }
     assert_eq!(accepted, 50);
-    assert_eq!(h.stream(Stream::Events).await.len(), 50);
+    assert_eq!(h.queued_items(Stream::Events).await.len(), 50);
 }
 
 async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>

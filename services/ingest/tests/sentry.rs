@@ -6,7 +6,7 @@ use std::io::Write;
 
 use proptest::prelude::*;
 use reqwest::StatusCode;
-use sentori_queue::{Envelope, Keys, Stream};
+use sentori_queue::Stream;
 use serde_json::{Value, json};
 
 mod common;
@@ -59,15 +59,6 @@ fn envelope(items: &[String]) -> String {
 impl Harness {
     fn api(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(format!("{}{path}", self.base))
-    }
-
-    async fn queued(&self, stream: Stream) -> Vec<Envelope> {
-        let client = redis::Client::open(self.stack.valkey_url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let key = Keys::new(self.stack.namespace.clone()).stream(stream);
-        let reply: redis::streams::StreamRangeReply =
-            redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
-        reply.ids.iter().map(|e| Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
     }
 }
 
@@ -190,7 +181,7 @@ async fn every_item_type_is_accepted_and_one_bad_item_fails_alone() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["id"], EVENT_ID);
     assert_eq!(h.queued(Stream::Events).await.len(), 1);
-    assert_eq!(h.queued(Stream::Spans).await.len(), 3, "the transaction and its two children");
+    assert_eq!(h.queued_items(Stream::Spans).await.len(), 3, "the transaction and its two children");
     assert_eq!(h.queued(Stream::Sessions).await.len(), 3, "one session and two from aggregates");
     let event = h.queued(Stream::Events).await.remove(0).payload.value().unwrap();
     assert_eq!(event["message"], "one good event");

@@ -103,8 +103,12 @@ impl BatchHandler for SpanHandler {
     }
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
-        let payloads = items.iter().map(|e| e.payload.value()).collect::<Result<Vec<_>, _>>()?;
-        let spans = items.iter().zip(&payloads).map(|(e, p)| Span::parse(e, p)).collect::<Result<Vec<_>, _>>()?;
+        let payloads = items.iter().map(|e| e.items()).collect::<Result<Vec<_>, _>>()?;
+        let spans = items
+            .iter()
+            .zip(&payloads)
+            .flat_map(|(e, spans)| spans.iter().map(move |p| Span::parse(e, p)))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut by_project: BTreeMap<Uuid, Vec<&Span>> = BTreeMap::new();
         for span in &spans {
             by_project.entry(span.project_id).or_default().push(span);
@@ -185,12 +189,12 @@ fn trace_deltas<'a>(spans: &[&'a Span<'a>]) -> BTreeMap<Uuid, TraceDelta<'a>> {
     traces
 }
 
-/// Everything handling one span does short of the database: parse it and
-/// fold it into its trace's summary. The fuzz target feeds it.
+/// Everything handling one entry's spans does short of the database: parse
+/// them and fold them into their traces' summaries. The fuzz target feeds it.
 pub fn handle_offline(envelope: &Envelope) -> Result<usize, ProcessError> {
-    let payload = envelope.payload.value()?;
-    let span = Span::parse(envelope, &payload)?;
-    Ok(trace_deltas(&[&span]).len())
+    let payloads = envelope.items()?;
+    let spans = payloads.iter().map(|p| Span::parse(envelope, p)).collect::<Result<Vec<_>, _>>()?;
+    Ok(trace_deltas(&spans.iter().collect::<Vec<_>>()).len())
 }
 
 /// Folds the batch's new spans into the trace summaries. Only spans stored

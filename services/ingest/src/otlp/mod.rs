@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 use prost::Message;
 use sentori_protocol::json;
-use sentori_queue::{ItemKind, Payload};
+use sentori_queue::Payload;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -144,23 +144,21 @@ pub async fn post_traces(State(state): State<AppState>, sender: Sender, body: Bo
     };
     let (caller, decoded) = routes::admit_reading(&state, &sender, QueryToken::Refused, read).await?;
     let mut prepared = prepare(decoded, received_at);
-    let wrap = |kind, payloads: Vec<Payload>| {
-        payloads.into_iter().map(|p| routes::envelope(&caller, kind, headers, received_at, p)).collect::<Vec<_>>()
-    };
+    let sdk = routes::sdk_of(headers);
     if !prepared.spans.is_empty() {
-        let spans = wrap(ItemKind::Span, std::mem::take(&mut prepared.spans));
-        let (_, refused) = routes::charge_and_append(&state, &SPANS, &caller, spans).await?;
-        for _ in 0..refused.len() {
+        let spans = std::mem::take(&mut prepared.spans);
+        let (_, refused) = routes::charge_and_append(&state, &SPANS, &caller, sdk.clone(), received_at, spans).await?;
+        for _ in 0..refused {
             prepared.refuse("the monthly span quota is used up".to_owned());
         }
     }
     if !prepared.events.is_empty() {
-        let events = wrap(ItemKind::Event, std::mem::take(&mut prepared.events));
+        let events = std::mem::take(&mut prepared.events);
         let count = events.len();
         // The spans are queued: an event quota that is used up must not
         // turn the answer into a 429 that makes the exporter send them again.
-        let refused = match routes::charge_and_append(&state, &EVENTS, &caller, events).await {
-            Ok((_, refused)) => refused.len(),
+        let refused = match routes::charge_and_append(&state, &EVENTS, &caller, sdk, received_at, events).await {
+            Ok((_, refused)) => refused,
             Err(IngestError::QuotaExceeded { .. }) => count,
             Err(other) => return Err(other),
         };

@@ -20,6 +20,23 @@ impl Drop for Harness {
     }
 }
 
+impl Harness {
+    /// The entries on `stream`, decoded, oldest first.
+    pub async fn queued(&self, stream: sentori_queue::Stream) -> Vec<sentori_queue::Envelope> {
+        let client = redis::Client::open(self.stack.valkey_url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let key = sentori_queue::Keys::new(self.stack.namespace.clone()).stream(stream);
+        let reply: redis::streams::StreamRangeReply =
+            redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
+        reply.ids.iter().map(|e| sentori_queue::Envelope::decode(&e.get::<Vec<u8>>("envelope").unwrap()).unwrap()).collect()
+    }
+
+    /// The items queued on `stream`, each span of a packed entry on its own.
+    pub async fn queued_items(&self, stream: sentori_queue::Stream) -> Vec<Value> {
+        self.queued(stream).await.iter().flat_map(|e| e.items().unwrap()).collect()
+    }
+}
+
 pub async fn start(extra: &[(&str, &str)]) -> Harness {
     let stack = TestStack::new().await;
     let mut env = stack.service_env();

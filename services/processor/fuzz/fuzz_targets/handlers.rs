@@ -30,12 +30,22 @@ fuzz_target!(|data: &[u8]| {
     // The seeds' times are of 2026-11; any fixed receive time keeps runs repeatable.
     let received_at = time::macros::datetime!(2026-11-26 12:00 UTC);
     let Some(text) = validate(value, received_at) else { return };
-    let envelope = Envelope::new(kind, uuid::Uuid::nil(), uuid::Uuid::nil(), received_at).with_payload_text(Payload::from_json_text(text));
+    let mut payload = Payload::from_json_text(text);
+    // Ingest packs a request's spans into one `Spans` entry; the high bit
+    // of the selector takes that path (with the span twice).
+    let kind = match kind {
+        ItemKind::Span if selector & 0x80 != 0 => {
+            payload = Payload::array(&[payload.clone(), payload]);
+            ItemKind::Spans
+        }
+        kind => kind,
+    };
+    let envelope = Envelope::new(kind, uuid::Uuid::nil(), uuid::Uuid::nil(), received_at).with_payload_text(payload);
     // The stream carries the envelope encoded; the processor decodes it.
     let envelope = Envelope::decode(&envelope.encode().expect("an envelope encodes")).expect("an encoded envelope decodes");
     let _ = match kind {
         ItemKind::Event => processor::offline::event(&envelope),
-        ItemKind::Span => processor::offline::span(&envelope),
+        ItemKind::Span | ItemKind::Spans => processor::offline::span(&envelope),
         _ => processor::offline::session(&envelope),
     };
 });
