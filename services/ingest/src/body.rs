@@ -66,6 +66,33 @@ pub fn decode(encoding: Option<&str>, raw: Bytes, limit: usize) -> Result<Bytes,
     }
 }
 
+/// The body of a legacy `/store/` request: JSON, or what the SDKs of
+/// before envelopes (raven-*) sent without a `Content-Encoding`: the JSON
+/// base64-encoded, usually after zlib compression.
+pub fn legacy_store_body(raw: Bytes, limit: usize) -> Result<Bytes, IngestError> {
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let text = raw.trim_ascii();
+    if text.is_empty() || text[0] == b'{' {
+        return Ok(raw);
+    }
+    let decoded = LENIENT.decode(text).map_err(|_| {
+        IngestError::InvalidJson("the body is neither JSON nor base64 (of zlib-compressed) JSON".into())
+    })?;
+    // A zlib stream starts with 0x78 (deflate, 32 KiB window); JSON never does.
+    if decoded.first() == Some(&0x78) {
+        return inflate(flate2::read::ZlibDecoder::new(&decoded[..]), limit);
+    }
+    if decoded.len() > limit {
+        return Err(IngestError::PayloadTooLarge { limit });
+    }
+    Ok(Bytes::from(decoded))
+}
+
 /// Decodes at most `limit + 1` bytes: one byte over is enough to know.
 fn inflate(reader: impl Read, limit: usize) -> Result<Bytes, IngestError> {
     let mut out = Vec::with_capacity(limit.min(64 * 1024));
@@ -93,6 +120,26 @@ mod tests {
         encoder.window_log(window_log).unwrap();
         std::io::Write::write_all(&mut encoder, text).unwrap();
         Bytes::from(encoder.finish().unwrap())
+    }
+
+    #[test]
+    fn a_legacy_store_body_may_be_base64_of_zlib_or_of_json() {
+        use base64::Engine;
+        let json = br#"{"message":"from raven"}"#;
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut zlib, json).unwrap();
+        let packed = base64::engine::general_purpose::STANDARD.encode(zlib.finish().unwrap());
+        assert_eq!(legacy_store_body(Bytes::from(packed), JSON_LIMIT).unwrap(), &json[..]);
+        let plain = base64::engine::general_purpose::STANDARD_NO_PAD.encode(json);
+        assert_eq!(legacy_store_body(Bytes::from(plain), JSON_LIMIT).unwrap(), &json[..]);
+        let as_is = Bytes::from_static(b"  {\"a\": 1}");
+        assert_eq!(legacy_store_body(as_is.clone(), JSON_LIMIT).unwrap(), as_is);
+        assert!(matches!(legacy_store_body(Bytes::from_static(b"<xml/>"), JSON_LIMIT), Err(IngestError::InvalidJson(_))));
+        // A zlib bomb stops at the limit.
+        let mut bomb = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut bomb, &vec![b' '; 4 * JSON_LIMIT]).unwrap();
+        let bomb = base64::engine::general_purpose::STANDARD.encode(bomb.finish().unwrap());
+        assert!(matches!(legacy_store_body(Bytes::from(bomb), JSON_LIMIT), Err(IngestError::PayloadTooLarge { .. })));
     }
 
     #[test]

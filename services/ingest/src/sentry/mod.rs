@@ -25,7 +25,7 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sentori_protocol::FieldError;
-use sentori_queue::{Envelope, Payload};
+use sentori_queue::Payload;
 use sentori_store::quotas::Category;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -153,6 +153,7 @@ async fn accept(state: &AppState, rest: &str, mut sender: Sender, body: Body) ->
             }
         }
         Endpoint::Store => {
+            let bytes = body::legacy_store_body(bytes, JSON_LIMIT)?;
             batch.sdk = sdk;
             let item_type = match serde_json::from_slice::<Value>(&bytes) {
                 Ok(value) if value["type"] == "transaction" => "transaction",
@@ -338,18 +339,11 @@ impl Batch {
             if items.is_empty() {
                 continue;
             }
-            let envelopes = items
-                .into_iter()
-                .map(|(_, payload)| {
-                    Envelope::new(route.kind, caller.token.project_id, caller.token.org_id, at)
-                        .with_payload_text(payload)
-                        .with_sdk(self.sdk.clone())
-                })
-                .collect();
-            match routes::charge_and_append(state, route, caller, envelopes).await {
+            let payloads = items.into_iter().map(|(_, payload)| payload).collect();
+            match routes::charge_and_append(state, route, caller, self.sdk.clone(), at, payloads).await {
                 Ok((accepted, refused)) => {
                     queued += accepted;
-                    if !refused.is_empty()
+                    if refused > 0
                         && let Some(category) = route.quota
                     {
                         stopped.push((limits::next_month(), category));
