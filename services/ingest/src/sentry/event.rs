@@ -498,7 +498,8 @@ mod tests {
     fn a_python_exception_group_keeps_its_tree_with_nested_groups_and_causes() {
         // What sentry-python 2.x sends for
         //   try: 1/0
-        //   except ZeroDivisionError: raise ExceptionGroup("two", [ValueError(), ExceptionGroup("nested", [TypeError() from KeyError(), OSError()])])
+        //   except ZeroDivisionError:
+        //       raise ExceptionGroup("two", [ValueError(), ExceptionGroup("nested", [TypeError() from KeyError(), OSError()])])
         // reversed (oldest first), and with its `parent_id: 0` on every `__cause__`.
         let event = mapped(json!({"exception": {"values": [
             value("OSError", json!({"type": "chained", "exception_id": 6, "source": "exceptions[1]", "parent_id": 3})),
@@ -518,7 +519,8 @@ mod tests {
         let nested = &top.exceptions[1];
         assert_eq!(types(&nested.exceptions), ["TypeError", "OSError"]);
         let type_error = &nested.exceptions[0];
-        assert_eq!(type_error.cause.as_ref().unwrap().error_type, "KeyError", "the cause goes to the exception numbered before it");
+        let cause = type_error.cause.as_ref().unwrap();
+        assert_eq!(cause.error_type, "KeyError", "the cause goes to the exception numbered before it");
         assert_eq!(type_error.stack[0].function.as_deref(), Some("typeerror"), "members keep their own stack");
         assert_eq!(type_error.extra["mechanism"]["source"], "exceptions[0]", "the mechanism is kept whole");
         assert_eq!(top.tree().count(), 7, "every value is in the tree, once");
@@ -559,7 +561,8 @@ mod tests {
     #[test]
     fn ids_that_make_no_tree_fall_back_to_the_linear_chain() {
         let root = || value("Group", json!({"exception_id": 0, "is_exception_group": true}));
-        let member = |id: Value, parent: Value| value("Member", json!({"exception_id": id, "parent_id": parent, "source": "errors[0]"}));
+        let member =
+            |id: Value, parent: Value| value("Member", json!({"exception_id": id, "parent_id": parent, "source": "errors[0]"}));
         let inconsistent = [
             ("a duplicate id", vec![member(json!(0), json!(0)), root()]),
             ("a dangling parent", vec![member(json!(1), json!(9)), root()]),
@@ -586,30 +589,26 @@ mod tests {
 
     #[test]
     fn very_deep_or_wide_trees_are_bounded() {
+        // Groups each the only member of the one before, oldest value first.
+        let nested_groups = |levels: u64| -> Vec<Value> {
+            (0..levels)
+                .rev()
+                .map(|id| match id {
+                    0 => value("Group", json!({"exception_id": 0})),
+                    _ => value("Group", json!({"exception_id": id, "parent_id": id - 1, "source": "exceptions[0]"})),
+                })
+                .collect()
+        };
         // A group nested deeper than a tree may go: the linear chain, of the newest values only.
-        let deep: Vec<Value> = (0..5000u64)
-            .rev()
-            .map(|id| match id {
-                0 => value("Group", json!({"exception_id": 0})),
-                _ => value("Group", json!({"exception_id": id, "parent_id": id - 1, "source": "exceptions[0]"})),
-            })
-            .collect();
-        let event = mapped(json!({"exception": {"values": deep}}));
+        let event = mapped(json!({"exception": {"values": nested_groups(5000)}}));
         let error = event.error.as_ref().unwrap();
         assert!(error.exceptions.is_empty());
         assert_eq!(error.chain().count(), MAX_EXCEPTION_VALUES);
         validates(&event);
 
-        let levels = exception_tree::MAX_DEPTH as u64;
-        let just_deep_enough: Vec<Value> = (0..levels)
-            .rev()
-            .map(|id| match id {
-                0 => value("Group", json!({"exception_id": 0})),
-                _ => value("Group", json!({"exception_id": id, "parent_id": id - 1, "source": "exceptions[0]"})),
-            })
-            .collect();
-        let event = mapped(json!({"exception": {"values": just_deep_enough}}));
-        assert_eq!(event.error.as_ref().unwrap().tree().filter(|e| !e.exceptions.is_empty()).count(), exception_tree::MAX_DEPTH - 1);
+        let event = mapped(json!({"exception": {"values": nested_groups(exception_tree::MAX_DEPTH as u64)}}));
+        let groups_with_members = event.error.as_ref().unwrap().tree().filter(|e| !e.exceptions.is_empty()).count();
+        assert_eq!(groups_with_members, exception_tree::MAX_DEPTH - 1);
         validates(&event);
 
         let wide: Vec<Value> = (1..5000u64)
