@@ -53,6 +53,35 @@ try:
 except ValueError:
     sent["error_event_id"] = sentry_sdk.capture_exception()
 
+
+
+def reserve(sku):
+    raise LookupError(f"{sku} is out of stock")
+
+
+def reserve_all(skus):
+    """Every failure of a batch, as asyncio.TaskGroup and trio raise them."""
+    failures = []
+    for sku in skus:
+        try:
+            reserve(sku)
+        except LookupError as err:
+            failures.append(err)
+    try:
+        int("x1")
+    except ValueError as err:
+        try:
+            raise TypeError("quantity is not a number") from err
+        except TypeError as typed:
+            failures.append(ExceptionGroup("bad quantities", [typed]))
+    raise ExceptionGroup("reservation failed", failures)
+
+
+try:
+    reserve_all(["fig", "kiwi"])
+except ExceptionGroup:
+    sent["group_event_id"] = sentry_sdk.capture_exception()
+
 sent["message_event_id"] = sentry_sdk.capture_message("payment provider answered slowly", level="warning")
 
 with sentry_sdk.start_transaction(op="task", name="nightly-report") as transaction:

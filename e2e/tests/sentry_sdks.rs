@@ -1,7 +1,7 @@
 //! Official Sentry SDKs, unchanged, reporting to Sentori with a DSN from the
 //! admin API: real ingest, processor and admin-api, asserted through what
-//! the admin API shows (issue title, culprit, cause chain, tags, release,
-//! the trace with its spans, crash-free sessions).
+//! the admin API shows (issue title, culprit, cause chain, exception groups,
+//! tags, release, the trace with its spans, crash-free sessions).
 //!
 //! The Python SDK is `sentry-sdk` from PyPI, installed into the local
 //! stack's venv by `deploy/local/stack.sh` (deploy/local/requirements.txt);
@@ -129,6 +129,25 @@ async fn the_python_sdk_reports_errors_messages_traces_and_sessions() {
     let (_, detail) = services.admin_get(&format!("/issues/{}", issue["id"].as_str().unwrap())).await;
     assert_eq!(detail["tags"]["release"][0]["value"], "pyshop@1.4.2", "{}", detail["tags"]);
     assert_eq!(detail["tags"]["runtime"][0]["value"].as_str().unwrap().split(' ').next(), Some("CPython"));
+
+    // An ExceptionGroup keeps its tree: members under the group, in order,
+    // a nested group with its member, and that member's cause.
+    let group_issue = services.issue("ExceptionGroup: reservation failed").await;
+    let group = services.event(sent["group_event_id"].as_str().unwrap()).await;
+    assert_eq!(group_issue["id"], group["issueId"], "{group}");
+    let error = &group["error"];
+    assert!(error["cause"].is_null(), "members are not causes: {error}");
+    let members = error["exceptions"].as_array().unwrap_or_else(|| panic!("no members in {error}"));
+    let types: Vec<&str> = members.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["LookupError", "LookupError", "ExceptionGroup"]);
+    assert_eq!(members[0]["message"], "fig is out of stock");
+    assert_eq!(members[1]["message"], "kiwi is out of stock");
+    assert_eq!(members[0]["stack"][0]["function"], "reserve", "a member has its own stack");
+    let nested = &members[2]["exceptions"];
+    assert_eq!(nested.as_array().map(Vec::len), Some(1), "{}", members[2]);
+    assert_eq!(nested[0]["type"], "TypeError");
+    assert_eq!(nested[0]["cause"]["type"], "ValueError", "a member's own cause: {}", nested[0]);
+    assert!(nested[0]["cause"]["message"].as_str().unwrap().contains("x1"));
 
     // The message.
     let message = services.issue("payment provider answered slowly").await;
@@ -314,6 +333,19 @@ async fn the_node_sdk_reports_errors_messages_streamed_spans_and_sessions() {
     assert_eq!(event["tags"]["attempt"], "3");
     assert_eq!(event["user"]["id"], "4242");
     assert!(event["sdk"].as_str().unwrap().starts_with("sentry.javascript.node/"), "{}", event["sdk"]);
+
+    // An AggregateError (linkedErrors): its errors are members, not causes; a member keeps its cause.
+    services.issue("AggregateError: reservation failed").await;
+    let group = services.event(sent["group_event_id"].as_str().unwrap()).await;
+    let error = &group["error"];
+    assert!(error["cause"].is_null(), "members are not causes: {error}");
+    let members = error["exceptions"].as_array().unwrap_or_else(|| panic!("no members in {error}"));
+    let types: Vec<&str> = members.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["TypeError", "RangeError"]);
+    assert_eq!(members[0]["message"], "fig is out of stock");
+    assert_eq!(members[0]["stack"][0]["function"], "reserve", "a member has its own stack");
+    assert_eq!(members[1]["cause"]["type"], "Error");
+    assert_eq!(members[1]["cause"]["message"], "not a number");
 
     // A message captured with a stack is still a message.
     let message = services.issue("node payment provider answered slowly").await;

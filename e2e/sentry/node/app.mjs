@@ -37,6 +37,20 @@ try {
   sent.error_event_id = Sentry.captureException(err);
 }
 
+function reserve(sku) {
+  return new TypeError(`${sku} is out of stock`);
+}
+
+// Every failure of a batch, as Promise.any rejects.
+try {
+  throw new AggregateError(
+    [reserve("fig"), new RangeError("bad quantity", { cause: new Error("not a number") })],
+    "reservation failed",
+  );
+} catch (err) {
+  sent.group_event_id = Sentry.captureException(err);
+}
+
 sent.message_event_id = Sentry.captureMessage("node payment provider answered slowly", "warning");
 
 await Sentry.startSpan({ name: "nightly-report", op: "task" }, async () => {

@@ -141,7 +141,9 @@ pub struct User {
     pub extra: Extra,
 }
 
-/// An error and, through `cause`, the errors that led to it.
+/// An error and, through `cause`, the errors that led to it; an exception
+/// group (Python's `ExceptionGroup`, JavaScript's `AggregateError`) also
+/// holds its member errors in `exceptions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -156,6 +158,11 @@ pub struct Error {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub cause: Option<Box<Error>>,
+    /// The errors an exception group holds, in the group's order; each may
+    /// have causes and members of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub exceptions: Vec<Error>,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
@@ -165,6 +172,19 @@ impl Error {
     /// This error and its causes, outermost first.
     pub fn chain(&self) -> impl Iterator<Item = &Error> {
         std::iter::successors(Some(self), |error| error.cause.as_deref())
+    }
+
+    /// Every error of the tree — this one, its causes, the members of its
+    /// groups and theirs — each before the errors below it.
+    pub fn tree(&self) -> impl Iterator<Item = &Error> {
+        let mut pending = vec![self];
+        std::iter::from_fn(move || {
+            let error = pending.pop()?;
+            // Reversed onto the stack so the cause comes first, then the members in order.
+            pending.extend(error.exceptions.iter().rev());
+            pending.extend(error.cause.as_deref());
+            Some(error)
+        })
     }
 }
 

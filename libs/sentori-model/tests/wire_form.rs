@@ -53,6 +53,26 @@ fn an_event_survives_the_model_with_every_field_it_did_not_know() {
 }
 
 #[test]
+fn an_exception_group_holds_its_members_and_the_tree_walks_every_error_once() {
+    let payload = json!({
+        "type": "ExceptionGroup", "stack": [],
+        "cause": {"type": "ZeroDivisionError", "stack": []},
+        "exceptions": [
+            {"type": "ValueError", "stack": [], "cause": {"type": "KeyError", "stack": []}},
+            {"type": "ExceptionGroup", "stack": [], "exceptions": [{"type": "OSError", "stack": []}]}
+        ]
+    });
+    let (error, written) = round_trip::<sentori_model::Error>(payload.clone());
+    assert_eq!(written, payload);
+    let tree: Vec<&str> = error.tree().map(|e| e.error_type.as_str()).collect();
+    assert_eq!(tree, ["ExceptionGroup", "ZeroDivisionError", "ValueError", "KeyError", "ExceptionGroup", "OSError"]);
+    assert_eq!(error.chain().count(), 2, "the chain is the causes only");
+    let (plain, written) = round_trip::<sentori_model::Error>(json!({"type": "E", "stack": []}));
+    assert!(plain.exceptions.is_empty());
+    assert!(written.get("exceptions").is_none(), "no group, no field");
+}
+
+#[test]
 fn unknown_enum_values_are_kept_as_sent() {
     let (span, written) = round_trip::<Span>(json!({
         "id": "019508a0-1111-7000-8000-000000000001",

@@ -19,6 +19,11 @@ const MESSAGE_MAX_BYTES: usize = 8 * 1024;
 const MAX_BREADCRUMBS: usize = 100;
 const MAX_FRAMES: usize = 100;
 const MAX_CAUSE_DEPTH: usize = 10;
+/// Members kept per exception group: the first ones.
+const MAX_GROUP_MEMBERS: usize = 50;
+/// Errors kept in one event's tree: the raised error, its causes, group
+/// members and theirs.
+const MAX_TREE_ERRORS: usize = 100;
 const MAX_TAGS: usize = 50;
 const TAG_KEY_MAX_CHARS: usize = 64;
 const TAG_VALUE_MAX_CHARS: usize = 200;
@@ -77,7 +82,8 @@ pub(crate) fn event(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool
     }
     truncate_bytes(obj, "", "message", &mut meta);
     if let Some(error) = obj.get_mut("error").and_then(Json::as_object_mut) {
-        error_chain(error, "error", 0, &mut meta);
+        let mut budget = MAX_TREE_ERRORS - 1;
+        error_tree(error, "error", 0, &mut budget, &mut meta);
     }
     if let Some(Json::Array(crumbs)) = obj.get_mut("breadcrumbs") {
         // SDKs append breadcrumbs oldest first; the newest are the ones that explain the crash.
@@ -115,7 +121,11 @@ pub(crate) fn session(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bo
     meta.attach(obj) || removed
 }
 
-fn error_chain(error: &mut Object<'_>, path: &str, depth: usize, meta: &mut Meta) {
+/// `error` is `depth` causes below the error that starts its chain (a
+/// group member starts a chain of its own); `budget` is how many more
+/// errors the tree may keep. A cause comes before the members, and a
+/// group's members before what they hold.
+fn error_tree(error: &mut Object<'_>, path: &str, depth: usize, budget: &mut usize, meta: &mut Meta) {
     truncate_names(error, path, &["type"], meta);
     truncate_bytes(error, path, "message", meta);
     if let Some(Json::Array(frames)) = error.get_mut("stack") {
@@ -133,26 +143,40 @@ fn error_chain(error: &mut Object<'_>, path: &str, depth: usize, meta: &mut Meta
         }
     }
     let cause_path = child(path, "cause");
-    if depth == MAX_CAUSE_DEPTH {
-        let removed = cause_depth(error.get("cause"));
-        if removed > 0 {
-            meta.record(cause_path, "removedCauses", removed);
-            error.insert("cause", Json::Null);
-        }
-        return;
-    }
     if let Some(cause) = error.get_mut("cause").and_then(Json::as_object_mut) {
-        error_chain(cause, &cause_path, depth + 1, meta);
+        if depth == MAX_CAUSE_DEPTH || *budget == 0 {
+            meta.record(cause_path, "removedCauses", tree_size(cause));
+            error.insert("cause", Json::Null);
+        } else {
+            *budget -= 1;
+            error_tree(cause, &cause_path, depth + 1, budget, meta);
+        }
+    }
+    if let Some(Json::Array(members)) = error.get_mut("exceptions") {
+        let members_path = child(path, "exceptions");
+        let keep = members.len().min(MAX_GROUP_MEMBERS).min(*budget);
+        if keep < members.len() {
+            meta.record(members_path.clone(), "originalCount", members.len());
+            members.truncate(keep);
+        }
+        *budget -= keep;
+        for (i, member) in members.iter_mut().enumerate() {
+            if let Some(member) = member.as_object_mut() {
+                error_tree(member, &index(&members_path, i), 0, budget, meta);
+            }
+        }
     }
 }
 
-fn cause_depth(mut cause: Option<&Json<'_>>) -> usize {
-    let mut depth = 0;
-    while let Some(Json::Object(error)) = cause {
-        depth += 1;
-        cause = error.get("cause");
-    }
-    depth
+/// How many errors `error` holds, itself included (validation has bounded
+/// the nesting: the JSON parser's limit).
+fn tree_size(error: &Object<'_>) -> usize {
+    let cause = error.get("cause").and_then(Json::as_object).map_or(0, tree_size);
+    let members = match error.get("exceptions") {
+        Some(Json::Array(members)) => members.iter().filter_map(Json::as_object).map(tree_size).sum(),
+        _ => 0,
+    };
+    1 + cause + members
 }
 
 /// `frame` is element `i` of the stack at `stack_path`; its path is only

@@ -286,7 +286,9 @@ impl Checker {
         self.string_array(user, "user", "linkHashes");
     }
 
-    /// An error and its causes; depth is not limited here (trimming cuts it).
+    /// An error, its causes and, for an exception group, its members; depth
+    /// and count are not limited here (trimming cuts them; the JSON parser's
+    /// nesting limit bounds the recursion).
     fn error(&mut self, error: &Object<'_>, path: &str) {
         self.string(error, path, "type", Required);
         self.string(error, path, "message", Optional);
@@ -295,6 +297,9 @@ impl Checker {
         }
         if let Some(cause) = self.object(error, path, "cause", Optional) {
             self.error(cause, &child(path, "cause"));
+        }
+        for (member_path, member) in self.objects(error, path, "exceptions") {
+            self.error(member, &member_path);
         }
     }
 

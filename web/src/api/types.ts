@@ -198,6 +198,8 @@ export interface ErrorInfo {
   message?: string | null;
   stack?: Frame[] | null;
   cause?: ErrorInfo | null;
+  /** The errors an exception group holds, in the group's order (protocol.md, "Event"). */
+  exceptions?: ErrorInfo[] | null;
 }
 
 export interface Breadcrumb {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorInfo, Frame } from '../api/types';
-import { causeChain, contextLines, defaultExpandedFrame, frameLocation, looksMinified, rawLocation } from './stack';
+import { causeChain, contextLines, defaultExpandedFrame, errorTree, frameLocation, looksMinified, rawLocation } from './stack';
 
 const mapped: Frame = {
   file: 'src/cart/checkout.ts',
@@ -66,6 +66,29 @@ describe('causeChain', () => {
   });
   it('is empty for no error', () => {
     expect(causeChain(null)).toEqual([]);
+  });
+});
+
+describe('errorTree', () => {
+  it('walks causes and group members, each error before what it holds', () => {
+    const group: ErrorInfo = {
+      type: 'ExceptionGroup',
+      cause: { type: 'ZeroDivisionError' },
+      exceptions: [
+        { type: 'ValueError', cause: { type: 'KeyError' } },
+        { type: 'ExceptionGroup', exceptions: [{ type: 'OSError' }] },
+      ],
+    };
+    expect(errorTree(group).map((e) => e.type)).toEqual(['ExceptionGroup', 'ZeroDivisionError', 'ValueError', 'KeyError', 'ExceptionGroup', 'OSError']);
+  });
+  it('stops on a self-reference and at its bound', () => {
+    const loop: ErrorInfo = { type: 'Loop' };
+    loop.exceptions = [loop, loop];
+    loop.cause = loop;
+    expect(errorTree(loop)).toHaveLength(1);
+    const wide: ErrorInfo = { type: 'Group', exceptions: Array.from({ length: 500 }, (_, i) => ({ type: `M${i}` })) };
+    expect(errorTree(wide, 10)).toHaveLength(10);
+    expect(errorTree(undefined)).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-// Helpers for showing stack frames and cause chains.
+// Helpers for showing stack frames, cause chains and exception groups.
 import type { ErrorInfo, Frame } from '../api/types';
 
 /** `file:line:column` for the (symbolicated) position. */
@@ -62,6 +62,28 @@ export function causeChain(error: ErrorInfo | null | undefined, max = 16): Error
     current = current.cause ?? null;
   }
   return chain;
+}
+
+/**
+ * Every error of the tree, the top first: an error, then its cause's tree,
+ * then the trees of its group's members in order. Bounded and loop-safe
+ * like `causeChain` (ingest keeps at most 100 errors).
+ */
+export function errorTree(error: ErrorInfo | null | undefined, max = 128): ErrorInfo[] {
+  const tree: ErrorInfo[] = [];
+  const seen = new Set<ErrorInfo>();
+  const pending: ErrorInfo[] = error ? [error] : [];
+  while (tree.length < max) {
+    const current = pending.pop();
+    if (!current) break;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    tree.push(current);
+    // Onto the stack last first, so the cause comes next and then the members in order.
+    pending.push(...[...(current.exceptions ?? [])].reverse());
+    if (current.cause) pending.push(current.cause);
+  }
+  return tree;
 }
 
 export interface ContextLine {

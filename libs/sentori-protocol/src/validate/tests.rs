@@ -263,6 +263,92 @@ fn causes_deeper_than_ten_are_cut() {
 }
 
 #[test]
+fn group_members_are_errors_validated_like_a_cause() {
+    let mut payload = event();
+    payload["error"]["exceptions"] = json!([
+        {"type": "ValueError", "stack": [{"file": "a.py", "line": 3}], "cause": {"type": "KeyError"}},
+        {"type": "ExceptionGroup", "exceptions": [{"type": "OSError", "stack": [{"file": "b.py", "line": 1}]}]}
+    ]);
+    let valid = validate_event(payload.clone()).unwrap();
+    assert_eq!(valid.payload["error"]["exceptions"], payload["error"]["exceptions"]);
+    assert!(!valid.changed);
+
+    payload["error"]["exceptions"] = json!([
+        {"type": "ValueError", "stack": [{"line": 3}]},
+        "not an error",
+        {"exceptions": [{"type": 7}], "cause": {"message": "x"}}
+    ]);
+    assert_eq!(
+        fields(validate_event(payload.clone())),
+        vec![
+            ("error.exceptions[1]".to_owned(), "must be an object".to_owned()),
+            ("error.exceptions[0].stack[0].file".to_owned(), "required".to_owned()),
+            ("error.exceptions[2].type".to_owned(), "required".to_owned()),
+            ("error.exceptions[2].cause.type".to_owned(), "required".to_owned()),
+            ("error.exceptions[2].exceptions[0].type".to_owned(), "must be a string".to_owned()),
+        ]
+    );
+    payload["error"]["exceptions"] = json!({"type": "E"});
+    assert_eq!(fields(validate_event(payload)), vec![("error.exceptions".to_owned(), "must be an array".to_owned())]);
+}
+
+fn member(i: usize) -> Value {
+    json!({"type": format!("Member{i}")})
+}
+
+#[test]
+fn groups_beyond_fifty_members_keep_the_first_and_a_tree_keeps_a_hundred_errors() {
+    let mut payload = event();
+    payload["error"]["exceptions"] = Value::Array((0..60).map(member).collect());
+    let valid = validate_event(payload).unwrap();
+    let members = valid.payload["error"]["exceptions"].as_array().unwrap();
+    assert_eq!(members.len(), 50);
+    assert_eq!(members[0]["type"], "Member0", "the group's first members are kept");
+    assert_eq!(valid.payload["_meta"]["error.exceptions"]["originalCount"], 60);
+    assert!(valid.changed);
+
+    // Three groups of 40, each member with a cause: the raised error and
+    // the first 99 reached (a cause before the members; a group's members
+    // before what they hold).
+    let mut payload = event();
+    let group = |g: usize| {
+        let members: Vec<Value> = (0..40).map(|i| json!({"type": format!("G{g}M{i}"), "cause": {"type": "Cause"}})).collect();
+        json!({"type": format!("Group{g}"), "exceptions": members})
+    };
+    payload["error"]["cause"] = json!({"type": "TopCause"});
+    payload["error"]["exceptions"] = json!([group(0), group(1), group(2)]);
+    let valid = validate_event(payload).unwrap();
+    let error: sentori_model::Error = serde_json::from_value(valid.payload["error"].clone()).unwrap();
+    assert_eq!(error.tree().count(), 100);
+    let groups = &error.exceptions;
+    assert_eq!(groups.len(), 3, "the top group's members are reserved first");
+    assert_eq!(groups[0].exceptions.len(), 40);
+    assert_eq!(groups[0].exceptions.iter().filter(|m| m.cause.is_some()).count(), 40);
+    // 1 + 1 + 3 + 80 = 85 after the first group; the second keeps 15
+    // members, none of which has room left for its cause; the third none.
+    assert_eq!(groups[1].exceptions.len(), 15);
+    assert!(groups[1].exceptions.iter().all(|m| m.cause.is_none()));
+    assert!(groups[2].exceptions.is_empty());
+    let meta = &valid.payload["_meta"];
+    assert_eq!(meta["error.exceptions[1].exceptions"]["originalCount"], 40);
+    assert_eq!(meta["error.exceptions[1].exceptions[0].cause"]["removedCauses"], 1);
+    assert_eq!(meta["error.exceptions[2].exceptions"]["originalCount"], 40);
+}
+
+#[test]
+fn a_cut_cause_counts_the_group_members_it_held() {
+    let mut payload = event();
+    let mut cause = json!({"type": "Deepest", "exceptions": [member(0), member(1)]});
+    for depth in (1..=11).rev() {
+        cause = json!({"type": format!("Cause{depth}"), "cause": cause});
+    }
+    payload["error"]["cause"] = cause;
+    let valid = validate_event(payload).unwrap();
+    let path = format!("error{}", ".cause".repeat(11));
+    assert_eq!(valid.payload["_meta"][path.as_str()]["removedCauses"], 4, "Cause11, Deepest and its two members");
+}
+
+#[test]
 fn native_addresses_accept_integers_and_hex_strings() {
     let mut payload = event();
     payload["error"]["stack"][0]["instructionAddress"] = json!("0x1a2b");

@@ -8,6 +8,7 @@ use sentori_model::{App, Breadcrumb, Device, Error, Event, EventKind, Frame, Fra
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::exception_tree;
 use super::values::{text, text_at, timestamp, truncate, u64_at};
 
 /// Defaults for what Sentori requires and a Sentry event may not say.
@@ -22,6 +23,12 @@ const CONSUMED: &[&str] = &[
     "threads", "tags", "breadcrumbs", "fingerprint", "user", "contexts", "type", "start_timestamp", "spans",
 ];
 
+/// How many `exception.values` are read, the newest kept (the raised error
+/// and the values nearest it). Trimming keeps far fewer (protocol.md); this
+/// bounds the mapping's work and how deep the mapped JSON nests, which must
+/// stay within the JSON parser's limit for the event to be validated.
+const MAX_EXCEPTION_VALUES: usize = 100;
+
 /// Sentry event ids are 32 hex digits (UUID simple form); hyphenated is accepted too.
 pub fn event_id(value: &Value) -> Option<Uuid> {
     value.as_str().and_then(|text| Uuid::try_parse(text.trim()).ok()).filter(|id| !id.is_nil())
@@ -31,7 +38,7 @@ pub fn map_event(mut event: Map<String, Value>, header_event_id: Option<Uuid>, r
     let root = Value::Object(std::mem::take(&mut event));
     let id = root.get("event_id").and_then(event_id).or(header_event_id).unwrap_or_else(Uuid::now_v7);
     let contexts = root.get("contexts").filter(|c| c.is_object()).cloned().unwrap_or(Value::Null);
-    let error = root.get("exception").and_then(exception_chain);
+    let error = root.get("exception").and_then(exception_error);
     let unhandled = root.get("exception").is_some_and(any_unhandled);
     let message = message(&root);
     // A message captured with a stack (`attachStacktrace`) arrives as a
@@ -185,17 +192,27 @@ fn any_unhandled(exception: &Value) -> bool {
     exception_values(exception).iter().any(|v| v["mechanism"]["handled"] == Value::Bool(false))
 }
 
+/// The raised error with its causes and, for an exception group, its
+/// members: the tree that `mechanism.exception_id`/`parent_id` describe,
+/// else the linear chain. Only the newest [`MAX_EXCEPTION_VALUES`] values
+/// are read.
+fn exception_error(exception: &Value) -> Option<Error> {
+    let values = exception_values(exception);
+    let newest = &values[values.len().saturating_sub(MAX_EXCEPTION_VALUES)..];
+    exception_tree::tree(newest).or_else(|| exception_chain(newest))
+}
+
 /// `exception.values` is oldest first: the last value is the one raised and
 /// each earlier one the cause of the value after it.
-fn exception_chain(exception: &Value) -> Option<Error> {
-    exception_values(exception).into_iter().fold(None, |cause, value| {
+fn exception_chain(values: &[&Value]) -> Option<Error> {
+    values.iter().fold(None, |cause, value| {
         let mut error = single_error(value);
         error.cause = cause.map(Box::new);
         Some(error)
     })
 }
 
-fn single_error(value: &Value) -> Error {
+pub(super) fn single_error(value: &Value) -> Error {
     let error_type = text_at(value, "type").or_else(|| text_at(value, "module")).unwrap_or_else(|| "Error".into());
     let mut extra = Map::new();
     for key in ["module", "mechanism", "thread_id"] {
@@ -218,6 +235,7 @@ fn single_error(value: &Value) -> Error {
         message: text_at(value, "value"),
         stack,
         cause: None,
+        exceptions: Vec::new(),
         extra,
     }
 }
@@ -466,15 +484,143 @@ mod tests {
         validates(&event);
     }
 
+    /// One exception value as the SDKs send it in a group.
+    fn value(error_type: &str, mechanism: Value) -> Value {
+        json!({"type": error_type, "value": format!("{error_type} happened"), "mechanism": mechanism,
+               "stacktrace": {"frames": [{"filename": "app.py", "function": error_type.to_lowercase(), "lineno": 7}]}})
+    }
+
+    fn types(errors: &[Error]) -> Vec<&str> {
+        errors.iter().map(|e| e.error_type.as_str()).collect()
+    }
+
     #[test]
-    fn exception_groups_keep_their_mechanism_ids() {
+    fn a_python_exception_group_keeps_its_tree_with_nested_groups_and_causes() {
+        // What sentry-python 2.x sends for
+        //   try: 1/0
+        //   except ZeroDivisionError:
+        //       raise ExceptionGroup("two", [ValueError(), ExceptionGroup("nested", [TypeError() from KeyError(), OSError()])])
+        // reversed (oldest first), and with its `parent_id: 0` on every `__cause__`.
         let event = mapped(json!({"exception": {"values": [
-            {"type": "ExceptionGroup", "value": "2 errors", "mechanism": {"type": "chained", "exception_id": 0, "is_exception_group": true}},
-            {"type": "ValueError", "mechanism": {"type": "chained", "exception_id": 1, "parent_id": 0}}
+            value("OSError", json!({"type": "chained", "exception_id": 6, "source": "exceptions[1]", "parent_id": 3})),
+            value("KeyError", json!({"type": "chained", "exception_id": 5, "source": "__cause__", "parent_id": 0})),
+            value("TypeError", json!({"type": "chained", "exception_id": 4, "source": "exceptions[0]", "parent_id": 3})),
+            value("ExceptionGroup", json!({"type": "chained", "exception_id": 3, "source": "exceptions[1]", "parent_id": 0,
+                                           "is_exception_group": true})),
+            value("ValueError", json!({"type": "chained", "exception_id": 2, "source": "exceptions[0]", "parent_id": 0})),
+            value("ZeroDivisionError", json!({"type": "chained", "exception_id": 1, "source": "__context__", "parent_id": 0})),
+            value("ExceptionGroup", json!({"type": "generic", "handled": false, "exception_id": 0, "is_exception_group": true}))
         ]}}));
-        let error = event.error.unwrap();
-        assert_eq!(error.extra["mechanism"]["parent_id"], 0);
-        assert_eq!(error.cause.unwrap().extra["mechanism"]["exception_id"], 0);
+        let top = event.error.as_ref().unwrap();
+        assert_eq!(top.error_type, "ExceptionGroup", "the value without a parent is the raised error");
+        assert_eq!(top.cause.as_ref().unwrap().error_type, "ZeroDivisionError");
+        assert!(top.cause.as_ref().unwrap().exceptions.is_empty());
+        assert_eq!(types(&top.exceptions), ["ValueError", "ExceptionGroup"], "members in the group's order");
+        let nested = &top.exceptions[1];
+        assert_eq!(types(&nested.exceptions), ["TypeError", "OSError"]);
+        let type_error = &nested.exceptions[0];
+        let cause = type_error.cause.as_ref().unwrap();
+        assert_eq!(cause.error_type, "KeyError", "the cause goes to the exception numbered before it");
+        assert_eq!(type_error.stack[0].function.as_deref(), Some("typeerror"), "members keep their own stack");
+        assert_eq!(type_error.extra["mechanism"]["source"], "exceptions[0]", "the mechanism is kept whole");
+        assert_eq!(top.tree().count(), 7, "every value is in the tree, once");
+        assert_eq!(event.level, Some(Level::Fatal));
+        validates(&event);
+    }
+
+    #[test]
+    fn a_javascript_aggregate_error_keeps_its_errors_and_their_causes() {
+        // @sentry/node's linkedErrors: newest values prepended, causes under `cause`, members under `errors[i]`.
+        let event = mapped(json!({"exception": {"values": [
+            value("Error", json!({"type": "chained", "source": "cause", "exception_id": 4, "parent_id": 3})),
+            value("RangeError", json!({"type": "chained", "source": "errors[0]", "exception_id": 3, "parent_id": 2,})),
+            value("AggregateError", json!({"type": "chained", "source": "errors[1]", "exception_id": 2, "parent_id": 0,
+                                           "is_exception_group": true})),
+            value("TypeError", json!({"type": "chained", "source": "errors[0]", "exception_id": 1, "parent_id": 0})),
+            value("AggregateError", json!({"type": "generic", "exception_id": 0, "is_exception_group": true}))
+        ]}}));
+        let top = event.error.as_ref().unwrap();
+        assert!(top.cause.is_none());
+        assert_eq!(types(&top.exceptions), ["TypeError", "AggregateError"]);
+        let range = &top.exceptions[1].exceptions[0];
+        assert_eq!(range.error_type, "RangeError");
+        assert_eq!(range.cause.as_ref().unwrap().error_type, "Error");
+        validates(&event);
+
+        // `Error.cause` alone carries ids too, and is the same chain as without them.
+        let with_ids = mapped(json!({"exception": {"values": [
+            value("RangeError", json!({"type": "chained", "source": "cause", "exception_id": 1, "parent_id": 0})),
+            value("Error", json!({"type": "generic", "exception_id": 0}))
+        ]}}));
+        let without = mapped(json!({"exception": {"values": [value("RangeError", json!({})), value("Error", json!({}))]}}));
+        let (with_ids, without) = (with_ids.error.unwrap(), without.error.unwrap());
+        assert_eq!(types(&with_ids.chain().cloned().collect::<Vec<_>>()), types(&without.chain().cloned().collect::<Vec<_>>()));
+        assert!(with_ids.exceptions.is_empty());
+    }
+
+    #[test]
+    fn ids_that_make_no_tree_fall_back_to_the_linear_chain() {
+        let root = || value("Group", json!({"exception_id": 0, "is_exception_group": true}));
+        let member =
+            |id: Value, parent: Value| value("Member", json!({"exception_id": id, "parent_id": parent, "source": "errors[0]"}));
+        let inconsistent = [
+            ("a duplicate id", vec![member(json!(0), json!(0)), root()]),
+            ("a dangling parent", vec![member(json!(1), json!(9)), root()]),
+            ("a cycle beside the root", vec![member(json!(1), json!(2)), member(json!(2), json!(1)), root()]),
+            ("a value parenting itself", vec![member(json!(1), json!(1)), root()]),
+            ("two roots", vec![root(), value("Other", json!({"exception_id": 1}))]),
+            ("no root", vec![member(json!(1), json!(0)), member(json!(0), json!(1))]),
+            ("a value without an id", vec![value("Plain", json!({})), root()]),
+            ("an id that is not a number", vec![member(json!("1"), json!(0)), root()]),
+            ("a parent id that is not a number", vec![member(json!(1), json!("0")), root()]),
+            ("two causes for one error", vec![
+                value("A", json!({"exception_id": 1, "parent_id": 0, "source": "cause"})),
+                value("B", json!({"exception_id": 2, "parent_id": 0, "source": "cause"})), root()]),
+        ];
+        for (what, values) in inconsistent {
+            let count = values.len();
+            let event = mapped(json!({"exception": {"values": values}}));
+            let error = event.error.as_ref().unwrap();
+            assert!(error.tree().all(|e| e.exceptions.is_empty()), "{what}: no group");
+            assert_eq!(error.chain().count(), count, "{what}: every value in the linear chain");
+            validates(&event);
+        }
+    }
+
+    #[test]
+    fn very_deep_or_wide_trees_are_bounded() {
+        // Groups each the only member of the one before, oldest value first.
+        let nested_groups = |levels: u64| -> Vec<Value> {
+            (0..levels)
+                .rev()
+                .map(|id| match id {
+                    0 => value("Group", json!({"exception_id": 0})),
+                    _ => value("Group", json!({"exception_id": id, "parent_id": id - 1, "source": "exceptions[0]"})),
+                })
+                .collect()
+        };
+        // A group nested deeper than a tree may go: the linear chain, of the newest values only.
+        let event = mapped(json!({"exception": {"values": nested_groups(5000)}}));
+        let error = event.error.as_ref().unwrap();
+        assert!(error.exceptions.is_empty());
+        assert_eq!(error.chain().count(), MAX_EXCEPTION_VALUES);
+        validates(&event);
+
+        let event = mapped(json!({"exception": {"values": nested_groups(exception_tree::MAX_DEPTH as u64)}}));
+        let groups_with_members = event.error.as_ref().unwrap().tree().filter(|e| !e.exceptions.is_empty()).count();
+        assert_eq!(groups_with_members, exception_tree::MAX_DEPTH - 1);
+        validates(&event);
+
+        let wide: Vec<Value> = (1..5000u64)
+            .rev()
+            .map(|id| value("Member", json!({"exception_id": id, "parent_id": 0, "source": format!("exceptions[{id}]")})))
+            .chain([value("Group", json!({"exception_id": 0}))])
+            .collect();
+        let event = mapped(json!({"exception": {"values": wide}}));
+        let error = event.error.as_ref().unwrap();
+        assert_eq!(error.exceptions.len(), MAX_EXCEPTION_VALUES - 1, "the newest values: the group and its first members");
+        assert_eq!(error.exceptions[0].extra["mechanism"]["exception_id"], 1);
+        validates(&event);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod attachment;
 mod envelope;
 mod event;
+mod exception_tree;
 mod key;
 mod limits;
 mod session;

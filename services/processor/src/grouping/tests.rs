@@ -41,6 +41,21 @@ fn different_types_or_functions_are_different_groups() {
 }
 
 #[test]
+fn an_exception_group_groups_by_its_top_error_whichever_members_it_holds() {
+    let group_event = |members: Value| {
+        let mut event = error_event("a@1", "ExceptionGroup", app_frames(1));
+        event["error"]["exceptions"] = members;
+        event
+    };
+    let one = group(&group_event(json!([{"type": "ValueError", "stack": app_frames(5)}])));
+    let other = group(&group_event(json!([{"type": "KeyError", "stack": []}, {"type": "OSError", "stack": []}])));
+    assert_eq!(one.fingerprint, other.fingerprint, "a different set of failed tasks is the same issue");
+    assert_eq!(one.fingerprint, group(&error_event("a@1", "ExceptionGroup", app_frames(1))).fingerprint);
+    assert_eq!(one.title, "ExceptionGroup: Cannot read property 'x' of undefined (id 42)");
+    assert_eq!(one.error_type.as_deref(), Some("ExceptionGroup"));
+}
+
+#[test]
 fn only_the_top_five_in_app_frames_count() {
     let frames: Vec<Value> =
         (0..8).map(|i| json!({"file": "src/a.js", "line": 1, "function": format!("step{i}"), "inApp": true})).collect();

@@ -11,8 +11,9 @@ pub const CONTEXT_LINES: u32 = 5;
 /// A context line longer than this is cut: a bundled vendor file can have
 /// lines of megabytes.
 const CONTEXT_LINE_MAX_CHARS: usize = 300;
-/// Causes deeper than this are left alone (ingest keeps at most 10).
-const MAX_CAUSE_DEPTH: usize = 16;
+/// Errors of one event's tree beyond this many are left alone (ingest
+/// keeps at most 100).
+const MAX_ERRORS: usize = 128;
 
 /// A parsed source map (regular, indexed or Hermes-composed).
 pub struct ParsedMap {
@@ -78,18 +79,35 @@ impl<F: FnMut(&str) -> Option<Arc<ParsedMap>>> MapLookup for F {
     }
 }
 
-/// Maps every frame of the event's error and its causes in place; returns
-/// how many frames were mapped. Frames whose file has no map, or whose
-/// position the map does not cover, are left untouched.
+/// The JSON pointer of every error in the event's tree: the error, its
+/// causes, the members of its exception groups and theirs (at most
+/// [`MAX_ERRORS`]).
+pub fn error_pointers(payload: &Value) -> Vec<String> {
+    let mut pointers = Vec::new();
+    let mut pending = vec!["/error".to_owned()];
+    while let Some(pointer) = pending.pop() {
+        if pointers.len() == MAX_ERRORS {
+            break;
+        }
+        let Some(error) = payload.pointer(&pointer).filter(|e| e.is_object()) else { continue };
+        // Onto the stack last first: the cause comes next, then the members in order.
+        let members = error.get("exceptions").and_then(Value::as_array).map_or(0, Vec::len);
+        pending.extend((0..members).rev().map(|i| format!("{pointer}/exceptions/{i}")));
+        pending.push(format!("{pointer}/cause"));
+        pointers.push(pointer);
+    }
+    pointers
+}
+
+/// Maps every frame of the event's error tree ([`error_pointers`]) in
+/// place; returns how many frames were mapped. Frames whose file has no
+/// map, or whose position the map does not cover, are left untouched.
 pub fn symbolicate_payload(payload: &mut Value, maps: &mut dyn MapLookup) -> usize {
     let mut mapped = 0;
-    let mut error = payload.get_mut("error");
-    for _ in 0..MAX_CAUSE_DEPTH {
-        let Some(current) = error.filter(|e| e.is_object()) else { break };
-        if let Some(stack) = current.get_mut("stack").and_then(Value::as_array_mut) {
+    for pointer in error_pointers(payload) {
+        if let Some(stack) = payload.pointer_mut(&format!("{pointer}/stack")).and_then(Value::as_array_mut) {
             mapped += symbolicate_stack(stack, maps);
         }
-        error = current.get_mut("cause");
     }
     mapped
 }
@@ -252,6 +270,37 @@ mod tests {
                 "cause": {"type": "Error", "stack": [{"file": "bundle.js", "line": 1, "column": 14, "function": "a"}], "cause": null}
             }
         })
+    }
+
+    #[test]
+    fn the_members_of_exception_groups_are_mapped_with_their_causes() {
+        let map = fixture();
+        let frame = || json!({"file": "bundle.js", "line": 1, "column": 14, "function": "a"});
+        let mut payload = json!({"error": {
+            "type": "AggregateError", "stack": [frame()],
+            "exceptions": [
+                {"type": "TypeError", "stack": [frame()], "cause": {"type": "Error", "stack": [frame()]}},
+                {"type": "AggregateError", "stack": [], "exceptions": [{"type": "RangeError", "stack": [frame()]}]},
+                "not an error"
+            ]
+        }});
+        assert_eq!(
+            error_pointers(&payload),
+            ["/error", "/error/exceptions/0", "/error/exceptions/0/cause", "/error/exceptions/1", "/error/exceptions/1/exceptions/0"]
+        );
+        let mut lookup = |file: &str| file.contains("bundle.js").then(|| map.clone());
+        assert_eq!(symbolicate_payload(&mut payload, &mut lookup), 4);
+        for pointer in ["/error/stack/0", "/error/exceptions/0/stack/0", "/error/exceptions/0/cause/stack/0",
+                        "/error/exceptions/1/exceptions/0/stack/0"] {
+            assert_eq!(payload.pointer(pointer).unwrap()["file"], "src/orders.js", "{pointer}");
+        }
+    }
+
+    #[test]
+    fn a_tree_of_any_size_is_walked_a_bounded_number_of_times() {
+        let members: Vec<Value> = (0..1000).map(|_| json!({"type": "E", "exceptions": [{"type": "F"}]})).collect();
+        let payload = json!({"error": {"type": "Group", "exceptions": members}});
+        assert_eq!(error_pointers(&payload).len(), MAX_ERRORS);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use mapping::{ParsedMap, symbolicate_payload};
+pub use mapping::{ParsedMap, error_pointers, symbolicate_payload};
 use matching::{ArtifactRef, ReleaseArtifacts};
 
 use crate::error::ProcessError;
@@ -139,17 +139,15 @@ impl Symbolicator {
         Ok(releases)
     }
 
-    /// Loads the map of every distinct frame file of the event's error chain.
+    /// Loads the map of every distinct frame file of the event's error tree.
     async fn maps_for_frames(&self, artifacts: &ReleaseArtifacts, payload: &Value) -> HashMap<String, Option<Arc<ParsedMap>>> {
         let mut files = HashSet::new();
-        let mut error = payload.get("error");
-        while let Some(current) = error.filter(|e| e.is_object()) {
-            for frame in current["stack"].as_array().into_iter().flatten() {
+        for pointer in error_pointers(payload) {
+            for frame in payload.pointer(&pointer).and_then(|e| e["stack"].as_array()).into_iter().flatten() {
                 if let Some(file) = frame["file"].as_str() {
                     files.insert(file.to_owned());
                 }
             }
-            error = current.get("cause");
             if files.len() > 256 {
                 break;
             }

@@ -5,7 +5,7 @@ import { KeyValues } from '../../components/PageHeader';
 import { Truncated } from '../../components/Truncated';
 import { DateTime } from '../../components/Time';
 import { plainValue } from '../../lib/format';
-import { causeChain, isMapped, looksMinified } from '../../lib/stack';
+import { causeChain, errorTree, isMapped, looksMinified } from '../../lib/stack';
 import { seg } from '../../lib/url';
 import { Attachments } from './Attachments';
 import { Breadcrumbs } from './Breadcrumbs';
@@ -37,7 +37,7 @@ function Section({ title, children, testId, aside }: { title: string; children: 
 
 function SymbolicationNote({ event }: { event: SentoriEvent }) {
   if (event.platform !== 'javascript' || !event.error) return null;
-  const frames = causeChain(event.error).flatMap((e) => e.stack ?? []);
+  const frames = errorTree(event.error).flatMap((e) => e.stack ?? []);
   if (frames.length === 0) return null;
   if (event.symbolication?.releaseHasMap === false && frames.some(looksMinified)) {
     const upload = `curl -H "Authorization: Bearer <admin token>" -F "file=@dist/main.js.map" \\
@@ -96,8 +96,10 @@ export function EventView({ pid, event }: { pid: string; event: SentoriEvent }) 
   const [raw, setRaw] = useState(false);
   const [inAppOnly, setInAppOnly] = useState(false);
   const chain = causeChain(event.error);
-  const anyRaw = chain.some((e) => (e.stack ?? []).some(isMapped));
-  const anyInApp = chain.some((e) => (e.stack ?? []).some((f) => f.inApp));
+  // Group members have stacks too: the toggles apply to every error shown.
+  const tree = errorTree(event.error);
+  const anyRaw = tree.some((e) => (e.stack ?? []).some(isMapped));
+  const anyInApp = tree.some((e) => (e.stack ?? []).some((f) => f.inApp));
   const user = event.user ?? null;
 
   return (

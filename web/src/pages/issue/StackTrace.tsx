@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { ErrorInfo, Frame } from '../../api';
-import { contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation } from '../../lib/stack';
+import { causeChain, contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation } from '../../lib/stack';
 
 function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; open: boolean; onToggle: () => void }) {
   const rawText = rawLocation(frame);
@@ -69,8 +69,22 @@ function Frames({ frames, raw, inAppOnly }: { frames: Frame[]; raw: boolean; inA
   );
 }
 
-/** One error of the cause chain: type, message and its frames, top of stack first. */
-export function ExceptionBlock({ error, index, raw, inAppOnly }: { error: ErrorInfo; index: number; raw: boolean; inAppOnly: boolean }) {
+/** How many nested exception groups are shown (ingest reads a tree at most 40 levels deep). */
+const MAX_GROUP_DEPTH = 40;
+
+interface ErrorViewProps {
+  raw: boolean;
+  inAppOnly: boolean;
+  /** How many exception groups hold this error. */
+  depth?: number;
+}
+
+/**
+ * One error of the cause chain: type, message and its frames, top of stack
+ * first; for an exception group, its members below, collapsed.
+ */
+export function ExceptionBlock({ error, index, raw, inAppOnly, depth = 0 }: { error: ErrorInfo; index: number } & ErrorViewProps) {
+  const members = error.exceptions ?? [];
   return (
     <div className="exception" data-testid="exception">
       <div className="exception-head">
@@ -79,6 +93,29 @@ export function ExceptionBlock({ error, index, raw, inAppOnly }: { error: ErrorI
         {error.message ? <span className="exception-message">{error.message}</span> : null}
       </div>
       <Frames frames={error.stack ?? []} raw={raw} inAppOnly={inAppOnly} />
+      {members.length > 0 && depth < MAX_GROUP_DEPTH && (
+        <GroupMembers members={members} raw={raw} inAppOnly={inAppOnly} depth={depth + 1} />
+      )}
     </div>
+  );
+}
+
+/** An exception group's members, each with its stack, causes and members of its own. */
+function GroupMembers({ members, raw, inAppOnly, depth }: { members: ErrorInfo[] } & ErrorViewProps) {
+  return (
+    <details className="exception-group" data-testid="exception-group">
+      <summary>
+        {members.length === 1 ? '1 exception' : `${members.length} exceptions`} in this group
+      </summary>
+      <ol className="exception-members">
+        {members.map((member, i) => (
+          <li key={i} className="exception-member" data-testid="exception-member">
+            {causeChain(member).map((error, j) => (
+              <ExceptionBlock key={j} error={error} index={j} raw={raw} inAppOnly={inAppOnly} depth={depth} />
+            ))}
+          </li>
+        ))}
+      </ol>
+    </details>
   );
 }
