@@ -13,15 +13,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::multipart::MultipartError;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use sentori_blobs::{BlobStore, LocalDir, StagedBlob};
 use sentori_config::Env;
 use sentori_protocol::{ErrorBody, FieldError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -81,6 +81,7 @@ pub(crate) fn routes(artifacts: Artifacts) -> Router<AppState> {
         .route("/releases/{release}/sourcemaps", post(upload_from_cli))
         .layer(DefaultBodyLimit::max(body_limit))
         .route("/projects/{pid}/releases/{release}/artifacts/{aid}", delete(remove))
+        .route("/projects/{pid}/artifact-bundles", get(list_bundles))
         .layer(Extension(artifacts))
 }
 
@@ -234,6 +235,70 @@ async fn remove(
     let sha = sha.ok_or(ApiError::NotFound)?;
     remove_if_unreferenced(&state, &artifacts, &sha).await?;
     Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+/// Bundles listed at most, newest first.
+const BUNDLES_LISTED: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+struct BundleQuery {
+    release: Option<String>,
+}
+
+/// An assembled artifact bundle (uploaded by sentry-cli through `/api/0/`).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct BundleRow {
+    id: Uuid,
+    checksum: String,
+    /// The manifest's own id (sentry-cli's "Bundle ID").
+    bundle_id: Option<String>,
+    release: Option<String>,
+    dist: Option<String>,
+    file_count: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[sqlx(json)]
+    files: Vec<BundleFileRow>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleFileRow {
+    name: String,
+    url: String,
+    kind: String,
+    debug_id: Option<Uuid>,
+    size_bytes: i64,
+    content_hash: String,
+}
+
+/// `GET /projects/{pid}/artifact-bundles[?release=]`: the project's
+/// assembled bundles with their files' debug ids, newest first.
+async fn list_bundles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Query(query): Query<BundleQuery>,
+) -> Result<Json<Vec<BundleRow>>, ArtifactError> {
+    caller.require_project(project_id)?;
+    let rows = sqlx::query_as::<_, BundleRow>(
+        "SELECT b.id, b.checksum, b.bundle_id, b.release, b.dist, b.file_count, b.created_at,
+                coalesce((SELECT json_agg(json_build_object('name', f.name, 'url', f.url, 'kind', f.kind, 'debugId', f.debug_id,
+                                                            'sizeBytes', f.size_bytes, 'contentHash', f.content_sha256)
+                                          ORDER BY f.url)
+                            FROM artifact_bundle_files f WHERE f.project_id = b.project_id AND f.bundle_id = b.id), '[]') AS files
+           FROM artifact_bundles b
+          WHERE b.project_id = $1 AND b.state = 'ok' AND ($2::text IS NULL OR b.release = $2)
+          ORDER BY b.updated_at DESC
+          LIMIT $3",
+    )
+    .bind(project_id)
+    .bind(query.release.as_deref())
+    .bind(BUNDLES_LISTED)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(rows))
 }
 
 /// One received file, hashed and waiting to be published.

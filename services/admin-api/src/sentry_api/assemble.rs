@@ -528,7 +528,7 @@ mod tests {
         let job = check(&project, request(&["3"], &sha('A'), vec![sha('a')]), 1 << 30).unwrap();
         assert_eq!((job.checksum, job.release.as_deref()), (sha('a'), Some("myapp@1.0")));
         let other = check(&project, request(&["7"], &sha('a'), vec![sha('a')]), 1 << 30).unwrap_err();
-        assert!(matches!(&other, CliError::ProjectNotFound(m) if m.contains("--project 3")), "{other}");
+        assert!(matches!(&other, CliError::OtherProject(m) if m.contains("--project 3")), "{other}");
         let by_id = project.project_id.to_string();
         assert!(check(&project, request(&[&by_id], &sha('a'), vec![sha('a')]), 1 << 30).is_ok());
         assert!(matches!(check(&project, request(&[], "abc", vec![sha('a')]), 1 << 30), Err(CliError::Invalid(_))));

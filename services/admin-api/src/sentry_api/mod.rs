@@ -64,7 +64,7 @@ pub enum CliError {
     #[error("This is a public ingest token (the key of a DSN); sentry-cli needs an admin token of the project")]
     PublicToken,
     #[error("{0}")]
-    ProjectNotFound(String),
+    OtherProject(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -104,8 +104,10 @@ impl IntoResponse for CliError {
         let status = match &self {
             CliError::Unauthorized => StatusCode::UNAUTHORIZED,
             CliError::PublicToken => StatusCode::FORBIDDEN,
-            CliError::ProjectNotFound(_) | CliError::NotFound => StatusCode::NOT_FOUND,
-            CliError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CliError::NotFound => StatusCode::NOT_FOUND,
+            // Not 404: sentry-cli turns a 404 from the assemble endpoint into
+            // its generic "Release not found", hiding the detail.
+            CliError::OtherProject(_) | CliError::Invalid(_) => StatusCode::BAD_REQUEST,
             CliError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CliError::Database(_) | CliError::TokenLookup(_) | CliError::Storage(_) => {
                 tracing::error!(error = %self, "the /api/0/ upload API failed");
@@ -143,7 +145,7 @@ impl CliProject {
         if named == self.number.to_string() || Uuid::try_parse(named).is_ok_and(|id| id == self.project_id) {
             return Ok(());
         }
-        Err(CliError::ProjectNotFound(format!(
+        Err(CliError::OtherProject(format!(
             "Project {named:?} not found: this token is for project {} (pass --project {})",
             self.number, self.number
         )))
