@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sentori_testkit::{ServiceProcess, TestStack, eventually, npm_tools};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -27,26 +27,7 @@ fn sources() -> PathBuf {
 /// `esbuild` installed.
 fn tools() -> &'static Path {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
-    TOOLS.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test> → target/e2e-tools/sentry-cli
-        let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target directory");
-        let tools = target.join("e2e-tools").join("sentry-cli");
-        std::fs::create_dir_all(&tools).unwrap();
-        let package = std::fs::read(sources().join("package.json")).unwrap();
-        let installed = std::fs::read(tools.join("package.json")).ok();
-        let complete = ["@sentry/cli", "@sentry/node", "esbuild"].iter().all(|p| tools.join("node_modules").join(p).exists());
-        if installed.as_deref() != Some(&package[..]) || !complete {
-            std::fs::write(tools.join("package.json"), &package).unwrap();
-            let status = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&tools)
-                .status()
-                .expect("running npm (Node.js must be installed)");
-            assert!(status.success(), "npm install of @sentry/cli, @sentry/node and esbuild failed");
-        }
-        tools
-    })
+    TOOLS.get_or_init(|| npm_tools("sentry-cli", &sources().join("package.json"), &["@sentry/cli", "@sentry/node", "esbuild"]))
 }
 
 /// A fresh copy of the app beside the installed packages (so the bundle's
@@ -87,7 +68,7 @@ fn succeed(cmd: &mut Command) -> String {
 
 struct Services {
     stack: TestStack,
-    _ingest: ServiceProcess,
+    ingest: ServiceProcess,
     _processor: ServiceProcess,
     admin: ServiceProcess,
     data_dir: tempfile::TempDir,
@@ -98,14 +79,8 @@ impl Services {
     async fn start() -> Self {
         let stack = TestStack::new().await;
         let data_dir = tempfile::tempdir().expect("a data directory");
-        let mut env = stack.service_env();
-        env.push(("SENTORI_DATA_DIR".into(), data_dir.path().display().to_string()));
-        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-        let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-        let mut admin_env = env.clone();
-        admin_env.push(("SENTORI_PUBLIC_INGEST_URL".into(), ingest.url("/")));
-        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &admin_env).await;
-        Self { stack, _ingest: ingest, _processor: processor, admin, data_dir, client: reqwest::Client::new() }
+        let [ingest, processor, admin] = stack.start_pipeline(data_dir.path(), &[]).await;
+        Self { stack, ingest, _processor: processor, admin, data_dir, client: reqwest::Client::new() }
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -167,7 +142,8 @@ async fn sentry_cli_uploads_by_debug_id_and_node_events_map_to_the_original_sour
     let admin_token = services.token("admin").await;
     let admin_token = admin_token["token"].as_str().unwrap().to_owned();
     let public = services.token("public").await;
-    let dsn = public["dsn"].as_str().expect("a public token comes with its DSN").to_owned();
+    // The DSN of that public token, on the ingest this test started.
+    let dsn = format!("http://{}@{}/1", public["token"].as_str().unwrap(), services.ingest.addr);
     let app = tokio::task::spawn_blocking(build_app).await.unwrap();
 
     // `info` reaches the server and shows the token's scopes.
