@@ -29,10 +29,12 @@ def free_port():
 
 
 class Upstream(BaseHTTPRequestHandler):
-    """Stands in for admin-api and ingest: echoes what it was asked."""
+    """Stands in for admin-api and ingest: echoes what it was asked (and,
+    when its server has a label, which one was asked)."""
 
     def do_GET(self):
-        body = f"upstream saw {self.path} from {self.headers.get('X-Forwarded-For')}".encode()
+        label = getattr(self.server, "label", "upstream")
+        body = f"{label} saw {self.path} from {self.headers.get('X-Forwarded-For')}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -42,11 +44,16 @@ class Upstream(BaseHTTPRequestHandler):
         pass
 
 
+def serve_upstream(label="upstream"):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    server.label = label
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_upstream()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -158,6 +165,33 @@ def test_the_rendered_template_listens_on_every_interface_and_serves(folders, up
         stop(web)
     check = subprocess.run(["sh", str(DEPLOY / "web-entrypoint.sh"), "healthcheck"], env=env, capture_output=True)
     assert check.returncode != 0, "the health check fails once nginx is gone"
+
+
+def test_sentrys_web_api_reaches_admin_api_and_numbered_projects_reach_ingest(folders):
+    root, prefix = folders
+    admin, ingest = serve_upstream("admin-api"), serve_upstream("ingest")
+    port = free_port()
+    env = entrypoint_env(root, prefix, port, f"127.0.0.1:{admin.server_address[1]}",
+                         SENTORI_INGEST_UPSTREAM=f"127.0.0.1:{ingest.server_address[1]}")
+    web = run_web(env)
+    try:
+        wait_for(port, web)
+        base = f"http://127.0.0.1:{port}"
+        # What sentry-cli calls (sentry-cli info, sourcemaps upload).
+        for path in ["/api/0/", "/api/0/organizations/acme/chunk-upload/",
+                     "/api/0/organizations/acme/artifactbundle/assemble/"]:
+            status, headers, body = get(base + path)
+            assert status == 200 and body.startswith(f"admin-api saw {path}"), (path, body)
+            assert "immutable" not in headers.get("Cache-Control", "") and "sandbox" not in headers["Content-Security-Policy"]
+        # What Sentry SDKs send to (a DSN's project number).
+        for path in ["/api/1/envelope/", "/api/12/store/", "/api/10/envelope/"]:
+            status, _, body = get(base + path)
+            assert status == 200 and body.startswith(f"ingest saw {path}"), (path, body)
+        assert "client_max_body_size 40m;" in (prefix / "nginx.conf").read_text(), "room for a 32 MiB chunk request"
+    finally:
+        stop(web)
+        admin.shutdown()
+        ingest.shutdown()
 
 
 def test_without_trusted_proxies_the_client_cannot_choose_its_address(folders, upstream):

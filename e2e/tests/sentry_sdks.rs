@@ -10,12 +10,12 @@
 //! (`e2e/sentry/node/package.json`), and runs `e2e/sentry/node/app.mjs`.
 //! The Rust SDK is the `sentry` crate, a dev-dependency of this crate.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sentori_testkit::{ServiceProcess, TestStack, eventually, npm_tools};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -282,23 +282,8 @@ async fn the_rust_sdk_reports_errors_messages_traces_and_sessions() {
 /// `@sentry/node` installed from npm under the target directory, with the
 /// app beside it (imports resolve from the script's own folder).
 fn node_app() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/e2e-tools/sentry-node
-    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target directory");
-    let tools = target.join("e2e-tools").join("sentry-node");
     let sources = workspace().join("e2e/sentry/node");
-    std::fs::create_dir_all(&tools).unwrap();
-    let package = std::fs::read(sources.join("package.json")).unwrap();
-    let installed = std::fs::read(tools.join("package.json")).ok();
-    if installed.as_deref() != Some(&package[..]) || !tools.join("node_modules/@sentry/node").exists() {
-        std::fs::write(tools.join("package.json"), &package).unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&tools)
-            .status()
-            .expect("running npm (Node.js must be installed)");
-        assert!(status.success(), "npm install of @sentry/node failed");
-    }
+    let tools = npm_tools("sentry-node", &sources.join("package.json"), &["@sentry/node"]);
     std::fs::copy(sources.join("app.mjs"), tools.join("app.mjs")).unwrap();
     tools.join("app.mjs")
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually};
+use sentori_testkit::{ServiceProcess, TestStack, eventually, npm_tools};
 use uuid::Uuid;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sourcemap-app");
@@ -35,13 +35,8 @@ impl Services {
     async fn start(extra_admin_env: &[(&str, &str)]) -> Self {
         let stack = TestStack::new().await;
         let data_dir = tempfile::tempdir().expect("a data directory");
-        let mut env = stack.service_env();
-        env.push(("SENTORI_DATA_DIR".into(), data_dir.path().display().to_string()));
-        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
-        let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-        let mut admin_env = env.clone();
-        admin_env.extend(extra_admin_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &admin_env).await;
+        let admin_env: Vec<(String, String)> = extra_admin_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let [ingest, processor, admin] = stack.start_pipeline(data_dir.path(), &admin_env).await;
         Self { stack, ingest, _processor: processor, admin, data_dir, client: reqwest::Client::new() }
     }
 
@@ -273,22 +268,7 @@ async fn uploads_beyond_the_limit_are_refused_with_413() {
 fn esbuild() -> &'static Path {
     static ESBUILD: OnceLock<PathBuf> = OnceLock::new();
     ESBUILD.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test> → target/e2e-tools/sourcemap-app
-        let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target directory");
-        let tools = target.join("e2e-tools").join("sourcemap-app");
-        let bin = tools.join("node_modules/.bin/esbuild");
-        if !bin.exists() {
-            std::fs::create_dir_all(&tools).unwrap();
-            std::fs::copy(Path::new(FIXTURE).join("package.json"), tools.join("package.json")).unwrap();
-            let status = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&tools)
-                .status()
-                .expect("running npm (Node.js must be installed)");
-            assert!(status.success(), "npm install of esbuild failed");
-        }
-        bin
+        npm_tools("sourcemap-app", &Path::new(FIXTURE).join("package.json"), &["esbuild"]).join("node_modules/.bin/esbuild")
     })
 }
 

@@ -6,7 +6,7 @@
 //! parallel without seeing each other's data.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -73,6 +73,33 @@ impl TestStack {
 /// A free loopback address (bound, then released for a child process to take).
 pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("binding a free port")
+}
+
+/// A folder of npm packages a test installs itself from the registry, once
+/// per target directory: `target/e2e-tools/<name>/`, holding a copy of
+/// `package_json`. npm runs again when that file changed or one of
+/// `packages` is missing under `node_modules`.
+pub fn npm_tools(name: &str, package_json: &Path, packages: &[&str]) -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/e2e-tools/<name>
+    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target directory");
+    let tools = target.join("e2e-tools").join(name);
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    std::fs::create_dir_all(&tools).expect("creating the tools folder");
+    let wanted = std::fs::read(package_json).unwrap_or_else(|e| panic!("reading {}: {e}", package_json.display()));
+    let installed = std::fs::read(tools.join("package.json")).ok();
+    let complete = packages.iter().all(|p| tools.join("node_modules").join(p).exists());
+    if installed.as_deref() != Some(&wanted[..]) || !complete {
+        std::fs::write(tools.join("package.json"), &wanted).expect("writing package.json");
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&tools)
+            .status()
+            .expect("running npm (Node.js must be installed)");
+        assert!(status.success(), "npm install of {packages:?} failed");
+    }
+    tools
 }
 
 /// The path of a workspace binary, building it first when it is missing
@@ -225,6 +252,19 @@ impl TestStack {
     pub async fn start(&self, service: &str) -> ServiceProcess {
         let addr_var = format!("SENTORI_{}_ADDR", service.to_ascii_uppercase().replace('-', "_"));
         ServiceProcess::start(service, &addr_var, &self.service_env()).await
+    }
+
+    /// ingest, processor and admin-api sharing `data_dir` as
+    /// `SENTORI_DATA_DIR` (source maps written by one, read by another);
+    /// admin-api also gets `admin_env`.
+    pub async fn start_pipeline(&self, data_dir: &Path, admin_env: &[(String, String)]) -> [ServiceProcess; 3] {
+        let mut env = self.service_env();
+        env.push(("SENTORI_DATA_DIR".into(), data_dir.display().to_string()));
+        let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+        let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
+        env.extend(admin_env.iter().cloned());
+        let admin = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+        [ingest, processor, admin]
     }
 
     /// Drops this stack's database and deletes its Valkey keys. Tests leave

@@ -13,15 +13,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::multipart::MultipartError;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use sentori_blobs::{BlobStore, LocalDir, StagedBlob};
 use sentori_config::Env;
 use sentori_protocol::{ErrorBody, FieldError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -56,28 +56,32 @@ impl ArtifactConfig {
     }
 }
 
-/// What the artifact handlers share besides the app state.
+/// What the artifact handlers share besides the app state (the `/api/0/`
+/// bundle uploads store into the same blobs).
 #[derive(Clone)]
-struct Artifacts {
-    store: Arc<dyn BlobStore>,
-    max_bytes: u64,
+pub(crate) struct Artifacts {
+    pub store: Arc<dyn BlobStore>,
+    pub max_bytes: u64,
+}
+
+impl Artifacts {
+    pub fn new(config: &ArtifactConfig) -> Self {
+        Self { store: Arc::new(LocalDir::new(config.data_dir.join("artifacts"))), max_bytes: config.max_bytes }
+    }
 }
 
 /// The artifact routes, to be merged into the `/admin/api` router.
-pub fn routes(config: &ArtifactConfig) -> Router<AppState> {
-    let artifacts = Artifacts {
-        store: Arc::new(LocalDir::new(config.data_dir.join("artifacts"))),
-        max_bytes: config.max_bytes,
-    };
+pub(crate) fn routes(artifacts: Artifacts) -> Router<AppState> {
     // Axum's default 2 MB body limit would refuse any real source map; the
     // upload routes get the configured limit instead (still enforced while
     // streaming, so a lying Content-Length gains nothing).
-    let body_limit = usize::try_from(config.max_bytes.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX);
+    let body_limit = usize::try_from(artifacts.max_bytes.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX);
     Router::new()
         .route("/projects/{pid}/releases/{release}/artifacts", post(upload_to_project).get(list))
         .route("/releases/{release}/sourcemaps", post(upload_from_cli))
         .layer(DefaultBodyLimit::max(body_limit))
         .route("/projects/{pid}/releases/{release}/artifacts/{aid}", delete(remove))
+        .route("/projects/{pid}/artifact-bundles", get(list_bundles))
         .layer(Extension(artifacts))
 }
 
@@ -233,6 +237,70 @@ async fn remove(
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
+/// Bundles listed at most, newest first.
+const BUNDLES_LISTED: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+struct BundleQuery {
+    release: Option<String>,
+}
+
+/// An assembled artifact bundle (uploaded by sentry-cli through `/api/0/`).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct BundleRow {
+    id: Uuid,
+    checksum: String,
+    /// The manifest's own id (sentry-cli's "Bundle ID").
+    bundle_id: Option<String>,
+    release: Option<String>,
+    dist: Option<String>,
+    file_count: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[sqlx(json)]
+    files: Vec<BundleFileRow>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleFileRow {
+    name: String,
+    url: String,
+    kind: String,
+    debug_id: Option<Uuid>,
+    size_bytes: i64,
+    content_hash: String,
+}
+
+/// `GET /projects/{pid}/artifact-bundles[?release=]`: the project's
+/// assembled bundles with their files' debug ids, newest first.
+async fn list_bundles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_id): Path<Uuid>,
+    Query(query): Query<BundleQuery>,
+) -> Result<Json<Vec<BundleRow>>, ArtifactError> {
+    caller.require_project(project_id)?;
+    let rows = sqlx::query_as::<_, BundleRow>(
+        "SELECT b.id, b.checksum, b.bundle_id, b.release, b.dist, b.file_count, b.created_at,
+                coalesce((SELECT json_agg(json_build_object('name', f.name, 'url', f.url, 'kind', f.kind, 'debugId', f.debug_id,
+                                                            'sizeBytes', f.size_bytes, 'contentHash', f.content_sha256)
+                                          ORDER BY f.url)
+                            FROM artifact_bundle_files f WHERE f.project_id = b.project_id AND f.bundle_id = b.id), '[]') AS files
+           FROM artifact_bundles b
+          WHERE b.project_id = $1 AND b.state = 'ok' AND ($2::text IS NULL OR b.release = $2)
+          ORDER BY b.updated_at DESC
+          LIMIT $3",
+    )
+    .bind(project_id)
+    .bind(query.release.as_deref())
+    .bind(BUNDLES_LISTED)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(rows))
+}
+
 /// One received file, hashed and waiting to be published.
 struct Received {
     name: String,
@@ -342,56 +410,19 @@ async fn record(
     received: &mut [Received],
 ) -> Result<Vec<String>, ArtifactError> {
     let mut tx = state.pool.begin().await?;
-    // No conflict target: a release is unique by id and by name, and the
-    // processor may be creating the same one at this moment.
-    sqlx::query(
-        "INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(project_id)
-    .bind(release_id)
-    .bind(release)
-    .execute(&mut *tx)
-    .await?;
-    // Locks in hash order, so two uploads sharing blobs cannot deadlock.
-    let mut hashes: Vec<&str> = received.iter().map(|r| r.sha256.as_str()).collect();
-    hashes.sort();
-    hashes.dedup();
-    for sha in hashes {
-        lock_blob(&mut tx, sha).await?;
-    }
+    ensure_release(&mut tx, project_id, release_id, release).await?;
+    lock_blobs(&mut tx, received.iter().map(|r| r.sha256.clone()).collect()).await?;
     let mut replaced = Vec::new();
     for part in received.iter_mut() {
-        let sha = part.sha256.clone();
-        let previous: Option<String> = sqlx::query_scalar(
-            "SELECT content_sha256 FROM artifacts WHERE project_id = $1 AND release_id = $2 AND name = $3 FOR UPDATE",
-        )
-        .bind(project_id)
-        .bind(release_id)
-        .bind(&part.name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes, map_file, debug_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (project_id, release_id, name) DO UPDATE SET
-                 kind = EXCLUDED.kind, content_sha256 = EXCLUDED.content_sha256, size_bytes = EXCLUDED.size_bytes,
-                 map_file = EXCLUDED.map_file, debug_id = EXCLUDED.debug_id, created_at = now()",
-        )
-        .bind(project_id)
-        .bind(Uuid::now_v7())
-        .bind(release_id)
-        .bind(&part.name)
-        .bind(part.kind.as_str())
-        .bind(&sha)
-        .bind(i64::try_from(part.size).unwrap_or(i64::MAX))
-        .bind(&part.map_file)
-        .bind(&part.debug_id)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(previous) = previous.filter(|p| *p != sha) {
-            replaced.push(previous);
-        }
+        let row = ArtifactUpsert {
+            name: &part.name,
+            kind: part.kind,
+            sha256: &part.sha256,
+            size: part.size,
+            map_file: part.map_file.as_deref(),
+            debug_id: part.debug_id.as_deref(),
+        };
+        replaced.extend(upsert_artifact(&mut tx, project_id, release_id, &row).await?);
     }
     // Published while the locks are held: a concurrent delete of the same
     // hash waits, then sees these rows.
@@ -404,28 +435,123 @@ async fn record(
     Ok(replaced)
 }
 
-/// Removes the blob unless an artifact row still names it, under its lock.
-async fn remove_if_unreferenced(state: &AppState, artifacts: &Artifacts, sha: &str) -> Result<(), ArtifactError> {
-    let mut tx = state.pool.begin().await?;
-    lock_blob(&mut tx, sha).await?;
-    let referenced: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM artifacts WHERE content_sha256 = $1)")
-        .bind(sha)
-        .fetch_one(&mut *tx)
-        .await?;
+/// Records the release if it is new.
+pub(crate) async fn ensure_release(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    project_id: Uuid,
+    release_id: Uuid,
+    release: &str,
+) -> Result<(), sqlx::Error> {
+    // No conflict target: a release is unique by id and by name, and the
+    // processor may be creating the same one at this moment.
+    sqlx::query(
+        "INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(release_id)
+    .bind(release)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One artifact row to write (by release and name).
+pub(crate) struct ArtifactUpsert<'a> {
+    pub name: &'a str,
+    pub kind: ArtifactKind,
+    pub sha256: &'a str,
+    pub size: u64,
+    pub map_file: Option<&'a str>,
+    pub debug_id: Option<&'a str>,
+}
+
+/// Writes the row, replacing one of the same name; returns the hash the
+/// replaced row pointed at when it differs (that blob may now be
+/// unreferenced). The caller holds the locks of the hashes.
+pub(crate) async fn upsert_artifact(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    project_id: Uuid,
+    release_id: Uuid,
+    row: &ArtifactUpsert<'_>,
+) -> Result<Option<String>, sqlx::Error> {
+    let previous: Option<String> = sqlx::query_scalar(
+        "SELECT content_sha256 FROM artifacts WHERE project_id = $1 AND release_id = $2 AND name = $3 FOR UPDATE",
+    )
+    .bind(project_id)
+    .bind(release_id)
+    .bind(row.name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes, map_file, debug_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (project_id, release_id, name) DO UPDATE SET
+             kind = EXCLUDED.kind, content_sha256 = EXCLUDED.content_sha256, size_bytes = EXCLUDED.size_bytes,
+             map_file = EXCLUDED.map_file, debug_id = EXCLUDED.debug_id, created_at = now()",
+    )
+    .bind(project_id)
+    .bind(Uuid::now_v7())
+    .bind(release_id)
+    .bind(row.name)
+    .bind(row.kind.as_str())
+    .bind(row.sha256)
+    .bind(i64::try_from(row.size).unwrap_or(i64::MAX))
+    .bind(row.map_file)
+    .bind(row.debug_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(previous.filter(|p| p != row.sha256))
+}
+
+/// Removes the artifact blob unless an artifact row or a bundle file still
+/// names it, under its lock.
+pub(crate) async fn remove_if_unreferenced(state: &AppState, artifacts: &Artifacts, sha: &str) -> Result<(), ApiError> {
+    let used = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE content_sha256 = $1)
+                    OR EXISTS (SELECT 1 FROM artifact_bundle_files WHERE content_sha256 = $1)";
+    remove_blob_unless_used(&state.pool, &*artifacts.store, BLOB_LOCK, used, sha).await
+}
+
+/// The advisory-lock namespace of artifact blobs.
+pub(crate) const BLOB_LOCK: &str = "artifact-blob:";
+
+/// Deletes a blob when `used` (a query of one `$1`, the hash, answering a
+/// boolean) says nothing names it, holding the hash's lock in `namespace`
+/// so a concurrent upload that records it waits or is waited for.
+pub(crate) async fn remove_blob_unless_used(
+    pool: &sqlx::PgPool,
+    store: &dyn BlobStore,
+    namespace: &str,
+    used: &str,
+    sha: &str,
+) -> Result<(), ApiError> {
+    let mut tx = pool.begin().await?;
+    lock_blob(&mut tx, namespace, sha).await?;
+    let referenced: bool = sqlx::query_scalar(used).bind(sha).fetch_one(&mut *tx).await?;
     if !referenced {
-        artifacts.store.delete(sha).await?;
+        store.delete(sha).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn lock_blob(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, sha: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('artifact-blob:' || $1, 0))").bind(sha).execute(&mut **tx).await?;
+/// Locks every hash, in hash order, so two uploads sharing blobs cannot deadlock.
+pub(crate) async fn lock_blobs(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, mut hashes: Vec<String>) -> Result<(), sqlx::Error> {
+    hashes.sort();
+    hashes.dedup();
+    for sha in &hashes {
+        lock_blob(tx, BLOB_LOCK, sha).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn lock_blob(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, namespace: &str, sha: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || $2, 0))").bind(namespace).bind(sha).execute(&mut **tx).await?;
     Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ArtifactKind {
+pub(crate) enum ArtifactKind {
     SourceMap,
     Minified,
     Other,
@@ -445,7 +571,7 @@ impl ArtifactKind {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ArtifactKind::SourceMap => "sourcemap",
             ArtifactKind::Minified => "minified",
@@ -459,7 +585,7 @@ impl ArtifactKind {
 /// memory. A tiny JSON scanner: it tracks nesting and strings, and keeps only
 /// the top-level keys and the two values it wants (bounded in length).
 #[derive(Default)]
-struct MapSniffer {
+pub(crate) struct MapSniffer {
     depth: u32,
     in_string: bool,
     escape: bool,
@@ -478,7 +604,7 @@ impl MapSniffer {
         matches!(key, b"file" | b"debugId" | b"debug_id")
     }
 
-    fn feed(&mut self, bytes: &[u8]) {
+    pub fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if self.in_string {
                 if self.escape {
@@ -543,7 +669,7 @@ impl MapSniffer {
         }
     }
 
-    fn into_found(self) -> (Option<String>, Option<String>) {
+    pub fn into_found(self) -> (Option<String>, Option<String>) {
         (self.file.filter(|f| !f.is_empty()), self.debug_id.filter(|d| !d.is_empty()))
     }
 }

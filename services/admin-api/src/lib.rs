@@ -15,6 +15,7 @@ mod projects;
 mod recipients;
 mod release_version;
 mod releases;
+mod sentry_api;
 pub mod session;
 mod status;
 mod traces;
@@ -139,8 +140,9 @@ impl AdminApi {
 
     pub fn router(&self) -> Router {
         let (documented, _) = documented_routes().split_for_parts();
+        let artifacts = artifacts::Artifacts::new(&self.state.config.artifacts);
         let api = documented
-            .merge(artifacts::routes(&self.state.config.artifacts))
+            .merge(artifacts::routes(artifacts.clone()))
             .route("/openapi.json", get(openapi_json))
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -151,11 +153,17 @@ impl AdminApi {
             .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .with_state(self.state.clone());
         let api = sentori_runtime::instrument_http(api, "admin-api");
+        // Sentry's web API, for sentry-cli: outside /admin/api, with Sentry's error shape.
+        let sentry_api = sentry_api::routes(&self.state.config.artifacts, artifacts)
+            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .with_state(self.state.clone());
+        let sentry_api = sentori_runtime::instrument_http(sentry_api, "admin-api");
         // `nest` leaves "/admin/api/" itself to the outer router, where the
         // dashboard's fallback would answer it with index.html.
         let router = Router::new()
             .route_service("/admin/api/", api.clone().into_service())
             .nest("/admin/api", api)
+            .merge(sentry_api)
             .merge(sentori_runtime::health_routes(self.readiness.clone()));
         match &self.state.config.web_dir {
             Some(dir) => router.merge(web::routes(dir)),

@@ -5,6 +5,7 @@ import { seg } from '../lib/url';
 import { apiUrl, request, requestPage, requestPaged, send, type Page, type Paged } from './client';
 import type {
   Artifact,
+  ArtifactBundle,
   Attachment,
   BulkIssueUpdate,
   CreatedProject,
@@ -102,6 +103,9 @@ export const releases = {
     request<Artifact[]>('GET', `${project(pid)}/releases/${seg(release)}/artifacts`, { signal }),
   deleteArtifact: (pid: string, release: string, aid: string) =>
     request<Ok>('DELETE', `${project(pid)}/releases/${seg(release)}/artifacts/${seg(aid)}`),
+  /** sentry-cli bundles uploaded with this release, newest first. */
+  bundles: (pid: string, release: string, signal?: AbortSignal) =>
+    request<ArtifactBundle[]>('GET', `${project(pid)}/artifact-bundles`, { query: { release }, signal }),
 };
 
 export const recipients = {

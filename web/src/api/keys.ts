@@ -19,6 +19,7 @@ export const keys = {
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
   artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,
+  bundles: (pid: string, release: string) => ['projects', pid, 'releases', release, 'bundles'] as const,
   recipients: (pid: string) => ['projects', pid, 'recipients'] as const,
   status: ['status'] as const,
 };

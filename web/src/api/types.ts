@@ -187,10 +187,20 @@ export interface Frame {
   rawLine?: number | null;
   rawColumn?: number | null;
   rawFunction?: string | null;
+  /** Server-set on a mapped frame: the source map that resolved it. */
+  sourceMap?: FrameSourceMap | null;
   debugId?: string | null;
   arch?: string | null;
   instructionAddress?: number | string | null;
   imageAddress?: number | string | null;
+}
+
+/** `debugId`: found through the event's debug_meta (sentry-cli bundles); `release`: the release's artifact of that name. */
+export interface FrameSourceMap {
+  kind: 'debugId' | 'release' | (string & {});
+  /** The artifact name, or the map's URL in its bundle (`~/app.js.map`). */
+  name: string;
+  debugId?: string | null;
 }
 
 export interface ErrorInfo {
@@ -385,6 +395,31 @@ export interface Artifact {
   file: string | null;
   debugId: string | null;
   createdAt: Timestamp;
+}
+
+/** A file of an artifact bundle uploaded by sentry-cli. */
+export interface BundleFile {
+  name: string;
+  /** As the bundle names it (`~/app.js`). */
+  url: string;
+  /** `minified_source`, `source_map`, `source`, … */
+  kind: string;
+  debugId: string | null;
+  sizeBytes: number;
+  contentHash: string;
+}
+
+/** An artifact bundle uploaded by sentry-cli (`sourcemaps upload`). */
+export interface ArtifactBundle {
+  id: Uuid;
+  checksum: string;
+  /** sentry-cli's "Bundle ID". */
+  bundleId: string | null;
+  release: string | null;
+  dist: string | null;
+  fileCount: number;
+  createdAt: Timestamp;
+  files: BundleFile[];
 }
 
 // ---- recipients -----------------------------------------------------------

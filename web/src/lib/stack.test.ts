@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorInfo, Frame } from '../api/types';
-import { causeChain, contextLines, defaultExpandedFrame, errorTree, frameLocation, looksMinified, rawLocation } from './stack';
+import { causeChain, contextLines, defaultExpandedFrame, errorTree, frameLocation, looksMinified, rawLocation, sourceMapText } from './stack';
 
 const mapped: Frame = {
   file: 'src/cart/checkout.ts',
@@ -35,6 +35,19 @@ describe('rawLocation', () => {
   });
   it('works without a raw function or column', () => {
     expect(rawLocation({ file: 'x', line: 1, rawFile: 'b.js', rawLine: 9 })).toBe('b.js:9');
+  });
+});
+
+describe('sourceMapText', () => {
+  it('names a bundle map found by debug ID', () => {
+    const frame = { ...mapped, sourceMap: { kind: 'debugId', name: '~/app.js.map', debugId: 'f107d9d9-2719-594d-82f6-a1ba49e9e582' } };
+    expect(sourceMapText(frame)).toBe('~/app.js.map (debug ID f107d9d9-2719-594d-82f6-a1ba49e9e582)');
+  });
+  it('names a release artifact', () => {
+    expect(sourceMapText({ ...mapped, sourceMap: { kind: 'release', name: 'app.3f9a1c.js.map' } })).toBe('app.3f9a1c.js.map (release artifact)');
+  });
+  it('is null when the server did not say', () => {
+    expect(sourceMapText(mapped)).toBeNull();
   });
 });
 

@@ -23,6 +23,19 @@ export function rawLocation(frame: Frame): string | null {
   return text;
 }
 
+/**
+ * Which source map resolved a mapped frame: `~/app.js.map (debug ID f107d9d9…)`
+ * for a sentry-cli bundle found by debug ID, `app.js.map (release artifact)`
+ * otherwise; null when the server did not say.
+ */
+export function sourceMapText(frame: Frame): string | null {
+  const map = frame.sourceMap;
+  if (!map?.name) return null;
+  if (map.kind === 'debugId' && map.debugId) return `${map.name} (debug ID ${map.debugId})`;
+  if (map.kind === 'release') return `${map.name} (release artifact)`;
+  return map.name;
+}
+
 export function isMapped(frame: Frame): boolean {
   return rawLocation(frame) !== null;
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 /// The top-level fields grouping, symbolication, attachment checks and the
 /// event's columns read. A field missing here reads as absent to them.
-const READ: [&str; 19] = [
+const READ: [&str; 20] = [
     "id",
     "timestamp",
     "kind",
@@ -37,6 +37,8 @@ const READ: [&str; 19] = [
     "symbolication",
     // Attachment checks add to it.
     "_meta",
+    // Sentry's `images` pair bundle files with debug ids for symbolication.
+    "debug_meta",
 ];
 
 pub struct EventPayload<'a> {

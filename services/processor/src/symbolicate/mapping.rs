@@ -68,14 +68,24 @@ struct Mapped {
     context: Option<(Vec<String>, String, Vec<String>)>,
 }
 
-/// Finds the map for a frame's file (`None`: the frame stays as it is).
-pub trait MapLookup {
-    fn map_for(&mut self, file: &str) -> Option<Arc<ParsedMap>>;
+/// A map found for a frame, and which one it is: `via` is stored on the
+/// mapped frame as `sourceMap` (the dashboard says which map resolved it).
+#[derive(Clone)]
+pub struct FoundMap {
+    pub map: Arc<ParsedMap>,
+    pub via: Option<Value>,
 }
 
+/// Finds the map for a frame by its file and absolute path (`None`: the
+/// frame stays as it is).
+pub trait MapLookup {
+    fn map_for(&mut self, file: &str, absolute_path: Option<&str>) -> Option<FoundMap>;
+}
+
+/// A closure over the file alone, for maps known without provenance.
 impl<F: FnMut(&str) -> Option<Arc<ParsedMap>>> MapLookup for F {
-    fn map_for(&mut self, file: &str) -> Option<Arc<ParsedMap>> {
-        self(file)
+    fn map_for(&mut self, file: &str, _: Option<&str>) -> Option<FoundMap> {
+        self(file).map(|map| FoundMap { map, via: None })
     }
 }
 
@@ -116,26 +126,28 @@ pub fn symbolicate_payload(payload: &mut Value, maps: &mut dyn MapLookup) -> usi
 /// known at its caller's call site (the next frame down): minifiers rename
 /// functions, and the map names the identifier called there.
 fn symbolicate_stack(stack: &mut [Value], maps: &mut dyn MapLookup) -> usize {
-    let lookups: Vec<Option<Mapped>> = stack.iter().map(|frame| lookup_frame(frame, maps)).collect();
+    let lookups: Vec<Option<(Mapped, Option<Value>)>> = stack.iter().map(|frame| lookup_frame(frame, maps)).collect();
     let mut mapped = 0;
     for (i, frame) in stack.iter_mut().enumerate() {
         let Some(found) = &lookups[i] else { continue };
-        let caller_names = lookups.get(i + 1).and_then(Option::as_ref).and_then(|caller| caller.callee.clone());
-        let function = found.scope.clone().or(caller_names);
+        let caller_names = lookups.get(i + 1).and_then(Option::as_ref).and_then(|(caller, _)| caller.callee.clone());
+        let function = found.0.scope.clone().or(caller_names);
         apply(frame, found, function);
         mapped += 1;
     }
     mapped
 }
 
-fn lookup_frame(frame: &Value, maps: &mut dyn MapLookup) -> Option<Mapped> {
+fn lookup_frame(frame: &Value, maps: &mut dyn MapLookup) -> Option<(Mapped, Option<Value>)> {
     let file = frame.get("file")?.as_str()?;
+    let absolute_path = frame.get("absolutePath").and_then(Value::as_str);
     let line = u32::try_from(frame.get("line")?.as_u64()?).ok()?;
     let column = frame.get("column").and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok()).unwrap_or(1);
-    maps.map_for(file)?.lookup(line, column)
+    let found = maps.map_for(file, absolute_path)?;
+    Some((found.map.lookup(line, column)?, found.via))
 }
 
-fn apply(frame: &mut Value, found: &Mapped, function: Option<String>) {
+fn apply(frame: &mut Value, (found, via): &(Mapped, Option<Value>), function: Option<String>) {
     let Some(object) = frame.as_object_mut() else { return };
     let raw_function = object.get("function").cloned();
     object.insert("rawFile".into(), object.get("file").cloned().unwrap_or(Value::Null));
@@ -154,6 +166,10 @@ fn apply(frame: &mut Value, found: &Mapped, function: Option<String>) {
     object.insert("inApp".into(), json!(found.in_app));
     // A bundle's absolute path no longer describes the mapped frame.
     object.remove("absolutePath");
+    match via {
+        Some(via) => object.insert("sourceMap".into(), via.clone()),
+        None => object.remove("sourceMap"),
+    };
     match &found.context {
         Some((pre, line, post)) => {
             object.insert("preContext".into(), json!(pre));

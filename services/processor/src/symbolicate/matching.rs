@@ -5,6 +5,57 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Images read from one event, at most: a bundle per loaded script.
+const MAX_IMAGES: usize = 1000;
+
+/// The event's `debug_meta.images` of type `sourcemap`: which script
+/// (`code_file`, as the SDK saw its path) was built with which debug id.
+#[derive(Debug, Default)]
+pub struct DebugImages {
+    images: Vec<(String, Uuid)>,
+}
+
+impl DebugImages {
+    pub fn of(payload: &Value) -> Self {
+        let images = payload["debug_meta"]["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(MAX_IMAGES)
+            .filter(|image| image["type"].as_str() == Some("sourcemap"))
+            .filter_map(|image| {
+                let code_file = image["code_file"].as_str().filter(|f| !f.is_empty())?;
+                let debug_id = Uuid::try_parse(image["debug_id"].as_str()?.trim()).ok().filter(|id| !id.is_nil())?;
+                Some((code_file.to_owned(), debug_id))
+            })
+            .collect();
+        Self { images }
+    }
+
+    pub fn debug_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.images.iter().map(|(_, id)| *id)
+    }
+
+    /// The debug id of the script a frame ran in: the image whose
+    /// `code_file` is the frame's absolute path (or file), else the one
+    /// naming the same path once schemes and hosts are dropped.
+    pub fn debug_id_for(&self, file: &str, absolute_path: Option<&str>) -> Option<Uuid> {
+        if self.images.is_empty() {
+            return None;
+        }
+        let frame_paths = [absolute_path, Some(file)];
+        let exact = self.images.iter().find(|(code_file, _)| frame_paths.contains(&Some(code_file.as_str())));
+        if let Some((_, id)) = exact {
+            return Some(*id);
+        }
+        let wanted: Vec<String> = frame_paths.iter().flatten().map(|p| normalize_path(p)).filter(|p| !p.is_empty()).collect();
+        self.images.iter().find(|(code_file, _)| wanted.contains(&normalize_path(code_file))).map(|(_, id)| *id)
+    }
+}
+
 /// One artifact row of a release.
 #[derive(Debug, Clone)]
 pub struct ArtifactRef {
@@ -166,6 +217,27 @@ mod tests {
 
     fn release(names: &[(&str, &str)]) -> ReleaseArtifacts {
         ReleaseArtifacts::new(names.iter().map(|(n, k)| artifact(n, k)).collect())
+    }
+
+    #[test]
+    fn frames_find_their_debug_id_by_absolute_path() {
+        let payload = serde_json::json!({"debug_meta": {"images": [
+            {"type": "sourcemap", "code_file": "/srv/app/dist/bundle.js", "debug_id": "f107d9d9-2719-594d-82f6-a1ba49e9e582"},
+            {"type": "sourcemap", "code_file": "https://cdn.example.com/static/vendor.js", "debug_id": "85314830023F4CF1A267535F4E37BB17"},
+            {"type": "macho", "code_file": "/usr/lib/libc.dylib", "debug_id": "11111111-1111-1111-1111-111111111111"},
+            {"type": "sourcemap", "code_file": "/srv/app/dist/broken.js", "debug_id": "not a uuid"}
+        ]}});
+        let images = DebugImages::of(&payload);
+        assert_eq!(images.debug_ids().count(), 2, "only sourcemap images with a debug id count");
+        let bundle = Uuid::parse_str("f107d9d9-2719-594d-82f6-a1ba49e9e582").unwrap();
+        assert_eq!(images.debug_id_for("bundle.js", Some("/srv/app/dist/bundle.js")), Some(bundle));
+        assert_eq!(images.debug_id_for("/srv/app/dist/bundle.js", None), Some(bundle));
+        assert_eq!(images.debug_id_for("file:///srv/app/dist/bundle.js", None), Some(bundle), "same path, other scheme");
+        let vendor = Uuid::parse_str("85314830-023f-4cf1-a267-535f4e37bb17").unwrap();
+        assert_eq!(images.debug_id_for("https://cdn.example.com/static/vendor.js?v=2", None), Some(vendor));
+        assert_eq!(images.debug_id_for("/srv/app/dist/other.js", None), None);
+        assert_eq!(images.debug_id_for("/usr/lib/libc.dylib", None), None);
+        assert!(DebugImages::of(&serde_json::json!({"debug_meta": {"images": "x"}})).debug_ids().next().is_none());
     }
 
     #[test]

@@ -23,8 +23,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use mapping::{ParsedMap, error_pointers, symbolicate_payload};
-use matching::{ArtifactRef, ReleaseArtifacts};
+pub use mapping::{FoundMap, MapLookup, ParsedMap, error_pointers, symbolicate_payload};
+use matching::{ArtifactRef, DebugImages, ReleaseArtifacts};
 
 use crate::error::ProcessError;
 
@@ -66,26 +66,68 @@ impl Symbolicator {
     /// error), stored as `symbolication.releaseHasMap`. Only a database
     /// failure fails the batch (and it is retried); a missing or broken map
     /// leaves the frames raw.
+    ///
+    /// A frame whose absolute path is the `code_file` of one of the
+    /// event's `debug_meta.images` uses the map uploaded under that image's
+    /// debug id, whatever the release; other frames use the release's
+    /// artifacts.
     pub async fn symbolicate(&self, items: &mut [(Uuid, &mut Value)]) -> Result<Vec<Option<bool>>, ProcessError> {
         let releases = self.release_artifacts(items).await?;
+        let images: Vec<DebugImages> = items.iter().map(|(_, payload)| DebugImages::of(payload)).collect();
+        let debug_maps = self.debug_id_maps(items, &images).await?;
         let mut out = Vec::with_capacity(items.len());
-        for (project_id, payload) in items.iter_mut() {
-            if !payload.get("error").is_some_and(Value::is_object) {
+        for ((project_id, payload), images) in items.iter_mut().zip(&images) {
+            if !is_error(payload) {
                 out.push(None);
                 continue;
             }
             let release = payload["release"].as_str().unwrap_or("");
             let artifacts = releases.get(&(*project_id, release.to_owned())).filter(|a| a.has_map());
-            let Some(artifacts) = artifacts else {
+            let by_debug_id: HashMap<Uuid, &DebugIdMap> =
+                images.debug_ids().filter_map(|id| debug_maps.get(&(*project_id, id)).map(|map| (id, map))).collect();
+            if artifacts.is_none() && by_debug_id.is_empty() {
                 out.push(Some(false));
                 continue;
-            };
-            let maps = self.maps_for_frames(artifacts, payload).await;
-            let mut lookup = |file: &str| maps.get(file).cloned().flatten();
-            symbolicate_payload(payload, &mut lookup);
+            }
+            let maps = self.maps_for_frames(artifacts, images, &by_debug_id, payload).await;
+            let mut lookup = |file: &str, absolute_path: Option<&str>| maps.get(&frame_key(file, absolute_path)).cloned().flatten();
+            symbolicate_payload(payload, &mut FrameMaps(&mut lookup));
             out.push(Some(true));
         }
         Ok(out)
+    }
+
+    /// The newest source map uploaded under each debug id the batch's
+    /// error events name, by `(project, debug id)`.
+    async fn debug_id_maps(
+        &self,
+        items: &[(Uuid, &mut Value)],
+        images: &[DebugImages],
+    ) -> Result<HashMap<(Uuid, Uuid), DebugIdMap>, ProcessError> {
+        let mut wanted: HashSet<(Uuid, Uuid)> = HashSet::new();
+        for ((project_id, payload), images) in items.iter().zip(images) {
+            if is_error(payload) {
+                wanted.extend(images.debug_ids().map(|id| (*project_id, id)));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let (projects, debug_ids): (Vec<Uuid>, Vec<Uuid>) = wanted.into_iter().unzip();
+        let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
+            "SELECT DISTINCT ON (f.project_id, f.debug_id) f.project_id, f.debug_id, f.content_sha256, f.url
+               FROM artifact_bundle_files f
+               JOIN artifact_bundles b ON b.project_id = f.project_id AND b.id = f.bundle_id
+               JOIN UNNEST($1::uuid[], $2::uuid[]) AS w(project_id, debug_id)
+                 ON f.project_id = w.project_id AND f.debug_id = w.debug_id
+              WHERE f.kind = 'source_map' AND b.state = 'ok'
+              ORDER BY f.project_id, f.debug_id, b.updated_at DESC",
+        )
+        .bind(&projects)
+        .bind(&debug_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(project, debug_id, sha256, url)| ((project, debug_id), DebugIdMap { sha256, url })).collect())
     }
 
     /// The artifacts of every release of the batch's error events, by
@@ -98,7 +140,7 @@ impl Symbolicator {
             no_maps.retain(|_, until| *until > now);
             for (project_id, payload) in items {
                 let Some(release) = payload["release"].as_str() else { continue };
-                if !payload.get("error").is_some_and(Value::is_object) {
+                if !is_error(payload) {
                     continue;
                 }
                 let key = (*project_id, release.to_owned());
@@ -139,26 +181,43 @@ impl Symbolicator {
         Ok(releases)
     }
 
-    /// Loads the map of every distinct frame file of the event's error tree.
-    async fn maps_for_frames(&self, artifacts: &ReleaseArtifacts, payload: &Value) -> HashMap<String, Option<Arc<ParsedMap>>> {
-        let mut files = HashSet::new();
+    /// Loads the map of every distinct frame location (file and absolute
+    /// path) of the event's error tree: by debug id first, else by the
+    /// release's artifacts.
+    async fn maps_for_frames(
+        &self,
+        artifacts: Option<&ReleaseArtifacts>,
+        images: &DebugImages,
+        by_debug_id: &HashMap<Uuid, &DebugIdMap>,
+        payload: &Value,
+    ) -> HashMap<(String, Option<String>), Option<FoundMap>> {
+        let mut frames = HashSet::new();
         for pointer in error_pointers(payload) {
             for frame in payload.pointer(&pointer).and_then(|e| e["stack"].as_array()).into_iter().flatten() {
                 if let Some(file) = frame["file"].as_str() {
-                    files.insert(file.to_owned());
+                    frames.insert(frame_key(file, frame["absolutePath"].as_str()));
                 }
             }
-            if files.len() > 256 {
+            if frames.len() > 256 {
                 break;
             }
         }
-        let mut maps = HashMap::with_capacity(files.len());
-        for file in files {
-            let map = match self.map_artifact(artifacts, &file).await {
-                Some(artifact) => self.load_map(&artifact.sha256, &artifact.name).await,
+        let mut maps = HashMap::with_capacity(frames.len());
+        for (file, absolute_path) in frames {
+            let by_id = images.debug_id_for(&file, absolute_path.as_deref()).and_then(|id| Some((id, *by_debug_id.get(&id)?)));
+            let map = if let Some((debug_id, found)) = by_id {
+                let via = serde_json::json!({ "kind": "debugId", "debugId": debug_id, "name": found.url });
+                self.load_map(&found.sha256, &found.url).await.map(|map| FoundMap { map, via: Some(via) })
+            } else if let Some(artifact) = match artifacts {
+                Some(artifacts) => self.map_artifact(artifacts, &file).await,
                 None => None,
+            } {
+                let via = serde_json::json!({ "kind": "release", "name": artifact.name });
+                self.load_map(&artifact.sha256, &artifact.name).await.map(|map| FoundMap { map, via: Some(via) })
+            } else {
+                None
             };
-            maps.insert(file, map);
+            maps.insert((file, absolute_path), map);
         }
         maps
     }
@@ -228,6 +287,30 @@ impl Symbolicator {
         };
         self.maps.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.to_owned(), map.clone(), size);
         map
+    }
+}
+
+/// A source map uploaded in an artifact bundle under a debug id.
+struct DebugIdMap {
+    sha256: String,
+    /// Its URL in the bundle (`~/bundle.js.map`).
+    url: String,
+}
+
+fn is_error(payload: &Value) -> bool {
+    payload.get("error").is_some_and(Value::is_object)
+}
+
+fn frame_key(file: &str, absolute_path: Option<&str>) -> (String, Option<String>) {
+    (file.to_owned(), absolute_path.map(str::to_owned))
+}
+
+/// A [`MapLookup`] over a closure of both the file and the absolute path.
+struct FrameMaps<'a, F>(&'a mut F);
+
+impl<F: FnMut(&str, Option<&str>) -> Option<FoundMap>> MapLookup for FrameMaps<'_, F> {
+    fn map_for(&mut self, file: &str, absolute_path: Option<&str>) -> Option<FoundMap> {
+        (self.0)(file, absolute_path)
     }
 }
 

@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import type { ErrorInfo, Frame } from '../../api';
-import { causeChain, contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation } from '../../lib/stack';
+import { causeChain, contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation, sourceMapText } from '../../lib/stack';
 
 function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; open: boolean; onToggle: () => void }) {
   const rawText = rawLocation(frame);
+  const mapText = sourceMapText(frame);
   const expandable = !raw && hasContext(frame);
   const showRaw = raw && rawText !== null;
   return (
@@ -17,10 +18,15 @@ function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; 
           <>
             <span className="frame-function mono">{frame.function || '<anonymous>'}</span>
             <span className="frame-at">at</span>
-            <span className="frame-file mono" data-testid="frame-location">
+            <span className="frame-file mono" data-testid="frame-location" title={mapText ? `Mapped with ${mapText}` : undefined}>
               {frameLocation(frame)}
             </span>
           </>
+        )}
+        {showRaw && mapText && (
+          <span className="muted frame-note" data-testid="frame-sourcemap">
+            mapped with {mapText}
+          </span>
         )}
         {frame.inApp && <span className="badge badge-inapp">in app</span>}
         {raw && rawText === null && <span className="muted frame-note">not mapped</span>}

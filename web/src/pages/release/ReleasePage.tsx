@@ -8,6 +8,7 @@ import { ErrorState, Loading, NotFoundState, isNotFound } from '../../components
 import { formatCount, formatPercent } from '../../lib/format';
 import { seg } from '../../lib/url';
 import { ArtifactList } from './ArtifactList';
+import { BundleList } from './BundleList';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 const CRASH_FREE_HELP = 'The share of sessions (or of users, over their sessions) that did not end in a crash.';
@@ -57,6 +58,8 @@ export function ReleasePage() {
       />
       <h2 className="section-title">Artifacts</h2>
       <ArtifactList pid={pid} release={release} />
+      <h2 className="section-title">Bundles by debug ID</h2>
+      <BundleList pid={pid} release={release} />
     </div>
   );
 }
