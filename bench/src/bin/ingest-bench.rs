@@ -3,12 +3,18 @@
 //! 1. Maximum throughput of single-event `POST /v1/events` for ingest and
 //!    for the bare handler (closed loop, same concurrency): their ratio.
 //!    The same for Sentry envelopes holding one such event
-//!    (`POST /api/1/envelope/`), against the same bare handler:
+//!    (`POST /api/1/envelope/`) against the bare handler's envelope route:
 //!    `envelope_vs_bare_ratio`.
 //! 2. An open-loop load at half of ingest's maximum: p50/p99/p999 latency
 //!    and ingest's memory.
 //! 3. OTLP/HTTP protobuf, 100 spans a request, through `/v1/traces` and
 //!    through the bare handler decoding the same protobuf: spans/s and their ratio.
+//!
+//! Each throughput ratio is measured in pairs, baseline then subject,
+//! `BENCH_PAIRS` times (at least three) alternately, so both see the box in
+//! the same states; the median of the pairs' ratios is reported, with the
+//! lowest and highest as `<name>_min` and `<name>_max`. bare-ingest.rs says
+//! what the baseline does.
 //!
 //! Ingest runs as its real release binary against the test stack's Valkey
 //! and PostgreSQL; the load generator shares the machine with it.
@@ -16,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentori_bench::{Target, max_throughput, memory_mb, open_loop, payloads, report};
+use sentori_bench::{Target, max_throughput, median, memory_mb, open_loop, payloads, report};
 use sentori_testkit::{ServiceProcess, TestStack};
 
 /// Sent before each open-loop measurement and not recorded.
@@ -55,27 +61,21 @@ async fn run() {
     let mut valkey = stack.valkey().await;
     let rewrites_before = start_with_a_rewritten_aof(&mut valkey).await;
 
+    let pairs = std::env::var("BENCH_PAIRS").ok().and_then(|v| v.parse().ok()).unwrap_or(3usize).max(3);
+    let measure = Measure { connections, run, pairs };
     let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
     let json = "application/json";
     let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: json };
     let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies, content_type: json };
+    let ingest_rate = measure.ratio(&bare_target, &ingest_target, 1.0, ["bare_events_per_s", "ingest_events_per_s", "ingest_vs_bare_ratio"], "req/s").await;
 
-    eprintln!("warming up");
-    max_throughput(&bare_target, connections, Duration::from_secs(2)).await;
-    max_throughput(&ingest_target, connections, Duration::from_secs(2)).await;
-
-    eprintln!("closed loop, {connections} connections, {run:?} each");
-    let bare_rate = max_throughput(&bare_target, connections, run).await;
-    let ingest_rate = max_throughput(&ingest_target, connections, run).await;
-    report("bare_events_per_s", bare_rate, "req/s");
-    report("ingest_events_per_s", ingest_rate, "req/s");
-    report("ingest_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
     let envelopes = Arc::new(payloads::sentry_envelopes(2000, 300));
-    let envelope_target = Target { url: ingest.url("/api/1/envelope/"), token: stack.dev_token.clone(), bodies: envelopes, content_type: "application/x-sentry-envelope" };
-    max_throughput(&envelope_target, connections, Duration::from_secs(2)).await;
-    let envelope_rate = max_throughput(&envelope_target, connections, run).await;
-    report("envelope_events_per_s", envelope_rate, "req/s");
-    report("envelope_vs_bare_ratio", envelope_rate / bare_rate, "ratio");
+    let envelope = "application/x-sentry-envelope";
+    let path = "/api/1/envelope/";
+    let envelope_target = Target { url: ingest.url(path), token: stack.dev_token.clone(), bodies: envelopes.clone(), content_type: envelope };
+    let bare_envelope = Target { url: bare.url(path), token: String::new(), bodies: envelopes, content_type: envelope };
+    let names = ["bare_envelope_events_per_s", "envelope_events_per_s", "envelope_vs_bare_ratio"];
+    measure.ratio(&bare_envelope, &envelope_target, 1.0, names, "req/s").await;
 
     let half = ingest_rate / 2.0;
     eprintln!("open loop at {half:.0} req/s for {run:?}");
@@ -96,7 +96,7 @@ async fn run() {
     report("bare_p99_same_load_ms", baseline.histogram_us.value_at_quantile(0.99) as f64 / 1000.0, "ms");
     // A rewrite during the run stalls Valkey (docs/performance.md): say
     // whether this run's figures include one.
-    otlp_throughput(&stack, &ingest, &bare, connections, run).await;
+    otlp_throughput(&stack, &ingest, &bare, &measure).await;
     let rewrites = aof_status(&mut valkey).await.rewrites - rewrites_before;
     report("valkey_aof_rewrites_during_run", rewrites as f64, "count");
     drop(ingest);
@@ -107,20 +107,49 @@ async fn run() {
 /// OTLP/HTTP protobuf with 100 spans a request: spans per second through
 /// ingest's `/v1/traces` (map, validate, quota, queue) against the bare
 /// handler decoding the same protobuf (issue 19: the ratio is at least 0.5).
-async fn otlp_throughput(stack: &TestStack, ingest: &ServiceProcess, bare: &ServiceProcess, connections: usize, run: Duration) {
+async fn otlp_throughput(stack: &TestStack, ingest: &ServiceProcess, bare: &ServiceProcess, measure: &Measure) {
     const SPANS_PER_REQUEST: usize = 100;
     let bodies = Arc::new(payloads::otlp_requests(200, SPANS_PER_REQUEST));
     let protobuf = "application/x-protobuf";
     let ingest_target = Target { url: ingest.url("/v1/traces"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: protobuf };
     let bare_target = Target { url: bare.url("/v1/traces"), token: String::new(), bodies, content_type: protobuf };
-    max_throughput(&bare_target, connections, Duration::from_secs(2)).await;
-    max_throughput(&ingest_target, connections, Duration::from_secs(2)).await;
-    eprintln!("OTLP closed loop, {connections} connections, {SPANS_PER_REQUEST} spans a request, {run:?} each");
-    let bare_rate = max_throughput(&bare_target, connections, run).await * SPANS_PER_REQUEST as f64;
-    let ingest_rate = max_throughput(&ingest_target, connections, run).await * SPANS_PER_REQUEST as f64;
-    report("bare_otlp_spans_per_s", bare_rate, "spans/s");
-    report("ingest_otlp_spans_per_s", ingest_rate, "spans/s");
-    report("otlp_vs_bare_ratio", ingest_rate / bare_rate, "ratio");
+    let names = ["bare_otlp_spans_per_s", "ingest_otlp_spans_per_s", "otlp_vs_bare_ratio"];
+    measure.ratio(&bare_target, &ingest_target, SPANS_PER_REQUEST as f64, names, "spans/s").await;
+}
+
+/// How throughput is measured: closed loops of `connections` for `run`.
+struct Measure {
+    connections: usize,
+    run: Duration,
+    pairs: usize,
+}
+
+impl Measure {
+    /// Baseline and subject alternately, `pairs` times after a warm-up of
+    /// each; reports both medians (times `per_request`, in `unit`) and the
+    /// median ratio with its spread. Returns the subject's median in requests/s.
+    async fn ratio(&self, baseline: &Target, subject: &Target, per_request: f64, names: [&str; 3], unit: &str) -> f64 {
+        let [baseline_name, subject_name, ratio_name] = names;
+        max_throughput(baseline, self.connections, Duration::from_secs(2)).await;
+        max_throughput(subject, self.connections, Duration::from_secs(2)).await;
+        eprintln!("{ratio_name}: {} pairs, {} connections, {:?} each", self.pairs, self.connections, self.run);
+        let (mut baselines, mut subjects, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..self.pairs {
+            let b = max_throughput(baseline, self.connections, self.run).await;
+            let s = max_throughput(subject, self.connections, self.run).await;
+            eprintln!("  baseline {b:.0} req/s, subject {s:.0} req/s, ratio {:.3}", s / b);
+            baselines.push(b);
+            subjects.push(s);
+            ratios.push(s / b);
+        }
+        let subject_rate = median(&subjects);
+        report(baseline_name, median(&baselines) * per_request, unit);
+        report(subject_name, subject_rate * per_request, unit);
+        report(ratio_name, median(&ratios), "ratio");
+        report(&format!("{ratio_name}_min"), ratios.iter().copied().fold(f64::INFINITY, f64::min), "ratio");
+        report(&format!("{ratio_name}_max"), ratios.iter().copied().fold(0.0, f64::max), "ratio");
+        subject_rate
+    }
 }
 
 /// Deletes what ingest queued, as processors keeping up would. Without

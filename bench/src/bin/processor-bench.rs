@@ -7,39 +7,99 @@
 //! (its start-up is reported apart, as the baseline's CSV building is left
 //! out of its time). The baseline copies rows of the same size straight
 //! into `events` of a second fresh database.
+//!
+//! The same is done, alternately, with Sentry-shaped events: the bench's
+//! Sentry envelopes of the same events are posted to the real ingest, so the
+//! stream holds exactly what a Sentry SDK's events become, and the processor
+//! is timed on those: `sentry_vs_v1_processor_ratio`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sentori_bench::{memory_mb, payloads, report};
+use bytes::Bytes;
+use sentori_bench::{median, memory_mb, payloads, report};
 use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
 use sentori_queue::{Envelope, ItemKind, Keys, Producer, Stream};
 use sentori_testkit::{ServiceProcess, TestStack};
 use sqlx::PgPool;
 
+/// What the processor is given to store.
+enum Input<'a> {
+    /// Sentori events, queued straight onto the stream as ingest queues them.
+    V1(&'a [serde_json::Value]),
+    /// Sentry envelopes, queued by the real ingest.
+    Sentry(Arc<Vec<Bytes>>),
+}
+
+/// One timed run of the processor over a freshly filled stream.
+struct Run {
+    rate: f64,
+    with_startup: f64,
+    first_batch_s: f64,
+    rss_mb: f64,
+}
+
 #[tokio::main]
 async fn main() {
     let count: usize = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
     let events = payloads::events(count, 300);
+    let envelopes = Arc::new(payloads::sentry_envelopes(count, 300));
 
     let copy_rate = copy_baseline(&events).await;
     report("copy_rows_per_s", copy_rate, "rows/s");
 
+    // Alternating, so both shapes see the box in the same states.
+    let (mut v1, mut sentry) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        v1.push(run(count, Input::V1(&events)).await);
+        sentry.push(run(count, Input::Sentry(envelopes.clone())).await);
+    }
+    let first = &v1[0];
+    let v1_rate = median(&v1.iter().map(|r| r.rate).collect::<Vec<_>>());
+    let sentry_rate = median(&sentry.iter().map(|r| r.rate).collect::<Vec<_>>());
+    eprintln!("processor events/s by round: /v1 {:?}, Sentry {:?}", rates(&v1), rates(&sentry));
+    report("processor_first_batch_s", first.first_batch_s, "s");
+    report("processor_events_per_s_with_startup", first.with_startup, "events/s");
+    report("processor_events_per_s", v1_rate, "events/s");
+    report("processor_vs_copy_ratio", v1_rate / copy_rate, "ratio");
+    report("processor_rss_mb", v1.iter().chain(&sentry).map(|r| r.rss_mb).fold(0.0, f64::max), "MiB");
+    report("processor_sentry_events_per_s", sentry_rate, "events/s");
+    report("sentry_vs_v1_processor_ratio", sentry_rate / v1_rate, "ratio");
+}
+
+fn rates(runs: &[Run]) -> Vec<u64> {
+    runs.iter().map(|r| r.rate as u64).collect()
+}
+
+/// Fills a fresh stack's events stream with `input`, then starts the
+/// processor and times it until the stream is empty.
+async fn run(count: usize, input: Input<'_>) -> Run {
     let stack = TestStack::new().await;
     let pool = stack.pool().await;
     let conn = sentori_queue::connect(&stack.valkey_url, Duration::from_secs(30)).await.expect("Valkey");
     let producer = Producer::new(conn, Keys::new(stack.namespace.clone()));
-    eprintln!("queueing {count} events");
-    for chunk in events.chunks(500) {
-        let envelopes: Vec<Envelope> = chunk
-            .iter()
-            .map(|e| {
-                Envelope::new(ItemKind::Event, DEV_PROJECT_ID, DEV_ORG_ID, time::OffsetDateTime::now_utc())
-                    .with_payload(e.clone())
-                    .with_sdk(Some("bench/1".into()))
-            })
-            .collect();
-        producer.append(Stream::Events, &envelopes).await.expect("queueing");
+    match input {
+        Input::V1(events) => {
+            eprintln!("queueing {count} /v1 events");
+            for chunk in events.chunks(500) {
+                let envelopes: Vec<Envelope> = chunk
+                    .iter()
+                    .map(|e| {
+                        Envelope::new(ItemKind::Event, DEV_PROJECT_ID, DEV_ORG_ID, time::OffsetDateTime::now_utc())
+                            .with_payload(e.clone())
+                            .with_sdk(Some("bench/1".into()))
+                    })
+                    .collect();
+                producer.append(Stream::Events, &envelopes).await.expect("queueing");
+            }
+        }
+        Input::Sentry(envelopes) => {
+            eprintln!("queueing {count} Sentry events through ingest");
+            post_through_ingest(&stack, envelopes).await;
+        }
     }
+    assert_eq!(producer.length(Stream::Events).await.expect("stream length"), count as u64, "every event is queued");
 
     let mut env = stack.service_env();
     env.push(("RUST_LOG".into(), "error".into()));
@@ -76,13 +136,48 @@ async fn main() {
     // Too few events to see more than one poll: only the whole run is known.
     let rate = if backlog_then == 0 { with_startup } else { backlog_then as f64 / (finished - first_ack_at).as_secs_f64() };
     let (_, hwm) = memory_mb(processor.pid());
-    report("processor_first_batch_s", (first_ack_at - started).as_secs_f64(), "s");
-    report("processor_events_per_s_with_startup", with_startup, "events/s");
-    report("processor_events_per_s", rate, "events/s");
-    report("processor_vs_copy_ratio", rate / copy_rate, "ratio");
-    report("processor_rss_mb", peak_rss.max(hwm), "MiB");
     drop((processor, pool));
     stack.remove().await;
+    Run { rate, with_startup, first_batch_s: (first_ack_at - started).as_secs_f64(), rss_mb: peak_rss.max(hwm) }
+}
+
+/// Posts every envelope to a real ingest of `stack` (16 at a time) and
+/// stops it; each must be accepted.
+async fn post_through_ingest(stack: &TestStack, envelopes: Arc<Vec<Bytes>>) {
+    const SENDERS: usize = 16;
+    let mut env = stack.service_env();
+    env.push(("SENTORI_RATE_LIMIT_PER_MIN".into(), "1000000000".into()));
+    env.push(("RUST_LOG".into(), "error".into()));
+    let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
+    let url = ingest.url("/api/1/envelope/");
+    let client = reqwest::Client::new();
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..SENDERS {
+        let (client, url, token, envelopes) = (client.clone(), url.clone(), stack.dev_token.clone(), envelopes.clone());
+        senders.spawn(async move {
+            for body in envelopes.iter().skip(sender).step_by(SENDERS) {
+                loop {
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/x-sentry-envelope")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("ingest answers");
+                    match response.status().as_u16() {
+                        200 => break,
+                        // Back-pressure (the backlog cap): wait and send again.
+                        503 => tokio::time::sleep(Duration::from_millis(50)).await,
+                        status => panic!("ingest refused a Sentry envelope: {status} {}", response.text().await.unwrap_or_default()),
+                    }
+                }
+            }
+        });
+    }
+    while let Some(done) = senders.join_next().await {
+        done.expect("a sender");
+    }
 }
 
 /// Rows as the processor writes them, loaded with `COPY … FROM STDIN`.
