@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A single invalid field, named by its wire path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -17,6 +18,7 @@ impl FieldError {
 
 /// `{"error", "message", "details"?, "hint"?, "retryAfterMs"?, "resetAt"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// A stable lowerCamel code such as `validationFailed`.

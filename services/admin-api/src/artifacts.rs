@@ -23,10 +23,11 @@ use sentori_config::Env;
 use sentori_protocol::{ErrorBody, FieldError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, OkBody};
 use crate::error::ApiError;
 
 /// Default upload limit: a large React Native bundle and its map fit easily.
@@ -135,40 +136,53 @@ impl IntoResponse for ArtifactError {
     }
 }
 
-/// What an upload answers: `{"releaseId", "uploaded", "artifacts"}`.
-#[derive(Debug, Serialize)]
+/// What an upload answers.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UploadAnswer {
     release_id: Uuid,
+    /// How many files were stored (a name sent twice counts once: the later part wins).
     uploaded: usize,
     artifacts: Vec<UploadedArtifact>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UploadedArtifact {
     name: String,
+    /// `sourcemap`, `minified` or `other`, by the file name.
     kind: &'static str,
+    /// SHA-256 of the file, hex.
     content_hash: String,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ArtifactRow {
     id: Uuid,
     name: String,
+    /// `sourcemap`, `minified` or `other`, by the file name.
     kind: String,
     size_bytes: i64,
+    /// SHA-256 of the file, hex.
     #[sqlx(rename = "content_sha256")]
     content_hash: String,
+    /// For a source map: the `file` it describes.
     #[sqlx(rename = "map_file")]
     file: Option<String>,
+    /// For a source map: its `debugId` (or `debug_id`).
     debug_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
 
-/// `POST /projects/{pid}/releases/{release}/artifacts`.
+/// Upload build artifacts (multipart, one part per file) to a release of the project.
+#[utoipa::path(post, path = "/projects/{pid}/releases/{release}/artifacts", tag = "artifacts",
+    params(("pid" = Uuid, Path), ("release" = String, Path, description = "The release name, percent-encoded")),
+    request_body(content_type = "multipart/form-data",
+                 description = "one part per file; its filename (or field name) names the artifact"),
+    responses((status = 200, body = UploadAnswer), (status = 400),
+              (status = 413, description = "over SENTORI_ARTIFACT_MAX_BYTES")))]
 async fn upload_to_project(
     State(state): State<AppState>,
     Extension(artifacts): Extension<Artifacts>,
@@ -180,8 +194,13 @@ async fn upload_to_project(
     upload(&state, &artifacts, project_id, &release, multipart).await
 }
 
-/// `POST /releases/{release}/sourcemaps`: what the upload CLI calls; the
-/// project is the bearer token's.
+/// The upload CLI's route: the project is the bearer token's.
+#[utoipa::path(post, path = "/releases/{release}/sourcemaps", tag = "artifacts",
+    params(("release" = String, Path, description = "The release name, percent-encoded")),
+    request_body(content_type = "multipart/form-data",
+                 description = "one part per file; its filename (or field name) names the artifact"),
+    responses((status = 200, body = UploadAnswer), (status = 400, description = "also: the caller is not a project's token"),
+              (status = 413, description = "over SENTORI_ARTIFACT_MAX_BYTES")))]
 async fn upload_from_cli(
     State(state): State<AppState>,
     Extension(artifacts): Extension<Artifacts>,
@@ -196,7 +215,10 @@ async fn upload_from_cli(
     upload(&state, &artifacts, project_id, &release, multipart).await
 }
 
-/// `GET /projects/{pid}/releases/{release}/artifacts`, by name.
+/// A release's artifacts, by name.
+#[utoipa::path(get, path = "/projects/{pid}/releases/{release}/artifacts", operation_id = "list_artifacts", tag = "artifacts",
+    params(("pid" = Uuid, Path), ("release" = String, Path, description = "The release name, percent-encoded")),
+    responses((status = 200, body = [ArtifactRow])))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -214,14 +236,17 @@ async fn list(
     Ok(Json(rows))
 }
 
-/// `DELETE /projects/{pid}/releases/{release}/artifacts/{aid}`; the blob
-/// goes with its last reference.
+/// Delete one artifact; its blob goes with its last reference.
+#[utoipa::path(delete, path = "/projects/{pid}/releases/{release}/artifacts/{aid}", tag = "artifacts",
+    params(("pid" = Uuid, Path), ("release" = String, Path, description = "The release name, percent-encoded"),
+           ("aid" = Uuid, Path)),
+    responses((status = 200, body = OkBody), (status = 404)))]
 async fn remove(
     State(state): State<AppState>,
     Extension(artifacts): Extension<Artifacts>,
     caller: Caller,
     Path((project_id, release, artifact_id)): Path<(Uuid, String, String)>,
-) -> Result<Json<serde_json::Value>, ArtifactError> {
+) -> Result<Json<OkBody>, ArtifactError> {
     caller.require_project(project_id)?;
     let artifact_id = Uuid::parse_str(&artifact_id).map_err(|_| ApiError::NotFound)?;
     let sha: Option<String> = sqlx::query_scalar(
@@ -234,19 +259,21 @@ async fn remove(
     .await?;
     let sha = sha.ok_or(ApiError::NotFound)?;
     remove_if_unreferenced(&state, &artifacts, &sha).await?;
-    Ok(Json(serde_json::json!({ "ok": true })))
+    Ok(Json(OkBody::yes()))
 }
 
 /// Bundles listed at most, newest first.
 const BUNDLES_LISTED: i64 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BundleQuery {
+    /// Only the bundles uploaded with this release, exactly.
     release: Option<String>,
 }
 
 /// An assembled artifact bundle (uploaded by sentry-cli through `/api/0/`).
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BundleRow {
     id: Uuid,
@@ -262,19 +289,25 @@ struct BundleRow {
     files: Vec<BundleFileRow>,
 }
 
-#[derive(Debug, Serialize, serde::Deserialize)]
+/// A file of a bundle.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BundleFileRow {
     name: String,
+    /// As the bundle names it (`~/app.js`).
     url: String,
+    /// The manifest's type: `minified_source`, `source_map`, `source`, ...
     kind: String,
     debug_id: Option<Uuid>,
     size_bytes: i64,
+    /// SHA-256 of the file, hex.
     content_hash: String,
 }
 
-/// `GET /projects/{pid}/artifact-bundles[?release=]`: the project's
-/// assembled bundles with their files' debug ids, newest first.
+/// The project's sentry-cli bundles with their files' debug ids, newest
+/// first (at most 100).
+#[utoipa::path(get, path = "/projects/{pid}/artifact-bundles", tag = "artifacts",
+    params(("pid" = Uuid, Path), BundleQuery), responses((status = 200, body = [BundleRow])))]
 async fn list_bundles(
     State(state): State<AppState>,
     caller: Caller,

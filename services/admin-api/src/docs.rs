@@ -1,17 +1,24 @@
-//! The OpenAPI document's frame, and the operations of routes registered
-//! outside `utoipa_axum::routes!` (the artifact uploads, whose handlers live
-//! in `artifacts.rs` with their own router), so the document covers the
-//! whole surface.
+//! The OpenAPI document's frame: its security schemes, the error body every
+//! failure answers with, and the artifact routes (registered outside
+//! `utoipa_axum::routes!`, by `artifacts.rs` with its own body limit), so the
+//! document covers the whole surface the dashboard calls.
 
-#![allow(dead_code)]
-
+use sentori_protocol::ErrorBody;
 use utoipa::OpenApi;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sentori admin API", description = "The dashboard's, the upload CLI's and operators' API (admin-api.md)."),
     servers((url = "/admin/api")),
-    paths(upload_to_project, list_artifacts, upload_sourcemaps, delete_artifact),
+    paths(
+        crate::artifacts::upload_to_project,
+        crate::artifacts::list,
+        crate::artifacts::upload_from_cli,
+        crate::artifacts::remove,
+        crate::artifacts::list_bundles
+    ),
+    components(schemas(ErrorBody)),
     modifiers(&Security),
     security(("session" = []), ("bearer" = [])),
     tags((name = "auth"), (name = "projects"), (name = "issues"), (name = "events"), (name = "traces"),
@@ -40,28 +47,35 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// Upload build artifacts (multipart, one part per file) to a release of the project.
-#[utoipa::path(post, path = "/projects/{pid}/releases/{release}/artifacts", tag = "artifacts",
-    params(("pid" = uuid::Uuid, Path), ("release" = String, Path, description = "percent-encoded release name")),
-    request_body(content_type = "multipart/form-data", description = "one part per file"),
-    responses((status = 200, description = "{releaseId, uploaded, artifacts: [{name, kind, contentHash}]}"), (status = 413)))]
-fn upload_to_project() {}
-
-/// A release's artifacts.
-#[utoipa::path(get, path = "/projects/{pid}/releases/{release}/artifacts", tag = "artifacts",
-    params(("pid" = uuid::Uuid, Path), ("release" = String, Path)),
-    responses((status = 200, description = "[{id, name, kind, sizeBytes, contentHash, file, debugId, createdAt}]")))]
-fn list_artifacts() {}
-
-/// The upload CLI's route: the project is the bearer token's.
-#[utoipa::path(post, path = "/releases/{release}/sourcemaps", tag = "artifacts",
-    params(("release" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "one part per file"),
-    responses((status = 200, description = "{releaseId, uploaded, artifacts}"), (status = 413)))]
-fn upload_sourcemaps() {}
-
-/// Delete one artifact.
-#[utoipa::path(delete, path = "/projects/{pid}/releases/{release}/artifacts/{aid}", tag = "artifacts",
-    params(("pid" = uuid::Uuid, Path), ("release" = String, Path), ("aid" = uuid::Uuid, Path)),
-    responses((status = 200, description = "{\"ok\": true}"), (status = 404)))]
-fn delete_artifact() {}
+/// Every failure of this API answers with the error body (`error::json_errors`
+/// rewrites even a framework's plain-text page), so each documented 4xx and
+/// 5xx gets it here, once, instead of `body = ErrorBody` on every response;
+/// so do the two failures every route shares: `401` without a credential
+/// (all but the public routes) and `503` when a store is down. Runs on the
+/// finished document: the routes' operations join it after `ApiDoc`'s own
+/// modifiers have run.
+pub fn with_error_bodies(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::ResponseBuilder;
+    use utoipa::openapi::security::SecurityRequirement;
+    let error_body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+    });
+    for operation in operations {
+        let public = operation.security.as_ref().is_some_and(|any| any.contains(&SecurityRequirement::default()));
+        let responses = &mut operation.responses.responses;
+        if !public {
+            responses.entry("401".into()).or_insert_with(|| ResponseBuilder::new().description("no valid credential").into());
+        }
+        responses
+            .entry("503".into())
+            .or_insert_with(|| ResponseBuilder::new().description("PostgreSQL, Valkey or storage is unavailable").into());
+        for (status, response) in responses.iter_mut() {
+            let RefOr::T(response) = response else { continue };
+            if (status.starts_with('4') || status.starts_with('5')) && response.content.is_empty() {
+                response.content.insert("application/json".into(), error_body.clone());
+            }
+        }
+    }
+    openapi
+}

@@ -35,7 +35,7 @@ pub struct EventSummary {
 }
 
 /// An issue's events, newest first.
-#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/events", tag = "events",
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/events", operation_id = "list_events", tag = "events",
     params(("pid" = Uuid, Path), ("iid" = Uuid, Path), PageParams),
     responses((status = 200, body = [EventSummary], headers(("x-next-cursor" = String)))))]
 pub async fn list(
@@ -99,7 +99,7 @@ pub struct EventDetail {
 }
 
 /// One stored event, with its neighbours within the issue.
-#[utoipa::path(get, path = "/projects/{pid}/events/{eid}", tag = "events",
+#[utoipa::path(get, path = "/projects/{pid}/events/{eid}", operation_id = "event_detail", tag = "events",
     params(("pid" = Uuid, Path), ("eid" = Uuid, Path)), responses((status = 200, body = EventDetail), (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,

@@ -59,6 +59,7 @@ pub struct IssueRow {
     pub r#type: Option<String>,
     pub kind: String,
     pub level: Option<String>,
+    #[schema(value_type = IssueStatus)]
     pub status: String,
     pub event_count: i64,
     pub user_count: i64,
@@ -131,7 +132,8 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// The project's issues, filtered and sorted, a page at a time.
-#[utoipa::path(get, path = "/projects/{pid}/issues", tag = "issues", params(("pid" = Uuid, Path), ListParams),
+#[utoipa::path(get, path = "/projects/{pid}/issues", operation_id = "list_issues", tag = "issues",
+    params(("pid" = Uuid, Path), ListParams),
     responses((status = 200, body = [IssueRow], headers(("x-next-cursor" = String, description = "the next page's cursor")))))]
 pub async fn list(
     State(state): State<AppState>,
@@ -419,8 +421,7 @@ pub struct IssueDetail {
     #[serde(flatten)]
     pub row: IssueRow,
     /// The grouping components, in order.
-    #[schema(value_type = Vec<Object>)]
-    pub fingerprint: serde_json::Value,
+    pub fingerprint: Vec<String>,
     pub fingerprint_hash: String,
     /// Top values (at most 10 a key) over the issue's newest events.
     #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
@@ -446,7 +447,7 @@ const CUSTOM_TAG_KEYS: usize = 30;
 const CUSTOM_TAG_PREFIX: &str = "tag:";
 
 /// One issue with its grouping, tag distribution and first and last events.
-#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}", tag = "issues",
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}", operation_id = "issue_detail", tag = "issues",
     params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), responses((status = 200, body = IssueDetail), (status = 404)))]
 pub async fn detail(
     State(state): State<AppState>,
@@ -455,7 +456,7 @@ pub async fn detail(
 ) -> Result<axum::Json<IssueDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
-    let (fingerprint, fingerprint_hash): (serde_json::Value, String) =
+    let (sqlx::types::Json(fingerprint), fingerprint_hash): (sqlx::types::Json<Vec<String>>, String) =
         sqlx::query_as("SELECT components, fingerprint FROM issues WHERE project_id = $1 AND id = $2")
             .bind(project_id)
             .bind(issue_id)
@@ -541,12 +542,45 @@ pub struct HistogramBucket {
     pub count: i64,
 }
 
+/// The values of the `issues.status` column, for the document: the rows carry
+/// the column's text as it is.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum IssueStatus {
+    Active,
+    Regressed,
+    Resolved,
+    Silenced,
+}
+
+/// The periods a histogram covers, for the document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum HistogramPeriod {
+    #[schema(rename = "24h")]
+    Day,
+    #[schema(rename = "14d")]
+    TwoWeeks,
+    #[schema(rename = "90d")]
+    Quarter,
+}
+
+/// A histogram bucket's length, for the document.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum HistogramUnit {
+    Hour,
+    Day,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Histogram {
-    /// `24h`, `14d` or `90d`.
+    #[schema(value_type = HistogramPeriod)]
     pub period: String,
-    /// `hour` or `day`.
+    #[schema(value_type = HistogramUnit)]
     pub bucket: String,
     /// Oldest first; the last is the current (partial) hour or day.
     pub buckets: Vec<HistogramBucket>,
@@ -684,7 +718,7 @@ async fn set_status(
 }
 
 /// Resolve, silence or reopen one issue.
-#[utoipa::path(patch, path = "/projects/{pid}/issues/{iid}", tag = "issues",
+#[utoipa::path(patch, path = "/projects/{pid}/issues/{iid}", operation_id = "update_issue", tag = "issues",
     params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), request_body = StatusChange,
     responses((status = 200, body = IssueRow), (status = 400), (status = 404)))]
 pub async fn update(

@@ -103,7 +103,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the whole `/admin/api` surface (paths relative to it).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes().into_openapi()
+    docs::with_error_bodies(documented_routes().into_openapi())
 }
 
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {

@@ -107,7 +107,8 @@ const PROJECT_COLUMNS: &str = "p.id, p.number, p.name, p.platform, p.created_at,
       AS event_count24h";
 
 /// Projects the caller may see, by name.
-#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = [ProjectRow])))]
+#[utoipa::path(get, path = "/projects", operation_id = "list_projects", tag = "projects",
+    responses((status = 200, body = [ProjectRow])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ProjectRow>>, ApiError> {
     let rows = sqlx::query_as::<_, ProjectRow>(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects p WHERE $1::uuid IS NULL OR p.id = $1 ORDER BY p.name, p.id"
@@ -126,7 +127,7 @@ async fn fetch_project(state: &AppState, id: Uuid) -> Result<ProjectRow, ApiErro
 }
 
 /// Create a project (operator only), with a first public token.
-#[utoipa::path(post, path = "/projects", tag = "projects", request_body = NewProject,
+#[utoipa::path(post, path = "/projects", operation_id = "create_project", tag = "projects", request_body = NewProject,
     responses((status = 201, body = CreatedProject), (status = 400), (status = 403)))]
 pub async fn create(
     State(state): State<AppState>,

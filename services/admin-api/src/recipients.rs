@@ -59,7 +59,8 @@ pub fn valid_email(email: &str) -> bool {
 }
 
 /// Recipients by email.
-#[utoipa::path(get, path = "/projects/{pid}/recipients", tag = "recipients", params(("pid" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{pid}/recipients", operation_id = "list_recipients", tag = "recipients",
+    params(("pid" = Uuid, Path)),
     responses((status = 200, body = [RecipientRow])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -77,7 +78,8 @@ pub async fn list(
 }
 
 /// Add a recipient.
-#[utoipa::path(post, path = "/projects/{pid}/recipients", tag = "recipients", params(("pid" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{pid}/recipients", operation_id = "create_recipient", tag = "recipients",
+    params(("pid" = Uuid, Path)),
     request_body = NewRecipient,
     responses((status = 201, body = RecipientRow), (status = 400, description = "invalidEmail"), (status = 409, description = "duplicate")))]
 pub async fn create(
@@ -109,7 +111,7 @@ pub async fn create(
 }
 
 /// Change what a recipient is told about.
-#[utoipa::path(patch, path = "/projects/{pid}/recipients/{rid}", tag = "recipients",
+#[utoipa::path(patch, path = "/projects/{pid}/recipients/{rid}", operation_id = "update_recipient", tag = "recipients",
     params(("pid" = Uuid, Path), ("rid" = Uuid, Path)), request_body = RecipientChange,
     responses((status = 200, body = RecipientRow), (status = 404)))]
 pub async fn update(

@@ -71,7 +71,8 @@ pub struct ListParams {
 const VERSION_SORT_MAX: i64 = 10_000;
 
 /// The project's releases, newest first or highest version first.
-#[utoipa::path(get, path = "/projects/{pid}/releases", tag = "releases", params(("pid" = Uuid, Path), ListParams),
+#[utoipa::path(get, path = "/projects/{pid}/releases", operation_id = "list_releases", tag = "releases",
+    params(("pid" = Uuid, Path), ListParams),
     responses((status = 200, body = [ReleaseRow], headers(("x-next-cursor" = String)))))]
 pub async fn list(
     State(state): State<AppState>,

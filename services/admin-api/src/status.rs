@@ -36,8 +36,8 @@ pub struct RetentionRun {
     pub dropped_partitions: Vec<String>,
     pub deleted_traces: i64,
     pub deleted_attachments: i64,
-    /// Everything the run recorded.
-    #[schema(value_type = Object)]
+    /// Everything the run recorded, as the retention service wrote it (its keys are its own).
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub summary: Value,
 }
 

@@ -53,7 +53,8 @@ const SUMMARY_COLUMNS: &str =
     "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count, error_count, status, services";
 
 /// Trace summaries, newest first.
-#[utoipa::path(get, path = "/projects/{pid}/traces", tag = "traces", params(("pid" = Uuid, Path), ListParams),
+#[utoipa::path(get, path = "/projects/{pid}/traces", operation_id = "list_traces", tag = "traces",
+    params(("pid" = Uuid, Path), ListParams),
     responses((status = 200, body = [TraceSummary], headers(("x-next-cursor" = String)))))]
 pub async fn list(
     State(state): State<AppState>,
@@ -122,7 +123,7 @@ pub struct TraceDetail {
     pub span_count: i64,
     /// One page of protocol spans, ordered by start time then id; the
     /// `X-Next-Cursor` header continues after it.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<sentori_model::Span>)]
     pub spans: Vec<Value>,
     /// Every page carries all of them.
     pub events: Vec<TraceEvent>,
@@ -132,7 +133,7 @@ type SpanRow = (Uuid, Option<Uuid>, String, String, OffsetDateTime, i64, String,
 
 /// One trace: a page of its spans by start time, how many there are in
 /// all, and the error events recorded in it.
-#[utoipa::path(get, path = "/projects/{pid}/traces/{traceId}", tag = "traces",
+#[utoipa::path(get, path = "/projects/{pid}/traces/{traceId}", operation_id = "trace_detail", tag = "traces",
     params(("pid" = Uuid, Path), ("traceId" = Uuid, Path), PageParams),
     responses(
         (status = 200, body = TraceDetail,
@@ -210,7 +211,9 @@ fn span_json(trace_id: Uuid, (id, parent, op, name, started_at, duration_ms, sta
     span.insert("startedAt".into(), Value::String(started));
     span.insert("durationMs".into(), Value::from(duration_ms));
     span.insert("status".into(), Value::String(status));
-    for key in ["tags", "data", "traceparent"] {
+    // The optional fields are always present, as the Span schema allows them: no tags is `{}`.
+    span.entry("tags").or_insert_with(|| Value::Object(serde_json::Map::new()));
+    for key in ["data", "traceparent"] {
         span.entry(key).or_insert(Value::Null);
     }
     Value::Object(span)

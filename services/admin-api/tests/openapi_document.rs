@@ -24,3 +24,20 @@ fn the_committed_document_is_the_one_the_api_serves() {
         path.display()
     );
 }
+
+/// Generated clients name a function or type after each operation id: two
+/// routes with one id (two handlers both called `list`) would become one.
+#[test]
+fn every_operation_has_its_own_id() {
+    let document = serde_json::to_value(admin_api::openapi()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("{method} {path} and {other} share the operationId {id}: set `operation_id` on one");
+            }
+        }
+    }
+}

@@ -37,7 +37,7 @@ async function fetchMe(signal: AbortSignal): Promise<Me | null> {
   }
   try {
     const me = await api.auth.me(signal);
-    setCsrfToken(me.csrfToken);
+    setCsrfToken(me.csrfToken ?? null);
     return me;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

@@ -2,7 +2,7 @@
 // can paste it and see the first event arrive. Plain strings rendered as React
 // text; nothing here is ever parsed as HTML.
 
-/** npm package of the JavaScript SDK (see API-ASSUMPTIONS.md). */
+/** npm package of the JavaScript SDK: change it here if the real SDK's name differs. */
 export const JS_SDK_PACKAGE = '@sentori/browser';
 
 export interface SnippetInput {

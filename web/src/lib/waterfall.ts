@@ -9,7 +9,8 @@
 
 export interface WaterfallSpanInput {
   id: string;
-  parentSpanId: string | null;
+  /** Absent or null on a root span. */
+  parentSpanId?: string | null;
   startedAt: string;
   durationMs: number;
   name?: string;

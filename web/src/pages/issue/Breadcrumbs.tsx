@@ -41,7 +41,7 @@ export function Breadcrumbs({ crumbs }: { crumbs: Breadcrumb[] }) {
           <tr key={i} data-testid="breadcrumb">
             <td className="crumb-time mono">{formatClock(c.timestamp)}</td>
             <td className="crumb-type">
-              <span className={`badge badge-crumb-${['nav', 'net', 'log', 'user', 'custom'].includes(c.type) ? c.type : 'other'}`}>{c.type}</span>
+              <span className={`badge badge-crumb-${['nav', 'net', 'log', 'user', 'custom'].includes(c.type ?? '') ? c.type : 'other'}`}>{c.type}</span>
             </td>
             <td>
               <CrumbData data={c.data} />

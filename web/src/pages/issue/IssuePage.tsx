@@ -70,10 +70,10 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
                 <Link to={`${base}/events/${seg(e.id)}`}>{e.title || e.id}</Link>
               </td>
               <td>
-                <Truncated value={e.release} mono />
+                <Truncated value={e.release ?? ''} mono />
               </td>
               <td>
-                <Truncated value={e.environment} />
+                <Truncated value={e.environment ?? ''} />
               </td>
               <td>
                 <Truncated value={[e.os, e.osVersion, e.deviceModel].filter(Boolean).join(' ')} />

@@ -52,8 +52,8 @@ export function ReleasePage() {
           ['Events', formatCount(r.eventCount)],
           ['New issues', formatCount(r.newIssueCount)],
           ['Sessions', formatCount(r.sessionCount)],
-          ['Crash-free sessions', crashFree(r.crashFreeSessions, r.sessionCount)],
-          ['Crash-free users', crashFree(r.crashFreeUsers, r.sessionCount)],
+          ['Crash-free sessions', crashFree(r.crashFreeSessions ?? null, r.sessionCount)],
+          ['Crash-free users', crashFree(r.crashFreeUsers ?? null, r.sessionCount)],
         ]}
       />
       <h2 className="section-title">Artifacts</h2>

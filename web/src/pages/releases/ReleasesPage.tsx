@@ -104,8 +104,8 @@ export function ReleasesPage() {
                   </td>
                   <td className="col-num">{formatCount(r.newIssueCount)}</td>
                   <td className="col-num">{formatCount(r.sessionCount)}</td>
-                  <CrashFree share={r.crashFreeSessions} sessions={r.sessionCount} />
-                  <CrashFree share={r.crashFreeUsers} sessions={r.sessionCount} />
+                  <CrashFree share={r.crashFreeSessions ?? null} sessions={r.sessionCount} />
+                  <CrashFree share={r.crashFreeUsers ?? null} sessions={r.sessionCount} />
                   <td className="col-time">
                     <RelativeTime value={r.deployAt} />
                   </td>

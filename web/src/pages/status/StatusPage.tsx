@@ -108,7 +108,7 @@ export function StatusPage() {
             </table>
           )}
           <h2 className="section-title">Last retention run</h2>
-          <Retention run={status.data.lastRetentionRun} />
+          <Retention run={status.data.lastRetentionRun ?? null} />
         </>
       )}
     </div>
