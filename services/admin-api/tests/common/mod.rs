@@ -84,6 +84,11 @@ impl Api {
         (self.addr, self.shutdown) = serve(&self.env, extra).await;
     }
 
+    /// `SENTORI_DATA_DIR`: artifacts and sentry-cli's chunks live under it.
+    pub fn data_dir(&self) -> PathBuf {
+        self.attachment_dir.parent().expect("the test's own directory").join("data")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}/admin/api{path}", self.addr)
     }
