@@ -1,7 +1,9 @@
 // The official @sentry/browser SDK, unchanged, in headless Chromium: a page on
 // another origin reports to Sentori through deploy/nginx.conf with the DSN the
 // admin API gives (the key travels as ?sentry_key=, so no preflight), and the
-// admin API shows the issue, its cause and the page's tags.
+// admin API shows the issue, its cause and the page's tags. A minified bundle
+// whose map was uploaded per release (Sentori's own upload route) reports
+// frames that the processor maps back to the original file, line and name.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,23 +77,39 @@ const PAGE = (dsn) => `<!doctype html><html><head><title>shop</title><script src
   };
 </script></body></html>`;
 
-test('a page with @sentry/browser reports through nginx with ?sentry_key=', async () => {
-  const created = await admin('/tokens', { method: 'POST', body: JSON.stringify({ label: 'browser sdk' }) });
+async function publicDsn(label) {
+  const created = await admin('/tokens', { method: 'POST', body: JSON.stringify({ label }) });
   assert.equal(created.status, 201);
   const dsn = created.body.dsn;
   assert.ok(dsn.startsWith(`${new URL(WEB).protocol}//${created.body.token}@${new URL(WEB).host}/`), dsn);
+  return dsn;
+}
 
-  const bundle = await sdkBundle();
-  // The app is served from its own origin (another port), so every report is a
-  // cross-origin request; a real loopback server, since Chromium refuses
-  // requests from public pages to loopback addresses whatever CORS says.
+/**
+ * Serves `files` (path -> [content type, body]) from its own origin (another
+ * port), so every report is a cross-origin request; a real loopback server,
+ * since Chromium refuses requests from public pages to loopback addresses
+ * whatever CORS says.
+ */
+async function serveApp(files) {
   const app = http.createServer((request, response) => {
-    const script = request.url === '/sdk.js';
-    response.writeHead(200, { 'content-type': script ? 'text/javascript' : 'text/html' });
-    response.end(script ? bundle : PAGE(dsn));
+    const [type, body] = files[request.url] ?? files['/'];
+    response.writeHead(200, { 'content-type': type });
+    response.end(body);
   });
   await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
-  const appOrigin = `http://127.0.0.1:${app.address().port}`;
+  return { app, origin: `http://127.0.0.1:${app.address().port}` };
+}
+
+/** The dashed form of a Sentry event id (32 hex digits). */
+function dashed(id) {
+  return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+}
+
+test('a page with @sentry/browser reports through nginx with ?sentry_key=', async () => {
+  const dsn = await publicDsn('browser sdk');
+  const bundle = await sdkBundle();
+  const { app, origin: appOrigin } = await serveApp({ '/sdk.js': ['text/javascript', bundle], '/': ['text/html', PAGE(dsn)] });
   const context = await browser.newContext();
   const page = await context.newPage();
   const consoleLines = [];
@@ -123,7 +141,7 @@ test('a page with @sentry/browser reports through nginx with ?sentry_key=', asyn
   });
   assert.equal(issue.lastRelease, 'webshop@3.0.0');
   assert.ok(issue.culprit.startsWith('checkout ('), issue.culprit);
-  const eventId = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+  const eventId = dashed(id);
   const event = await eventually('the stored event', async () => {
     const { status, body } = await admin(`/events/${eventId}`);
     return status === 200 && body;
@@ -135,4 +153,71 @@ test('a page with @sentry/browser reports through nginx with ?sentry_key=', asyn
   assert.equal(event.error.cause.message, `unknown sku ${SKU}`);
   assert.equal(event.error.cause.stack[0].function, 'loadPrice');
   assert.ok(event.sdk.startsWith('sentry.javascript.browser/'), event.sdk);
+});
+
+// The app's own code, as a bundler minifies it; line 3 throws.
+const PRICING = `function priceOf(sku) {
+  const table = { apple: 1 };
+  if (!(sku in table)) throw new TypeError('no price for ' + sku);
+  return table[sku];
+}
+window.reportPrice = async (sku) => {
+  let id;
+  try { priceOf(sku); } catch (err) { id = Sentry.captureException(err); }
+  return { id, flushed: await Sentry.flush(10000) };
+};
+`;
+
+test('a minified bundle reported by @sentry/browser is mapped with the map uploaded for its release', async () => {
+  const release = `webshop@3.1.${Date.now() % 100000}`;
+  const built = await esbuild.build({
+    stdin: { contents: PRICING, sourcefile: 'src/pricing.js', resolveDir: HERE },
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    sourcemap: 'external',
+    outfile: path.join(HERE, 'app.min.js'),
+    write: false,
+    logLevel: 'error',
+  });
+  const js = built.outputFiles.find((f) => f.path.endsWith('app.min.js')).text;
+  const map = built.outputFiles.find((f) => f.path.endsWith('app.min.js.map')).text;
+  assert.ok(!js.includes('priceOf'), 'the bundle is minified');
+
+  const form = new FormData();
+  form.append('file', new Blob([map], { type: 'application/json' }), 'app.min.js.map');
+  const upload = await fetch(`${WEB}/admin/api/releases/${encodeURIComponent(release)}/sourcemaps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: form,
+  });
+  assert.equal(upload.status, 200, await upload.text());
+
+  const dsn = await publicDsn('browser sdk, minified');
+  const page = `<!doctype html><html><head><script src="/sdk.js"></script></head><body>
+<script>Sentry.init({ dsn: ${JSON.stringify(dsn)}, release: ${JSON.stringify(release)} });</script>
+<script src="/assets/app.min.js"></script></body></html>`;
+  const { app, origin } = await serveApp({
+    '/sdk.js': ['text/javascript', await sdkBundle()],
+    '/assets/app.min.js': ['text/javascript', js],
+    '/': ['text/html', page],
+  });
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await tab.goto(`${origin}/shop`);
+  const { id, flushed } = await tab.evaluate(() => window.reportPrice('pear'));
+  assert.ok(flushed, 'the SDK flushed');
+  await context.close();
+  app.close();
+
+  const event = await eventually('the stored, symbolicated event', async () => {
+    const { status, body } = await admin(`/events/${dashed(id)}`);
+    return status === 200 && body;
+  });
+  const top = event.error.stack[0];
+  assert.equal(event.error.message, 'no price for pear');
+  assert.ok(top.file.endsWith('src/pricing.js'), JSON.stringify(top));
+  assert.equal(top.line, 3, JSON.stringify(top));
+  assert.equal(top.function, 'priceOf', JSON.stringify(top));
+  assert.ok(top.rawFile.endsWith('/assets/app.min.js'), JSON.stringify(top));
 });
