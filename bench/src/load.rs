@@ -29,11 +29,22 @@ pub struct Target {
     pub bodies: Arc<Vec<Bytes>>,
     /// `application/json`, or `application/x-protobuf` for OTLP.
     pub content_type: &'static str,
+    /// Give each request's body a new id (bodies from
+    /// [`crate::payloads::id_first`]), so a processor stores every request
+    /// instead of dropping the round-robin's repeats as duplicates.
+    pub fresh_ids: bool,
 }
 
 impl Target {
     fn body(&self, n: u64) -> Bytes {
-        self.bodies[n as usize % self.bodies.len()].clone()
+        let body = self.bodies[n as usize % self.bodies.len()].clone();
+        if !self.fresh_ids {
+            return body;
+        }
+        let mut copy = body.to_vec();
+        let at = crate::payloads::ID_AT;
+        uuid::Uuid::new_v4().hyphenated().encode_lower(&mut copy[at..at + 36]);
+        Bytes::from(copy)
     }
 }
 

@@ -133,6 +133,26 @@ pub fn encoded(values: &[Value]) -> Vec<Bytes> {
     values.iter().map(|v| Bytes::from(serde_json::to_vec(v).expect("JSON"))).collect()
 }
 
+/// Where [`id_first`] bodies hold their id's 36 characters.
+pub const ID_AT: usize = r#"{"id":""#.len();
+
+/// Events encoded with their `id` first, at [`ID_AT`], so the load
+/// generator can give each request a new one (`Target::fresh_ids`).
+pub fn id_first(values: &[Value]) -> Vec<Bytes> {
+    values
+        .iter()
+        .map(|v| {
+            let mut rest = v.clone();
+            let id = rest.as_object_mut().and_then(|o| o.remove("id")).and_then(|id| id.as_str().map(str::to_owned));
+            let id = id.expect("an event with a string id");
+            let rest = serde_json::to_string(&rest).expect("JSON");
+            let body = format!("{{\"id\":\"{id}\",{}", &rest[1..]);
+            assert_eq!(&body[ID_AT..ID_AT + 36], id, "a hyphenated UUID");
+            Bytes::from(body)
+        })
+        .collect()
+}
+
 /// [`event`] as a Sentry SDK sends it: one envelope with one `event` item
 /// (exception values oldest first, frames oldest call first, epoch time).
 pub fn sentry_envelope(issue: usize) -> Bytes {
@@ -194,6 +214,15 @@ pub fn sentry_envelopes(count: usize, issues: usize) -> Vec<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_first_bodies_are_the_same_events_with_the_id_where_the_generator_rewrites_it() {
+        let events = events(3, 2);
+        for (body, event) in id_first(&events).iter().zip(&events) {
+            assert!(body.starts_with(br#"{"id":""#));
+            assert_eq!(&serde_json::from_slice::<Value>(body).unwrap(), event);
+        }
+    }
 
     #[test]
     fn a_sentry_envelope_holds_one_event_item_of_its_stated_length() {

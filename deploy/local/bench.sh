@@ -33,6 +33,8 @@ cargo bench --workspace "$@"
 cargo build --release -p ingest -p processor -p admin-api -p sentori-bench
 ./target/release/ingest-bench
 ./target/release/processor-bench
+# Ingest and processor together at the highest rate they keep up with.
+./target/release/stack-bench
 # Seeds 1 M events with COPY (a few minutes, ~2 GB, dropped at the end);
 # BENCH_ADMIN_EVENTS shrinks it.
 ./target/release/admin-bench

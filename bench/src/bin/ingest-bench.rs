@@ -65,15 +65,15 @@ async fn run() {
     let measure = Measure { connections, run, pairs };
     let bodies = Arc::new(payloads::encoded(&payloads::events(2000, 300)));
     let json = "application/json";
-    let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: json };
-    let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies, content_type: json };
+    let ingest_target = Target { url: ingest.url("/v1/events"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: json, fresh_ids: false };
+    let bare_target = Target { url: bare.url("/v1/events"), token: String::new(), bodies, content_type: json, fresh_ids: false };
     let ingest_rate = measure.ratio(&bare_target, &ingest_target, 1.0, ["bare_events_per_s", "ingest_events_per_s", "ingest_vs_bare_ratio"], "req/s").await;
 
     let envelopes = Arc::new(payloads::sentry_envelopes(2000, 300));
     let envelope = "application/x-sentry-envelope";
     let path = "/api/1/envelope/";
-    let envelope_target = Target { url: ingest.url(path), token: stack.dev_token.clone(), bodies: envelopes.clone(), content_type: envelope };
-    let bare_envelope = Target { url: bare.url(path), token: String::new(), bodies: envelopes, content_type: envelope };
+    let envelope_target = Target { url: ingest.url(path), token: stack.dev_token.clone(), bodies: envelopes.clone(), content_type: envelope, fresh_ids: false };
+    let bare_envelope = Target { url: bare.url(path), token: String::new(), bodies: envelopes, content_type: envelope, fresh_ids: false };
     let names = ["bare_envelope_events_per_s", "envelope_events_per_s", "envelope_vs_bare_ratio"];
     measure.ratio(&bare_envelope, &envelope_target, 1.0, names, "req/s").await;
 
@@ -111,8 +111,8 @@ async fn otlp_throughput(stack: &TestStack, ingest: &ServiceProcess, bare: &Serv
     const SPANS_PER_REQUEST: usize = 100;
     let bodies = Arc::new(payloads::otlp_requests(200, SPANS_PER_REQUEST));
     let protobuf = "application/x-protobuf";
-    let ingest_target = Target { url: ingest.url("/v1/traces"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: protobuf };
-    let bare_target = Target { url: bare.url("/v1/traces"), token: String::new(), bodies, content_type: protobuf };
+    let ingest_target = Target { url: ingest.url("/v1/traces"), token: stack.dev_token.clone(), bodies: bodies.clone(), content_type: protobuf, fresh_ids: false };
+    let bare_target = Target { url: bare.url("/v1/traces"), token: String::new(), bodies, content_type: protobuf, fresh_ids: false };
     let names = ["bare_otlp_spans_per_s", "ingest_otlp_spans_per_s", "otlp_vs_bare_ratio"];
     measure.ratio(&bare_target, &ingest_target, SPANS_PER_REQUEST as f64, names, "spans/s").await;
 }
