@@ -16,6 +16,22 @@ pub fn report(name: &str, value: f64, unit: &str) {
     println!("bench: {name} {value:.3} {unit}");
 }
 
+/// A duration in whole seconds from the environment variable `name`.
+pub fn seconds(name: &str, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
+}
+
+/// Runs a load generator's `main` on a runtime whose threads have the
+/// generator's raised priority ([`load::raise_thread_priority`]).
+pub fn run_load_generator(main: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(load::raise_thread_priority)
+        .build()
+        .expect("the load generator's runtime")
+        .block_on(main);
+}
+
 /// The middle value (the mean of the two middle ones for an even count).
 pub fn median(values: &[f64]) -> f64 {
     let mut values = values.to_vec();

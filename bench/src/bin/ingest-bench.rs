@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentori_bench::{Target, max_throughput, median, memory_mb, open_loop, payloads, report};
+use sentori_bench::{Target, max_throughput, median, memory_mb, open_loop, payloads, report, run_load_generator, seconds};
 use sentori_testkit::{ServiceProcess, TestStack};
 
 /// Sent before each open-loop measurement and not recorded.
@@ -31,17 +31,8 @@ const WARMUP: Duration = Duration::from_secs(2);
 /// every 30-40 ms, so only a stall that long makes a request wait for one.
 const OPEN_LOOP_CONNECTIONS: usize = 128;
 
-fn seconds(name: &str, default: u64) -> Duration {
-    Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
-}
-
 fn main() {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_start(sentori_bench::load::raise_thread_priority)
-        .build()
-        .expect("the load generator's runtime")
-        .block_on(run());
+    run_load_generator(run());
 }
 
 async fn run() {

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sentori_bench::{Target, open_loop, payloads, report};
+use sentori_bench::{Target, open_loop, payloads, report, run_load_generator, seconds};
 use sentori_queue::Stream;
 use sentori_testkit::{ServiceProcess, TestStack};
 use sqlx::PgPool;
@@ -24,17 +24,8 @@ const CONNECTIONS: usize = 64;
 /// Sent before each step and not recorded (it opens the connections).
 const WARMUP: Duration = Duration::from_secs(2);
 
-fn seconds(name: &str, default: u64) -> Duration {
-    Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
-}
-
 fn main() {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_start(sentori_bench::load::raise_thread_priority)
-        .build()
-        .expect("the load generator's runtime")
-        .block_on(run());
+    run_load_generator(run());
 }
 
 struct Pipeline {
