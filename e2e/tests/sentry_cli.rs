@@ -15,7 +15,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually, npm_tools};
+use sentori_testkit::{eventually, npm_tools};
+
+mod common;
+use common::Services;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -66,23 +69,7 @@ fn succeed(cmd: &mut Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-struct Services {
-    stack: TestStack,
-    ingest: ServiceProcess,
-    _processor: ServiceProcess,
-    admin: ServiceProcess,
-    data_dir: tempfile::TempDir,
-    client: reqwest::Client,
-}
-
 impl Services {
-    async fn start() -> Self {
-        let stack = TestStack::new().await;
-        let data_dir = tempfile::tempdir().expect("a data directory");
-        let [ingest, processor, admin] = stack.start_pipeline(data_dir.path(), &[]).await;
-        Self { stack, ingest, _processor: processor, admin, data_dir, client: reqwest::Client::new() }
-    }
-
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = self.admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}{path}"));
         let mut request = self.client.request(method, url).bearer_auth(&self.stack.dev_token);
@@ -138,7 +125,7 @@ fn debug_id_of(map: &Path) -> String {
 
 #[tokio::test]
 async fn sentry_cli_uploads_by_debug_id_and_node_events_map_to_the_original_source() {
-    let services = Services::start().await;
+    let services = Services::start(&[]).await;
     let admin_token = services.token("admin").await;
     let admin_token = admin_token["token"].as_str().unwrap().to_owned();
     let public = services.token("public").await;

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
-use sentori_testkit::{ServiceProcess, TestStack, eventually, npm_tools};
+use sentori_testkit::{eventually, npm_tools};
+
+mod common;
+use common::Services;
 use uuid::Uuid;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sourcemap-app");
@@ -22,24 +25,7 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sourcemap-a
 // ---------------------------------------------------------------------------
 // Services
 
-struct Services {
-    stack: TestStack,
-    ingest: ServiceProcess,
-    _processor: ServiceProcess,
-    admin: ServiceProcess,
-    data_dir: tempfile::TempDir,
-    client: reqwest::Client,
-}
-
 impl Services {
-    async fn start(extra_admin_env: &[(&str, &str)]) -> Self {
-        let stack = TestStack::new().await;
-        let data_dir = tempfile::tempdir().expect("a data directory");
-        let admin_env: Vec<(String, String)> = extra_admin_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let [ingest, processor, admin] = stack.start_pipeline(data_dir.path(), &admin_env).await;
-        Self { stack, ingest, _processor: processor, admin, data_dir, client: reqwest::Client::new() }
-    }
-
     fn token(&self) -> &str {
         &self.stack.dev_token
     }
