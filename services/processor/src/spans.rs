@@ -198,7 +198,9 @@ pub fn handle_offline(envelope: &Envelope) -> Result<usize, ProcessError> {
 }
 
 /// Folds the batch's new spans into the trace summaries. Only spans stored
-/// for the first time reach here, so counts stay exact under redelivery.
+/// for the first time reach here, so counts stay exact under redelivery. A
+/// trace's duration is the extent of all its spans, not the root's own
+/// duration: a child may outlive the root, and spans may start before it.
 async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spans: &[&Span<'_>]) -> Result<(), ProcessError> {
     let traces = trace_deltas(spans);
     let ids: Vec<Uuid> = traces.keys().copied().collect();
@@ -218,7 +220,7 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
         "INSERT INTO traces AS t (project_id, trace_id, root_op, root_name, root_duration_ms, started_at, ended_at,
                                   duration_ms, span_count, error_count, status, services)
          SELECT $1, u.trace_id, u.root_op, u.root_name, u.root_duration_ms, u.started_at, u.ended_at,
-                COALESCE(u.root_duration_ms, (extract(epoch FROM u.ended_at - u.started_at) * 1000)::bigint),
+                (extract(epoch FROM u.ended_at - u.started_at) * 1000)::bigint,
                 u.span_count, u.error_count, u.status,
                 CASE WHEN u.services = '' THEN '{}'::text[] ELSE string_to_array(u.services, E'\n') END
            FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
@@ -231,9 +233,8 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
              root_duration_ms = COALESCE(EXCLUDED.root_duration_ms, t.root_duration_ms),
              started_at       = LEAST(t.started_at, EXCLUDED.started_at),
              ended_at         = GREATEST(t.ended_at, EXCLUDED.ended_at),
-             duration_ms      = COALESCE(EXCLUDED.root_duration_ms, t.root_duration_ms,
-                                    (extract(epoch FROM GREATEST(t.ended_at, EXCLUDED.ended_at)
-                                                      - LEAST(t.started_at, EXCLUDED.started_at)) * 1000)::bigint),
+             duration_ms      = (extract(epoch FROM GREATEST(t.ended_at, EXCLUDED.ended_at)
+                                                  - LEAST(t.started_at, EXCLUDED.started_at)) * 1000)::bigint,
              span_count       = t.span_count + EXCLUDED.span_count,
              error_count      = t.error_count + EXCLUDED.error_count,
              status           = CASE WHEN 'error' IN (t.status, EXCLUDED.status) THEN 'error'
