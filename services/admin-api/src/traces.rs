@@ -43,14 +43,21 @@ pub struct TraceSummary {
     pub ended_at: OffsetDateTime,
     pub duration_ms: i64,
     pub span_count: i64,
+    /// Error events stored with this trace's id: the ones its page lists.
     pub error_count: i64,
+    /// Spans whose status is `error`; any makes the trace's `status` `error`.
+    pub failed_span_count: i64,
     pub status: String,
     /// The `service.name` tags of its spans, sorted.
     pub services: Vec<String>,
 }
 
-const SUMMARY_COLUMNS: &str =
-    "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count, error_count, status, services";
+/// `traces.error_count` counts failed spans; the errors a trace's page
+/// lists are events, counted here (by the `events_trace` index) so that
+/// every "errors" the dashboard shows for a trace is the same number.
+const SUMMARY_COLUMNS: &str = "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
+     (SELECT count(*) FROM events e WHERE e.project_id = traces.project_id AND e.trace_id = traces.trace_id) AS error_count,
+     error_count AS failed_span_count, status, services";
 
 /// Trace summaries, newest first.
 #[utoipa::path(get, path = "/projects/{pid}/traces", operation_id = "list_traces", tag = "traces",
@@ -151,7 +158,7 @@ pub async fn detail(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let trace = sqlx::query_as::<_, TraceSummary>(&format!(
+    let mut trace = sqlx::query_as::<_, TraceSummary>(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM traces WHERE project_id = $1 AND trace_id = $2"
     ))
     .bind(project_id)
@@ -192,6 +199,9 @@ pub async fn detail(
     .bind(trace_id)
     .fetch_all(&state.pool)
     .await?;
+    // The list the page shows, counted: an event stored between the two
+    // reads must not make the header and the list differ.
+    trace.error_count = events.len() as i64;
     Ok(cursor::with_next(axum::Json(TraceDetail { trace, span_count, spans, events }), page.next))
 }
 
