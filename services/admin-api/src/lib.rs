@@ -19,6 +19,7 @@ mod sentry_api;
 pub mod session;
 mod status;
 mod traces;
+mod transactions;
 mod web;
 
 use std::sync::Arc;
@@ -94,6 +95,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::blob))
         .routes(routes!(traces::list))
         .routes(routes!(traces::detail))
+        .routes(routes!(transactions::summary))
         .routes(routes!(releases::list))
         .routes(routes!(releases::get))
         .routes(routes!(recipients::list, recipients::create))

@@ -21,6 +21,8 @@ use crate::projects::scope;
 pub struct ListParams {
     /// The root span's op, exactly.
     op: Option<String>,
+    /// The root span's name, exactly (a row of the transaction summary).
+    name: Option<String>,
     /// `ok`, `cancelled` or `error` (the worst span status).
     status: Option<String>,
     min_duration_ms: Option<i64>,
@@ -91,6 +93,7 @@ pub async fn list(
             AND ($4::bigint IS NULL OR duration_ms >= $4)
             AND ($5::timestamptz IS NULL OR started_at < $5 OR (started_at = $5 AND trace_id > $6))
             AND ($8::text IS NULL OR services @> ARRAY[$8::text])
+            AND ($9::text IS NULL OR root_name = $9)
           ORDER BY started_at DESC, trace_id ASC LIMIT $7"
     ))
     .bind(project_id)
@@ -101,6 +104,7 @@ pub async fn list(
     .bind(after_id)
     .bind(limit + 1)
     .bind(params.service.as_deref().filter(|s| !s.is_empty()))
+    .bind(params.name.as_deref().filter(|s| !s.is_empty()))
     .fetch_all(&state.pool)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.started_at), id: row.trace_id }))

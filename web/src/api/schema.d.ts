@@ -442,6 +442,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{pid}/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Traces grouped by root span name, with duration percentiles and error rate. */
+        get: operations["list_transactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/releases/{release}/sourcemaps": {
         parameters: {
             query?: never;
@@ -1086,11 +1103,64 @@ export interface components {
             durationMs: number;
             /** Format: int64 */
             spanCount: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Error events stored with this trace's id: the ones its page lists.
+             */
             errorCount: number;
+            /**
+             * Format: int64
+             * @description Spans whose status is `error`; any makes the trace's `status` `error`.
+             */
+            failedSpanCount: number;
             status: string;
             /** @description The `service.name` tags of its spans, sorted. */
             services: string[];
+        };
+        Transaction: {
+            /** @description The root span's name its traces share. */
+            rootName: string;
+            /** Format: int64 */
+            traceCount: number;
+            /**
+             * Format: int64
+             * @description Trace durations (the extent of all of a trace's spans) at the 50th,
+             *     95th and 99th percentile, in ms: each is the duration of one of the
+             *     traces (nearest rank), never an interpolation between two.
+             */
+            p50Ms: number;
+            /** Format: int64 */
+            p95Ms: number;
+            /** Format: int64 */
+            p99Ms: number;
+            /**
+             * Format: int64
+             * @description Traces whose status is `error`: a span of theirs failed.
+             */
+            failedCount: number;
+            /**
+             * Format: double
+             * @description `failedCount / traceCount`, from 0 to 1.
+             */
+            errorRate: number;
+        };
+        /**
+         * @description The windows a summary covers, for the document.
+         * @enum {string}
+         */
+        TransactionPeriod: "1h" | "24h" | "7d" | "30d";
+        TransactionSummary: {
+            period: components["schemas"]["TransactionPeriod"];
+            /**
+             * Format: date-time
+             * @description The window's start: traces that started at or after it count.
+             */
+            since: string;
+            /**
+             * @description The most traces first, then by name. Traces whose root span has not
+             *     arrived have no name and are in no row.
+             */
+            transactions: components["schemas"]["Transaction"][];
         };
         /** @description What an upload answers. */
         UploadAnswer: {
@@ -2522,6 +2592,8 @@ export interface operations {
             query?: {
                 /** @description The root span's op, exactly. */
                 op?: string;
+                /** @description The root span's name, exactly (a row of the transaction summary). */
+                name?: string;
                 /** @description `ok`, `cancelled` or `error` (the worst span status). */
                 status?: string;
                 minDurationMs?: number;
@@ -2605,6 +2677,50 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_transactions: {
+        parameters: {
+            query?: {
+                /** @description Traces that started in the last `1h`, `24h` (default), `7d` or `30d`. */
+                period?: string;
+                /** @description How many names, the most traces first: 1 to 200, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionSummary"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -295,3 +295,33 @@ pub async fn insert_event(
         .unwrap();
     id
 }
+
+/// A trace summary row as the processor writes it: an `http.server` root
+/// named `root_name` (none: its root has not arrived), two spans, of which
+/// `failed_spans` failed.
+pub async fn insert_trace(
+    pool: &PgPool,
+    project_id: Uuid,
+    root_name: Option<&str>,
+    started_at: OffsetDateTime,
+    duration_ms: i64,
+    failed_spans: i64,
+) -> Uuid {
+    let trace_id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
+                             error_count, status)
+         VALUES ($1, $2, $3, $4, $5, $5 + $6 * interval '1 millisecond', $6, 2, $7, CASE WHEN $7 > 0 THEN 'error' ELSE 'ok' END)",
+    )
+    .bind(project_id)
+    .bind(trace_id)
+    .bind(root_name.map(|_| "http.server"))
+    .bind(root_name)
+    .bind(started_at)
+    .bind(duration_ms)
+    .bind(failed_spans)
+    .execute(pool)
+    .await
+    .unwrap();
+    trace_id
+}
