@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTicks, layoutWaterfall, visibleRows } from './waterfall';
+import { axisTicks, layoutWaterfall, revealSpan, visibleRows, visibleTree } from './waterfall';
 
 const T0 = Date.parse('2025-06-15T12:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -129,6 +129,80 @@ describe('layoutWaterfall', () => {
     expect(layout.rows.every((row) => row.depth === 0)).toBe(true);
     expect(layout.rows[0]!.span.id).toBe(`t${WIDE - 1}`);
     expect(layout.rows[WIDE - 1]!.span.id).toBe('t0');
+  });
+});
+
+describe('trace extent', () => {
+  it('runs from the earliest span start to the latest span end, whichever spans those are', () => {
+    // A span that began before the root and one that ended after it.
+    const layout = layoutWaterfall([span('root', null, 100, 300), span('early', 'root', 0, 50), span('late', 'root', 350, 400)]);
+    expect(layout.totalMs).toBe(750);
+    const root = layout.rows.find((r) => r.span.id === 'root')!;
+    expect(root.offsetPct).toBeCloseTo((100 / 750) * 100);
+    expect(root.widthPct).toBeCloseTo((300 / 750) * 100);
+  });
+});
+
+describe('collapsing subtrees', () => {
+  // req ─┬ cache
+  //      └ db ─┬ row1
+  //            └ row2 ─ fetch
+  // other (a second root)
+  const layout = layoutWaterfall([
+    span('req', null, 0, 1000),
+    span('cache', 'req', 10, 10),
+    span('db', 'req', 100, 500),
+    span('row1', 'db', 110, 10),
+    span('row2', 'db', 200, 10),
+    span('fetch', 'row2', 201, 5),
+    span('other', null, 50, 10),
+  ]);
+  const ids = (rows: readonly { span: { id: string } }[]) => rows.map((r) => r.span.id);
+
+  it('knows each row’s drawn parent and how many rows its subtree holds', () => {
+    expect(layout.rows.map((r) => [r.span.id, r.parentId, r.descendantCount])).toEqual([
+      ['req', undefined, 5],
+      ['cache', 'req', 0],
+      ['db', 'req', 3],
+      ['row1', 'db', 0],
+      ['row2', 'db', 1],
+      ['fetch', 'row2', 0],
+      ['other', undefined, 0],
+    ]);
+  });
+
+  it('hides every row under a collapsed span and keeps the span itself', () => {
+    expect(ids(visibleTree(layout.rows, new Set(['db'])))).toEqual(['req', 'cache', 'db', 'other']);
+    expect(ids(visibleTree(layout.rows, new Set(['req'])))).toEqual(['req', 'other']);
+    expect(ids(visibleTree(layout.rows, new Set(['row2', 'cache'])))).toEqual(['req', 'cache', 'db', 'row1', 'row2', 'other']);
+  });
+
+  it('keeps a collapsed span folded inside a collapsed ancestor, and shows it again once that opens', () => {
+    const collapsed = new Set(['req', 'row2']);
+    expect(ids(visibleTree(layout.rows, collapsed))).toEqual(['req', 'other']);
+    collapsed.delete('req');
+    expect(ids(visibleTree(layout.rows, collapsed))).toEqual(['req', 'cache', 'db', 'row1', 'row2', 'other']);
+  });
+
+  it('returns the rows themselves when nothing is collapsed, so 100 000 rows are not copied', () => {
+    expect(visibleTree(layout.rows, new Set())).toBe(layout.rows);
+  });
+
+  it('opens the ancestors of a span it must show, and nothing else', () => {
+    const collapsed = new Set(['req', 'db', 'row2', 'cache']);
+    expect([...revealSpan(layout.rows, collapsed, 'fetch')]).toEqual(['cache']);
+    expect(ids(visibleTree(layout.rows, revealSpan(layout.rows, collapsed, 'row1')))).toContain('row1');
+    const unchanged = new Set(['cache']);
+    expect(revealSpan(layout.rows, unchanged, 'fetch')).toBe(unchanged);
+  });
+
+  it('counts the subtrees of a chain 100 000 deep without recursing', () => {
+    const spans = Array.from({ length: 100_000 }, (_, i) => span(`s${i}`, i === 0 ? null : `s${i - 1}`, i, 1));
+    const deep = layoutWaterfall(spans);
+    expect(deep.rows[0]!.descendantCount).toBe(99_999);
+    expect(deep.rows[99_999]!.descendantCount).toBe(0);
+    expect(visibleTree(deep.rows, new Set(['s1']))).toHaveLength(2);
+    expect(revealSpan(deep.rows, new Set(['s0', 's50000']), 's99999').size).toBe(0);
   });
 });
 

@@ -25,6 +25,10 @@ export interface WaterfallRow<S extends WaterfallSpanInput> {
   offsetPct: number;
   widthPct: number;
   childCount: number;
+  /** Rows under this one at any depth: the rows that follow it, deeper than it. */
+  descendantCount: number;
+  /** The id of the row this one is drawn under (its parent, found by UUID or W3C span id); absent on a top-level row. */
+  parentId?: string;
   /** Parent id given but not part of this trace (lost, still in flight, or on a page not loaded yet). */
   orphan: boolean;
 }
@@ -115,11 +119,11 @@ export function layoutWaterfall<S extends WaterfallSpanInput>(spans: readonly S[
   const placed = new Set<string>();
   // Depth-first with an explicit stack; children are pushed last-first so
   // they come off it in start order.
-  const stack: Array<{ t: Timed<S>; depth: number }> = [];
+  const stack: Array<{ t: Timed<S>; depth: number; parentId?: string }> = [];
   const placeTree = (top: Timed<S>) => {
     stack.push({ t: top, depth: 0 });
     while (stack.length > 0) {
-      const { t, depth } = stack.pop()!;
+      const { t, depth, parentId } = stack.pop()!;
       // A parent cycle (a bad client) must not loop forever or drop spans.
       if (placed.has(t.span.id)) continue;
       placed.add(t.span.id);
@@ -132,16 +136,79 @@ export function layoutWaterfall<S extends WaterfallSpanInput>(spans: readonly S[
         offsetPct: totalMs > 0 ? clampPct((offsetMs / totalMs) * 100) : 0,
         widthPct: totalMs > 0 ? clampPct((t.duration / totalMs) * 100) : 100,
         childCount: kids.length,
+        descendantCount: 0,
+        parentId,
         orphan: depth === 0 && !!t.span.parentSpanId,
       });
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ t: kids[i]!, depth: depth + 1 });
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ t: kids[i]!, depth: depth + 1, parentId: t.span.id });
     }
   };
   for (const root of roots) placeTree(root);
   // Spans only reachable through a cycle have no root; show them at the top level.
   for (const t of timed) if (!placed.has(t.span.id)) placeTree(t);
+  countDescendants(rows);
 
   return { startMs, endMs, totalMs, rows };
+}
+
+/**
+ * Fills `descendantCount` of rows in depth-first order: a row's subtree is
+ * the run of rows after it that are deeper. One pass, with the rows still
+ * open on a stack.
+ */
+function countDescendants<S extends WaterfallSpanInput>(rows: WaterfallRow<S>[]) {
+  const open: number[] = [];
+  const close = (until: number, depth: number) => {
+    while (open.length > 0 && rows[open[open.length - 1]!]!.depth >= depth) {
+      const index = open.pop()!;
+      rows[index]!.descendantCount = until - index - 1;
+    }
+  };
+  rows.forEach((row, index) => {
+    close(index, row.depth);
+    open.push(index);
+  });
+  close(rows.length, -1);
+}
+
+/**
+ * The rows still shown when the subtrees of the spans in `collapsed` are
+ * folded: each collapsed row stays, the rows under it go. The same array
+ * when nothing is collapsed.
+ */
+export function visibleTree<S extends WaterfallSpanInput>(
+  rows: readonly WaterfallRow<S>[],
+  collapsed: ReadonlySet<string>,
+): readonly WaterfallRow<S>[] {
+  if (collapsed.size === 0) return rows;
+  const shown: WaterfallRow<S>[] = [];
+  let foldedBelow = Infinity;
+  for (const row of rows) {
+    if (row.depth > foldedBelow) continue;
+    foldedBelow = collapsed.has(row.span.id) ? row.depth : Infinity;
+    shown.push(row);
+  }
+  return shown;
+}
+
+/**
+ * `collapsed` without the spans above `spanId`, so that it shows; the same
+ * set when none of them is collapsed.
+ */
+export function revealSpan<S extends WaterfallSpanInput>(
+  rows: readonly WaterfallRow<S>[],
+  collapsed: ReadonlySet<string>,
+  spanId: string,
+): ReadonlySet<string> {
+  if (collapsed.size === 0) return collapsed;
+  const parentOf = new Map<string, string | undefined>();
+  for (const row of rows) parentOf.set(row.span.id, row.parentId);
+  const opened = new Set(collapsed);
+  // Bounded by the row count: the tree has no cycles, but a bad map must not hang the page.
+  for (let id = parentOf.get(spanId), steps = 0; id !== undefined && steps < rows.length; id = parentOf.get(id), steps++) {
+    opened.delete(id);
+  }
+  return opened.size === collapsed.size ? collapsed : opened;
 }
 
 /** The rows a scrolled list of fixed-height rows shows, plus `overscan` rows either side. */
