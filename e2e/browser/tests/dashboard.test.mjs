@@ -201,7 +201,7 @@ test('an OpenTelemetry backend continues an app trace in one waterfall, with spa
   const rows = page.getByTestId('waterfall-row');
   assert.equal(await rows.nth(0).getAttribute('data-span-id'), appSpan, "the app's span is the root");
   const indent = async (i) => rows.nth(i).locator('.wf-label').evaluate((el) => el.style.paddingLeft);
-  assert.deepEqual([await indent(0), await indent(1), await indent(2)], ['8px', '22px', '36px'], 'one tree, three levels');
+  assert.deepEqual([await indent(0), await indent(1), await indent(2)], ['22px', '36px', '50px'], 'one tree, three levels');
   assert.match(await rows.nth(1).innerText(), /GET \/cart/);
   assert.equal(await rows.nth(1).getByTestId('waterfall-kind').innerText(), 'server');
   assert.equal(await rows.nth(2).getByTestId('waterfall-kind').innerText(), 'client');

@@ -1,6 +1,6 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { type UIEvent, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { type UIEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { ApiError, api, keys, type Span, type TraceEvent } from '../../api';
 import { SpanStatusBadge } from '../../components/Badges';
 import { LoadMore } from '../../components/LoadMore';
@@ -11,7 +11,15 @@ import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { plainValue } from '../../lib/format';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
-import { axisTicks, layoutWaterfall, visibleRows, type WaterfallLayout, type WaterfallRow } from '../../lib/waterfall';
+import {
+  axisTicks,
+  layoutWaterfall,
+  revealSpan,
+  visibleRows,
+  visibleTree,
+  type WaterfallLayout,
+  type WaterfallRow,
+} from '../../lib/waterfall';
 
 /** The OpenTelemetry span kind an OTLP span arrived with (`data["otel.kind"]`, protocol.md "OTLP"). */
 export function spanKind(span: Span): string | null {
@@ -25,7 +33,30 @@ function statusMessage(span: Span): string | null {
   return typeof message === 'string' && message ? message : null;
 }
 
-function SpanDetail({ span }: { span: Span }) {
+/** The `?span=` link that selects a span of this trace (and scrolls the waterfall to it). */
+function spanLink(spanId: string): string {
+  return `?span=${encodeURIComponent(spanId)}`;
+}
+
+/** The parent span: a link to its row when it is in the trace, else its id as sent. */
+function ParentSpan({ row }: { row: WaterfallRow<Span> }) {
+  if (row.parentId) {
+    return (
+      <Link to={spanLink(row.parentId)} className="mono" data-testid="span-parent-link">
+        {row.parentId}
+      </Link>
+    );
+  }
+  if (!row.span.parentSpanId) return <>none (root)</>;
+  return (
+    <>
+      <span className="mono">{row.span.parentSpanId}</span> <span className="muted">(not received)</span>
+    </>
+  );
+}
+
+function SpanDetail({ row }: { row: WaterfallRow<Span> }) {
+  const span = row.span;
   const tags = Object.entries(span.tags ?? {});
   const data = Object.entries(span.data ?? {});
   return (
@@ -44,7 +75,7 @@ function SpanDetail({ span }: { span: Span }) {
           ['Started', <DateTime value={span.startedAt} />],
           ['Duration', formatDuration(span.durationMs)],
           ['Span ID', <span className="mono">{span.id}</span>],
-          ['Parent', span.parentSpanId ? <span className="mono">{span.parentSpanId}</span> : 'none (root)'],
+          ['Parent', <ParentSpan row={row} />],
           ['traceparent', span.traceparent ? <span className="mono">{span.traceparent}</span> : null],
         ]}
       />
@@ -65,6 +96,8 @@ function SpanDetail({ span }: { span: Span }) {
 
 /** Row height in px: fixed, so the rows on screen follow from the scroll position alone. */
 const ROW_HEIGHT = 28;
+/** Indentation per level of the tree, in px, up to 12 levels. */
+const INDENT = 14;
 /** Spans fetched without asking (ten pages); past that, "Load more" fetches a page at a time. */
 const AUTO_LOADED_SPANS = 10_000;
 
@@ -103,6 +136,68 @@ function ErrorList({ pid, errors, className, withSpan = false }: { pid: string; 
 }
 
 /**
+ * Which span is selected (`?span=` in the address, so a parent link and a
+ * shared link select one too) and which subtrees are folded. Selecting a
+ * span opens the subtrees it is in and scrolls its row into view once.
+ */
+function useWaterfallState(layout: WaterfallLayout<Span>, viewport: ReturnType<typeof useScrollViewport>) {
+  const [params, setParams] = useSearchParams();
+  const selected = params.get('span');
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const rows = useMemo(() => visibleTree(layout.rows, collapsed), [layout.rows, collapsed]);
+  const select = useCallback(
+    (spanId: string | null) =>
+      setParams(
+        (current) => {
+          const next = new URLSearchParams(current);
+          if (spanId) next.set('span', spanId);
+          else next.delete('span');
+          return next;
+        },
+        { replace: true },
+      ),
+    [setParams],
+  );
+  const toggle = useCallback(
+    (spanId: string) =>
+      setCollapsed((current) => {
+        const next = new Set(current);
+        if (!next.delete(spanId)) next.add(spanId);
+        return next;
+      }),
+    [],
+  );
+  const collapseAll = () => setCollapsed(new Set(layout.rows.filter((r) => r.childCount > 0).map((r) => r.span.id)));
+  const expandAll = () => setCollapsed(new Set());
+
+  // The span to scroll to once its row is laid out (it may be on a page
+  // still loading): set when the selection changes, not when a fold
+  // elsewhere or a new page moves the rows. Layout effects, in this order,
+  // so the scroll below sees it in the same commit.
+  const scrollTo = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    scrollTo.current = selected;
+  }, [selected]);
+  useLayoutEffect(() => {
+    if (selected) setCollapsed((current) => revealSpan(layout.rows, current, selected));
+  }, [selected, layout.rows]);
+  useLayoutEffect(() => {
+    const element = viewport.ref.current;
+    const target = scrollTo.current;
+    if (!element || !target) return;
+    const index = rows.findIndex((r) => r.span.id === target);
+    if (index < 0) return;
+    scrollTo.current = null;
+    const top = index * ROW_HEIGHT;
+    if (top < element.scrollTop || top + ROW_HEIGHT > element.scrollTop + element.clientHeight) {
+      element.scrollTop = Math.max(0, top - element.clientHeight / 2);
+    }
+  }, [rows, selected, viewport.ref]);
+
+  return { rows, selected, select, collapsed, toggle, collapseAll, expandAll };
+}
+
+/**
  * The waterfall of a trace that may hold 100 000 spans: only the rows in
  * view (and a few either side) are in the DOM; the list keeps the full
  * height so the scrollbar is true. The selected span's detail is shown
@@ -110,8 +205,8 @@ function ErrorList({ pid, errors, className, withSpan = false }: { pid: string; 
  */
 function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayout<Span>; events: TraceEvent[] }) {
   const ticks = useMemo(() => axisTicks(layout.totalMs), [layout.totalMs]);
-  const [selected, setSelected] = useState<string | null>(null);
   const viewport = useScrollViewport();
+  const { rows, selected, select, collapsed, toggle, collapseAll, expandAll } = useWaterfallState(layout, viewport);
   const eventsBySpan = useMemo(() => {
     const map = new Map<string, TraceEvent[]>();
     for (const e of events) {
@@ -122,15 +217,18 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
     }
     return map;
   }, [events]);
-  const selectedSpan = useMemo(
-    () => (selected === null ? undefined : layout.rows.find((r) => r.span.id === selected)?.span),
+  const selectedRow = useMemo(
+    () => (selected === null ? undefined : layout.rows.find((r) => r.span.id === selected)),
     [layout, selected],
   );
-  const { start, end } = visibleRows(viewport.scrollTop, viewport.height, ROW_HEIGHT, layout.rows.length);
+  const { start, end } = visibleRows(viewport.scrollTop, viewport.height, ROW_HEIGHT, rows.length);
+  const hasSubtrees = layout.rows.some((r) => r.childCount > 0);
 
   const row = (r: WaterfallRow<Span>, index: number) => {
     const errs = eventsBySpan.get(r.span.id) ?? [];
     const isSelected = selected === r.span.id;
+    const isCollapsed = collapsed.has(r.span.id);
+    const indent = 4 + Math.min(r.depth, 12) * INDENT;
     return (
       <li
         key={r.span.id}
@@ -139,8 +237,8 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
         data-testid="waterfall-row"
         data-span-id={r.span.id}
       >
-        <button type="button" className="wf-line" onClick={() => setSelected(isSelected ? null : r.span.id)} aria-expanded={isSelected}>
-          <span className="wf-label" style={{ paddingLeft: `${8 + Math.min(r.depth, 12) * 14}px` }} title={`${r.span.op} — ${r.span.name}`}>
+        <button type="button" className="wf-line" onClick={() => select(isSelected ? null : r.span.id)} aria-pressed={isSelected}>
+          <span className="wf-label" style={{ paddingLeft: `${indent + 18}px` }} title={`${r.span.op} — ${r.span.name}`}>
             <span className="mono wf-op">{r.span.op}</span> <span className="wf-name">{r.span.name}</span>
             {spanKind(r.span) && (
               <span className="badge wf-kind" data-testid="waterfall-kind">
@@ -154,6 +252,11 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
             )}
             {r.orphan && <span className="badge" title="Its parent span was not received">orphan</span>}
             {errs.length > 0 && <span className="badge badge-span-error">{errs.length} error{errs.length > 1 ? 's' : ''}</span>}
+            {isCollapsed && (
+              <span className="badge" data-testid="waterfall-hidden">
+                +{r.descendantCount}
+              </span>
+            )}
           </span>
           <span className="wf-track">
             <span
@@ -168,13 +271,37 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
             </span>
           </span>
         </button>
+        {r.childCount > 0 && (
+          <button
+            type="button"
+            className="wf-toggle"
+            style={{ left: indent }}
+            onClick={() => toggle(r.span.id)}
+            aria-expanded={!isCollapsed}
+            aria-label={`${isCollapsed ? 'Expand' : 'Collapse'} the ${r.descendantCount} spans under ${r.span.name}`}
+            title={isCollapsed ? `Show the ${r.descendantCount} spans under it` : 'Hide the spans under it'}
+            data-testid="waterfall-toggle"
+          >
+            {isCollapsed ? '▸' : '▾'}
+          </button>
+        )}
       </li>
     );
   };
 
-  const selectedErrors = selectedSpan ? (eventsBySpan.get(selectedSpan.id) ?? []) : [];
+  const selectedErrors = selectedRow ? (eventsBySpan.get(selectedRow.span.id) ?? []) : [];
   return (
     <div className="waterfall" data-testid="waterfall">
+      {hasSubtrees && (
+        <div className="wf-tools">
+          <button type="button" className="btn-link" onClick={collapseAll} data-testid="waterfall-collapse-all">
+            Collapse all
+          </button>
+          <button type="button" className="btn-link" onClick={expandAll} disabled={collapsed.size === 0} data-testid="waterfall-expand-all">
+            Expand all
+          </button>
+        </div>
+      )}
       <div className="wf-axis" aria-hidden="true">
         <span className="wf-label" />
         <span className="wf-track">
@@ -186,13 +313,13 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
         </span>
       </div>
       <div className="wf-viewport" ref={viewport.ref} onScroll={viewport.onScroll} data-testid="waterfall-viewport">
-        <ol className="wf-rows" style={{ height: layout.rows.length * ROW_HEIGHT }}>
-          {layout.rows.slice(start, end).map((r, i) => row(r, start + i))}
+        <ol className="wf-rows" style={{ height: rows.length * ROW_HEIGHT }}>
+          {rows.slice(start, end).map((r, i) => row(r, start + i))}
         </ol>
       </div>
-      {selectedSpan && (
+      {selectedRow && (
         <div className="wf-detail">
-          <SpanDetail span={selectedSpan} />
+          <SpanDetail row={selectedRow} />
           {selectedErrors.length > 0 && <ErrorList pid={pid} errors={selectedErrors} className="wf-errors" />}
         </div>
       )}
@@ -257,10 +384,22 @@ export function TracePage() {
         }
         subtitle={
           <span className="inline-facts">
-            <SpanStatusBadge status={summary.status} /> {formatDuration(summary.durationMs)} · {spanCount} spans ·{' '}
-            <span className={summary.errorCount ? 'text-danger' : undefined}>
+            <SpanStatusBadge status={summary.status} />{' '}
+            <span title="From the earliest span's start to the latest span's end" data-testid="trace-duration">
+              {formatDuration(summary.durationMs)}
+            </span>{' '}
+            · {spanCount} spans
+            {summary.failedSpanCount > 0 && (
+              <>
+                {' '}
+                · {summary.failedSpanCount} failed span{summary.failedSpanCount === 1 ? '' : 's'}
+              </>
+            )}{' '}
+            ·{' '}
+            <a href="#trace-errors" className={summary.errorCount ? 'text-danger' : 'muted'} data-testid="trace-error-count">
               {summary.errorCount} error{summary.errorCount === 1 ? '' : 's'}
-            </span> · <DateTime value={summary.startedAt} />
+            </a>{' '}
+            · <DateTime value={summary.startedAt} />
           </span>
         }
       />
@@ -279,7 +418,7 @@ export function TracePage() {
           />
         </div>
       )}
-      <section className="panel" data-testid="trace-errors">
+      <section className="panel" id="trace-errors" data-testid="trace-errors">
         <h3>Errors in this trace</h3>
         {events.length === 0 ? (
           <p className="muted">No error events were reported inside this trace.</p>
