@@ -13,6 +13,7 @@ import { SettingsPage } from './pages/settings/SettingsPage';
 import { StatusPage } from './pages/status/StatusPage';
 import { TracePage } from './pages/trace/TracePage';
 import { TracesPage } from './pages/traces/TracesPage';
+import { TransactionsPage } from './pages/traces/TransactionsPage';
 import { seg } from './lib/url';
 
 function ProjectIndex() {
@@ -37,6 +38,7 @@ export function App() {
               <Route path="issues/:iid" element={<IssuePage />} />
               <Route path="issues/:iid/events/:eid" element={<IssuePage />} />
               <Route path="traces" element={<TracesPage />} />
+              <Route path="traces/transactions" element={<TransactionsPage />} />
               <Route path="traces/:traceId" element={<TracePage />} />
               <Route path="releases" element={<ReleasesPage />} />
               <Route path="releases/:release" element={<ReleasePage />} />

@@ -33,6 +33,8 @@ import type {
   TraceDetail,
   TraceQuery,
   TraceSummary,
+  TransactionPeriod,
+  TransactionSummary,
 } from './types';
 
 const project = (pid: string) => `/projects/${seg(pid)}`;
@@ -92,6 +94,9 @@ export const traces = {
   /** One page of a trace's spans (at most 1 000), with the trace, its span count and its error events. */
   get: (pid: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<Paged<TraceDetail>> =>
     requestPaged<TraceDetail>(`${project(pid)}/traces/${seg(traceId)}`, {}, cursor, signal),
+  /** Traces that started in `period`, grouped by root span name, with duration percentiles and error rate. */
+  transactions: (pid: string, period: TransactionPeriod, signal?: AbortSignal) =>
+    request<TransactionSummary>('GET', `${project(pid)}/transactions`, { query: { period }, signal }),
 };
 
 export const releases = {

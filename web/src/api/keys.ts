@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { HistogramPeriod, IssueQuery, TraceQuery } from './types';
+import type { HistogramPeriod, IssueQuery, TraceQuery, TransactionPeriod } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -16,6 +16,7 @@ export const keys = {
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,
   traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,
   trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
+  transactions: (pid: string, period: TransactionPeriod) => ['projects', pid, 'traces', 'transactions', period] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
   artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,

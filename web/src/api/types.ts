@@ -118,6 +118,10 @@ export type TraceEvent = Schemas['TraceEvent'];
 /** One page of a trace: `spans` is a page (by start time); `spanCount` is the trace's whole count. */
 export type TraceDetail = Schemas['TraceDetail'];
 export type TraceQuery = Omit<QueryOf<'list_traces'>, 'cursor' | 'limit'>;
+/** Traces grouped by root span name over a period, the most traces first. */
+export type TransactionSummary = Schemas['TransactionSummary'];
+export type Transaction = Schemas['Transaction'];
+export type TransactionPeriod = Schemas['TransactionPeriod'];
 
 // ---- releases and artifacts ----------------------------------------------
 

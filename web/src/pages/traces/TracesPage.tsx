@@ -10,6 +10,7 @@ import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
+import { TraceTabs } from './TraceTabs';
 
 const STATUSES = ['', 'ok', 'error', 'cancelled'];
 
@@ -17,6 +18,9 @@ function readQuery(params: URLSearchParams): TraceQuery {
   const query: TraceQuery = {};
   const op = params.get('op')?.trim();
   if (op) query.op = op;
+  // Exactly as the transaction summary names it: a root name may end in a space.
+  const name = params.get('name');
+  if (name) query.name = name;
   const status = params.get('status');
   if (status && STATUSES.includes(status)) query.status = status;
   const min = Number(params.get('minDurationMs'));
@@ -37,8 +41,10 @@ export function TracesPage() {
   useEffect(() => setMin(query.minDurationMs ? String(query.minDurationMs) : ''), [query.minDurationMs]);
   const [service, setService] = useState(query.service ?? '');
   useEffect(() => setService(query.service ?? ''), [query.service]);
+  const [name, setName] = useState(query.name ?? '');
+  useEffect(() => setName(query.name ?? ''), [query.name]);
 
-  const apply = (patch: Partial<Record<'op' | 'status' | 'minDurationMs' | 'service', string>>) => {
+  const apply = (patch: Partial<Record<'op' | 'name' | 'status' | 'minDurationMs' | 'service', string>>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
       if (v) next.set(k, v);
@@ -48,7 +54,7 @@ export function TracesPage() {
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    apply({ op: op.trim(), minDurationMs: min.trim(), service: service.trim() });
+    apply({ op: op.trim(), name, minDurationMs: min.trim(), service: service.trim() });
   };
 
   const list = useInfiniteQuery({
@@ -63,8 +69,16 @@ export function TracesPage() {
   return (
     <div className="page">
       <PageHeader title="Traces" subtitle="Requests, navigations and jobs your SDKs recorded as spans." />
+      <TraceTabs pid={pid} />
       <form className="filters" onSubmit={submit} role="search" data-testid="trace-filters">
         <input placeholder="Operation, e.g. http.server" value={op} onChange={(e) => setOp(e.target.value)} aria-label="Operation" data-testid="trace-op-filter" />
+        <input
+          placeholder="Transaction, e.g. GET /cart"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          aria-label="Transaction (the root span's name)"
+          data-testid="trace-name-filter"
+        />
         <input
           placeholder="Service, e.g. checkout-api"
           value={service}
