@@ -388,7 +388,7 @@ export function TracePage() {
             <span title="From the earliest span's start to the latest span's end" data-testid="trace-duration">
               {formatDuration(summary.durationMs)}
             </span>{' '}
-            · {spanCount} spans
+            · {spanCount} span{spanCount === 1 ? '' : 's'}
             {summary.failedSpanCount > 0 && (
               <>
                 {' '}
