@@ -14,6 +14,19 @@ import { TraceTabs } from './TraceTabs';
 
 const STATUSES = ['', 'ok', 'error', 'cancelled'];
 
+type TextFilter = 'op' | 'name' | 'service';
+
+/** The filters typed as text, in the form's order; each applies on submit. */
+const TEXT_FILTERS: Array<{ key: TextFilter; placeholder: string; label: string; testId: string }> = [
+  { key: 'op', placeholder: 'Operation, e.g. http.server', label: 'Operation', testId: 'trace-op-filter' },
+  { key: 'name', placeholder: 'Transaction, e.g. GET /cart', label: "Transaction (the root span's name)", testId: 'trace-name-filter' },
+  { key: 'service', placeholder: 'Service, e.g. checkout-api', label: 'Service', testId: 'trace-service-filter' },
+];
+
+function textFiltersOf(query: TraceQuery): Record<TextFilter, string> {
+  return { op: query.op ?? '', name: query.name ?? '', service: query.service ?? '' };
+}
+
 function readQuery(params: URLSearchParams): TraceQuery {
   const query: TraceQuery = {};
   const op = params.get('op')?.trim();
@@ -35,16 +48,13 @@ export function TracesPage() {
   const { pid = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => readQuery(params), [params]);
-  const [op, setOp] = useState(query.op ?? '');
+  // What the text fields hold until submitted; the URL's values when it changes.
+  const [texts, setTexts] = useState(() => textFiltersOf(query));
+  useEffect(() => setTexts(textFiltersOf(query)), [query]);
   const [min, setMin] = useState(query.minDurationMs ? String(query.minDurationMs) : '');
-  useEffect(() => setOp(query.op ?? ''), [query.op]);
   useEffect(() => setMin(query.minDurationMs ? String(query.minDurationMs) : ''), [query.minDurationMs]);
-  const [service, setService] = useState(query.service ?? '');
-  useEffect(() => setService(query.service ?? ''), [query.service]);
-  const [name, setName] = useState(query.name ?? '');
-  useEffect(() => setName(query.name ?? ''), [query.name]);
 
-  const apply = (patch: Partial<Record<'op' | 'name' | 'status' | 'minDurationMs' | 'service', string>>) => {
+  const apply = (patch: Partial<Record<TextFilter | 'status' | 'minDurationMs', string>>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
       if (v) next.set(k, v);
@@ -54,7 +64,7 @@ export function TracesPage() {
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    apply({ op: op.trim(), name, minDurationMs: min.trim(), service: service.trim() });
+    apply({ op: texts.op.trim(), name: texts.name, service: texts.service.trim(), minDurationMs: min.trim() });
   };
 
   const list = useInfiniteQuery({
@@ -71,21 +81,16 @@ export function TracesPage() {
       <PageHeader title="Traces" subtitle="Requests, navigations and jobs your SDKs recorded as spans." />
       <TraceTabs pid={pid} />
       <form className="filters" onSubmit={submit} role="search" data-testid="trace-filters">
-        <input placeholder="Operation, e.g. http.server" value={op} onChange={(e) => setOp(e.target.value)} aria-label="Operation" data-testid="trace-op-filter" />
-        <input
-          placeholder="Transaction, e.g. GET /cart"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          aria-label="Transaction (the root span's name)"
-          data-testid="trace-name-filter"
-        />
-        <input
-          placeholder="Service, e.g. checkout-api"
-          value={service}
-          onChange={(e) => setService(e.target.value)}
-          aria-label="Service"
-          data-testid="trace-service-filter"
-        />
+        {TEXT_FILTERS.map((f) => (
+          <input
+            key={f.key}
+            placeholder={f.placeholder}
+            value={texts[f.key]}
+            onChange={(e) => setTexts((current) => ({ ...current, [f.key]: e.target.value }))}
+            aria-label={f.label}
+            data-testid={f.testId}
+          />
+        ))}
         <select value={query.status ?? ''} onChange={(e) => apply({ status: e.target.value })} aria-label="Status" data-testid="trace-status-filter">
           <option value="">Any status</option>
           <option value="ok">ok</option>
