@@ -1,12 +1,15 @@
 //! Sessions (stored once per id) and deploys (a release's deploy time).
 
+use std::collections::BTreeMap;
+
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::ProcessError;
-use crate::releases;
+use crate::hour::counted_hour;
+use crate::releases::{self, HourCounts};
 use crate::worker::BatchHandler;
 use sentori_queue::Envelope;
 
@@ -68,15 +71,17 @@ impl BatchHandler for SessionHandler {
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
         let mut tx = self.pool.begin().await?;
-        for envelope in items {
-            let row = SessionRow::parse(envelope)?;
-            releases::record_seen(&mut tx, envelope.project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
-            sqlx::query(
+        let rows = items.iter().map(|envelope| SessionRow::parse(envelope)).collect::<Result<Vec<_>, _>>()?;
+        let mut hours: BTreeMap<Uuid, BTreeMap<(&str, OffsetDateTime), HourCounts>> = BTreeMap::new();
+        for (envelope, row) in items.iter().zip(&rows) {
+            let project_id = envelope.project_id;
+            releases::record_seen(&mut tx, project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
+            let inserted = sqlx::query(
                 "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (project_id, id) DO NOTHING",
             )
-            .bind(envelope.project_id)
+            .bind(project_id)
             .bind(row.id)
             .bind(envelope.received_at())
             .bind(&row.user_id)
@@ -86,7 +91,24 @@ impl BatchHandler for SessionHandler {
             .bind(row.started_at)
             .bind(row.duration_ms)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
+            // A session is stored once, so a retried one must not count twice.
+            if !inserted {
+                continue;
+            }
+            let crashed = row.status == "crashed";
+            let hour = hours.entry(project_id).or_default().entry((&row.release, counted_hour(row.started_at, envelope.received_at())));
+            let hour = hour.or_default();
+            hour.sessions += 1;
+            hour.crashed_sessions += i64::from(crashed);
+            if let Some(user) = &row.user_id {
+                releases::record_user(&mut tx, project_id, &row.release, user, crashed).await?;
+            }
+        }
+        for (project_id, hours) in &hours {
+            releases::add_hours(&mut tx, *project_id, hours).await?;
         }
         tx.commit().await?;
         Ok(())
