@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { HistogramPeriod, IssueQuery, TraceQuery } from './types';
+import type { HistogramPeriod, IssueQuery, ReleaseIssueKind, TraceQuery } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -18,6 +18,10 @@ export const keys = {
   trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
+  releaseSeries: (pid: string, release: string, period: HistogramPeriod) =>
+    ['projects', pid, 'releases', release, 'series', period] as const,
+  releaseIssues: (pid: string, release: string, which: ReleaseIssueKind) =>
+    ['projects', pid, 'releases', release, 'issues', which] as const,
   artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,
   bundles: (pid: string, release: string) => ['projects', pid, 'releases', release, 'bundles'] as const,
   recipients: (pid: string) => ['projects', pid, 'recipients'] as const,
