@@ -436,10 +436,10 @@ pub struct IssueDetail {
 }
 
 /// How many of an issue's newest events the tag distribution counts. Every
-/// one costs a random heap read and a decompression of its payload (about
-/// 8 µs together, measured with 1 M events in docs/performance.md), so 2 000
-/// keep the issue page within its 50 ms; the dashboard shows shares, and
-/// 2 000 events put a share within about ±2 points.
+/// one costs a random heap read and a decompression of its payload, so a
+/// sample keeps the issue page within its 50 ms (docs/decisions.md, "Tag
+/// distributions"); the dashboard shows shares, which 2 000 events put
+/// within about ±2 points.
 const TAG_SAMPLE: i64 = 2_000;
 const TAG_KEYS: [&str; 5] = ["release", "environment", "os", "deviceModel", "runtime"];
 /// How many of the SDK's own tag keys the issue page lists.
