@@ -35,6 +35,13 @@ cargo build --release -p ingest -p processor -p admin-api -p sentori-bench
 ./target/release/processor-bench
 # Ingest and processor together at the highest rate they keep up with.
 ./target/release/stack-bench
+# admin-bench's browser figures: the built dashboard, Debian's Chromium and
+# playwright-core (e2e/browser's packages).
+ensure_dashboard_built
+ensure_apt_packages chromium
+if [[ ! -d e2e/browser/node_modules/playwright-core ]]; then
+  (cd e2e/browser && npm ci --no-audit --no-fund)
+fi
 # Seeds 1 M events with COPY (a few minutes, ~2 GB, dropped at the end);
 # BENCH_ADMIN_EVENTS shrinks it.
 ./target/release/admin-bench

@@ -3,7 +3,7 @@
 # playwright-core, against the real services behind deploy/nginx.conf.
 #
 #   bash e2e/browser/run.sh            (make test runs it after cargo test)
-#   bash e2e/browser/run.sh tests/traces.test.mjs   (only the files named)
+#   bash e2e/browser/run.sh tests/release.test.mjs    (some files only)
 #
 # Installs what it needs (Debian chromium and nginx, playwright-core from
 # npm, the built SPA), starts the `test` stack, creates a fresh database and
@@ -110,7 +110,9 @@ main() {
   export SENTORI_SCREENSHOT_DIR="$HERE/screenshots" CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
   log "browser tests against $SENTORI_WEB_URL (screenshots in $SENTORI_SCREENSHOT_DIR)"
   local status=0
-  (cd "$HERE" && node --test --test-concurrency=1 "${@:-tests/}") || status=$?
+  local files=("$@")
+  ((${#files[@]} > 0)) || files=(tests/)
+  (cd "$HERE" && node --test --test-concurrency=1 "${files[@]}") || status=$?
   if ((status != 0)); then
     local f
     for f in "$WORK"/*.log "$WORK"/nginx/error.log; do

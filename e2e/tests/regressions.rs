@@ -95,6 +95,15 @@ impl Pipeline {
             .unwrap()
     }
 
+    /// The ids of the issues a release's page lists as `which` (new or regressed).
+    async fn release_issues(&self, release: &str, which: &str) -> Vec<String> {
+        let url = format!("/admin/api/projects/{DEV_PROJECT_ID}/releases/{}/issues?which={which}", release.replace('@', "%40"));
+        let response = self.client.get(self.admin.url(&url)).bearer_auth(&self.stack.dev_token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let rows: Vec<Value> = response.json().await.unwrap();
+        rows.iter().map(|row| row["id"].as_str().unwrap().to_owned()).collect()
+    }
+
     /// The regressions announced so far (the outbox is emptied onto the notify stream).
     async fn announced_regressions(&self) -> Vec<String> {
         eventually("every announcement to be published", PATIENCE, || async {
@@ -159,4 +168,12 @@ async fn a_resolved_issue_regresses_only_for_a_release_first_seen_after_its_own(
     let mut expected = vec![p.issue_id("FixedError").await.to_string(), p.issue_id("NightlyError").await.to_string()];
     expected.sort();
     assert_eq!(regressed, expected, "each regression is announced once");
+
+    // Each release's page names the issue it brought back, and the ones it brought.
+    assert_eq!(p.release_issues("shop@2.0.1", "regressed").await, vec![p.issue_id("FixedError").await.to_string()]);
+    assert_eq!(p.release_issues("shop@nightly-b2c1", "regressed").await, vec![p.issue_id("NightlyError").await.to_string()]);
+    assert_eq!(p.release_issues("shop@2.0.0", "regressed").await, Vec::<String>::new(), "events that regressed nothing");
+    let mut brought = p.release_issues("shop@9.9.9", "new").await;
+    brought.sort();
+    assert_eq!(brought, expected, "both issues were first seen in 9.9.9");
 }

@@ -13,7 +13,9 @@
 //! p95 of the list and of the issue page are the `bench: issue_list_p95_ms`
 //! and `bench: issue_detail_p95_ms` lines. The releases list, which both
 //! pages load for their release pickers, has a line of its own,
-//! `bench: releases_list_p95_ms`.
+//! `bench: releases_list_p95_ms`. Then the same pages in headless Chromium,
+//! navigation to content against the dashboard's floor (see
+//! e2e/browser/bench/navigation.mjs; `BENCH_BROWSER=0` skips them).
 //!
 //! `BENCH_ADMIN_EVENTS` (default 1 000 000) and `BENCH_ADMIN_ISSUES`
 //! (default 10 000, at most a twentieth of the events) shrink the data set,
@@ -104,6 +106,11 @@ async fn main() {
     report("issue_detail_p95_ms", detail_worst.1, "ms");
     report("releases_list_p95_ms", releases, "ms");
     drop(api);
+    if std::env::var("BENCH_BROWSER").is_ok_and(|v| v == "0") {
+        eprintln!("BENCH_BROWSER=0: no browser navigation figures");
+    } else {
+        browser_navigation(&stack, &seeded).await;
+    }
     pool.close().await;
     if let Some(guard) = drop_database {
         // The database and the session's Valkey keys; the guard only covers a failed run.
@@ -112,6 +119,28 @@ async fn main() {
         stack.remove().await;
         eprintln!("dropped database {name}");
     }
+}
+
+/// The dashboard's issue list and issue page in headless Chromium, against
+/// an admin API serving the built dashboard on this seed:
+/// e2e/browser/bench/navigation.mjs prints its own `bench:` lines.
+async fn browser_navigation(stack: &TestStack, seeded: &Seeded) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the repository");
+    let web = root.join("web/dist");
+    assert!(web.join("index.html").is_file(), "{} is not built (make bench builds it; BENCH_BROWSER=0 skips this)", web.display());
+    let mut env = stack.service_env();
+    env.push(("RUST_LOG".into(), "error".into()));
+    env.push(("SENTORI_WEB_DIR".into(), web.display().to_string()));
+    let api = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let status = std::process::Command::new("node")
+        .arg(root.join("e2e/browser/bench/navigation.mjs"))
+        .env("SENTORI_WEB_URL", api.url(""))
+        .env("SENTORI_ADMIN_PASSWORD", "test-password")
+        .env("BENCH_PROJECT", DEV_PROJECT_ID.to_string())
+        .env("BENCH_ISSUE", seeded.biggest.to_string())
+        .status()
+        .expect("running node (make bench installs e2e/browser's packages)");
+    assert!(status.success(), "the browser navigation bench failed");
 }
 
 // --- The database: dropped however the run ends ------------------------------
@@ -340,7 +369,7 @@ fn plan_releases(now: i64) -> Vec<Release> {
     let step = SPAN_US / RELEASES as i64;
     (0..RELEASES)
         .map(|k| Release {
-            id: Uuid::new_v4(),
+            id: sentori_protocol::release_id(DEV_PROJECT_ID, &format!("shop@1.{k}.0")),
             name: format!("shop@1.{k}.0"),
             first_seen: now - SPAN_US - DAY_US + DAY_US / 2 + k as i64 * step,
         })
@@ -457,6 +486,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
             let mut rng = StdRng::seed_from_u64(11);
             let mut stats = vec![IssueStats { first: i64::MAX, ..Default::default() }; issues.len()];
             let mut hourly: HashMap<(u32, i64), i64> = HashMap::new();
+            let mut release_hourly: HashMap<(usize, i64), i64> = HashMap::new();
             let project = DEV_PROJECT_ID.to_string();
             let mut buf = Vec::with_capacity(CHUNK_ROWS * 4096);
             for (n, &(received, issue_index)) in schedule.iter().enumerate() {
@@ -512,6 +542,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                     (s.last, s.last_release, s.last_environment) = (timestamp, release, environment);
                 }
                 *hourly.entry((issue_index, timestamp.div_euclid(HOUR_US) * HOUR_US)).or_default() += 1;
+                *release_hourly.entry((release, timestamp.div_euclid(HOUR_US) * HOUR_US)).or_default() += 1;
 
                 if (n + 1) % CHUNK_ROWS == 0 {
                     if tx.blocking_send(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_ROWS * 4096))).is_err() {
@@ -525,7 +556,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
             if !buf.is_empty() {
                 let _ = tx.blocking_send(buf);
             }
-            (stats, hourly)
+            (stats, hourly, release_hourly)
         })
     };
     copy_in(
@@ -535,7 +566,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
         rx,
     )
     .await;
-    let (stats, hourly) = generator.join().expect("the generator thread");
+    let (stats, hourly, release_hourly) = generator.join().expect("the generator thread");
     eprintln!("  events: {:.0} s", started.elapsed().as_secs_f64());
 
     let mut rows = Vec::new();
@@ -545,6 +576,14 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
         rows.extend_from_slice(b"\t\\N\t\\N\n");
     }
     copy_rows(pool, "COPY releases (project_id, id, name, first_seen, deploy_at, environment) FROM STDIN", rows).await;
+    // The releases' rollups, which the releases list reads (the seed has no sessions).
+    let mut rows = Vec::new();
+    for ((release, hour), count) in &release_hourly {
+        let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t", releases[*release].id);
+        push_time(&mut rows, *hour);
+        let _ = writeln!(rows, "\t{count}");
+    }
+    copy_rows(pool, "COPY release_hourly (project_id, release_id, hour, events) FROM STDIN", rows).await;
 
     // Short ids in the order the issues appeared, as the processor numbers them.
     let mut order: Vec<usize> = (0..issues.len()).collect();
@@ -632,7 +671,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
     // Steady state, as autovacuum leaves it: statistics, and a visibility
     // map that lets index-only scans skip the heap.
     let started = Instant::now();
-    for table in ["events", "issues", "issue_hourly", "releases", "projects"] {
+    for table in ["events", "issues", "issue_hourly", "releases", "release_hourly", "projects"] {
         sqlx::query(&format!("VACUUM (ANALYZE) {table}")).execute(pool).await.expect("VACUUM ANALYZE");
     }
     eprintln!("  vacuum analyze: {:.0} s", started.elapsed().as_secs_f64());

@@ -19,11 +19,10 @@ use uuid::Uuid;
 pub const SCHEMA_VERSION: u16 = 4;
 const OLDEST_READABLE_VERSION: u16 = 1;
 
-/// Payloads this long or longer are stored compressed. A backlog lives in
-/// Valkey's memory and every entry is written to its append-only file, so
-/// an error event of 3.2 KB (10 frames, 20 breadcrumbs) taking 0.8 KB
-/// instead shrinks both about fourfold, for about 10 µs of ingest's CPU
-/// and 5 µs of the processor's. Below this, spans and sessions gain too
+/// Payloads this long or longer are stored compressed: a backlog lives in
+/// Valkey's memory and every entry is written to its append-only file, and
+/// a typical error event shrinks about fourfold for a few microseconds of
+/// CPU (docs/performance.md). Below this, spans and sessions gain too
 /// little to pay for it.
 pub const COMPRESS_FROM_BYTES: usize = 512;
 
@@ -139,10 +138,8 @@ impl Serialize for Payload {
     }
 }
 
-// zstd's contexts hold a few hundred KB of tables each; making one per
-// payload cost more than the work itself (`ZSTD_createDCtx` was 15 % of the
-// processor's CPU in perf when `bulk::decompress` made one per entry), so
-// each thread keeps one of each.
+// zstd's contexts hold a few hundred KB of tables each, so making one per
+// payload costs more than the work itself: each thread keeps one of each.
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };

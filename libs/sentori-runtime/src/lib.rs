@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
+pub mod bearer;
 pub mod client_addr;
 mod healthcheck;
 pub mod metrics;

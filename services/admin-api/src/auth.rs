@@ -9,13 +9,14 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sentori_protocol::{TokenKind, hash_token};
+use sentori_runtime::bearer::bearer_token;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -92,9 +93,9 @@ impl FromRequestParts<AppState> for Caller {
         // A bearer token wins over a cookie: scripts never carry the cookie,
         // and a token needs no CSRF protection (a browser never adds it by itself).
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = bearer(value).ok_or(ApiError::Unauthorized)?;
-            let resolved = state.tokens.resolve(&token).await?.ok_or(ApiError::Unauthorized)?;
-            let token = if resolved.is_dev { AdminToken::Dev } else { AdminToken::Stored { sha256: hash_token(&token) } };
+            let token = bearer_token(value).ok_or(ApiError::Unauthorized)?;
+            let resolved = state.tokens.resolve(token).await?.ok_or(ApiError::Unauthorized)?;
+            let token = if resolved.is_dev { AdminToken::Dev } else { AdminToken::Stored { sha256: hash_token(token) } };
             return match resolved.kind {
                 TokenKind::Admin => Ok(Caller::ProjectAdmin { project_id: resolved.project_id, token }),
                 TokenKind::Public => Err(ApiError::Forbidden {
@@ -122,16 +123,6 @@ impl FromRequestParts<AppState> for Operator {
         Caller::from_request_parts(parts, state).await?.require_operator()?;
         Ok(Operator)
     }
-}
-
-/// The token of an `Authorization: Bearer <token>` header value.
-pub fn bearer(value: &HeaderValue) -> Option<String> {
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -185,8 +176,8 @@ pub async fn project_guard(State(state): State<AppState>, request: Request, next
     }
     let project = (first == Some("projects")).then(|| segments.next()).flatten().and_then(|s| Uuid::try_parse(s).ok());
     if let (Some(project_id), Some(value)) = (project, request.headers().get(header::AUTHORIZATION)) {
-        if let Some(token) = bearer(value) {
-            match state.tokens.resolve(&token).await {
+        if let Some(token) = bearer_token(value) {
+            match state.tokens.resolve(token).await {
                 Ok(Some(resolved)) if resolved.kind == TokenKind::Admin && resolved.project_id != project_id => {
                     return ApiError::NotFound.into_response();
                 }

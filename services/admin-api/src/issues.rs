@@ -14,6 +14,7 @@ use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::period::{HistogramParams, Period, buckets_cte};
 use crate::projects::scope;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -435,10 +436,10 @@ pub struct IssueDetail {
 }
 
 /// How many of an issue's newest events the tag distribution counts. Every
-/// one costs a random heap read and a decompression of its payload (about
-/// 8 µs together, measured with 1 M events in docs/performance.md), so 2 000
-/// keep the issue page within its 50 ms; the dashboard shows shares, and
-/// 2 000 events put a share within about ±2 points.
+/// one costs a random heap read and a decompression of its payload, so a
+/// sample keeps the issue page within its 50 ms (docs/decisions.md, "Tag
+/// distributions"); the dashboard shows shares, which 2 000 events put
+/// within about ±2 points.
 const TAG_SAMPLE: i64 = 2_000;
 const TAG_KEYS: [&str; 5] = ["release", "environment", "os", "deviceModel", "runtime"];
 /// How many of the SDK's own tag keys the issue page lists.
@@ -526,13 +527,6 @@ fn most_common_keys(by_key: HashMap<String, Vec<TagValue>>, limit: usize) -> ser
         .collect()
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HistogramParams {
-    /// `24h` (default): 24 hourly buckets; `14d` or `90d`: daily buckets (UTC days).
-    period: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistogramBucket {
@@ -554,71 +548,15 @@ pub enum IssueStatus {
     Silenced,
 }
 
-/// The periods a histogram covers, for the document.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub enum HistogramPeriod {
-    #[schema(rename = "24h")]
-    Day,
-    #[schema(rename = "14d")]
-    TwoWeeks,
-    #[schema(rename = "90d")]
-    Quarter,
-}
-
-/// A histogram bucket's length, for the document.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum HistogramUnit {
-    Hour,
-    Day,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Histogram {
-    #[schema(value_type = HistogramPeriod)]
+    #[schema(value_type = crate::period::HistogramPeriod)]
     pub period: String,
-    #[schema(value_type = HistogramUnit)]
+    #[schema(value_type = crate::period::HistogramUnit)]
     pub bucket: String,
     /// Oldest first; the last is the current (partial) hour or day.
     pub buckets: Vec<HistogramBucket>,
-}
-
-#[derive(Clone, Copy)]
-enum Period {
-    Day,
-    TwoWeeks,
-    Quarter,
-}
-
-impl Period {
-    fn parse(value: Option<&str>) -> Result<Self, ApiError> {
-        match value.unwrap_or("24h") {
-            "24h" => Ok(Period::Day),
-            "14d" => Ok(Period::TwoWeeks),
-            "90d" => Ok(Period::Quarter),
-            _ => Err(ApiError::invalid("period", "must be one of 24h, 14d, 90d")),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Period::Day => "24h",
-            Period::TwoWeeks => "14d",
-            Period::Quarter => "90d",
-        }
-    }
-
-    /// The bucket's `date_trunc` unit, its length in hours, and how many there are.
-    fn buckets(self) -> (&'static str, i32, i32) {
-        match self {
-            Period::Day => ("hour", 1, 24),
-            Period::TwoWeeks => ("day", 24, 14),
-            Period::Quarter => ("day", 24, 90),
-        }
-    }
 }
 
 /// An issue's events over the last 24 hours, 14 or 90 days, counted by
@@ -636,22 +574,17 @@ pub async fn histogram(
     scope(&state, &caller, project_id).await?;
     let period = Period::parse(non_empty(&params.period))?;
     let (unit, hours, count) = period.buckets();
-    // Steps in hours, not days: adding a day to a `timestamptz` follows the
-    // session's time zone, and a daylight-saving change would shift buckets
-    // off the UTC midnights. No rows at all: the issue does not exist.
-    let rows: Vec<(OffsetDateTime, i64)> = sqlx::query_as(
-        "WITH buckets AS (
-             SELECT start FROM generate_series(
-                 date_trunc($3, now(), 'UTC') - ($5 - 1) * make_interval(hours => $4),
-                 date_trunc($3, now(), 'UTC'),
-                 make_interval(hours => $4)) AS start
-              WHERE EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2))
+    // No rows at all: the issue does not exist.
+    let query = format!(
+        "WITH {}
          SELECT b.start, coalesce(sum(h.count), 0)::bigint
            FROM buckets b
            LEFT JOIN issue_hourly h
              ON h.project_id = $1 AND h.issue_id = $2 AND h.hour >= b.start AND h.hour < b.start + make_interval(hours => $4)
           GROUP BY b.start ORDER BY b.start",
-    )
+        buckets_cte("EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
+    );
+    let rows: Vec<(OffsetDateTime, i64)> = sqlx::query_as(&query)
     .bind(project_id)
     .bind(issue_id)
     .bind(unit)

@@ -11,6 +11,7 @@ mod events;
 mod extract;
 mod issues;
 pub mod login_limit;
+mod period;
 mod projects;
 mod recipients;
 mod release_version;
@@ -98,6 +99,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transactions::summary))
         .routes(routes!(releases::list))
         .routes(routes!(releases::get))
+        .routes(routes!(releases::series))
+        .routes(routes!(releases::issues))
         .routes(routes!(recipients::list, recipients::create))
         .routes(routes!(recipients::update, recipients::delete))
         .routes(routes!(status::status))

@@ -11,25 +11,29 @@ use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
+use crate::period::{HistogramParams, Period, buckets_cte};
 use crate::projects::scope;
 
 /// Completes a query whose `page` CTE holds release rows of project `$1`
 /// (`id, name, first_seen, deploy_at`) with their health numbers.
+///
+/// The numbers come from the rollups the processor keeps (`release_hourly`,
+/// `release_users`), not from counting events and sessions per request.
 const WITH_HEALTH: &str = "
          SELECT page.id, page.name, page.first_seen, page.deploy_at,
-                (SELECT count(*) FROM events e WHERE e.project_id = $1 AND e.release = page.name) AS event_count,
+                coalesce(h.events, 0) AS event_count,
                 (SELECT count(*) FROM issues i WHERE i.project_id = $1 AND i.first_release = page.name) AS new_issue_count,
-                s.sessions AS session_count,
-                CASE WHEN s.sessions > 0 THEN 1.0 - s.crashed::float8 / s.sessions END AS crash_free_sessions,
-                CASE WHEN s.users > 0 THEN 1.0 - s.crashed_users::float8 / s.users END AS crash_free_users,
+                coalesce(h.sessions, 0) AS session_count,
+                CASE WHEN h.sessions > 0 THEN 1.0 - h.crashed::float8 / h.sessions END AS crash_free_sessions,
+                CASE WHEN u.users > 0 THEN 1.0 - u.crashed::float8 / u.users END AS crash_free_users,
                 (SELECT count(*) FROM artifacts a WHERE a.project_id = $1 AND a.release_id = page.id) AS artifact_count
            FROM page
            CROSS JOIN LATERAL (
-               SELECT count(*) AS sessions,
-                      count(*) FILTER (WHERE status = 'crashed') AS crashed,
-                      count(DISTINCT user_id) AS users,
-                      count(DISTINCT user_id) FILTER (WHERE status = 'crashed') AS crashed_users
-                 FROM sessions WHERE project_id = $1 AND release = page.name) s
+               SELECT sum(events)::bigint AS events, sum(sessions)::bigint AS sessions, sum(crashed_sessions)::bigint AS crashed
+                 FROM release_hourly WHERE project_id = $1 AND release_id = page.id) h
+           CROSS JOIN LATERAL (
+               SELECT count(*) AS users, count(*) FILTER (WHERE crashed) AS crashed
+                 FROM release_users WHERE project_id = $1 AND release_id = page.id) u
           ORDER BY page.first_seen DESC, page.id ASC";
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -42,6 +46,8 @@ pub struct ReleaseRow {
     pub first_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub deploy_at: Option<OffsetDateTime>,
+    /// Events received from this release, including those retention has
+    /// since removed.
     pub event_count: i64,
     /// Issues first seen in this release.
     pub new_issue_count: i64,
@@ -157,4 +163,163 @@ pub async fn get(
     );
     let row = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&release).fetch_optional(&state.pool).await?;
     row.map(axum::Json).ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseBucket {
+    /// The bucket's first instant (a UTC hour or day); it ends where the next begins.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    /// Events from this release that happened in the bucket.
+    pub events: i64,
+    /// Sessions of this release that started in the bucket, and how many crashed.
+    pub sessions: i64,
+    pub crashed_sessions: i64,
+    /// Distinct users of those sessions, and how many of them had a crashed one.
+    pub users: i64,
+    pub crashed_users: i64,
+    /// All of the project's sessions and events in the bucket, every release
+    /// together: a release's adoption is its share of them.
+    pub project_sessions: i64,
+    pub project_events: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseSeries {
+    #[schema(value_type = crate::period::HistogramPeriod)]
+    pub period: String,
+    #[schema(value_type = crate::period::HistogramUnit)]
+    pub bucket: String,
+    /// Oldest first; the last is the current (partial) hour or day.
+    pub buckets: Vec<ReleaseBucket>,
+}
+
+/// A release over the last 24 hours, 14 or 90 days: its events, sessions,
+/// crashes and users, beside the whole project's, per hour or day. Events
+/// count when they happened and sessions when they started (each clamped to
+/// its arrival), as in the issue histogram.
+#[utoipa::path(get, path = "/projects/{pid}/releases/{release}/series", tag = "releases",
+    params(("pid" = Uuid, Path), ("release" = String, Path, description = "The release name, percent-encoded"), HistogramParams),
+    responses((status = 200, body = ReleaseSeries), (status = 400), (status = 404, description = "The project has no release of that name")))]
+pub async fn series(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, release)): Path<(Uuid, String)>,
+    Query(params): Query<HistogramParams>,
+) -> Result<axum::Json<ReleaseSeries>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let period = Period::parse(params.period.as_deref().map(str::trim).filter(|p| !p.is_empty()))?;
+    let (unit, hours, count) = period.buckets();
+    // Users per bucket come from the release's sessions (distinct users do not
+    // add up across hours); one pass over them, bucketed like the rollups.
+    let query = format!(
+        "WITH {},
+         hourly AS (
+             SELECT b.start,
+                    coalesce(sum(h.events) FILTER (WHERE h.release_id = $6), 0)::bigint AS events,
+                    coalesce(sum(h.sessions) FILTER (WHERE h.release_id = $6), 0)::bigint AS sessions,
+                    coalesce(sum(h.crashed_sessions) FILTER (WHERE h.release_id = $6), 0)::bigint AS crashed_sessions,
+                    coalesce(sum(h.sessions), 0)::bigint AS project_sessions,
+                    coalesce(sum(h.events), 0)::bigint AS project_events
+               FROM buckets b
+               LEFT JOIN release_hourly h
+                 ON h.project_id = $1 AND h.hour >= b.start AND h.hour < b.start + make_interval(hours => $4)
+              GROUP BY b.start),
+         users AS (
+             SELECT date_trunc($3, least(started_at, received_at), 'UTC') AS start,
+                    count(DISTINCT user_id) AS users,
+                    count(DISTINCT user_id) FILTER (WHERE status = 'crashed') AS crashed_users
+               FROM sessions
+              WHERE project_id = $1 AND release = $2
+                AND least(started_at, received_at) >= (SELECT min(start) FROM buckets)
+              GROUP BY 1)
+         SELECT hourly.*, coalesce(users.users, 0) AS users, coalesce(users.crashed_users, 0) AS crashed_users
+           FROM hourly LEFT JOIN users USING (start)
+          ORDER BY hourly.start",
+        buckets_cte("EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND id = $6)")
+    );
+    let buckets = sqlx::query_as::<_, ReleaseBucket>(&query)
+        .bind(project_id)
+        .bind(&release)
+        .bind(unit)
+        .bind(hours)
+        .bind(count)
+        .bind(sentori_protocol::release_id(project_id, &release))
+        .fetch_all(&state.pool)
+        .await?;
+    if buckets.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(axum::Json(ReleaseSeries { period: period.name().to_owned(), bucket: unit.to_owned(), buckets }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReleaseIssuesParams {
+    /// `new` (default): issues first seen in the release; `regressed`: issues
+    /// whose latest regression came with an event from it.
+    which: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseIssue {
+    pub id: Uuid,
+    pub short_id: i64,
+    pub title: String,
+    pub culprit: Option<String>,
+    #[schema(value_type = crate::issues::IssueStatus)]
+    pub status: String,
+    pub level: String,
+    pub event_count: i64,
+    pub user_count: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+}
+
+/// How many issues a release page lists of each kind; the issue list,
+/// filtered by release, has them all.
+const RELEASE_ISSUES_MAX: i64 = 50;
+
+/// The issues a release brought (new) or brought back (regressed), the most
+/// frequent first.
+#[utoipa::path(get, path = "/projects/{pid}/releases/{release}/issues", tag = "releases",
+    params(("pid" = Uuid, Path), ("release" = String, Path, description = "The release name, percent-encoded"), ReleaseIssuesParams),
+    responses((status = 200, body = [ReleaseIssue]), (status = 400), (status = 404, description = "The project has no release of that name")))]
+pub async fn issues(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, release)): Path<(Uuid, String)>,
+    Query(params): Query<ReleaseIssuesParams>,
+) -> Result<axum::Json<Vec<ReleaseIssue>>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let column = match params.which.as_deref().map(str::trim).filter(|w| !w.is_empty()).unwrap_or("new") {
+        "new" => "first_release",
+        "regressed" => "regressed_in_release",
+        _ => return Err(ApiError::invalid("which", "must be new or regressed")),
+    };
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
+        .bind(project_id)
+        .bind(&release)
+        .fetch_one(&state.pool)
+        .await?;
+    if !exists {
+        return Err(ApiError::NotFound);
+    }
+    let query = format!(
+        "SELECT id, short_id, title, culprit, status, level, event_count, user_count, first_seen, last_seen
+           FROM issues WHERE project_id = $1 AND {column} = $2
+          ORDER BY event_count DESC, id LIMIT $3"
+    );
+    let rows = sqlx::query_as::<_, ReleaseIssue>(&query)
+        .bind(project_id)
+        .bind(&release)
+        .bind(RELEASE_ISSUES_MAX)
+        .fetch_all(&state.pool)
+        .await?;
+    Ok(axum::Json(rows))
 }

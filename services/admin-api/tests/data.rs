@@ -429,7 +429,7 @@ async fn traces_releases_recipients_attachments_and_status() {
     let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/traces/{}", Uuid::new_v4())).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("notFound")));
 
-    // Releases with health numbers.
+    // Releases, newest first, with their issue and artifact numbers.
     for (name, ago) in [("app@1.0.0", 2), ("app@1.1.0", 1)] {
         sqlx::query("INSERT INTO releases (project_id, id, name, first_seen, deploy_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(pid)
@@ -441,28 +441,15 @@ async fn traces_releases_recipients_attachments_and_status() {
             .await
             .unwrap();
     }
-    for (user, status) in [("u1", "ok"), ("u1", "crashed"), ("u2", "ok"), ("u3", "exited")] {
-        sqlx::query(
-            "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
-             VALUES ($1, $2, now(), $3, 'app@1.0.0', 'prod', $4, now(), 1000)",
-        )
-        .bind(pid)
-        .bind(Uuid::new_v4())
-        .bind(user)
-        .bind(status)
-        .execute(&api.pool)
-        .await
-        .unwrap();
-    }
     let (status, releases, _) = get(&api, &session, &format!("/projects/{pid}/releases")).await;
     assert_eq!(status, 200, "{releases}");
     assert_eq!(releases[0]["name"], "app@1.1.0");
     assert!(releases[0]["deployAt"].is_string());
     assert!(releases[0]["crashFreeSessions"].is_null());
     let old = &releases[1];
-    assert_eq!((old["eventCount"].as_i64(), old["newIssueCount"].as_i64(), old["sessionCount"].as_i64()), (Some(1), Some(1), Some(4)));
-    assert_eq!(old["crashFreeSessions"].as_f64(), Some(0.75));
-    assert!((old["crashFreeUsers"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    // Event and session numbers come from the processor's rollups: e2e
+    // traces_and_releases.rs sends them through the real pipeline.
+    assert_eq!(old["newIssueCount"].as_i64(), Some(1));
     assert_eq!(old["artifactCount"], 0);
     assert!(old["deployAt"].is_null());
     let (status, one, _) = get(&api, &session, &format!("/projects/{pid}/releases/app%401.0.0")).await;

@@ -107,12 +107,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
 const SENTORI_TOKEN: &str = "x-sentori-token";
 
 fn authorization(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    sentori_runtime::bearer::bearer_token(headers.get(AUTHORIZATION)?).map(str::to_owned)
 }
 
 fn token_from_query(query: &str) -> Option<String> {

@@ -136,7 +136,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn(cors::cors))
+        .layer(axum::middleware::from_fn_with_state(cors::V1, cors::cors))
         .with_state(state.clone());
     Router::new().nest("/v1", sentori_runtime::instrument_http(v1, "ingest")).merge(sentry::router(state))
 }

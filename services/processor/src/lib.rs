@@ -11,6 +11,7 @@ mod config;
 mod dedupe;
 mod error;
 mod events;
+mod hour;
 pub mod grouping;
 mod quota;
 mod releases;

@@ -25,6 +25,9 @@ import type {
   Recipient,
   RecipientInput,
   Release,
+  ReleaseIssue,
+  ReleaseIssueKind,
+  ReleaseSeries,
   ReleaseSort,
   SentoriEvent,
   SystemStatus,
@@ -104,6 +107,12 @@ export const releases = {
     requestPage<Release>(`${project(pid)}/releases`, sort === 'firstSeen' ? {} : { sort }, cursor, signal),
   get: (pid: string, release: string, signal?: AbortSignal) =>
     request<Release>('GET', `${project(pid)}/releases/${seg(release)}`, { signal }),
+  /** The release's events, sessions, crashes and users per hour or day, beside the project's. */
+  series: (pid: string, release: string, period: HistogramPeriod, signal?: AbortSignal) =>
+    request<ReleaseSeries>('GET', `${project(pid)}/releases/${seg(release)}/series`, { query: { period }, signal }),
+  /** The issues the release brought (`new`) or brought back (`regressed`), the most frequent first. */
+  issues: (pid: string, release: string, which: ReleaseIssueKind, signal?: AbortSignal) =>
+    request<ReleaseIssue[]>('GET', `${project(pid)}/releases/${seg(release)}/issues`, { query: { which }, signal }),
   artifacts: (pid: string, release: string, signal?: AbortSignal) =>
     request<Artifact[]>('GET', `${project(pid)}/releases/${seg(release)}/artifacts`, { signal }),
   deleteArtifact: (pid: string, release: string, aid: string) =>

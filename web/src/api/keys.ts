@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { HistogramPeriod, IssueQuery, TraceQuery, TransactionPeriod } from './types';
+import type { HistogramPeriod, IssueQuery, ReleaseIssueKind, TraceQuery, TransactionPeriod } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -19,6 +19,10 @@ export const keys = {
   transactions: (pid: string, period: TransactionPeriod) => ['projects', pid, 'traces', 'transactions', period] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
+  releaseSeries: (pid: string, release: string, period: HistogramPeriod) =>
+    ['projects', pid, 'releases', release, 'series', period] as const,
+  releaseIssues: (pid: string, release: string, which: ReleaseIssueKind) =>
+    ['projects', pid, 'releases', release, 'issues', which] as const,
   artifacts: (pid: string, release: string) => ['projects', pid, 'releases', release, 'artifacts'] as const,
   bundles: (pid: string, release: string) => ['projects', pid, 'releases', release, 'bundles'] as const,
   recipients: (pid: string) => ['projects', pid, 'recipients'] as const,

@@ -365,6 +365,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{pid}/releases/{release}/issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The issues a release brought (new) or brought back (regressed), the most
+         *     frequent first.
+         */
+        get: operations["issues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{pid}/releases/{release}/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A release over the last 24 hours, 14 or 90 days: its events, sessions,
+         *     crashes and users, beside the whole project's, per hour or day. Events
+         *     count when they happened and sessions when they started (each clamped to
+         *     its arrival), as in the issue histogram.
+         */
+        get: operations["series"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{pid}/tokens": {
         parameters: {
             query?: never;
@@ -932,13 +974,69 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        ReleaseBucket: {
+            /**
+             * Format: date-time
+             * @description The bucket's first instant (a UTC hour or day); it ends where the next begins.
+             */
+            start: string;
+            /**
+             * Format: int64
+             * @description Events from this release that happened in the bucket.
+             */
+            events: number;
+            /**
+             * Format: int64
+             * @description Sessions of this release that started in the bucket, and how many crashed.
+             */
+            sessions: number;
+            /** Format: int64 */
+            crashedSessions: number;
+            /**
+             * Format: int64
+             * @description Distinct users of those sessions, and how many of them had a crashed one.
+             */
+            users: number;
+            /** Format: int64 */
+            crashedUsers: number;
+            /**
+             * Format: int64
+             * @description All of the project's sessions and events in the bucket, every release
+             *     together: a release's adoption is its share of them.
+             */
+            projectSessions: number;
+            /** Format: int64 */
+            projectEvents: number;
+        };
+        ReleaseIssue: {
+            /** Format: uuid */
+            id: string;
+            /** Format: int64 */
+            shortId: number;
+            title: string;
+            culprit?: string | null;
+            status: components["schemas"]["IssueStatus"];
+            level: string;
+            /** Format: int64 */
+            eventCount: number;
+            /** Format: int64 */
+            userCount: number;
+            /** Format: date-time */
+            firstSeen: string;
+            /** Format: date-time */
+            lastSeen: string;
+        };
         ReleaseRow: {
             name: string;
             /** Format: date-time */
             firstSeen: string;
             /** Format: date-time */
             deployAt?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Events received from this release, including those retention has
+             *     since removed.
+             */
             eventCount: number;
             /**
              * Format: int64
@@ -959,6 +1057,12 @@ export interface components {
             crashFreeUsers?: number | null;
             /** Format: int64 */
             artifactCount: number;
+        };
+        ReleaseSeries: {
+            period: components["schemas"]["HistogramPeriod"];
+            bucket: components["schemas"]["HistogramUnit"];
+            /** @description Oldest first; the last is the current (partial) hour or day. */
+            buckets: components["schemas"]["ReleaseBucket"][];
         };
         RetentionRun: {
             /** Format: date-time */
@@ -2421,6 +2525,131 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    issues: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `new` (default): issues first seen in the release; `regressed`: issues
+                 *     whose latest regression came with an event from it.
+                 */
+                which?: string;
+            };
+            header?: never;
+            path: {
+                pid: string;
+                /** @description The release name, percent-encoded */
+                release: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseIssue"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The project has no release of that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    series: {
+        parameters: {
+            query?: {
+                /** @description `24h` (default): 24 hourly buckets; `14d` or `90d`: daily buckets (UTC days). */
+                period?: string;
+            };
+            header?: never;
+            path: {
+                pid: string;
+                /** @description The release name, percent-encoded */
+                release: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseSeries"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The project has no release of that name */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -128,6 +128,10 @@ export type TransactionPeriod = Schemas['TransactionPeriod'];
 /** `firstSeen`: newest first; `version`: highest version first (semver-aware, build number last). */
 export type ReleaseSort = 'firstSeen' | 'version';
 export type Release = Schemas['ReleaseRow'];
+export type ReleaseSeries = Schemas['ReleaseSeries'];
+export type ReleaseBucket = Schemas['ReleaseBucket'];
+export type ReleaseIssue = Schemas['ReleaseIssue'];
+export type ReleaseIssueKind = 'new' | 'regressed';
 export type ArtifactKind = 'sourcemap' | 'minified' | 'other' | (string & {});
 export type Artifact = Schemas['ArtifactRow'];
 /** A file of an artifact bundle uploaded by sentry-cli. */

@@ -34,4 +34,22 @@ describe('sparkline', () => {
   it('returns empty paths for no data', () => {
     expect(sparkline([], 30, 10)).toEqual({ line: '', area: '', max: 0, total: 0 });
   });
+
+  it('scales to a ceiling larger than the data, as shares do', () => {
+    expect(sparkline([0.5, 1], 100, 20, 2, 1).line).toBe('M0,10 L100,2');
+    expect(sparkline([0.5, 1], 100, 20, 2).line).toBe('M0,10 L100,2');
+    expect(sparkline([0.25, 0.5], 100, 20, 2, 1).line).toBe('M0,14 L100,10');
+  });
+
+  it('breaks the line at a gap and draws no area under a broken line', () => {
+    const s = sparkline([1, null, 1, 1], 30, 10, 0);
+    expect(s.line).toBe('M0,0 L5,0 M20,0 L30,0');
+    expect(s.area).toBe('');
+    expect([s.max, s.total]).toEqual([1, 3]);
+  });
+
+  it('draws a value between two gaps as a dash a bucket wide', () => {
+    expect(sparkline([null, 1, null], 40, 10, 0).line).toBe('M10,0 L30,0');
+    expect(sparkline([null, null, 0.5], 40, 10, 0, 1).line).toBe('M30,5 L40,5');
+  });
 });

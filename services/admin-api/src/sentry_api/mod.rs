@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::artifacts::{ArtifactConfig, Artifacts};
-use crate::auth::bearer;
+use sentori_runtime::bearer::bearer_token;
 use crate::error::ApiError;
 
 /// What the `/api/0/` handlers share besides the app state.
@@ -130,8 +130,8 @@ pub struct CliProject {
 impl CliProject {
     async fn of(headers: &HeaderMap, state: &AppState) -> Result<Option<Self>, CliError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-        let token = bearer(value).ok_or(CliError::Unauthorized)?;
-        let resolved = state.tokens.resolve(&token).await?.ok_or(CliError::Unauthorized)?;
+        let token = bearer_token(value).ok_or(CliError::Unauthorized)?;
+        let resolved = state.tokens.resolve(token).await?.ok_or(CliError::Unauthorized)?;
         match resolved.kind {
             TokenKind::Admin => Ok(Some(CliProject { project_id: resolved.project_id, number: resolved.project_number })),
             TokenKind::Public => Err(CliError::PublicToken),

@@ -1,15 +1,12 @@
-//! What Sentry SDKs read from an answer besides its status: CORS headers
-//! for browsers, and `X-Sentry-Rate-Limits`, which tells an SDK which
-//! categories of data to stop sending and for how long.
+//! What Sentry SDKs read from an answer besides its status:
+//! `X-Sentry-Rate-Limits`, which tells an SDK which categories of data to
+//! stop sending and for how long (CORS is `crate::cors::SENTRY`).
 //!
 //! Grammar (protocol.md): a comma-separated list of
 //! `<seconds>:<category>;<category>…:<scope>[:<reason>]`; an empty category
 //! list means every category, and the scope is always present.
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sentori_store::quotas::Category;
 use time::OffsetDateTime;
@@ -18,27 +15,6 @@ use super::Failure;
 use crate::error::IngestError;
 
 pub const RATE_LIMITS: &str = "x-sentry-rate-limits";
-
-const ALLOWED_HEADERS: &str = "X-Sentry-Auth, Authorization, Content-Type, Content-Encoding, sentry-trace, baggage";
-const EXPOSED_HEADERS: &str = "X-Sentry-Rate-Limits, Retry-After";
-
-pub async fn cors(request: Request, next: Next) -> Response {
-    let mut response = if request.method() == Method::OPTIONS {
-        let mut preflight = Response::new(Body::empty());
-        *preflight.status_mut() = StatusCode::NO_CONTENT;
-        let headers = preflight.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
-        preflight
-    } else {
-        next.run(request).await
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
-    response
-}
 
 /// The Sentry data categories a Sentori quota stops.
 fn categories(category: Category) -> &'static str {

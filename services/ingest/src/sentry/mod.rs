@@ -48,7 +48,7 @@ pub const ENVELOPE_LIMIT: usize = 8 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/{*rest}", post(post_api))
-        .layer(axum::middleware::from_fn(limits::cors))
+        .layer(axum::middleware::from_fn_with_state(crate::cors::SENTRY, crate::cors::cors))
         .with_state(state);
     sentori_runtime::instrument_http(api, "ingest")
 }

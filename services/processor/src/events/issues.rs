@@ -139,10 +139,12 @@ pub async fn mark_regressions(
 ) -> Result<Vec<(Uuid, i64)>, ProcessError> {
     let ids: Vec<Uuid> = deltas.keys().map(|f| issues[*f].id).collect();
     let newest: Vec<Option<OffsetDateTime>> = deltas.values().map(|d| d.newest_release_seen).collect();
+    let releases: Vec<Option<&str>> = deltas.values().map(|d| d.newest_release).collect();
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
         "UPDATE issues AS i
-            SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1
-           FROM UNNEST($2::uuid[], $3::timestamptz[]) AS b(id, newest_release_seen)
+            SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1,
+                regressed_in_release = b.newest_release
+           FROM UNNEST($2::uuid[], $3::timestamptz[], $4::text[]) AS b(id, newest_release_seen, newest_release)
           WHERE i.project_id = $1 AND i.id = b.id AND i.status = 'resolved'
             AND (i.resolved_in_release IS NULL
                  OR b.newest_release_seen > COALESCE(
@@ -154,6 +156,7 @@ pub async fn mark_regressions(
     .bind(project_id)
     .bind(&ids)
     .bind(&newest)
+    .bind(&releases)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows)

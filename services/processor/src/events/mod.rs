@@ -152,6 +152,8 @@ struct IssueDelta<'a> {
     /// The latest first-seen time among the releases of the batch's events:
     /// decides whether a resolved issue regressed.
     newest_release_seen: Option<OffsetDateTime>,
+    /// The release that time belongs to: the one a regression happened in.
+    newest_release: Option<&'a str>,
 }
 
 impl BatchHandler for EventHandler {
@@ -218,6 +220,7 @@ async fn store_project_events<'e>(
     let new_users = rows::record_users(tx, project_id, &events, &issue_ids).await?;
     // From here on, rows other batches update too.
     rows::count_hours(tx, project_id, &events, &issue_ids).await?;
+    rows::count_release_hours(tx, project_id, &events).await?;
     let regressed = issues::mark_regressions(tx, project_id, &deltas, &issue_ids).await?;
     issues::add_counts(tx, project_id, &deltas, &issue_ids, &new_users).await?;
 
@@ -265,6 +268,7 @@ fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, Offset
             first: event,
             last: event,
             newest_release_seen: None,
+            newest_release: None,
         });
         delta.count += 1;
         if event.timestamp < delta.first.timestamp {
@@ -275,7 +279,10 @@ fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, Offset
             delta.kind = &event.kind;
             delta.level = &event.level;
         }
-        delta.newest_release_seen = delta.newest_release_seen.max(seen);
+        if seen > delta.newest_release_seen {
+            delta.newest_release_seen = seen;
+            delta.newest_release = Some(&event.release);
+        }
     }
     deltas
 }

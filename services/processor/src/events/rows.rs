@@ -6,12 +6,14 @@ use std::io::Write;
 
 use sqlx::{Postgres, Transaction};
 use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, Time, UtcOffset};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Event;
 use super::issues::IssueIds;
 use crate::error::ProcessError;
+use crate::hour::counted_hour;
+use crate::releases::{self, HourCounts};
 
 /// Stores the events with one `COPY`: the cheapest way into PostgreSQL for
 /// many wide rows (no array parameters to build and unpack; each payload is
@@ -228,7 +230,7 @@ pub async fn count_hours(
 ) -> Result<(), ProcessError> {
     let mut hours: BTreeMap<(Uuid, OffsetDateTime), i64> = BTreeMap::new();
     for event in events {
-        *hours.entry((issues[&event.grouping.fingerprint].id, event_hour(event.timestamp, event.received_at))).or_default() += 1;
+        *hours.entry((issues[&event.grouping.fingerprint].id, counted_hour(event.timestamp, event.received_at))).or_default() += 1;
     }
     let issue_ids: Vec<Uuid> = hours.keys().map(|(issue, _)| *issue).collect();
     let starts: Vec<OffsetDateTime> = hours.keys().map(|(_, hour)| *hour).collect();
@@ -247,28 +249,20 @@ pub async fn count_hours(
     Ok(())
 }
 
-/// The UTC hour an event is counted in: the hour it happened, by the
-/// device's clock, except that a time after its arrival is taken as the
-/// arrival (a clock ahead would otherwise count it in an hour still to come).
-/// Ingest has already replaced times far off the receive time
-/// (docs/protocol.md), so this stays within 90 days before it.
-fn event_hour(timestamp: OffsetDateTime, received_at: OffsetDateTime) -> OffsetDateTime {
-    let t = timestamp.min(received_at).to_offset(UtcOffset::UTC);
-    t.replace_time(Time::from_hms(t.hour(), 0, 0).expect("an hour of a valid time is valid"))
+/// Adds the batch's events to their releases' hourly counts, in the same
+/// hours as [`count_hours`].
+pub async fn count_release_hours(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, events: &[&Event<'_>]) -> Result<(), ProcessError> {
+    let mut hours: BTreeMap<(&str, OffsetDateTime), HourCounts> = BTreeMap::new();
+    for event in events {
+        hours.entry((event.release.as_str(), counted_hour(event.timestamp, event.received_at))).or_default().events += 1;
+    }
+    releases::add_hours(tx, project_id, &hours).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_event_counts_in_the_utc_hour_it_happened_never_after_its_arrival() {
-        use time::macros::datetime;
-        let received = datetime!(2026-12-02 16:40:12 UTC);
-        assert_eq!(event_hour(datetime!(2026-11-30 09:59:59.9 UTC), received), datetime!(2026-11-30 09:00 UTC));
-        assert_eq!(event_hour(datetime!(2026-11-30 10:45 +05:30), received), datetime!(2026-11-30 05:00 UTC), "the UTC hour");
-        assert_eq!(event_hour(datetime!(2026-12-03 01:00 UTC), received), datetime!(2026-12-02 16:00 UTC), "a clock ahead");
-    }
 
     #[test]
     fn copy_text_escapes_what_the_format_gives_a_meaning() {

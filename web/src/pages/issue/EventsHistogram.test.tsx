@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { IssueHistogram } from '../../api';
-import { HistogramChart, bucketLabel } from './EventsHistogram';
+import { HistogramChart } from './EventsHistogram';
+import { bucketLabel } from '../../components/BucketChart';
 
 function days(counts: number[]): IssueHistogram {
   const start = Date.UTC(2026, 10, 19);

@@ -9,6 +9,8 @@ import { formatCount, formatPercent } from '../../lib/format';
 import { seg } from '../../lib/url';
 import { ArtifactList } from './ArtifactList';
 import { BundleList } from './BundleList';
+import { ReleaseChartsPanel } from './ReleaseCharts';
+import { ReleaseIssues } from './ReleaseIssues';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 
 const CRASH_FREE_HELP = 'The share of sessions (or of users, over their sessions) that did not end in a crash.';
@@ -56,6 +58,11 @@ export function ReleasePage() {
           ['Crash-free users', crashFree(r.crashFreeUsers ?? null, r.sessionCount)],
         ]}
       />
+      <ReleaseChartsPanel pid={pid} release={release} />
+      <h2 className="section-title">New issues</h2>
+      <ReleaseIssues pid={pid} release={release} which="new" />
+      <h2 className="section-title">Regressions</h2>
+      <ReleaseIssues pid={pid} release={release} which="regressed" />
       <h2 className="section-title">Artifacts</h2>
       <ArtifactList pid={pid} release={release} />
       <h2 className="section-title">Bundles by debug ID</h2>
