@@ -59,6 +59,12 @@ impl Period {
         }
     }
 
+    /// How many hours back it reaches.
+    pub fn hours(self) -> i64 {
+        let (_, hours, count) = self.buckets();
+        i64::from(hours * count)
+    }
+
     /// The bucket's `date_trunc` unit, its length in hours, and how many there are.
     pub fn buckets(self) -> (&'static str, i32, i32) {
         match self {

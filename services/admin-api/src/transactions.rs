@@ -13,40 +13,16 @@ use crate::auth::Caller;
 use crate::cursor;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
+use crate::period::Period;
 use crate::projects::scope;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryParams {
-    /// Traces that started in the last `1h`, `24h` (default), `7d` or `30d`.
+    /// Traces that started in the last `24h` (default), `14d` or `90d`: the charts' periods.
     period: Option<String>,
     /// How many names, the most traces first: 1 to 200, default 50.
     limit: Option<i64>,
-}
-
-/// The windows a summary covers, for the document.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub enum TransactionPeriod {
-    #[schema(rename = "1h")]
-    Hour,
-    #[schema(rename = "24h")]
-    Day,
-    #[schema(rename = "7d")]
-    Week,
-    #[schema(rename = "30d")]
-    Month,
-}
-
-/// The period's name and its length in hours.
-fn period(value: Option<&str>) -> Result<(&'static str, i64), ApiError> {
-    match value.filter(|v| !v.is_empty()).unwrap_or("24h") {
-        "1h" => Ok(("1h", 1)),
-        "24h" => Ok(("24h", 24)),
-        "7d" => Ok(("7d", 7 * 24)),
-        "30d" => Ok(("30d", 30 * 24)),
-        _ => Err(ApiError::invalid("period", "must be one of 1h, 24h, 7d, 30d")),
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,7 +46,7 @@ pub struct Transaction {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionSummary {
-    #[schema(value_type = TransactionPeriod)]
+    #[schema(value_type = crate::period::HistogramPeriod)]
     pub period: String,
     /// The window's start: traces that started at or after it count.
     #[serde(with = "time::serde::rfc3339")]
@@ -93,9 +69,9 @@ pub async fn summary(
     Query(params): Query<SummaryParams>,
 ) -> Result<axum::Json<TransactionSummary>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let (name, hours) = period(params.period.as_deref())?;
+    let period = Period::parse(params.period.as_deref().filter(|p| !p.is_empty()))?;
     let limit = cursor::limit(params.limit, 50, 200)?;
-    let since = OffsetDateTime::now_utc() - Duration::hours(hours);
+    let since = OffsetDateTime::now_utc() - Duration::hours(period.hours());
     // `traces_root_name` serves this as a skip scan: one descent per name
     // into its newest start times, in name order, from the index alone. One
     // ordered-set aggregate gives the three percentiles from one sort.
@@ -129,5 +105,5 @@ pub async fn summary(
             }
         })
         .collect();
-    Ok(axum::Json(TransactionSummary { period: name.to_owned(), since, transactions }))
+    Ok(axum::Json(TransactionSummary { period: period.name().to_owned(), since, transactions }))
 }

@@ -42,8 +42,10 @@ async fn traces_group_by_root_name_with_percentiles_and_error_rate() {
     for duration in [5, 7, 9] {
         insert_trace(&api.pool, pid, Some("GET /cart"), now - Duration::hours(2), duration, 0).await;
     }
-    // Outside the day; a trace whose root has not arrived; another project's.
+    // Outside the day, and outside 14 days; a trace whose root has not
+    // arrived; another project's.
     insert_trace(&api.pool, pid, Some("GET /checkout"), now - Duration::days(2), 99_000, 3).await;
+    insert_trace(&api.pool, pid, Some("GET /checkout"), now - Duration::days(20), 5, 0).await;
     insert_trace(&api.pool, pid, None, now, 1, 0).await;
     insert_trace(&api.pool, other, Some("GET /checkout"), now, 1, 1).await;
 
@@ -58,11 +60,11 @@ async fn traces_group_by_root_name_with_percentiles_and_error_rate() {
         ("GET /cart".to_owned(), 3, 7, 9, 9, 0, 0.0),
     ]);
 
-    let (_, body) = get(&api, &session, &format!("/projects/{pid}/transactions?period=7d&limit=1")).await;
-    assert_eq!(body["period"], "7d");
+    let (_, body) = get(&api, &session, &format!("/projects/{pid}/transactions?period=14d&limit=1")).await;
+    assert_eq!(body["period"], "14d");
     assert_eq!(rows(&body), vec![("GET /checkout".to_owned(), 21, 110, 200, 99_000, 3, 3.0 / 21.0)], "the older trace counts");
-    let (_, body) = get(&api, &session, &format!("/projects/{pid}/transactions?period=1h")).await;
-    assert_eq!(rows(&body).iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(), vec![("GET /checkout", 20)]);
+    let (_, body) = get(&api, &session, &format!("/projects/{pid}/transactions?period=90d")).await;
+    assert_eq!(rows(&body).iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(), vec![("GET /checkout", 22), ("GET /cart", 3)]);
 
     // A row's name filters the traces list.
     let (status, listed) = get(&api, &session, &format!("/projects/{pid}/traces?name=GET%20/cart")).await;
@@ -71,7 +73,7 @@ async fn traces_group_by_root_name_with_percentiles_and_error_rate() {
     assert_eq!(listed.len(), 3);
     assert!(listed.iter().all(|t| t["rootName"] == "GET /cart"), "{listed:?}");
 
-    for (query, field) in [("period=2d", "period"), ("limit=0", "limit"), ("limit=201", "limit")] {
+    for (query, field) in [("period=7d", "period"), ("limit=0", "limit"), ("limit=201", "limit")] {
         let (status, body) = get(&api, &session, &format!("/projects/{pid}/transactions?{query}")).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("validationFailed")), "{query}: {body}");
         assert_eq!(body["details"][0]["field"], field, "{query}: {body}");

@@ -36,7 +36,6 @@ import type {
   TraceDetail,
   TraceQuery,
   TraceSummary,
-  TransactionPeriod,
   TransactionSummary,
 } from './types';
 
@@ -98,7 +97,7 @@ export const traces = {
   get: (pid: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<Paged<TraceDetail>> =>
     requestPaged<TraceDetail>(`${project(pid)}/traces/${seg(traceId)}`, {}, cursor, signal),
   /** Traces that started in `period`, grouped by root span name, with duration percentiles and error rate. */
-  transactions: (pid: string, period: TransactionPeriod, signal?: AbortSignal) =>
+  transactions: (pid: string, period: HistogramPeriod, signal?: AbortSignal) =>
     request<TransactionSummary>('GET', `${project(pid)}/transactions`, { query: { period }, signal }),
 };
 

@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { HistogramPeriod, IssueQuery, ReleaseIssueKind, TraceQuery, TransactionPeriod } from './types';
+import type { HistogramPeriod, IssueQuery, ReleaseIssueKind, TraceQuery } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -16,7 +16,7 @@ export const keys = {
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,
   traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,
   trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
-  transactions: (pid: string, period: TransactionPeriod) => ['projects', pid, 'traces', 'transactions', period] as const,
+  transactions: (pid: string, period: HistogramPeriod) => ['projects', pid, 'traces', 'transactions', period] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
   releaseSeries: (pid: string, release: string, period: HistogramPeriod) =>

@@ -1248,13 +1248,8 @@ export interface components {
              */
             errorRate: number;
         };
-        /**
-         * @description The windows a summary covers, for the document.
-         * @enum {string}
-         */
-        TransactionPeriod: "1h" | "24h" | "7d" | "30d";
         TransactionSummary: {
-            period: components["schemas"]["TransactionPeriod"];
+            period: components["schemas"]["HistogramPeriod"];
             /**
              * Format: date-time
              * @description The window's start: traces that started at or after it count.
@@ -2927,7 +2922,7 @@ export interface operations {
     list_transactions: {
         parameters: {
             query?: {
-                /** @description Traces that started in the last `1h`, `24h` (default), `7d` or `30d`. */
+                /** @description Traces that started in the last `24h` (default), `14d` or `90d`: the charts' periods. */
                 period?: string;
                 /** @description How many names, the most traces first: 1 to 200, default 50. */
                 limit?: number;

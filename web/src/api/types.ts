@@ -121,7 +121,6 @@ export type TraceQuery = Omit<QueryOf<'list_traces'>, 'cursor' | 'limit'>;
 /** Traces grouped by root span name over a period, the most traces first. */
 export type TransactionSummary = Schemas['TransactionSummary'];
 export type Transaction = Schemas['Transaction'];
-export type TransactionPeriod = Schemas['TransactionPeriod'];
 
 // ---- releases and artifacts ----------------------------------------------
 

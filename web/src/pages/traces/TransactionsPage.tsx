@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, keys, type TransactionPeriod } from '../../api';
+import { api, keys, type HistogramPeriod } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { DateTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
@@ -10,14 +10,14 @@ import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 import { TraceTabs } from './TraceTabs';
 
-const PERIODS: Array<{ value: TransactionPeriod; label: string }> = [
-  { value: '1h', label: 'Last hour' },
+/** The charts' periods; 14 days is what traces are kept for by default. */
+const PERIODS: Array<{ value: HistogramPeriod; label: string }> = [
   { value: '24h', label: 'Last 24 hours' },
-  { value: '7d', label: 'Last 7 days' },
-  { value: '30d', label: 'Last 30 days' },
+  { value: '14d', label: 'Last 14 days' },
+  { value: '90d', label: 'Last 90 days' },
 ];
 
-function readPeriod(params: URLSearchParams): TransactionPeriod {
+function readPeriod(params: URLSearchParams): HistogramPeriod {
   const period = params.get('period');
   return PERIODS.find((p) => p.value === period)?.value ?? '24h';
 }
