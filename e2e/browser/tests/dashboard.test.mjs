@@ -361,6 +361,17 @@ test('the missing-source-maps note shows for a minified stack only, with the upl
   assert.equal(await note.count(), 0, 'a readable stack needs no maps');
 });
 
+/** How many `locator` matches once it has matched `expected` (or 10 s have passed): what a re-render leaves. */
+async function settledCount(locator, expected) {
+  const deadline = Date.now() + 10_000;
+  let count = await locator.count();
+  while (count !== expected && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+    count = await locator.count();
+  }
+  return count;
+}
+
 test('the search box narrows by user and tag, and the status tabs count what the filters leave', async () => {
   const run = randomUUID().slice(0, 8);
   const send = async (fn, user, screen) => {
@@ -388,7 +399,8 @@ test('the search box narrows by user and tag, and the status tabs count what the
   await page.waitForURL(/tag=screen%3Dcheckout/);
   const rows = page.getByTestId('issue-row');
   await page.getByTestId('issue-row').filter({ hasText: `checkout failed ${run}` }).waitFor();
-  assert.equal(await rows.count(), 1, 'only the issue whose event carries the tag');
+  // The list may re-render once more as the counts arrive: read the rows once they settle.
+  assert.equal(await settledCount(rows, 1), 1, 'only the issue whose event carries the tag');
   assert.equal(await page.getByTestId('issue-tab-all').getAttribute('aria-pressed'), 'true', 'is:all picks the tab');
   await page.locator('[data-testid="issue-tab-all"] [data-testid="issue-tab-count"]', { hasText: /^1$/ }).waitFor();
   assert.equal(await search.inputValue(), `tag:screen=checkout-${run}`, 'the box shows the filters it set');
@@ -397,7 +409,7 @@ test('the search box narrows by user and tag, and the status tabs count what the
   await search.fill(`user:bob-${run}`);
   await search.press('Enter');
   await page.getByTestId('issue-row').filter({ hasText: `browse failed ${run}` }).waitFor();
-  assert.equal(await rows.count(), 1);
+  assert.equal(await settledCount(rows, 1), 1);
 
   // Reloading the address gives the same view.
   await page.reload();

@@ -267,8 +267,14 @@ test('releases sort by version, and a release without sessions says so', async (
     await page.reload();
     await page.getByTestId('releases-table').or(page.getByTestId('releases-empty')).first().waitFor();
   }
-  const names = await ours.locator('.release-name').allInnerTexts();
-  assert.deepEqual(names, [`${app}@1.10.0`, `${app}@1.10.0-beta.1`, `${app}@1.9.0`]);
+  // Read once the rows stop changing: the count can be reached before the last re-render.
+  const expected = [`${app}@1.10.0`, `${app}@1.10.0-beta.1`, `${app}@1.9.0`];
+  let names = await ours.locator('.release-name').allInnerTexts();
+  for (const settle = Date.now() + 10_000; names.join() !== expected.join() && Date.now() < settle; ) {
+    await page.waitForTimeout(100);
+    names = await ours.locator('.release-name').allInnerTexts();
+  }
+  assert.deepEqual(names, expected);
   assert.match(await ours.first().innerText(), /no sessions/);
   await shot('27-releases-by-version');
 });
