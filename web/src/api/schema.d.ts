@@ -191,7 +191,7 @@ export interface paths {
             cookie?: never;
         };
         /** An issue's activity, newest first. */
-        get: operations["list"];
+        get: operations["issue_activity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2084,7 +2084,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    issue_activity: {
         parameters: {
             query?: {
                 /** @description Rows per page; each list has its own default and maximum. */
