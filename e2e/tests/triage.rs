@@ -4,63 +4,44 @@
 //! the events of an issue merged into another keep landing in that other
 //! issue, with exact counts even when both fingerprints come in one batch.
 
+mod common;
+
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
 use sentori_queue::Stream;
-use sentori_testkit::{ServiceProcess, TestStack, eventually, post_event_batches};
+use sentori_testkit::{eventually, post_event_batches};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+
+use common::{Services, error_event};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// An error event whose issue is told apart by its type.
-fn event(error_type: &str) -> Value {
-    json!({
-        "id": Uuid::now_v7(),
-        "timestamp": OffsetDateTime::now_utc().format(&Rfc3339).unwrap(),
-        "kind": "error",
-        "platform": "javascript",
-        "release": "shop@1.0.0",
-        "environment": "prod",
-        "device": {"os": "web", "osVersion": "120"},
-        "app": {"version": "1"},
-        "error": {
-            "type": error_type,
-            "message": "the cart is empty",
-            "stack": [{"file": "https://shop.example/assets/cart.js", "line": 3, "column": 9, "function": "checkout", "inApp": true}]
-        }
-    })
-}
-
+/// The pipeline, and its database to look at.
 struct Pipeline {
-    stack: TestStack,
+    services: Services,
     pool: PgPool,
-    client: reqwest::Client,
-    ingest: ServiceProcess,
-    admin: ServiceProcess,
-    processor: Option<ServiceProcess>,
+    /// Whether a processor is running (one is stopped to queue a batch for it).
+    processing: bool,
 }
 
 impl Pipeline {
     async fn start() -> Self {
-        let stack = TestStack::new().await;
-        let pool = stack.pool().await;
-        let ingest = stack.start("ingest").await;
-        let processor = Some(stack.start("processor").await);
-        let admin = stack.start("admin-api").await;
-        Self { stack, pool, client: reqwest::Client::new(), ingest, admin, processor }
+        let services = Services::start(&[]).await;
+        let pool = services.stack.pool().await;
+        Self { services, pool, processing: true }
     }
 
     /// Sends one event per type, in one request, and waits until they are processed.
     async fn send(&self, types: &[&str]) {
-        let events: Vec<Value> = types.iter().map(|t| event(t)).collect();
-        post_event_batches(&self.client, &self.ingest.url(""), &self.stack.dev_token, &events).await;
-        if self.processor.is_some() {
-            self.stack.wait_drained(Stream::Events, PATIENCE).await;
+        let events: Vec<Value> = types.iter().map(|t| error_event(t, "shop@1.0.0")).collect();
+        let s = &self.services;
+        post_event_batches(&s.client, &s.ingest.url(""), &s.stack.dev_token, &events).await;
+        if self.processing {
+            s.stack.wait_drained(Stream::Events, PATIENCE).await;
         }
     }
 
@@ -75,8 +56,9 @@ impl Pipeline {
 
     /// An admin API call with the dev token, as a script would make it; answers the body.
     async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = self.admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}{path}"));
-        let response = self.client.request(method, url).bearer_auth(&self.stack.dev_token).json(&body).send().await.unwrap();
+        let s = &self.services;
+        let url = s.admin.url(&format!("/admin/api/projects/{DEV_PROJECT_ID}{path}"));
+        let response = s.client.request(method, url).bearer_auth(&s.stack.dev_token).json(&body).send().await.unwrap();
         let status = response.status();
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 200, "{path}: {body}");
@@ -109,9 +91,10 @@ impl Pipeline {
             (left == 0).then_some(())
         })
         .await;
-        let mut valkey = self.stack.valkey().await;
+        let stack = &self.services.stack;
+        let mut valkey = stack.valkey().await;
         let entries: redis::streams::StreamRangeReply =
-            redis::cmd("XRANGE").arg(self.stack.keys().stream(Stream::Notify)).arg("-").arg("+").query_async(&mut valkey).await.unwrap();
+            redis::cmd("XRANGE").arg(stack.keys().stream(Stream::Notify)).arg("-").arg("+").query_async(&mut valkey).await.unwrap();
         entries
             .ids
             .iter()
@@ -168,10 +151,12 @@ async fn events_of_a_merged_issue_land_in_the_issue_it_was_merged_into() {
 
     // Both fingerprints in one batch: the processor is stopped while they
     // are queued, so it reads them together when it starts again.
-    p.processor.take().unwrap().terminate();
+    p.services._processor.terminate();
+    p.processing = false;
     p.send(&["KeptError", "MergedError", "MergedError"]).await;
-    p.processor = Some(p.stack.start("processor").await);
-    p.stack.wait_drained(Stream::Events, PATIENCE).await;
+    p.services._processor = p.services.stack.start("processor").await;
+    p.processing = true;
+    p.services.stack.wait_drained(Stream::Events, PATIENCE).await;
     // And a batch of the merged fingerprint alone.
     p.send(&["MergedError"]).await;
 
