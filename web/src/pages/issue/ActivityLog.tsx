@@ -1,6 +1,5 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api, keys } from '../../api';
+import { api, keys, usePagedList } from '../../api';
 import { LoadMore } from '../../components/LoadMore';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
@@ -9,15 +8,11 @@ import { seg } from '../../lib/url';
 
 /** What happened to the issue, newest first, and who did it. */
 export function ActivityLog({ pid, issueId, base }: { pid: string; issueId: string; base: string }) {
-  const list = useInfiniteQuery({
-    queryKey: keys.issueActivity(pid, issueId),
-    queryFn: ({ pageParam, signal }) => api.issues.activity(pid, issueId, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const { list, items: entries } = usePagedList(keys.issueActivity(pid, issueId), (cursor, signal) =>
+    api.issues.activity(pid, issueId, cursor, signal),
+  );
   if (list.isPending) return <Loading label="Loading activity…" />;
   if (!list.data) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
-  const entries = list.data.pages.flatMap((p) => p.items);
   if (entries.length === 0) return <EmptyState title="Nothing has happened to this issue yet." />;
   return (
     <>

@@ -1,6 +1,6 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, keys, type IssueDetail, type SentoriEvent } from '../../api';
+import { api, keys, usePagedList, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { ConfirmButton, CopyButton } from '../../components/Buttons';
 import { Shortcuts, type Shortcut } from '../../components/Shortcuts';
@@ -50,15 +50,11 @@ function EventNav({ base, issue, event }: { base: string; issue: IssueDetail; ev
 }
 
 function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base: string }) {
-  const list = useInfiniteQuery({
-    queryKey: keys.issueEvents(pid, issueId),
-    queryFn: ({ pageParam, signal }) => api.issues.events(pid, issueId, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const { list, items: rows } = usePagedList(keys.issueEvents(pid, issueId), (cursor, signal) =>
+    api.issues.events(pid, issueId, cursor, signal),
+  );
   if (list.isPending) return <Loading label="Loading events…" />;
   if (!list.data) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
-  const rows = list.data.pages.flatMap((p) => p.items);
   if (rows.length === 0) return <EmptyState title="No events are stored for this issue." />;
   return (
     <>
