@@ -14,7 +14,7 @@ ALTER TABLE issues ADD COLUMN silenced_until_event_count bigint;
 -- the counter updates of every other issue add nothing to it.
 CREATE INDEX issues_silence_ends ON issues (silenced_until)
     WHERE status = 'silenced' AND silenced_until IS NOT NULL;
--- The list's `assignee` filter.
+-- The `assignee` filter: the status tabs' counts find the assigned issues by it.
 CREATE INDEX issues_assignee ON issues (project_id, lower(assignee)) WHERE assignee IS NOT NULL;
 
 -- What happened to an issue and who did it: the processor (first event,
