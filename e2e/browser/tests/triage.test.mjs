@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { launchBrowser, screenshot } from '../lib/browser.mjs';
+import { ingest, launchBrowser, logIn, screenshot } from '../lib/browser.mjs';
 
 const WEB = process.env.SENTORI_WEB_URL;
 const PASSWORD = process.env.SENTORI_ADMIN_PASSWORD;
@@ -29,10 +29,7 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: WEB });
   page = await context.newPage();
-  await page.goto(`${WEB}/login`);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  await logIn(page, WEB, PASSWORD);
 });
 
 after(async () => {
@@ -42,16 +39,11 @@ after(async () => {
 /** Sends one error event of type `<name>Error<RUN>`; answers its id. */
 async function sendEvent(name) {
   const id = randomUUID();
-  const response = await fetch(`${WEB}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      id, timestamp: new Date().toISOString(), kind: 'error', platform: 'javascript', release: 'shop@3.1.0', environment: 'prod',
-      device: { os: 'web', osVersion: '124' }, app: { version: '3.1.0' }, user: { id: `user-${name}` },
-      error: { type: `${name}Error${RUN}`, message: `${name} went wrong`, stack: [{ file: 'app.js', line: 1, function: name, inApp: true }] },
-    }),
+  await ingest(WEB, TOKEN, '/v1/events', {
+    id, timestamp: new Date().toISOString(), kind: 'error', platform: 'javascript', release: 'shop@3.1.0', environment: 'prod',
+    device: { os: 'web', osVersion: '124' }, app: { version: '3.1.0' }, user: { id: `user-${name}` },
+    error: { type: `${name}Error${RUN}`, message: `${name} went wrong`, stack: [{ file: 'app.js', line: 1, function: name, inApp: true }] },
   });
-  assert.equal(response.status, 202, await response.text());
   return id;
 }
 
