@@ -3,6 +3,8 @@
 //! never by parsing their names, so a version that cannot be parsed orders
 //! like any other (docs/decisions.md, "Regression").
 
+mod common;
+
 use std::time::Duration;
 
 use sentori_protocol::DEV_PROJECT_ID;
@@ -12,25 +14,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-const PATIENCE: Duration = Duration::from_secs(60);
+use common::error_event;
 
-fn event(error_type: &str, release: &str) -> Value {
-    json!({
-        "id": Uuid::now_v7(),
-        "timestamp": "2026-11-26T10:00:00.000Z",
-        "kind": "error",
-        "platform": "javascript",
-        "release": release,
-        "environment": "prod",
-        "device": {"os": "web", "osVersion": "120"},
-        "app": {"version": "1"},
-        "error": {
-            "type": error_type,
-            "message": "the total is undefined",
-            "stack": [{"file": "https://shop.example/assets/cart.js", "line": 12, "column": 4, "function": "sum", "inApp": true}]
-        }
-    })
-}
+const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Pipeline {
     stack: TestStack,
@@ -59,7 +45,7 @@ impl Pipeline {
                 .client
                 .post(self.ingest.url("/v1/events"))
                 .bearer_auth(&self.stack.dev_token)
-                .json(&event(error_type, release))
+                .json(&error_event(error_type, release))
                 .send()
                 .await
                 .unwrap();

@@ -7,6 +7,7 @@ import { App } from './App';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
+import './styles/triage.css';
 
 const queryClient = new QueryClient({
   defaultOptions: {

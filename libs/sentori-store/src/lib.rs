@@ -4,6 +4,7 @@
 //! boot: migrations are embedded, and sqlx takes an advisory lock so several
 //! services starting together migrate once.
 
+pub mod attachments;
 pub mod partitions;
 pub mod quotas;
 pub mod tokens;

@@ -1,4 +1,5 @@
-//! Issues: the list with its filters, sorts and cursor; the detail; status changes.
+//! Issues: the list with its filters, sorts and cursor; the detail; the histogram.
+//! Changing an issue is in `changes.rs`, merging and deleting in `removal.rs`.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Path, Query};
 use crate::period::{HistogramParams, Period, buckets_cte};
 use crate::projects::scope;
 
@@ -42,6 +43,10 @@ pub struct ListParams {
     /// `key=value`: issues with an event carrying that tag. Repeated, one event must carry them all.
     #[serde(default)]
     tag: Vec<String>,
+    /// Issues assigned to this name or email (case-insensitive, exactly).
+    assignee: Option<String>,
+    /// `true`: issues assigned to anyone; `false`: to no one.
+    assigned: Option<bool>,
     /// `lastSeen` (default), `firstSeen`, `events`, `users`; always descending.
     sort: Option<String>,
     /// 1 to 200, default 50.
@@ -74,17 +79,38 @@ pub struct IssueRow {
     pub resolved_in_release: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub regressed_at: Option<OffsetDateTime>,
+    /// The person the issue is assigned to, a name or an email as typed.
+    pub assignee: Option<String>,
+    /// A silenced issue turns active again at this time…
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub silenced_until: Option<OffsetDateTime>,
+    /// …or once `eventCount` reaches this, whichever comes first; both null: until reopened.
+    pub silenced_until_event_count: Option<i64>,
     /// 24 hourly counts of events by when they happened (see the issue's histogram),
     /// oldest first; the last is the current (partial) UTC hour.
     #[sqlx(skip)]
     pub trend24h: Vec<i64>,
 }
 
-const ISSUE_COLUMNS: &str = "i.id,
-    (SELECT coalesce(nullif(upper(left(regexp_replace(p.name, '[^A-Za-z0-9]', '', 'g'), 10)), ''), 'ISSUE')
-       FROM projects p WHERE p.id = i.project_id) || '-' || i.short_id AS short_id,
+/// The short id (`SHOPWEB-12`) of the issue `i`, as SQL.
+macro_rules! short_id_sql {
+    () => {
+        "(SELECT coalesce(nullif(upper(left(regexp_replace(p.name, '[^A-Za-z0-9]', '', 'g'), 10)), ''), 'ISSUE')
+            FROM projects p WHERE p.id = i.project_id) || '-' || i.short_id"
+    };
+}
+
+/// The short id of the issue `i`, as SQL.
+pub(crate) const SHORT_ID: &str = short_id_sql!();
+
+const ISSUE_COLUMNS: &str = concat!(
+    "i.id, ",
+    short_id_sql!(),
+    " AS short_id,
     i.title, i.culprit, i.type, i.kind, i.level, i.status, i.event_count, i.user_count, i.first_seen, i.last_seen,
-    i.first_release, i.last_release, i.last_environment, i.resolved_in_release, i.regressed_at";
+    i.first_release, i.last_release, i.last_environment, i.resolved_in_release, i.regressed_at,
+    i.assignee, i.silenced_until, i.silenced_until_event_count"
+);
 
 #[derive(Clone, Copy)]
 enum Sort {
@@ -208,6 +234,8 @@ struct Narrowing<'p> {
     user: Option<&'p str>,
     /// All of them on one event, as a `jsonb` object for `@>`.
     tags: Option<serde_json::Value>,
+    assignee: Option<&'p str>,
+    assigned: Option<bool>,
 }
 
 impl ListParams {
@@ -237,6 +265,8 @@ impl ListParams {
             error_type,
             user: non_empty(&self.user),
             tags: (!tags.is_empty()).then_some(serde_json::Value::Object(tags)),
+            assignee: non_empty(&self.assignee),
+            assigned: self.assigned,
         })
     }
 }
@@ -287,6 +317,14 @@ impl Narrowing<'_> {
                 .push_bind(sqlx::types::Json(tags.clone()))
                 .push("::jsonb)");
         }
+        if let Some(assignee) = self.assignee {
+            q.push(" AND lower(i.assignee) = lower(").push_bind(assignee.to_owned()).push(")");
+        }
+        match self.assigned {
+            Some(true) => q.push(" AND i.assignee IS NOT NULL"),
+            Some(false) => q.push(" AND i.assignee IS NULL"),
+            None => q,
+        };
     }
 
     /// With a release or environment filter, each row's event and user
@@ -395,7 +433,7 @@ async fn fill_trends(state: &AppState, project_id: Uuid, rows: &mut [IssueRow]) 
     Ok(())
 }
 
-async fn fetch_rows(state: &AppState, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<IssueRow>, ApiError> {
+pub(crate) async fn fetch_rows(state: &AppState, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<IssueRow>, ApiError> {
     let mut rows = sqlx::query_as::<_, IssueRow>(&format!(
         "SELECT {ISSUE_COLUMNS} FROM issues i WHERE i.project_id = $1 AND i.id = ANY($2)"
     ))
@@ -424,6 +462,8 @@ pub struct IssueDetail {
     /// The grouping components, in order.
     pub fingerprint: Vec<String>,
     pub fingerprint_hash: String,
+    /// The fingerprints of issues merged into this one: their new events land here too.
+    pub merged_fingerprints: Vec<String>,
     /// Top values (at most 10 a key) over the issue's newest events.
     #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
     pub tags: serde_json::Map<String, serde_json::Value>,
@@ -457,8 +497,13 @@ pub async fn detail(
 ) -> Result<axum::Json<IssueDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
-    let (sqlx::types::Json(fingerprint), fingerprint_hash): (sqlx::types::Json<Vec<String>>, String) =
-        sqlx::query_as("SELECT components, fingerprint FROM issues WHERE project_id = $1 AND id = $2")
+    let (sqlx::types::Json(fingerprint), fingerprint_hash, merged_fingerprints): (sqlx::types::Json<Vec<String>>, String, Vec<String>) =
+        sqlx::query_as(
+            "SELECT components, fingerprint,
+                    ARRAY(SELECT m.fingerprint FROM merged_fingerprints m
+                           WHERE m.project_id = i.project_id AND m.issue_id = i.id ORDER BY m.merged_at, m.fingerprint)
+               FROM issues i WHERE project_id = $1 AND id = $2",
+        )
             .bind(project_id)
             .bind(issue_id)
             .fetch_one(&state.pool)
@@ -513,7 +558,16 @@ pub async fn detail(
     .bind(issue_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(axum::Json(IssueDetail { row, fingerprint, fingerprint_hash, tags, custom_tags, latest_event_id, oldest_event_id }))
+    Ok(axum::Json(IssueDetail {
+        row,
+        fingerprint,
+        fingerprint_hash,
+        merged_fingerprints,
+        tags,
+        custom_tags,
+        latest_event_id,
+        oldest_event_id,
+    }))
 }
 
 /// The `limit` keys seen on the most events (ties by name), in that order.
@@ -597,108 +651,4 @@ pub async fn histogram(
     }
     let buckets = rows.into_iter().map(|(start, count)| HistogramBucket { start, count }).collect();
     Ok(axum::Json(Histogram { period: period.name().to_owned(), bucket: unit.to_owned(), buckets }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusChange {
-    /// `active` (reopen), `resolved` or `silenced`.
-    pub status: String,
-    /// Only with `resolved`: a release name of the project.
-    pub resolved_in_release: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkChange {
-    pub issue_ids: Vec<Uuid>,
-    pub status: String,
-}
-
-const BULK_MAX: usize = 1000;
-
-fn parse_status(status: &str) -> Result<&'static str, ApiError> {
-    match status {
-        "active" => Ok("active"),
-        "resolved" => Ok("resolved"),
-        "silenced" => Ok("silenced"),
-        _ => Err(ApiError::invalid("status", "must be one of active, resolved, silenced")),
-    }
-}
-
-/// Sets the status of `ids`; resolving records `resolved_at`, anything else clears it.
-async fn set_status(
-    state: &AppState,
-    project_id: Uuid,
-    ids: &[Uuid],
-    status: &str,
-    resolved_in_release: Option<&str>,
-) -> Result<Vec<Uuid>, ApiError> {
-    let updated: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE issues SET status = $3,
-                resolved_in_release = CASE WHEN $3 = 'resolved' THEN $4 ELSE NULL END,
-                resolved_at = CASE WHEN $3 = 'resolved' THEN now() ELSE NULL END
-          WHERE project_id = $1 AND id = ANY($2)
-          RETURNING id",
-    )
-    .bind(project_id)
-    .bind(ids)
-    .bind(status)
-    .bind(resolved_in_release)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(updated)
-}
-
-/// Resolve, silence or reopen one issue.
-#[utoipa::path(patch, path = "/projects/{pid}/issues/{iid}", operation_id = "update_issue", tag = "issues",
-    params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), request_body = StatusChange,
-    responses((status = 200, body = IssueRow), (status = 400), (status = 404)))]
-pub async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
-    Json(body): Json<StatusChange>,
-) -> Result<axum::Json<IssueRow>, ApiError> {
-    scope(&state, &caller, project_id).await?;
-    let status = parse_status(&body.status)?;
-    let release = body.resolved_in_release.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if let Some(release) = release {
-        if status != "resolved" {
-            return Err(ApiError::invalid("resolvedInRelease", "is only allowed with status resolved"));
-        }
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
-            .bind(project_id)
-            .bind(release)
-            .fetch_one(&state.pool)
-            .await?;
-        if !known {
-            return Err(ApiError::invalid("resolvedInRelease", "is not a release of this project"));
-        }
-    }
-    let updated = set_status(&state, project_id, &[issue_id], status, release).await?;
-    if updated.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
-    Ok(axum::Json(row))
-}
-
-/// Change the status of many issues at once; answers the updated rows.
-#[utoipa::path(post, path = "/projects/{pid}/issues:bulk", tag = "issues", params(("pid" = Uuid, Path)),
-    request_body = BulkChange, responses((status = 200, body = [IssueRow]), (status = 400)))]
-pub async fn bulk(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_id): Path<Uuid>,
-    Json(body): Json<BulkChange>,
-) -> Result<axum::Json<Vec<IssueRow>>, ApiError> {
-    scope(&state, &caller, project_id).await?;
-    let status = parse_status(&body.status)?;
-    if body.issue_ids.is_empty() || body.issue_ids.len() > BULK_MAX {
-        return Err(ApiError::invalid("issueIds", format!("must hold 1 to {BULK_MAX} ids")));
-    }
-    let updated = set_status(&state, project_id, &body.issue_ids, status, None).await?;
-    let ids: Vec<Uuid> = body.issue_ids.iter().copied().filter(|id| updated.contains(id)).collect();
-    Ok(axum::Json(fetch_rows(&state, project_id, &ids).await?))
 }

@@ -1,7 +1,9 @@
 //! `admin-api`: the dashboard's and the CLI's `/admin/api` (admin-api.md).
 
+mod activity;
 mod artifacts;
 pub mod auth;
+mod changes;
 mod config;
 mod dsn;
 pub mod cursor;
@@ -16,6 +18,7 @@ mod projects;
 mod recipients;
 mod release_version;
 mod releases;
+mod removal;
 mod sentry_api;
 pub mod session;
 mod status;
@@ -87,8 +90,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::revoke_token))
         .routes(routes!(issues::list))
         .routes(routes!(issues::counts))
-        .routes(routes!(issues::detail, issues::update))
-        .routes(routes!(issues::bulk))
+        .routes(routes!(issues::detail, changes::update, removal::delete))
+        .routes(routes!(changes::bulk))
+        .routes(routes!(removal::merge))
+        .routes(routes!(removal::bulk_delete))
+        .routes(routes!(activity::list))
         .routes(routes!(issues::histogram))
         .routes(routes!(events::list))
         .routes(routes!(events::detail))

@@ -8,6 +8,10 @@ pub enum ProcessError {
     Queue(#[from] sentori_queue::QueueError),
     #[error("the payload cannot be processed: {0}")]
     Payload(String),
+    /// An operator deleted or merged an issue the batch had looked up: the
+    /// whole batch is tried again, and finds where its events go now.
+    #[error("an issue changed under the batch: {0}")]
+    IssueVanished(String),
     /// A bug reached by the data: it isolates the entry like a bad payload.
     #[error("handling the entry {0}")]
     Panicked(#[from] sentori_runtime::panic::Panicked),
@@ -48,7 +52,7 @@ impl ProcessError {
                 }),
                 _ => false,
             },
-            ProcessError::Queue(_) => true,
+            ProcessError::Queue(_) | ProcessError::IssueVanished(_) => true,
             ProcessError::Payload(_) | ProcessError::Panicked(_) => false,
         }
     }

@@ -16,6 +16,7 @@ pub mod grouping;
 mod quota;
 mod releases;
 mod sessions;
+mod silences;
 mod spans;
 mod stream_gauges;
 pub mod symbolicate;
@@ -89,6 +90,7 @@ impl Processor {
         let health = sentori_runtime::serve_on(listener, sentori_runtime::health_routes(self.readiness.clone()), shutdown.clone());
         let outbox = announce::Outbox::new(self.pool.clone(), self.producer.clone());
         outbox.spawn_sweeper(shutdown.clone());
+        silences::spawn_sweeper(self.pool.clone(), shutdown.clone());
         stream_gauges::spawn(self.producer.clone(), shutdown.clone());
         let event_handler = std::sync::Arc::new(events::EventHandler::new(self.pool.clone(), outbox, self.symbolicator()));
         let mut event_workers = tokio::task::JoinSet::new();

@@ -16,6 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime, Time};
 
 use sentori_runtime::panic::catch_panic;
+use sentori_store::attachments::{BlobRemoval, remove_unreferenced_blobs};
 use sentori_store::partitions::{PARTITIONED, ensure_ahead, month_start};
 
 /// The advisory lock key of the pass (`pg_try_advisory_lock`): one replica
@@ -32,14 +33,8 @@ const MAX_RETENTION_DAYS: i64 = 36_500;
 /// Rows deleted per statement, so no delete holds locks for long.
 const DELETE_CHUNK: i64 = 10_000;
 
-/// Attachments expired per transaction. Each distinct blob hash costs one
-/// advisory lock held to the end of its transaction, and every lock takes a
-/// slot of the server's shared lock table (`max_locks_per_transaction` ×
-/// connections, a few thousand by default), which all sessions share: a
-/// transaction holding thousands would fail with "out of shared memory" and
-/// make other sessions' lock requests fail too. 500 keeps a transaction's
-/// share small while a chunk still amortises its round trips.
-pub const ATTACHMENTS_PER_TRANSACTION: i64 = 500;
+/// Attachments expired per transaction, outside tests.
+pub use sentori_store::attachments::PER_TRANSACTION as ATTACHMENTS_PER_TRANSACTION;
 
 #[derive(Debug, Clone)]
 pub struct PassOptions {
@@ -167,9 +162,9 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
         "spanIdsDeleted": span_ids,
         "tracesDeleted": traces,
         "attachmentsDeleted": attachments.rows,
-        "blobsDeleted": attachments.blobs_deleted,
-        "blobsMissing": attachments.blobs_missing,
-        "blobErrors": attachments.blob_errors,
+        "blobsDeleted": attachments.blobs.deleted,
+        "blobsMissing": attachments.blobs.missing,
+        "blobErrors": attachments.blobs.errors,
     });
     tracing::info!(%summary, "retention pass");
     Ok(summary)
@@ -238,19 +233,13 @@ async fn delete_chunked(pool: &PgPool, table: &str, column: &str, before: Offset
 #[derive(Debug, Default)]
 struct AttachmentExpiry {
     rows: u64,
-    blobs_deleted: u64,
-    blobs_missing: u64,
-    blob_errors: u64,
+    blobs: BlobRemoval,
 }
 
 /// Deletes attachment rows created before `before` and the blobs no
 /// remaining row references (blobs are stored once per SHA-256, so two
-/// attachments can share one), `chunk` rows per transaction so that no
-/// transaction holds more than `chunk` advisory locks (see
-/// [`ATTACHMENTS_PER_TRANSACTION`]). The blobs are removed inside the
-/// transaction that deletes the rows, before it commits: a crash in between
-/// leaves rows whose blobs are gone, which the next pass deletes again
-/// (a missing blob is not an error) — never a blob that nothing refers to.
+/// attachments can share one), `chunk` rows per transaction (see
+/// [`sentori_store::attachments::PER_TRANSACTION`]).
 async fn expire_attachments(
     pool: &PgPool,
     before: OffsetDateTime,
@@ -271,55 +260,12 @@ async fn expire_attachments(
         .await?;
         let deleted = shas.len() as u64;
         expiry.rows += deleted;
-        // The same transaction-scoped lock per hash that a writer recording a
-        // new attachment for that hash takes (as admin-api does for artifact
-        // blobs with `artifact-blob:`), so a blob is never deleted under a row
-        // committed meanwhile. Sorted, so two deleters cannot deadlock.
-        let mut distinct = shas.clone();
-        distinct.sort();
-        distinct.dedup();
-        for sha in &distinct {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
-                .bind(sha)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let orphans: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",
-        )
-        .bind(&distinct)
-        .fetch_all(&mut *tx)
-        .await?;
-        if let Some(dir) = dir {
-            for sha in orphans {
-                let Some(path) = blob_path(dir, &sha) else {
-                    tracing::warn!(%sha, "an attachment row has a malformed sha256; no blob to delete");
-                    expiry.blob_errors += 1;
-                    continue;
-                };
-                match tokio::fs::remove_file(&path).await {
-                    Ok(()) => expiry.blobs_deleted += 1,
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => expiry.blobs_missing += 1,
-                    Err(err) => {
-                        // Not fatal: the rows go, the blob stays for an operator (logged with its path).
-                        tracing::warn!(path = %path.display(), error = %err, "deleting an expired attachment blob failed");
-                        expiry.blob_errors += 1;
-                    }
-                }
-            }
-        }
+        expiry.blobs += remove_unreferenced_blobs(&mut tx, &shas, dir).await?;
         tx.commit().await?;
         if deleted < chunk as u64 {
             return Ok(expiry);
         }
     }
-}
-
-/// `<dir>/<sha256[0..2]>/<sha256>`, for a well-formed lowercase hex digest only
-/// (a digest is never allowed to become a path outside the directory).
-pub fn blob_path(dir: &Path, sha: &str) -> Option<PathBuf> {
-    let well_formed = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    well_formed.then(|| dir.join(&sha[..2]).join(sha))
 }
 
 #[cfg(test)]
@@ -349,13 +295,5 @@ mod tests {
         assert_eq!(parse_month("202613"), None);
         assert_eq!(parse_month("default"), None);
         assert_eq!(parse_month("2026123"), None);
-    }
-
-    #[test]
-    fn blob_paths_never_leave_the_directory() {
-        let sha = "ab".repeat(32);
-        assert_eq!(blob_path(Path::new("/d"), &sha), Some(PathBuf::from(format!("/d/ab/{sha}"))));
-        assert_eq!(blob_path(Path::new("/d"), "../../etc/passwd"), None);
-        assert_eq!(blob_path(Path::new("/d"), &"AB".repeat(32)), None);
     }
 }

@@ -4,17 +4,20 @@
 import { seg } from '../lib/url';
 import { apiUrl, request, requestPage, requestPaged, send, type Page, type Paged } from './client';
 import type {
+  ActivityEntry,
   Artifact,
   ArtifactBundle,
   Attachment,
   BulkIssueUpdate,
   CreatedProject,
   CreatedToken,
+  DeletedIssues,
   EventSummary,
   Issue,
   IssueCounts,
   IssueDetail,
   IssueHistogram,
+  IssueMerge,
   HistogramPeriod,
   IssuePatch,
   IssueQuery,
@@ -69,6 +72,13 @@ export const issues = {
   update: (pid: string, iid: string, patch: IssuePatch) =>
     request<Issue>('PATCH', `${project(pid)}/issues/${seg(iid)}`, { body: patch }),
   bulk: (pid: string, update: BulkIssueUpdate) => request<Issue[]>('POST', `${project(pid)}/issues:bulk`, { body: update }),
+  /** Merges `issueIds` into `targetId`; answers the target. */
+  merge: (pid: string, merge: IssueMerge) => request<Issue>('POST', `${project(pid)}/issues:merge`, { body: merge }),
+  remove: (pid: string, iid: string) => request<Ok>('DELETE', `${project(pid)}/issues/${seg(iid)}`),
+  removeMany: (pid: string, issueIds: string[]) =>
+    request<DeletedIssues>('POST', `${project(pid)}/issues:delete`, { body: { issueIds } }),
+  activity: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
+    requestPage<ActivityEntry>(`${project(pid)}/issues/${seg(iid)}/activity`, {}, cursor, signal),
   histogram: (pid: string, iid: string, period: HistogramPeriod, signal?: AbortSignal) =>
     request<IssueHistogram>('GET', `${project(pid)}/issues/${seg(iid)}/histogram`, { query: { period }, signal }),
   events: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>

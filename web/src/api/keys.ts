@@ -12,6 +12,7 @@ export const keys = {
   issueHistogram: (pid: string, iid: string, period: HistogramPeriod) =>
     ['projects', pid, 'issues', 'histogram', iid, period] as const,
   issueEvents: (pid: string, iid: string) => ['projects', pid, 'issues', 'events', iid] as const,
+  issueActivity: (pid: string, iid: string) => ['projects', pid, 'issues', 'activity', iid] as const,
   event: (pid: string, eid: string) => ['projects', pid, 'events', eid] as const,
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,
   traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,

@@ -175,11 +175,29 @@ export interface paths {
         get: operations["issue_detail"];
         put?: never;
         post?: never;
+        /** Delete an issue with its events and their attachments. */
+        delete: operations["delete_issue"];
+        options?: never;
+        head?: never;
+        /** Resolve, silence (for a while, or until more events) or reopen one issue, or (un)assign it. */
+        patch: operations["update_issue"];
+        trace?: never;
+    };
+    "/projects/{pid}/issues/{iid}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An issue's activity, newest first. */
+        get: operations["issue_activity"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Resolve, silence or reopen one issue. */
-        patch: operations["update_issue"];
+        patch?: never;
         trace?: never;
     };
     "/projects/{pid}/issues/{iid}/events": {
@@ -229,7 +247,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the status of many issues at once; answers the updated rows. */
+        /** Change the status or assignee of many issues at once; answers the updated rows. */
         post: operations["bulk"];
         delete?: never;
         options?: never;
@@ -251,6 +269,44 @@ export interface paths {
         get: operations["counts"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{pid}/issues:delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete many issues with their events and attachments. */
+        post: operations["bulk_delete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/projects/{pid}/issues:merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge issues into one: their events, users and hourly counts move to the
+         *     target, their counters add up, and their fingerprints route new events to
+         *     the target from now on; the merged issues are gone. Answers the target.
+         */
+        post: operations["merge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -539,6 +595,74 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Who wrote an entry, for the document.
+         * @enum {string}
+         */
+        ActivityActor: "processor" | "dashboard" | "token";
+        /** @description What an entry says; which fields are set depends on its kind. */
+        ActivityData: {
+            /** @description `status`: the status before; `assigned`: the assignee before (absent: no one). */
+            from?: string | null;
+            /** @description `status`: the status after; `assigned`: the assignee after (absent: no one). */
+            to?: string | null;
+            /** @description `status` to resolved in a release. */
+            resolvedInRelease?: string | null;
+            /**
+             * Format: date-time
+             * @description `status` to silenced for a time: when it ends.
+             */
+            silencedUntil?: string | null;
+            /**
+             * Format: int64
+             * @description `status` to silenced for a number of events: the event count that ends it.
+             */
+            silencedUntilEventCount?: number | null;
+            /** @description `silenceEnded`: `time` or `events`. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description `regressed`: the how-manieth regression.
+             */
+            occurrence?: number | null;
+            /** @description `firstSeen`: the first event's release; `regressed`: the release that brought it back. */
+            release?: string | null;
+            /**
+             * Format: uuid
+             * @description `firstSeen`: the first event.
+             */
+            eventId?: string | null;
+            /**
+             * Format: uuid
+             * @description `merged`: the issue merged into this one (it no longer exists).
+             */
+            issueId?: string | null;
+            /** @description `merged`: that issue's short id. */
+            shortId?: string | null;
+            /** @description `merged`: that issue's title. */
+            title?: string | null;
+            /**
+             * Format: int64
+             * @description `merged`: the events it brought.
+             */
+            eventCount?: number | null;
+        };
+        ActivityEntry: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            at: string;
+            kind: components["schemas"]["ActivityKind"];
+            actor: components["schemas"]["ActivityActor"];
+            /** @description For a token: its label and last four characters. */
+            actorName?: string | null;
+            data: components["schemas"]["ActivityData"];
+        };
+        /**
+         * @description The kinds of entry, for the document.
+         * @enum {string}
+         */
+        ActivityKind: "firstSeen" | "regressed" | "silenceEnded" | "status" | "assigned" | "merged";
         App: {
             version: string;
             build?: string | null;
@@ -599,9 +723,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        BulkChange: {
+        BulkChange: components["schemas"]["IssueChange"] & {
             issueIds: string[];
-            status: string;
+        };
+        BulkDelete: {
+            issueIds: string[];
         };
         /** @description A file of a bundle. */
         BundleFileRow: {
@@ -652,6 +778,10 @@ export interface components {
              *     that any Sentry SDK reports to unchanged.
              */
             dsn?: string | null;
+        };
+        Deleted: {
+            /** @description How many of the issues existed and were deleted. */
+            deleted: number;
         };
         Device: {
             /** @description `ios`, `android`, `web` or `other`; anything else is stored as sent. */
@@ -837,6 +967,26 @@ export interface components {
          * @enum {string}
          */
         HistogramUnit: "hour" | "day";
+        /** @description What a change asks for; every field may be left out, but not all of them. */
+        IssueChange: {
+            /** @description `active` (reopen), `resolved` or `silenced`. */
+            status?: string | null;
+            /** @description Only with `resolved`: a release name of the project. */
+            resolvedInRelease?: string | null;
+            /**
+             * Format: int64
+             * @description Only with `silenced`: the silence ends (the issue turns active) after this many seconds.
+             */
+            silenceForSeconds?: number | null;
+            /**
+             * Format: int64
+             * @description Only with `silenced`: the silence ends once this many more events arrived.
+             *     With `silenceForSeconds` too, whichever comes first; with neither, it lasts until reopened.
+             */
+            silenceForEvents?: number | null;
+            /** @description A name or email; `null` or `""` unassigns; left out, the assignee stays. */
+            assignee?: string | null;
+        };
         /** @description How many issues each status tab holds under the list's other filters. */
         IssueCounts: {
             /**
@@ -857,6 +1007,8 @@ export interface components {
             /** @description The grouping components, in order. */
             fingerprint: string[];
             fingerprintHash: string;
+            /** @description The fingerprints of issues merged into this one: their new events land here too. */
+            mergedFingerprints: string[];
             /** @description Top values (at most 10 a key) over the issue's newest events. */
             tags: {
                 [key: string]: components["schemas"]["TagValue"][];
@@ -897,6 +1049,18 @@ export interface components {
             resolvedInRelease?: string | null;
             /** Format: date-time */
             regressedAt?: string | null;
+            /** @description The person the issue is assigned to, a name or an email as typed. */
+            assignee?: string | null;
+            /**
+             * Format: date-time
+             * @description A silenced issue turns active again at this time…
+             */
+            silencedUntil?: string | null;
+            /**
+             * Format: int64
+             * @description …or once `eventCount` reaches this, whichever comes first; both null: until reopened.
+             */
+            silencedUntilEventCount?: number | null;
             /**
              * @description 24 hourly counts of events by when they happened (see the issue's histogram),
              *     oldest first; the last is the current (partial) UTC hour.
@@ -925,6 +1089,15 @@ export interface components {
             csrfToken?: string | null;
             /** Format: uuid */
             projectId?: string | null;
+        };
+        MergeRequest: {
+            /**
+             * Format: uuid
+             * @description The issue that stays.
+             */
+            targetId: string;
+            /** @description The issues merged into it (the target among them is ignored). */
+            issueIds: string[];
         };
         NewProject: {
             name: string;
@@ -1126,12 +1299,6 @@ export interface components {
             postgresMs?: number | null;
             /** Format: double */
             valkeyMs?: number | null;
-        };
-        StatusChange: {
-            /** @description `active` (reopen), `resolved` or `silenced`. */
-            status: string;
-            /** @description Only with `resolved`: a release name of the project. */
-            resolvedInRelease?: string | null;
         };
         StreamStatus: {
             name: string;
@@ -1713,6 +1880,10 @@ export interface operations {
                 user?: string;
                 /** @description `key=value`: issues with an event carrying that tag. Repeated, one event must carry them all. */
                 tag?: string[];
+                /** @description Issues assigned to this name or email (case-insensitive, exactly). */
+                assignee?: string;
+                /** @description `true`: issues assigned to anyone; `false`: to no one. */
+                assigned?: boolean;
                 /** @description `lastSeen` (default), `firstSeen`, `events`, `users`; always descending. */
                 sort?: string;
                 /** @description 1 to 200, default 50. */
@@ -1805,6 +1976,54 @@ export interface operations {
             };
         };
     };
+    delete_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pid: string;
+                iid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OkBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     update_issue: {
         parameters: {
             query?: never;
@@ -1817,7 +2036,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["StatusChange"];
+                "application/json": components["schemas"]["IssueChange"];
             };
         };
         responses: {
@@ -1835,6 +2054,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    issue_activity: {
+        parameters: {
+            query?: {
+                /** @description Rows per page; each list has its own default and maximum. */
+                limit?: number;
+                /** @description `X-Next-Cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                pid: string;
+                iid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description the next page's cursor */
+                    "x-next-cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityEntry"][];
                 };
             };
             /** @description no valid credential */
@@ -2042,6 +2316,10 @@ export interface operations {
                 user?: string;
                 /** @description `key=value`: issues with an event carrying that tag. Repeated, one event must carry them all. */
                 tag?: string[];
+                /** @description Issues assigned to this name or email (case-insensitive, exactly). */
+                assignee?: string;
+                /** @description `true`: issues assigned to anyone; `false`: to no one. */
+                assigned?: boolean;
                 /** @description `lastSeen` (default), `firstSeen`, `events`, `users`; always descending. */
                 sort?: string;
                 /** @description 1 to 200, default 50. */
@@ -2066,6 +2344,116 @@ export interface operations {
             };
             /** @description no valid credential */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bulk_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDelete"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deleted"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PostgreSQL, Valkey or storage is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    merge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssueRow"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -53,8 +53,13 @@ export type IssueQuery = Omit<QueryOf<'list_issues'>, 'cursor' | 'status' | 'sor
   sort?: IssueSort;
 };
 export type IssueCounts = Schemas['IssueCounts'];
-export type IssuePatch = Schemas['StatusChange'] & { status: SettableIssueStatus };
-export type BulkIssueUpdate = Schemas['BulkChange'] & { status: SettableIssueStatus };
+export type IssuePatch = Schemas['IssueChange'] & { status?: SettableIssueStatus };
+export type BulkIssueUpdate = Schemas['BulkChange'] & { status?: SettableIssueStatus };
+export type IssueMerge = Schemas['MergeRequest'];
+export type DeletedIssues = Schemas['Deleted'];
+/** What happened to an issue and who did it (the processor, the dashboard or a named token). */
+export type ActivityEntry = Schemas['ActivityEntry'];
+export type ActivityKind = Schemas['ActivityKind'];
 
 // ---- events ---------------------------------------------------------------
 

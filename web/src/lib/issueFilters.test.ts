@@ -11,7 +11,7 @@ describe('readIssueFilters', () => {
     );
     expect(f).toEqual({
       status: 'resolved', query: 'TypeError', release: 'app@1.2.3+4', environment: 'prod', sort: 'users',
-      kind: 'anr', level: 'fatal', errorType: '', user: 'u-1', tags: ['a=1'],
+      kind: 'anr', level: 'fatal', errorType: '', user: 'u-1', tags: ['a=1'], assignee: '', assigned: '',
     });
   });
   it('ignores values the API does not know', () => {
@@ -63,6 +63,8 @@ describe('parseIssueSearch', () => {
       kind: 'anr',
       errorType: 'TypeError',
       tags: ['screen=checkout', 'plan=pro'],
+      assignee: '',
+      assigned: '',
       query: 'cannot read x',
     });
   });
@@ -71,7 +73,28 @@ describe('parseIssueSearch', () => {
     expect(parseIssueSearch('is:someday tag:screen').problems).toEqual(['is:someday', 'tag:screen']);
   });
   it('clears what only the box sets when the box no longer names it', () => {
-    expect(parseIssueSearch('checkout').patch).toEqual({ user: '', tags: [], kind: '', level: '', errorType: '', query: 'checkout' });
+    expect(parseIssueSearch('checkout').patch).toEqual({
+      user: '', tags: [], kind: '', level: '', errorType: '', assignee: '', assigned: '', query: 'checkout',
+    });
+  });
+  it('reads who an issue is assigned to, and whether to anyone', () => {
+    expect(parseIssueSearch('assigned:alice@example.com crash').patch).toMatchObject({ assignee: 'alice@example.com', query: 'crash' });
+    expect(parseIssueSearch('is:unassigned is:resolved').patch).toMatchObject({ assigned: 'no', status: 'resolved' });
+    expect(parseIssueSearch('is:assigned').patch.assigned).toBe('yes');
+  });
+});
+
+describe('the assignee filters', () => {
+  it('go to the API and the URL and read back the same', () => {
+    const filters = { ...DEFAULT_FILTERS, assignee: 'Jane Doe', assigned: 'yes' as const };
+    expect(toIssueQuery(filters)).toMatchObject({ assignee: 'Jane Doe', assigned: true });
+    expect(toIssueQuery({ ...filters, assigned: 'no' }).assigned).toBe(false);
+    const params = writeIssueFilters(filters);
+    expect(params.toString()).toBe('assignee=Jane+Doe&assigned=true');
+    expect(readIssueFilters(params)).toEqual(filters);
+    const text = formatIssueSearch(filters);
+    expect(text).toBe('assigned:"Jane Doe" is:assigned');
+    expect({ ...DEFAULT_FILTERS, ...parseIssueSearch(text).patch }).toEqual({ ...filters, query: '' });
   });
 });
 

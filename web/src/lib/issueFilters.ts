@@ -4,7 +4,8 @@
 //
 // The search box speaks a small syntax on top of free text:
 //   is:resolved  release:app@1.2  env:prod  user:u-42  level:warning
-//   kind:anr  type:TypeError  tag:screen=checkout
+//   kind:anr  type:TypeError  tag:screen=checkout  assigned:alice@example.com
+//   is:assigned  is:unassigned
 // Values with spaces are quoted: release:"my app@1.2".
 import type { IssueQuery, IssueSort, IssueStatusFilter } from '../api/types';
 
@@ -49,6 +50,10 @@ export interface IssueFilters {
   user: string;
   /** `key=value` each; one event must carry them all. */
   tags: string[];
+  /** Assigned to this name or email. */
+  assignee: string;
+  /** Assigned to anyone (`yes`) or no one (`no`). */
+  assigned: '' | 'yes' | 'no';
   sort: IssueSort;
 }
 
@@ -62,10 +67,12 @@ export const DEFAULT_FILTERS: IssueFilters = {
   errorType: '',
   user: '',
   tags: [],
+  assignee: '',
+  assigned: '',
   sort: 'lastSeen',
 };
 
-const SCALARS = ['status', 'query', 'release', 'environment', 'kind', 'level', 'errorType', 'user', 'sort'] as const;
+const SCALARS = ['status', 'query', 'release', 'environment', 'kind', 'level', 'errorType', 'user', 'assignee', 'sort'] as const;
 
 function oneOf<T extends string>(value: string | null, allowed: ReadonlyArray<{ value: T }>, fallback: T): T {
   return allowed.some((a) => a.value === value) ? (value as T) : fallback;
@@ -87,6 +94,8 @@ export function readIssueFilters(params: URLSearchParams): IssueFilters {
     errorType: params.get('type') ?? '',
     user: params.get('user') ?? '',
     tags: params.getAll('tag').filter(isTag),
+    assignee: params.get('assignee') ?? '',
+    assigned: params.get('assigned') === 'true' ? 'yes' : params.get('assigned') === 'false' ? 'no' : '',
     sort: oneOf(params.get('sort'), SORTS, DEFAULT_FILTERS.sort),
   };
 }
@@ -99,6 +108,7 @@ export function writeIssueFilters(filters: IssueFilters): URLSearchParams {
     if (value && value !== DEFAULT_FILTERS[key]) params.set(key === 'errorType' ? 'type' : key, value);
   }
   for (const tag of filters.tags) params.append('tag', tag);
+  if (filters.assigned) params.set('assigned', String(filters.assigned === 'yes'));
   return params;
 }
 
@@ -113,6 +123,8 @@ export function toNarrowingQuery(filters: IssueFilters): IssueQuery {
   if (filters.errorType) query.type = filters.errorType;
   if (filters.user) query.user = filters.user;
   if (filters.tags.length) query.tag = [...filters.tags];
+  if (filters.assignee) query.assignee = filters.assignee;
+  if (filters.assigned) query.assigned = filters.assigned === 'yes';
   return query;
 }
 
@@ -164,7 +176,7 @@ const STATUS_WORDS: Record<string, IssueStatusFilter> = {
  * (which only the box sets); problems are tokens it could not read.
  */
 export function parseIssueSearch(text: string): { patch: Partial<IssueFilters>; problems: string[] } {
-  const patch: Partial<IssueFilters> = { user: '', tags: [], kind: '', level: '', errorType: '' };
+  const patch: Partial<IssueFilters> = { user: '', tags: [], kind: '', level: '', errorType: '', assignee: '', assigned: '' };
   const words: string[] = [];
   const problems: string[] = [];
   for (const token of tokens(text)) {
@@ -173,11 +185,17 @@ export function parseIssueSearch(text: string): { patch: Partial<IssueFilters>; 
     const value = colon > 0 ? token.slice(colon + 1).trim() : '';
     switch (key) {
       case 'is': {
-        const status = STATUS_WORDS[value.toLowerCase()];
+        const word = value.toLowerCase();
+        const status = STATUS_WORDS[word];
         if (status) patch.status = status;
+        else if (word === 'assigned' || word === 'unassigned') patch.assigned = word === 'assigned' ? 'yes' : 'no';
         else problems.push(token);
         break;
       }
+      case 'assigned':
+      case 'assignee':
+        patch.assignee = value;
+        break;
       case 'release':
         patch.release = value;
         break;
@@ -219,6 +237,8 @@ export function formatIssueSearch(filters: IssueFilters): string {
   const parts: string[] = [];
   if (filters.user) parts.push(`user:${quote(filters.user)}`);
   if (filters.errorType) parts.push(`type:${quote(filters.errorType)}`);
+  if (filters.assignee) parts.push(`assigned:${quote(filters.assignee)}`);
+  if (filters.assigned) parts.push(filters.assigned === 'yes' ? 'is:assigned' : 'is:unassigned');
   for (const tag of filters.tags) parts.push(`tag:${quote(tag)}`);
   if (filters.query) parts.push(filters.query);
   return parts.join(' ');

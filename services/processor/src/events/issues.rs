@@ -14,6 +14,19 @@ pub struct IssueRef {
     pub id: Uuid,
     /// Created by this batch: the issue is announced as new.
     pub inserted: bool,
+    /// The issue's own fingerprint: the batch's key unless that fingerprint
+    /// belongs to an issue merged into this one. Orders the batch's locks.
+    pub fingerprint: String,
+    /// Silenced until a time or a count when it was looked up: the batch
+    /// checks whether that silence has ended.
+    pub silence_may_end: bool,
+}
+
+impl IssueRef {
+    /// An issue this batch created.
+    pub fn new(id: Uuid, fingerprint: String) -> Self {
+        Self { id, inserted: true, fingerprint, silence_may_end: false }
+    }
 }
 
 /// Fingerprint → issue, for every fingerprint of the batch.
@@ -48,13 +61,31 @@ pub async fn resolve_ids(
     }
 }
 
+/// The issues of `fingerprints`: by their own fingerprint, else by the
+/// fingerprint of an issue merged into them (docs/decisions.md, "Merging").
 async fn existing(tx: &mut PgConnection, project_id: Uuid, fingerprints: &[&str]) -> Result<IssueIds, sqlx::Error> {
-    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT fingerprint, id FROM issues WHERE project_id = $1 AND fingerprint = ANY($2)")
-        .bind(project_id)
-        .bind(fingerprints)
-        .fetch_all(tx)
-        .await?;
-    Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint, IssueRef { id, inserted: false })).collect())
+    let rows: Vec<(String, String, Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT fingerprint, fingerprint, id, status = 'silenced' AND (silenced_until IS NOT NULL OR silenced_until_event_count IS NOT NULL),
+                false AS merged
+           FROM issues WHERE project_id = $1 AND fingerprint = ANY($2)
+         UNION ALL
+         SELECT m.fingerprint, i.fingerprint, i.id,
+                i.status = 'silenced' AND (i.silenced_until IS NOT NULL OR i.silenced_until_event_count IS NOT NULL), true
+           FROM merged_fingerprints m JOIN issues i ON i.project_id = m.project_id AND i.id = m.issue_id
+          WHERE m.project_id = $1 AND m.fingerprint = ANY($2)
+         ORDER BY merged",
+    )
+    .bind(project_id)
+    .bind(fingerprints)
+    .fetch_all(tx)
+    .await?;
+    let mut ids = IssueIds::with_capacity(rows.len());
+    for (key, fingerprint, id, silence_may_end, _merged) in rows {
+        // An issue's own fingerprint wins over a merged one (they never
+        // coincide: a merged issue's row, fingerprint and all, is gone).
+        ids.entry(key).or_insert(IssueRef { id, inserted: false, fingerprint, silence_may_end });
+    }
+    Ok(ids)
 }
 
 async fn insert_new(
@@ -69,6 +100,7 @@ async fn insert_new(
     let (mut ids, mut shorts, mut components) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut titles, mut culprits, mut types, mut kinds, mut levels) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut firsts, mut lasts, mut first_releases, mut last_releases, mut environments) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut first_events = Vec::with_capacity(n);
     for (i, fingerprint) in missing.iter().enumerate() {
         let delta = &deltas[fingerprint];
         ids.push(Uuid::now_v7());
@@ -84,15 +116,25 @@ async fn insert_new(
         first_releases.push(delta.first.release.as_str());
         last_releases.push(delta.last.release.as_str());
         environments.push(delta.last.environment.as_str());
+        first_events.push(delta.first.id);
     }
+    // The first event goes into the issue's activity log in the same
+    // statement, for the issues this batch created (not those another
+    // batch created first).
     let rows: Vec<(String, Uuid)> = sqlx::query_as(
-        "INSERT INTO issues (project_id, id, short_id, fingerprint, components, title, culprit, type, kind, level,
-                             first_seen, last_seen, first_release, last_release, last_environment)
-         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
-                                    $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
-                                    $13::text[], $14::text[], $15::text[]) AS u
-         ON CONFLICT (project_id, fingerprint) DO NOTHING
-         RETURNING fingerprint, id",
+        "WITH created AS (
+             INSERT INTO issues (project_id, id, short_id, fingerprint, components, title, culprit, type, kind, level,
+                                 first_seen, last_seen, first_release, last_release, last_environment)
+             SELECT $1, u.* FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+                                        $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
+                                        $13::text[], $14::text[], $15::text[]) AS u
+             ON CONFLICT (project_id, fingerprint) DO NOTHING
+             RETURNING fingerprint, id),
+         logged AS (
+             INSERT INTO issue_activity (project_id, issue_id, kind, actor, data)
+             SELECT $1, created.id, 'firstSeen', 'processor', jsonb_build_object('eventId', f.event_id, 'release', nullif(f.release, ''))
+               FROM created JOIN UNNEST($4::text[], $16::uuid[], $13::text[]) AS f(fingerprint, event_id, release) USING (fingerprint))
+         SELECT fingerprint, id FROM created",
     )
     .bind(project_id)
     .bind(&ids)
@@ -109,9 +151,10 @@ async fn insert_new(
     .bind(&first_releases)
     .bind(&last_releases)
     .bind(&environments)
+    .bind(&first_events)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint, IssueRef { id, inserted: true })).collect())
+    Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint.clone(), IssueRef::new(id, fingerprint))).collect())
 }
 
 /// The first of `count` numbers for new issues. Reserved with a short
@@ -130,28 +173,35 @@ async fn reserve_short_ids(pool: &PgPool, project_id: Uuid, count: usize) -> Res
 /// Resolved issues that see an event from a newer release than the one they
 /// were resolved in turn `regressed`. The row lock this takes makes the
 /// decision once: a concurrent processor waits, then finds the issue no
-/// longer `resolved`. Returns each regressed issue with its regression number.
+/// longer `resolved`. Returns each regressed issue with its regression
+/// number, which also goes into its activity log.
 pub async fn mark_regressions(
     tx: &mut Transaction<'_, Postgres>,
     project_id: Uuid,
-    deltas: &BTreeMap<&str, IssueDelta<'_>>,
-    issues: &IssueIds,
+    updates: &[(Uuid, IssueDelta<'_>)],
 ) -> Result<Vec<(Uuid, i64)>, ProcessError> {
-    let ids: Vec<Uuid> = deltas.keys().map(|f| issues[*f].id).collect();
-    let newest: Vec<Option<OffsetDateTime>> = deltas.values().map(|d| d.newest_release_seen).collect();
-    let releases: Vec<Option<&str>> = deltas.values().map(|d| d.newest_release).collect();
+    let ids: Vec<Uuid> = updates.iter().map(|(id, _)| *id).collect();
+    let newest: Vec<Option<OffsetDateTime>> = updates.iter().map(|(_, d)| d.newest_release_seen).collect();
+    let releases: Vec<Option<&str>> = updates.iter().map(|(_, d)| d.newest_release).collect();
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "UPDATE issues AS i
-            SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1,
-                regressed_in_release = b.newest_release
-           FROM UNNEST($2::uuid[], $3::timestamptz[], $4::text[]) AS b(id, newest_release_seen, newest_release)
-          WHERE i.project_id = $1 AND i.id = b.id AND i.status = 'resolved'
-            AND (i.resolved_in_release IS NULL
-                 OR b.newest_release_seen > COALESCE(
-                        (SELECT r.first_seen FROM releases r
-                          WHERE r.project_id = i.project_id AND r.name = i.resolved_in_release),
-                        i.resolved_at))
-      RETURNING i.id, i.regression_count",
+        "WITH regressed AS (
+             UPDATE issues AS i
+                SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1,
+                    regressed_in_release = b.newest_release
+               FROM UNNEST($2::uuid[], $3::timestamptz[], $4::text[]) AS b(id, newest_release_seen, newest_release)
+              WHERE i.project_id = $1 AND i.id = b.id AND i.status = 'resolved'
+                AND (i.resolved_in_release IS NULL
+                     OR b.newest_release_seen > COALESCE(
+                            (SELECT r.first_seen FROM releases r
+                              WHERE r.project_id = i.project_id AND r.name = i.resolved_in_release),
+                            i.resolved_at))
+          RETURNING i.id, i.regression_count, b.newest_release),
+         logged AS (
+             INSERT INTO issue_activity (project_id, issue_id, kind, actor, data)
+             SELECT $1, id, 'regressed', 'processor',
+                    jsonb_build_object('occurrence', regression_count, 'release', nullif(newest_release, ''))
+               FROM regressed)
+         SELECT id, regression_count FROM regressed",
     )
     .bind(project_id)
     .bind(&ids)
@@ -167,19 +217,17 @@ pub async fn mark_regressions(
 pub async fn add_counts(
     tx: &mut Transaction<'_, Postgres>,
     project_id: Uuid,
-    deltas: &BTreeMap<&str, IssueDelta<'_>>,
-    issues: &IssueIds,
+    updates: &[(Uuid, IssueDelta<'_>)],
     new_users: &HashMap<Uuid, i64>,
 ) -> Result<(), ProcessError> {
-    let n = deltas.len();
+    let n = updates.len();
     let (mut ids, mut counts, mut users) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut firsts, mut lasts, mut first_releases, mut last_releases, mut environments, mut levels) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (fingerprint, delta) in deltas {
-        let id = issues[*fingerprint].id;
-        ids.push(id);
+    for (id, delta) in updates {
+        ids.push(*id);
         counts.push(delta.count);
-        users.push(new_users.get(&id).copied().unwrap_or(0));
+        users.push(new_users.get(id).copied().unwrap_or(0));
         firsts.push(delta.first.timestamp);
         lasts.push(delta.last.timestamp);
         first_releases.push(delta.first.release.as_str());
@@ -215,9 +263,10 @@ pub async fn add_counts(
     .execute(&mut **tx)
     .await?;
     if updated.rows_affected() != n as u64 {
-        // An issue deleted since its id was looked up (an operator's
-        // cleanup): fail, and the batch is redone from the start.
-        return Err(ProcessError::Payload(format!("{} of {n} issues vanished while the batch was stored", n as u64 - updated.rows_affected())));
+        // An issue an operator deleted or merged since its id was looked up:
+        // fail, and the batch is redone from the start.
+        let vanished = n as u64 - updated.rows_affected();
+        return Err(ProcessError::IssueVanished(format!("{vanished} of {n} issues were deleted or merged while the batch was stored")));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod issues;
 mod payload;
 mod rows;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
@@ -29,6 +30,7 @@ use crate::dedupe::{IdTable, keep_new};
 use crate::error::ProcessError;
 use crate::grouping::{Grouping, group};
 use crate::releases;
+use crate::silences;
 use crate::symbolicate::Symbolicator;
 use payload::{EventPayload, StoredPayload};
 use crate::worker::BatchHandler;
@@ -142,6 +144,7 @@ impl DeviceColumns {
 }
 
 /// The batch's contribution to one issue.
+#[derive(Clone, Copy)]
 struct IssueDelta<'a> {
     grouping: &'a Grouping,
     kind: &'a str,
@@ -154,6 +157,40 @@ struct IssueDelta<'a> {
     newest_release_seen: Option<OffsetDateTime>,
     /// The release that time belongs to: the one a regression happened in.
     newest_release: Option<&'a str>,
+}
+
+impl<'a> IssueDelta<'a> {
+    /// One event's contribution; `release_seen` is when its release was first seen.
+    fn of(event: &'a Event<'a>, release_seen: Option<OffsetDateTime>) -> Self {
+        Self {
+            grouping: &event.grouping,
+            kind: &event.kind,
+            level: &event.level,
+            count: 1,
+            first: event,
+            last: event,
+            newest_release_seen: release_seen,
+            newest_release: release_seen.map(|_| event.release.as_str()),
+        }
+    }
+
+    /// Adds `other`: counts add up, the earliest event stays first, the latest
+    /// (with its kind and level) last.
+    fn add(&mut self, other: &IssueDelta<'a>) {
+        self.count += other.count;
+        if other.first.timestamp < self.first.timestamp {
+            self.first = other.first;
+        }
+        if other.last.timestamp >= self.last.timestamp {
+            self.last = other.last;
+            self.kind = other.kind;
+            self.level = other.level;
+        }
+        if other.newest_release_seen > self.newest_release_seen {
+            self.newest_release_seen = other.newest_release_seen;
+            self.newest_release = other.newest_release;
+        }
+    }
 }
 
 impl BatchHandler for EventHandler {
@@ -221,8 +258,13 @@ async fn store_project_events<'e>(
     // From here on, rows other batches update too.
     rows::count_hours(tx, project_id, &events, &issue_ids).await?;
     rows::count_release_hours(tx, project_id, &events).await?;
-    let regressed = issues::mark_regressions(tx, project_id, &deltas, &issue_ids).await?;
-    issues::add_counts(tx, project_id, &deltas, &issue_ids, &new_users).await?;
+    let updates = per_issue(&deltas, &issue_ids);
+    let regressed = issues::mark_regressions(tx, project_id, &updates).await?;
+    issues::add_counts(tx, project_id, &updates, &new_users).await?;
+    let mut silenced: Vec<Uuid> = issue_ids.values().filter(|issue| issue.silence_may_end).map(|issue| issue.id).collect();
+    silenced.sort();
+    silenced.dedup();
+    silences::end_reached(tx, project_id, &silenced).await?;
 
     let mut announcements: Vec<Announcement> = issue_ids
         .values()
@@ -249,42 +291,42 @@ pub fn handle_offline(envelope: &Envelope) -> Result<usize, ProcessError> {
     let deltas = aggregate(&events, &HashMap::new());
     let issues: issues::IssueIds = deltas
         .keys()
-        .map(|fingerprint| ((*fingerprint).to_owned(), issues::IssueRef { id: Uuid::nil(), inserted: true }))
+        .map(|fingerprint| ((*fingerprint).to_owned(), issues::IssueRef::new(Uuid::nil(), (*fingerprint).to_owned())))
         .collect();
     Ok(rows::event_rows(envelope.project_id, &events, &issues)?.into_bytes().len())
 }
 
-/// The batch's events summed per fingerprint, in fingerprint order: the
-/// order every batch locks issue rows in.
+/// The batch's events summed per fingerprint, in fingerprint order.
 fn aggregate<'e>(events: &[&'e Event<'e>], release_seen: &HashMap<String, OffsetDateTime>) -> BTreeMap<&'e str, IssueDelta<'e>> {
     let mut deltas: BTreeMap<&str, IssueDelta> = BTreeMap::new();
     for &event in events {
-        let seen = release_seen.get(&event.release).copied();
-        let delta = deltas.entry(event.grouping.fingerprint.as_str()).or_insert_with(|| IssueDelta {
-            grouping: &event.grouping,
-            kind: &event.kind,
-            level: &event.level,
-            count: 0,
-            first: event,
-            last: event,
-            newest_release_seen: None,
-            newest_release: None,
-        });
-        delta.count += 1;
-        if event.timestamp < delta.first.timestamp {
-            delta.first = event;
-        }
-        if event.timestamp >= delta.last.timestamp {
-            delta.last = event;
-            delta.kind = &event.kind;
-            delta.level = &event.level;
-        }
-        if seen > delta.newest_release_seen {
-            delta.newest_release_seen = seen;
-            delta.newest_release = Some(&event.release);
+        let delta = IssueDelta::of(event, release_seen.get(&event.release).copied());
+        match deltas.entry(event.grouping.fingerprint.as_str()) {
+            Entry::Vacant(entry) => {
+                entry.insert(delta);
+            }
+            Entry::Occupied(mut entry) => entry.get_mut().add(&delta),
         }
     }
     deltas
+}
+
+/// The batch's deltas one per issue, fingerprints merged into one issue
+/// (docs/decisions.md, "Merging") added up, in the order of the issues' own
+/// fingerprints: the order every batch locks issue rows in, whichever of an
+/// issue's fingerprints its events carried.
+fn per_issue<'e>(deltas: &BTreeMap<&'e str, IssueDelta<'e>>, issues: &issues::IssueIds) -> Vec<(Uuid, IssueDelta<'e>)> {
+    let mut by_issue: BTreeMap<&str, (Uuid, IssueDelta<'e>)> = BTreeMap::new();
+    for (fingerprint, delta) in deltas {
+        let issue = &issues[*fingerprint];
+        match by_issue.entry(issue.fingerprint.as_str()) {
+            Entry::Vacant(entry) => {
+                entry.insert((issue.id, *delta));
+            }
+            Entry::Occupied(mut entry) => entry.get_mut().1.add(delta),
+        }
+    }
+    by_issue.into_values().collect()
 }
 
 #[cfg(test)]

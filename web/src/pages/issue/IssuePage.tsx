@@ -1,19 +1,31 @@
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { Link, useParams, useSearchParams } from 'react-router';
-import { api, keys, type IssueDetail, type SentoriEvent } from '../../api';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { api, keys, usePagedList, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
+import { ConfirmButton, CopyButton } from '../../components/Buttons';
+import { Shortcuts, type Shortcut } from '../../components/Shortcuts';
 import { KeyValues } from '../../components/PageHeader';
 import { Truncated } from '../../components/Truncated';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, ErrorState, Loading, NotFoundState, isNotFound } from '../../components/states';
+import { EmptyState, ErrorState, InlineError, Loading, NotFoundState, isNotFound } from '../../components/states';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount } from '../../lib/format';
+import { silenceSummary } from '../../lib/triage';
 import { seg } from '../../lib/url';
+import { ActivityLog } from './ActivityLog';
+import { AssigneeControl } from './AssigneeControl';
 import { EventsHistogram } from './EventsHistogram';
 import { EventView } from './EventView';
-import { StatusActions } from './StatusActions';
+import { MergeControl } from './MergeControl';
+import { StatusActions, useIssueUpdate } from './StatusActions';
 import { TagDistribution } from './TagDistribution';
+
+/** The stored event as JSON, without the neighbours the API adds for navigation. */
+function eventJson(event: SentoriEvent): string {
+  const { previousEventId: _previous, nextEventId: _next, ...stored } = event;
+  return JSON.stringify(stored, null, 2);
+}
 
 function EventNav({ base, issue, event }: { base: string; issue: IssueDetail; event: SentoriEvent | undefined }) {
   const link = (id: string | null | undefined, label: string, title: string, testId: string) =>
@@ -32,20 +44,17 @@ function EventNav({ base, issue, event }: { base: string; issue: IssueDetail; ev
       {link(event?.previousEventId, '‹ Previous', 'The next older event', 'event-previous')}
       {link(event?.nextEventId, 'Next ›', 'The next newer event', 'event-next')}
       {link(issue.latestEventId, 'Newest »', 'The latest event of this issue', 'event-newest')}
+      {event && <CopyButton text={eventJson(event)} label="Copy JSON" testId="copy-event-json" />}
     </div>
   );
 }
 
 function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base: string }) {
-  const list = useInfiniteQuery({
-    queryKey: keys.issueEvents(pid, issueId),
-    queryFn: ({ pageParam, signal }) => api.issues.events(pid, issueId, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const { list, items: rows } = usePagedList(keys.issueEvents(pid, issueId), (cursor, signal) =>
+    api.issues.events(pid, issueId, cursor, signal),
+  );
   if (list.isPending) return <Loading label="Loading events…" />;
   if (!list.data) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
-  const rows = list.data.pages.flatMap((p) => p.items);
   if (rows.length === 0) return <EmptyState title="No events are stored for this issue." />;
   return (
     <>
@@ -112,6 +121,7 @@ function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
       <KeyValues
         testId="issue-facts"
         rows={[
+          ['Assignee', <AssigneeControl pid={pid} issue={issue} />],
           ['First seen', <span><RelativeTime value={issue.firstSeen} /> · <DateTime value={issue.firstSeen} /></span>],
           ['Last seen', <span><RelativeTime value={issue.lastSeen} /> · <DateTime value={issue.lastSeen} /></span>],
           ['First release', release(pid, issue.firstRelease)],
@@ -134,16 +144,59 @@ function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
           ))}
         </ol>
         {issue.fingerprintHash && <div className="mono muted fingerprint-hash">{issue.fingerprintHash}</div>}
+        {issue.mergedFingerprints.length > 0 && (
+          <>
+            <p className="muted">Events of the issues merged into this one land here too:</p>
+            <ul className="fingerprint-merged" data-testid="merged-fingerprints">
+              {issue.mergedFingerprints.map((f) => (
+                <li key={f} className="mono muted">
+                  {f}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
       </div>
     </aside>
+  );
+}
+
+const TABS = ['event', 'events', 'activity'] as const;
+type Tab = (typeof TABS)[number];
+
+/** Delete, merge and a permalink: what triage does to the issue as a whole. */
+function IssueTools({ pid, issue, shortcuts }: { pid: string; issue: IssueDetail; shortcuts: Shortcut[] }) {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => api.issues.remove(pid, issue.id),
+    onSuccess: async () => {
+      queryClient.removeQueries({ queryKey: keys.issue(pid, issue.id) });
+      await queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
+      navigate(`/p/${seg(pid)}/issues`);
+    },
+  });
+  const permalink = `${window.location.origin}/p/${seg(pid)}/issues/${seg(issue.id)}`;
+  return (
+    <div className="issue-tools" data-testid="issue-tools">
+      <CopyButton text={permalink} label="Copy link" testId="copy-permalink" />
+      <MergeControl pid={pid} issue={issue} />
+      <ConfirmButton confirmLabel="Delete it and its events?" onConfirm={() => remove.mutate()} disabled={remove.isPending} testId="issue-delete">
+        Delete
+      </ConfirmButton>
+      <Shortcuts shortcuts={shortcuts} />
+      <InlineError error={remove.error} />
+    </div>
   );
 }
 
 export function IssuePage() {
   const { pid = '', iid = '', eid } = useParams();
   const [params, setParams] = useSearchParams();
-  const tab = params.get('tab') === 'events' ? 'events' : 'event';
+  const tab: Tab = TABS.find((t) => t === params.get('tab')) ?? 'event';
   const base = `/p/${seg(pid)}/issues/${seg(iid)}`;
+  const navigate = useNavigate();
+  const update = useIssueUpdate(pid, iid);
 
   const issue = useQuery({ queryKey: keys.issue(pid, iid), queryFn: ({ signal }) => api.issues.get(pid, iid, signal) });
   useDocumentTitle(issue.data?.title ?? (issue.isError ? 'Issue not found' : 'Issue'), 'Issues');
@@ -153,6 +206,14 @@ export function IssuePage() {
     queryFn: ({ signal }) => api.events.get(pid, eventId!, signal),
     enabled: !!eventId && tab === 'event',
   });
+  const goToEvent = (id: string | null | undefined) => id && navigate(`${base}/events/${seg(id)}`);
+  const shortcuts: Shortcut[] = [
+    { keys: ['j'], label: 'Older event', run: () => goToEvent(event.data?.previousEventId) },
+    { keys: ['k'], label: 'Newer event', run: () => goToEvent(event.data?.nextEventId) },
+    { keys: ['r'], label: 'Resolve', run: () => issue.data?.status !== 'resolved' && update.mutate({ status: 'resolved' }) },
+    { keys: ['s'], label: 'Silence until reopened', run: () => issue.data?.status !== 'silenced' && update.mutate({ status: 'silenced' }) },
+    { keys: ['/'], label: 'Search issues', run: () => navigate(`/p/${seg(pid)}/issues`, { state: { focusSearch: true } }) },
+  ];
 
   if (issue.isPending) return <Loading label="Loading issue…" />;
   if (issue.isError) {
@@ -166,6 +227,7 @@ export function IssuePage() {
     return <ErrorState error={issue.error} onRetry={() => issue.refetch()} />;
   }
   const data = issue.data;
+  const silence = silenceSummary(data);
 
   return (
     <div className="page issue-page" data-testid="issue-page">
@@ -179,6 +241,11 @@ export function IssuePage() {
         </div>
         <div className="issue-header-meta">
           <StatusBadge status={data.status} />
+          {silence && (
+            <span className="muted" data-testid="issue-silence">
+              {silence}
+            </span>
+          )}
           <KindBadge kind={data.kind} />
           {data.type && <span className="mono">{data.type}</span>}
           {data.culprit && (
@@ -188,6 +255,8 @@ export function IssuePage() {
           )}
         </div>
         <StatusActions pid={pid} issue={data} />
+        <IssueTools pid={pid} issue={data} shortcuts={shortcuts} />
+        <InlineError error={update.error} />
       </header>
 
       <div className="issue-body">
@@ -205,11 +274,21 @@ export function IssuePage() {
               >
                 All events
               </button>
+              <button
+                type="button"
+                className={`tab${tab === 'activity' ? ' tab-active' : ''}`}
+                onClick={() => setParams({ tab: 'activity' })}
+                data-testid="tab-activity"
+              >
+                Activity
+              </button>
             </nav>
             {tab === 'event' && <EventNav base={base} issue={data} event={event.data} />}
           </div>
           {tab === 'events' ? (
             <EventsList pid={pid} issueId={iid} base={base} />
+          ) : tab === 'activity' ? (
+            <ActivityLog pid={pid} issueId={iid} base={base} />
           ) : !eventId ? (
             <EmptyState title="No event is stored for this issue." testId="no-event">
               Its events may have passed the retention period.

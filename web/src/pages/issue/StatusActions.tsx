@@ -3,26 +3,75 @@ import { useState } from 'react';
 import { api, keys, type Issue, type IssueDetail, type IssuePatch } from '../../api';
 import { InlineError } from '../../components/states';
 
+/** Changes one issue (status, silence, assignee) and keeps its page and the lists in step. */
+export function useIssueUpdate(pid: string, issueId: string, onDone?: () => void) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: IssuePatch) => api.issues.update(pid, issueId, patch),
+    onSuccess: (row: Issue) => {
+      // The PATCH answers with the list row; keep the detail-only fields.
+      queryClient.setQueryData<IssueDetail>(keys.issue(pid, issueId), (old) => (old ? { ...old, ...row } : old));
+      onDone?.();
+      // The lists, the counts and the activity log (under the same key) refetch.
+      return queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
+    },
+  });
+}
+
+const HOUR = 3600;
+/** The silences offered, besides a number of events of one's own. */
+const SILENCES: ReadonlyArray<{ label: string; patch: IssuePatch; testId: string }> = [
+  { label: 'Until I reopen it', patch: { status: 'silenced' }, testId: 'silence-forever' },
+  { label: 'For 1 hour', patch: { status: 'silenced', silenceForSeconds: HOUR }, testId: 'silence-1h' },
+  { label: 'For 24 hours', patch: { status: 'silenced', silenceForSeconds: 24 * HOUR }, testId: 'silence-24h' },
+  { label: 'For 7 days', patch: { status: 'silenced', silenceForSeconds: 7 * 24 * HOUR }, testId: 'silence-7d' },
+  { label: 'Until 10 more events', patch: { status: 'silenced', silenceForEvents: 10 }, testId: 'silence-10-events' },
+  { label: 'Until 100 more events', patch: { status: 'silenced', silenceForEvents: 100 }, testId: 'silence-100-events' },
+];
+
+/** Silence until reopened, for a while, or until a number of events arrived. */
+function SilenceMenu({ busy, onSilence, onClose }: { busy: boolean; onSilence: (patch: IssuePatch) => void; onClose: () => void }) {
+  const [events, setEvents] = useState('');
+  const count = Number(events);
+  const valid = Number.isInteger(count) && count >= 1 && count <= 1_000_000_000;
+  return (
+    <div className="silence-menu" role="menu" data-testid="silence-menu">
+      {SILENCES.map((option) => (
+        <button key={option.testId} type="button" role="menuitem" className="btn btn-small" disabled={busy} onClick={() => onSilence(option.patch)} data-testid={option.testId}>
+          {option.label}
+        </button>
+      ))}
+      <form
+        className="silence-events"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (valid) onSilence({ status: 'silenced', silenceForEvents: count });
+        }}
+      >
+        Until
+        <input type="number" min={1} value={events} onChange={(e) => setEvents(e.target.value)} aria-label="More events" data-testid="silence-events-input" />
+        more events
+        <button type="submit" className="btn btn-small" disabled={!valid || busy} data-testid="silence-events-confirm">
+          Silence
+        </button>
+      </form>
+      <button type="button" className="btn btn-link" onClick={onClose}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** Resolve, resolve in a release, silence and reopen, as the issue's status allows. */
 export function StatusActions({ pid, issue }: { pid: string; issue: IssueDetail }) {
-  const queryClient = useQueryClient();
-  const [picking, setPicking] = useState(false);
+  const [picking, setPicking] = useState<'release' | 'silence' | null>(null);
   const [release, setRelease] = useState('');
   const releases = useQuery({
     queryKey: [...keys.releases(pid), 'first'],
     queryFn: ({ signal }) => api.releases.list(pid, null, signal),
-    enabled: picking,
+    enabled: picking === 'release',
   });
-
-  const update = useMutation({
-    mutationFn: (patch: IssuePatch) => api.issues.update(pid, issue.id, patch),
-    onSuccess: (row: Issue) => {
-      // The PATCH answers with the list row; keep the detail-only fields.
-      queryClient.setQueryData<IssueDetail>(keys.issue(pid, issue.id), (old) => (old ? { ...old, ...row } : old));
-      setPicking(false);
-      return queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
-    },
-  });
+  const update = useIssueUpdate(pid, issue.id, () => setPicking(null));
 
   const open = issue.status === 'active' || issue.status === 'regressed';
   const busy = update.isPending;
@@ -33,12 +82,12 @@ export function StatusActions({ pid, issue }: { pid: string; issue: IssueDetail 
           Resolve
         </button>
       )}
-      {issue.status !== 'resolved' && !picking && (
-        <button type="button" className="btn" disabled={busy} onClick={() => setPicking(true)} data-testid="status-resolve-in-release">
+      {issue.status !== 'resolved' && picking !== 'release' && (
+        <button type="button" className="btn" disabled={busy} onClick={() => setPicking('release')} data-testid="status-resolve-in-release">
           Resolve in release…
         </button>
       )}
-      {picking && (
+      {picking === 'release' && (
         <span className="resolve-in-release">
           <select value={release} onChange={(e) => setRelease(e.target.value)} aria-label="Release that fixes it" data-testid="resolve-release-select">
             <option value="">{releases.isPending ? 'Loading releases…' : 'Choose a release'}</option>
@@ -57,17 +106,18 @@ export function StatusActions({ pid, issue }: { pid: string; issue: IssueDetail 
           >
             Resolve
           </button>
-          <button type="button" className="btn btn-link" onClick={() => setPicking(false)}>
+          <button type="button" className="btn btn-link" onClick={() => setPicking(null)}>
             Cancel
           </button>
           {releases.isSuccess && releases.data.items.length === 0 && <span className="muted">This project has no releases yet.</span>}
         </span>
       )}
-      {issue.status !== 'silenced' && (
-        <button type="button" className="btn" disabled={busy} onClick={() => update.mutate({ status: 'silenced' })} data-testid="status-silence">
-          Silence
+      {picking !== 'silence' && (
+        <button type="button" className="btn" disabled={busy} onClick={() => setPicking('silence')} aria-haspopup="menu" data-testid="status-silence">
+          {issue.status === 'silenced' ? 'Silence differently…' : 'Silence…'}
         </button>
       )}
+      {picking === 'silence' && <SilenceMenu busy={busy} onSilence={(patch) => update.mutate(patch)} onClose={() => setPicking(null)} />}
       {!open && (
         <button type="button" className="btn" disabled={busy} onClick={() => update.mutate({ status: 'active' })} data-testid="status-reopen">
           Reopen

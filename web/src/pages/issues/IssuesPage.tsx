@@ -1,8 +1,10 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type RefObject } from 'react';
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, keys, type Issue, type SettableIssueStatus } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
+import { ConfirmButton } from '../../components/Buttons';
+import { Shortcuts } from '../../components/Shortcuts';
 import { PageHeader } from '../../components/PageHeader';
 import { Sparkline } from '../../components/Sparkline';
 import { RelativeTime } from '../../components/Time';
@@ -24,6 +26,7 @@ import {
   writeIssueFilters,
   type IssueFilters,
 } from '../../lib/issueFilters';
+import { moveSelection } from '../../lib/shortcuts';
 import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
@@ -35,11 +38,12 @@ function useIssueFilters() {
   return [filters, update] as const;
 }
 
-function FilterBar({ pid, filters, onChange, environments }: {
+function FilterBar({ pid, filters, onChange, environments, searchRef }: {
   pid: string;
   filters: IssueFilters;
   onChange: (patch: Partial<IssueFilters>) => void;
   environments: string[];
+  searchRef: RefObject<HTMLInputElement | null>;
 }) {
   const boxText = formatIssueSearch(filters);
   const [text, setText] = useState(boxText);
@@ -62,8 +66,9 @@ function FilterBar({ pid, filters, onChange, environments }: {
       <input
         type="search"
         className="filters-search"
-        placeholder="Search… e.g. is:resolved user:u-42 tag:screen=checkout"
-        title="Free text searches title, culprit and type. Filters: is:, release:, env:, user:, level:, kind:, type:, tag:key=value"
+        placeholder="Search… e.g. is:resolved user:u-42 tag:screen=checkout  ( / )"
+        title="Free text searches title, culprit and type. Filters: is:, release:, env:, user:, level:, kind:, type:, tag:key=value, assigned:name, is:unassigned"
+        ref={searchRef}
         value={text}
         onChange={(e) => setText(e.target.value)}
         aria-label="Search issues"
@@ -146,9 +151,28 @@ function Choice({ label, all, value, options, onChange, testId }: {
   );
 }
 
-function IssueRow({ pid, issue, selected, onToggle }: { pid: string; issue: Issue; selected: boolean; onToggle: () => void }) {
+function IssueRow({ pid, issue, selected, focused, onToggle }: {
+  pid: string;
+  issue: Issue;
+  selected: boolean;
+  /** The keyboard's row (j/k). */
+  focused: boolean;
+  onToggle: () => void;
+}) {
+  const row = useRef<HTMLTableRowElement>(null);
+  useEffect(() => {
+    if (focused) row.current?.scrollIntoView({ block: 'nearest' });
+  }, [focused]);
+  const classes = [selected && 'selected', focused && 'focused'].filter(Boolean).join(' ');
   return (
-    <tr className={selected ? 'selected' : undefined} data-testid="issue-row" data-issue-id={issue.id}>
+    <tr
+      ref={row}
+      className={classes || undefined}
+      data-testid="issue-row"
+      data-issue-id={issue.id}
+      data-focused={focused || undefined}
+      aria-current={focused || undefined}
+    >
       <td className="col-check">
         <input type="checkbox" checked={selected} onChange={onToggle} aria-label={`Select ${issue.shortId}`} data-testid="issue-select" />
       </td>
@@ -163,6 +187,11 @@ function IssueRow({ pid, issue, selected, onToggle }: { pid: string; issue: Issu
         </div>
         <div className="issue-meta">
           <span className="mono">{issue.shortId}</span>
+          {issue.assignee && (
+            <span className="issue-assignee" title={`Assigned to ${issue.assignee}`} data-testid="issue-assignee">
+              → {clipText(issue.assignee, 60)}
+            </span>
+          )}
           {issue.culprit && <span className="issue-culprit">{issue.culprit}</span>}
           <span>
             first <RelativeTime value={issue.firstSeen} />
@@ -234,7 +263,15 @@ export function IssuesPage() {
   const [filters, setFilters] = useIssueFilters();
   const query = useMemo(() => toIssueQuery(filters), [filters]);
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [focused, setFocused] = useState(-1);
+  const searchRef = useRef<HTMLInputElement>(null);
+  // `/` on an issue's page comes here to search.
+  const focusSearch = (useLocation().state as { focusSearch?: boolean } | null)?.focusSearch;
+  useEffect(() => {
+    if (focusSearch) searchRef.current?.focus();
+  }, [focusSearch]);
 
   const list = useInfiniteQuery({
     queryKey: keys.issueList(pid, query),
@@ -254,15 +291,53 @@ export function IssuesPage() {
   );
 
   // A selection only makes sense for the rows it was made on.
-  useEffect(() => setSelected(new Set()), [pid, query]);
+  useEffect(() => {
+    setSelected(new Set());
+    setFocused(-1);
+  }, [pid, query]);
 
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
   const bulk = useMutation({
     mutationFn: (status: SettableIssueStatus) => api.issues.bulk(pid, { issueIds: [...selected], status }),
     onSuccess: () => {
       setSelected(new Set());
-      return queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
+      return refresh();
     },
   });
+  // The selected issues go into the one with the most events: the one people have been looking at.
+  const selectedIssues = issues.filter((i) => selected.has(i.id));
+  const mergeTarget = selectedIssues.reduce<Issue | null>((best, i) => (!best || i.eventCount > best.eventCount ? i : best), null);
+  const merge = useMutation({
+    mutationFn: (target: Issue) => api.issues.merge(pid, { targetId: target.id, issueIds: [...selected] }),
+    onSuccess: () => {
+      setSelected(new Set());
+      return refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => api.issues.removeMany(pid, [...selected]),
+    onSuccess: () => {
+      setSelected(new Set());
+      return refresh();
+    },
+  });
+  const busy = bulk.isPending || merge.isPending || remove.isPending;
+  // The keyboard's resolve and silence: one issue, the focused one.
+  const setStatus = useMutation({
+    mutationFn: ({ id, status }: { id: string; status: SettableIssueStatus }) => api.issues.update(pid, id, { status }),
+    onSuccess: refresh,
+  });
+  const focusedIndex = Math.min(focused, issues.length - 1);
+  const focusedIssue = focusedIndex >= 0 ? issues[focusedIndex] : undefined;
+  const shortcuts = [
+    { keys: ['j'], label: 'Next issue', run: () => setFocused(moveSelection(focusedIndex, 1, issues.length)) },
+    { keys: ['k'], label: 'Previous issue', run: () => setFocused(moveSelection(focusedIndex, -1, issues.length)) },
+    { keys: ['Enter', 'o'], label: 'Open the issue', run: () => focusedIssue && navigate(`/p/${seg(pid)}/issues/${seg(focusedIssue.id)}`) },
+    { keys: ['x'], label: 'Select the issue (for bulk actions)', run: () => focusedIssue && toggle(focusedIssue.id) },
+    { keys: ['r'], label: 'Resolve the issue', run: () => focusedIssue && setStatus.mutate({ id: focusedIssue.id, status: 'resolved' }) },
+    { keys: ['s'], label: 'Silence the issue', run: () => focusedIssue && setStatus.mutate({ id: focusedIssue.id, status: 'silenced' }) },
+    { keys: ['/'], label: 'Search', run: () => searchRef.current?.focus() },
+  ];
 
   const toggle = (id: string) =>
     setSelected((prev) => {
@@ -276,7 +351,7 @@ export function IssuesPage() {
 
   return (
     <div className="page">
-      <PageHeader title="Issues" />
+      <PageHeader title="Issues" actions={<Shortcuts shortcuts={shortcuts} />} />
       <nav className="tabs" aria-label="Issue status">
         {STATUS_TABS.map((tab) => (
           <button
@@ -296,25 +371,41 @@ export function IssuesPage() {
           </button>
         ))}
       </nav>
-      <FilterBar pid={pid} filters={filters} onChange={setFilters} environments={environments} />
+      <FilterBar pid={pid} filters={filters} onChange={setFilters} environments={environments} searchRef={searchRef} />
 
       <div className={`bulkbar${selected.size ? ' bulkbar-active' : ''}`} data-testid="bulk-bar">
         <label className="bulkbar-all">
           <input type="checkbox" checked={allSelected} onChange={toggleAll} disabled={issues.length === 0} data-testid="issue-select-all" />
           {selected.size ? `${selected.size} selected` : 'Select all'}
         </label>
-        <button type="button" className="btn btn-small" disabled={!selected.size || bulk.isPending} onClick={() => bulk.mutate('resolved')} data-testid="bulk-resolve">
+        <button type="button" className="btn btn-small" disabled={!selected.size || busy} onClick={() => bulk.mutate('resolved')} data-testid="bulk-resolve">
           Resolve
         </button>
-        <button type="button" className="btn btn-small" disabled={!selected.size || bulk.isPending} onClick={() => bulk.mutate('silenced')} data-testid="bulk-silence">
+        <button type="button" className="btn btn-small" disabled={!selected.size || busy} onClick={() => bulk.mutate('silenced')} data-testid="bulk-silence">
           Silence
         </button>
         {filters.status !== 'active' && (
-          <button type="button" className="btn btn-small" disabled={!selected.size || bulk.isPending} onClick={() => bulk.mutate('active')} data-testid="bulk-reopen">
+          <button type="button" className="btn btn-small" disabled={!selected.size || busy} onClick={() => bulk.mutate('active')} data-testid="bulk-reopen">
             Reopen
           </button>
         )}
-        <InlineError error={bulk.error} />
+        <ConfirmButton
+          disabled={selected.size < 2 || busy}
+          confirmLabel={mergeTarget ? `Merge ${selected.size} into ${mergeTarget.shortId}?` : 'Merge?'}
+          onConfirm={() => mergeTarget && merge.mutate(mergeTarget)}
+          testId="bulk-merge"
+        >
+          Merge
+        </ConfirmButton>
+        <ConfirmButton
+          disabled={!selected.size || busy}
+          confirmLabel={`Delete ${selected.size} with their events?`}
+          onConfirm={() => remove.mutate()}
+          testId="bulk-delete"
+        >
+          Delete
+        </ConfirmButton>
+        <InlineError error={bulk.error ?? merge.error ?? remove.error ?? setStatus.error} />
       </div>
 
       {list.isPending ? (
@@ -338,7 +429,14 @@ export function IssuesPage() {
             </thead>
             <tbody>
               {issues.map((issue) => (
-                <IssueRow key={issue.id} pid={pid} issue={issue} selected={selected.has(issue.id)} onToggle={() => toggle(issue.id)} />
+                <IssueRow
+                  key={issue.id}
+                  pid={pid}
+                  issue={issue}
+                  selected={selected.has(issue.id)}
+                  focused={issue.id === focusedIssue?.id}
+                  onToggle={() => toggle(issue.id)}
+                />
               ))}
             </tbody>
           </table>

@@ -1,0 +1,100 @@
+//! Attachment blobs on disk, once per SHA-256 (`<dir>/<sha256[0..2]>/<sha256>`),
+//! and their removal once no `attachments` row names them: retention
+//! expires old attachments, admin-api deletes an issue's.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::PgConnection;
+
+/// Attachments deleted per transaction. Each distinct blob hash costs one
+/// advisory lock held to the end of its transaction, and every lock takes a
+/// slot of the server's shared lock table (`max_locks_per_transaction` ×
+/// connections, a few thousand by default), which all sessions share: a
+/// transaction holding thousands would fail with "out of shared memory" and
+/// make other sessions' lock requests fail too. 500 keeps a transaction's
+/// share small while a chunk still amortises its round trips.
+pub const PER_TRANSACTION: i64 = 500;
+
+/// `<dir>/<sha256[0..2]>/<sha256>`, for a well-formed lowercase hex digest only
+/// (a digest is never allowed to become a path outside the directory).
+pub fn blob_path(dir: &Path, sha: &str) -> Option<PathBuf> {
+    let well_formed = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then(|| dir.join(&sha[..2]).join(sha))
+}
+
+/// What [`remove_unreferenced_blobs`] did to the files.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BlobRemoval {
+    pub deleted: u64,
+    pub missing: u64,
+    pub errors: u64,
+}
+
+impl std::ops::AddAssign for BlobRemoval {
+    fn add_assign(&mut self, other: Self) {
+        self.deleted += other.deleted;
+        self.missing += other.missing;
+        self.errors += other.errors;
+    }
+}
+
+/// Removes the blobs of `shas` that no `attachments` row names any more,
+/// inside the transaction `tx` that deleted those rows, before it commits:
+/// a crash in between leaves rows whose blobs are gone (a missing blob is
+/// no error the next time), never a blob that nothing refers to. `dir`
+/// unset: attachments are off, there are no files.
+///
+/// Holds the per-hash lock a writer of a new attachment row takes while it
+/// publishes the blob (ingest), so a blob is never deleted under a row
+/// committed meanwhile. Callers delete at most [`PER_TRANSACTION`] rows a
+/// transaction.
+pub async fn remove_unreferenced_blobs(tx: &mut PgConnection, shas: &[String], dir: Option<&Path>) -> Result<BlobRemoval, sqlx::Error> {
+    // Sorted, so two deleters cannot deadlock.
+    let mut distinct = shas.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    for sha in &distinct {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
+            .bind(sha)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let orphans: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",
+    )
+    .bind(&distinct)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut removal = BlobRemoval::default();
+    let Some(dir) = dir else { return Ok(removal) };
+    for sha in orphans {
+        let Some(path) = blob_path(dir, &sha) else {
+            tracing::warn!(%sha, "an attachment row has a malformed sha256; no blob to delete");
+            removal.errors += 1;
+            continue;
+        };
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => removal.deleted += 1,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => removal.missing += 1,
+            Err(err) => {
+                // Not fatal: the rows go, the blob stays for an operator (logged with its path).
+                tracing::warn!(path = %path.display(), error = %err, "deleting an attachment blob failed");
+                removal.errors += 1;
+            }
+        }
+    }
+    Ok(removal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_paths_never_leave_the_directory() {
+        let sha = "ab".repeat(32);
+        assert_eq!(blob_path(Path::new("/d"), &sha), Some(PathBuf::from(format!("/d/ab/{sha}"))));
+        assert_eq!(blob_path(Path::new("/d"), "../../etc/passwd"), None);
+        assert_eq!(blob_path(Path::new("/d"), &"AB".repeat(32)), None);
+    }
+}
