@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { launchBrowser, screenshot } from '../lib/browser.mjs';
+import { ingest, launchBrowser, logIn, screenshot } from '../lib/browser.mjs';
 
 const WEB = process.env.SENTORI_WEB_URL;
 const PASSWORD = process.env.SENTORI_ADMIN_PASSWORD;
@@ -29,14 +29,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function send(path, body, expected = 202) {
-  const response = await fetch(`${WEB}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, expected, await response.text());
-}
+const send = (path, body) => ingest(WEB, TOKEN, path, body);
 
 function event(release) {
   return {
@@ -77,10 +70,7 @@ test('a release page charts its events and sessions and lists the issues it brou
     return r.eventCount === 3 && r.sessionCount === 4;
   });
 
-  await page.goto(`${WEB}/login`);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  await logIn(page, WEB, PASSWORD);
 
   await page.goto(`${WEB}/p/${DEV_PROJECT}/releases/${encodeURIComponent(FIRST)}`);
   const charts = page.getByTestId('release-charts');

@@ -626,7 +626,7 @@ pub async fn histogram(
     Query(params): Query<HistogramParams>,
 ) -> Result<axum::Json<Histogram>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let period = Period::parse(non_empty(&params.period))?;
+    let period = Period::parse(params.period.as_deref())?;
     let (unit, hours, count) = period.buckets();
     // No rows at all: the issue does not exist.
     let query = format!(

@@ -42,8 +42,9 @@ pub enum Period {
 }
 
 impl Period {
+    /// A missing or blank value is the default, `24h`.
     pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
-        match value.unwrap_or("24h") {
+        match value.map(str::trim).filter(|v| !v.is_empty()).unwrap_or("24h") {
             "24h" => Ok(Period::Day),
             "14d" => Ok(Period::TwoWeeks),
             "90d" => Ok(Period::Quarter),

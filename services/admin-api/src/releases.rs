@@ -210,7 +210,7 @@ pub async fn series(
     Query(params): Query<HistogramParams>,
 ) -> Result<axum::Json<ReleaseSeries>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let period = Period::parse(params.period.as_deref().map(str::trim).filter(|p| !p.is_empty()))?;
+    let period = Period::parse(params.period.as_deref())?;
     let (unit, hours, count) = period.buckets();
     // Users per bucket come from the release's sessions (distinct users do not
     // add up across hours); one pass over them, bucketed like the rollups.

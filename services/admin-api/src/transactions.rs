@@ -69,7 +69,7 @@ pub async fn summary(
     Query(params): Query<SummaryParams>,
 ) -> Result<axum::Json<TransactionSummary>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let period = Period::parse(params.period.as_deref().filter(|p| !p.is_empty()))?;
+    let period = Period::parse(params.period.as_deref())?;
     let limit = cursor::limit(params.limit, 50, 200)?;
     let since = OffsetDateTime::now_utc() - Duration::hours(period.hours());
     // `traces_root_name` serves this as a skip scan: one descent per name
