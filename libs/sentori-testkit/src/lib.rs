@@ -102,10 +102,12 @@ pub fn npm_tools(name: &str, package_json: &Path, packages: &[&str]) -> PathBuf 
     tools
 }
 
-/// The path of a workspace binary, building it first when it is missing
-/// (`cargo test -p <one crate>` does not build the other crates' binaries).
+/// The path of a workspace binary, built first when it is missing (`cargo
+/// test -p <one crate>` does not build the other crates' binaries) or older
+/// than a source it may be built from, so no test runs yesterday's service.
+/// Cargo decides what is really out of date; it is asked once a process.
 pub fn binary(name: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
+    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("test binary path");
     // Tests live in target/<profile>/deps/, benchmark binaries in target/<profile>/.
     let mut dir = exe.parent().expect("target directory").to_path_buf();
@@ -113,18 +115,51 @@ pub fn binary(name: &str) -> PathBuf {
         dir.pop();
     }
     let path = dir.join(name);
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() {
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if checked.iter().any(|c| c == name) {
+        return path;
+    }
+    if sources_newer_than(&path, &workspace_root()) {
         let release = dir.file_name().is_some_and(|p| p == "release");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--bin", name]);
+        cargo.args(["build", "--bin", name]).current_dir(workspace_root());
         if release {
             cargo.arg("--release");
         }
         let status = cargo.status().expect("running cargo build");
         assert!(status.success(), "building {name} failed");
     }
+    checked.push(name.to_owned());
     path
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether `binary` is missing or a file a service binary may be built from
+/// (the manifests, the lock file, the services', libraries' and migrations'
+/// files under `root`) changed after it was linked. Tests, benchmarks, fuzz
+/// targets and build output are not part of a binary and are skipped.
+pub fn sources_newer_than(binary: &Path, root: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else { return true };
+    let newer = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|changed| changed > built);
+    fn any_file(dir: &Path, newer: &dyn Fn(&Path) -> bool) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else { return false };
+        entries.filter_map(Result::ok).any(|entry| {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => {
+                    let skipped = ["target", "tests", "benches", "fuzz", "node_modules"].iter().any(|s| entry.file_name() == *s);
+                    !skipped && any_file(&path, newer)
+                }
+                Ok(_) => newer(&path),
+                Err(_) => false,
+            }
+        })
+    }
+    ["Cargo.toml", "Cargo.lock"].iter().any(|file| newer(&root.join(file)))
+        || ["services", "libs", "migrations"].iter().any(|dir| any_file(&root.join(dir), &newer))
 }
 
 /// A real service process; killed when dropped.
@@ -419,5 +454,42 @@ impl Drop for OutageProxy {
     fn drop(&mut self) {
         self.accept.abort();
         self.state.generation.send_modify(|g| *g += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::{File, FileTimes};
+    use std::time::SystemTime;
+
+    use super::*;
+
+    fn file_at(path: &Path, at: SystemTime) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        File::create(path).unwrap().set_times(FileTimes::new().set_modified(at)).unwrap();
+    }
+
+    #[test]
+    fn a_binary_is_stale_when_a_source_changed_after_it_was_linked() {
+        let root = std::env::temp_dir().join(format!("sentori-testkit-{}", uuid::Uuid::new_v4().simple()));
+        let linked = SystemTime::now() - Duration::from_secs(60);
+        let (before, after) = (linked - Duration::from_secs(30), linked + Duration::from_secs(30));
+        let binary = root.join("target/debug/ingest");
+        assert!(sources_newer_than(&binary, &root), "a missing binary is built");
+        file_at(&binary, linked);
+        for file in ["Cargo.toml", "Cargo.lock", "services/ingest/src/main.rs", "libs/sentori-store/src/lib.rs", "migrations/1_a.sql"] {
+            file_at(&root.join(file), before);
+        }
+        // Files that are no part of a binary, changed later.
+        for file in ["services/ingest/tests/protocol.rs", "services/ingest/fuzz/src/a.rs", "services/x/target/debug/y", "web/src/a.ts"] {
+            file_at(&root.join(file), after);
+        }
+        assert!(!sources_newer_than(&binary, &root), "nothing the binary is built from changed");
+        for file in ["libs/sentori-store/src/lib.rs", "migrations/1_a.sql", "Cargo.lock"] {
+            file_at(&root.join(file), after);
+            assert!(sources_newer_than(&binary, &root), "{file} changed after the link");
+            file_at(&root.join(file), before);
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
