@@ -8,6 +8,7 @@ use serde_json::json;
 
 pub mod load;
 pub mod payloads;
+pub mod sql_replay;
 
 pub use load::{OpenLoopResult, Target, max_throughput, open_loop};
 
