@@ -3,9 +3,9 @@
 # test.sh): the crates' criterion benchmarks (`cargo bench --workspace`),
 # then the load generators of `bench/`, which run the release binaries of
 # ingest and the processor against a baseline in the same run, and the
-# admin API's issue list and issue page on a seeded project. Each figure
-# is a line `bench: <name> <value> <unit>`. Extra arguments go to
-# `cargo bench`.
+# admin API's issue list and issue page on a seeded project, against its
+# own SQL replayed straight on PostgreSQL. Each figure is a line
+# `bench: <name> <value> <unit>`. Extra arguments go to `cargo bench`.
 set -euo pipefail
 
 # shellcheck source=lib.sh

@@ -17,6 +17,15 @@
 //! navigation to content against the dashboard's floor (see
 //! e2e/browser/bench/navigation.mjs; `BENCH_BROWSER=0` skips them).
 //!
+//! The baseline is the API's own SQL run straight on PostgreSQL: a second
+//! admin-api, reached only to learn what a request runs, sends its
+//! statements through a recording proxy (`sql_replay`), and every measured
+//! request is followed by a replay of that request's statements, with the
+//! same parameters, from the bench's own pool (the session look-up
+//! included). Each figure has its case's `…_sql_p95_ms` and the ratio of the
+//! two, `…_vs_sql_ratio`: what HTTP, routing, the session cookie and JSON
+//! add to the queries.
+//!
 //! `BENCH_ADMIN_EVENTS` (default 1 000 000) and `BENCH_ADMIN_ISSUES`
 //! (default 10 000, at most a twentieth of the events) shrink the data set,
 //! `BENCH_ADMIN_REQUESTS` (default 200) the requests per case. The seeded
@@ -30,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sentori_bench::sql_replay::{SqlCapture, Statement, replay};
 use sentori_bench::{memory_mb, payloads, report};
 use sentori_protocol::DEV_PROJECT_ID;
 use sentori_testkit::{ServiceProcess, TestStack};
@@ -92,20 +102,29 @@ async fn main() {
     let mut env = stack.service_env();
     env.push(("RUST_LOG".into(), "error".into()));
     let api = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &env).await;
+    let capture = SqlCapture::start(&stack.database_url).await;
+    let recording_env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| if k == "SENTORI_DATABASE_URL" { (k.clone(), capture.database_url.clone()) } else { (k.clone(), v.clone()) })
+        .collect();
+    let recording_api = ServiceProcess::start("admin-api", "SENTORI_ADMIN_API_ADDR", &recording_env).await;
     let client = Client::login(&api, "test-password").await;
+    let bench = Bench { recorder: client.at(&recording_api), client, capture, pool: pool.clone() };
 
     eprintln!("load average before the requests: {}", load_average());
-    let list_worst = list_cases(&client, &seeded, requests).await;
-    let (detail_worst, releases) = detail_cases(&client, &pool, &seeded, requests).await;
+    let list_worst = list_cases(&bench, &seeded, requests).await;
+    let (detail_worst, releases) = detail_cases(&bench, &pool, &seeded, requests).await;
 
     eprintln!("load average after the requests: {}", load_average());
     let (rss, hwm) = memory_mb(api.pid());
     eprintln!("admin-api memory: {rss:.1} MiB resident, {hwm:.1} MiB peak");
-    eprintln!("worst list case: {} ; worst issue-page case: {}", list_worst.0, detail_worst.0);
-    report("issue_list_p95_ms", list_worst.1, "ms");
-    report("issue_detail_p95_ms", detail_worst.1, "ms");
-    report("releases_list_p95_ms", releases, "ms");
-    drop(api);
+    eprintln!("worst list case: {} ; worst issue-page case: {}", list_worst.name, detail_worst.name);
+    for (name, case) in [("issue_list", &list_worst), ("issue_detail", &detail_worst), ("releases_list", &releases)] {
+        report(&format!("{name}_p95_ms"), case.api_p95, "ms");
+        report(&format!("{name}_sql_p95_ms"), case.sql_p95, "ms");
+        report(&format!("{name}_vs_sql_ratio"), case.api_p95 / case.sql_p95, "ratio");
+    }
+    drop((api, recording_api));
     if std::env::var("BENCH_BROWSER").is_ok_and(|v| v == "0") {
         eprintln!("BENCH_BROWSER=0: no browser navigation figures");
     } else {
@@ -685,6 +704,16 @@ struct Client {
     cookie: String,
 }
 
+/// The measured admin-api and what the baseline needs.
+struct Bench {
+    client: Client,
+    /// The same session on the admin-api whose statements `capture` records.
+    recorder: Client,
+    capture: SqlCapture,
+    /// The bench's own connections, for the replays.
+    pool: PgPool,
+}
+
 impl Client {
     /// Logs in with the operator password, as the dashboard does.
     async fn login(api: &ServiceProcess, password: &str) -> Self {
@@ -701,6 +730,11 @@ impl Client {
             .expect("a session cookie")
             .to_owned();
         Self { http, base: api.url("/admin/api"), cookie }
+    }
+
+    /// The same session on another admin-api of the same database.
+    fn at(&self, api: &ServiceProcess) -> Self {
+        Self { http: self.http.clone(), base: api.url("/admin/api"), cookie: self.cookie.clone() }
     }
 
     /// One GET: its latency, body and next-page cursor.
@@ -735,31 +769,66 @@ impl Latencies {
     }
 }
 
-/// Requests each of `paths` in turn, `requests` times in all, one at a time,
-/// after a tenth as many unmeasured ones (so with many paths, most measured
-/// requests still find their rows outside PostgreSQL's buffers).
-async fn measure(client: &Client, paths: &[String], requests: usize) -> (Latencies, usize) {
-    let mut rows = 0;
-    for path in paths.iter().cycle().take(requests / 10) {
-        client.get(path).await;
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    for path in paths.iter().cycle().take(requests) {
-        let (elapsed, body, _) = client.get(path).await;
-        rows = body.as_array().map_or(1, Vec::len);
-        latencies.push(elapsed.as_secs_f64() * 1000.0);
-    }
-    (Latencies(latencies), rows)
+/// One case measured: the API's latencies, and its statements' replayed
+/// right after each request.
+struct Case {
+    api: Latencies,
+    sql: Latencies,
+    rows: usize,
 }
 
-fn print_case(name: &str, latencies: &Latencies, rows: usize) -> f64 {
-    let p95 = latencies.quantile(0.95);
+/// Requests each of `paths` in turn, `requests` times in all, one at a time,
+/// after a tenth as many unmeasured ones (so with many paths, most measured
+/// requests still find their rows outside PostgreSQL's buffers); after each
+/// request, its statements are replayed and timed too (A B A B …).
+async fn measure(bench: &Bench, paths: &[String], requests: usize) -> Case {
+    // What each path runs, recorded on its second request (the first fills
+    // the recording admin-api's caches of prepared statements).
+    let mut statements: HashMap<&str, Vec<Statement>> = HashMap::new();
+    for path in paths {
+        if !statements.contains_key(path.as_str()) {
+            bench.recorder.get(path).await;
+            let (_, recorded) = bench.capture.record(bench.recorder.get(path)).await;
+            assert!(!recorded.is_empty(), "GET {path} ran no SQL through the recording proxy");
+            statements.insert(path, recorded);
+        }
+    }
+    for path in paths.iter().cycle().take(requests / 10) {
+        bench.client.get(path).await;
+        replay(&bench.pool, &statements[path.as_str()]).await;
+    }
+    let mut case = Case { api: Latencies(Vec::with_capacity(requests)), sql: Latencies(Vec::with_capacity(requests)), rows: 0 };
+    for path in paths.iter().cycle().take(requests) {
+        let (elapsed, body, _) = bench.client.get(path).await;
+        case.rows = body.as_array().map_or(1, Vec::len);
+        case.api.0.push(elapsed.as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        replay(&bench.pool, &statements[path.as_str()]).await;
+        case.sql.0.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    case
+}
+
+/// A case's p95s, of the API and of its SQL alone.
+#[derive(Clone, Default)]
+struct Worst {
+    name: String,
+    api_p95: f64,
+    sql_p95: f64,
+}
+
+fn print_case(name: &str, case: &Case) -> Worst {
+    let (api_p95, sql_p95) = (case.api.quantile(0.95), case.sql.quantile(0.95));
     eprintln!(
-        "case {name:<62} p50 {:>7.2} ms  p95 {p95:>7.2} ms  max {:>7.2} ms  ({rows} rows)",
-        latencies.quantile(0.5),
-        latencies.quantile(1.0)
+        "case {name:<62} p50 {:>7.2} ms  p95 {api_p95:>7.2} ms  max {:>7.2} ms  sql p50 {:>7.2} ms  p95 {sql_p95:>7.2} ms  \
+         ×{:.2}  ({} rows)",
+        case.api.quantile(0.5),
+        case.api.quantile(1.0),
+        case.sql.quantile(0.5),
+        api_p95 / sql_p95,
+        case.rows
     );
-    p95
+    Worst { name: name.to_owned(), api_p95, sql_p95 }
 }
 
 /// The cursor of page `LATER_PAGE` of `path`, or of its last page when it has fewer.
@@ -782,15 +851,13 @@ async fn later_cursor(client: &Client, path: &str) -> Option<(usize, String)> {
     cursor.map(|c| (page, c))
 }
 
-type Worst = (String, f64);
-
-fn keep_worst(worst: &mut Worst, name: &str, p95: f64) {
-    if p95 > worst.1 {
-        *worst = (name.to_owned(), p95);
+fn keep_worst(worst: &mut Worst, case: Worst) {
+    if case.api_p95 > worst.api_p95 {
+        *worst = case;
     }
 }
 
-async fn list_cases(client: &Client, seeded: &Seeded, requests: usize) -> Worst {
+async fn list_cases(bench: &Bench, seeded: &Seeded, requests: usize) -> Worst {
     let pid = DEV_PROJECT_ID;
     let newest = seeded.releases.last().expect("releases").clone();
     let oldest = seeded.releases.first().expect("releases").clone();
@@ -826,30 +893,29 @@ async fn list_cases(client: &Client, seeded: &Seeded, requests: usize) -> Worst 
         cases.push((filter.replace('&', " "), format!("{filter}&sort=lastSeen")));
     }
 
-    let mut worst: Worst = (String::new(), 0.0);
+    let mut worst = Worst::default();
     eprintln!("issue list ({requests} requests a case, limit 50, project {pid}):");
     for (name, query) in cases {
         let query = query.replace('@', "%40");
         let path = format!("/projects/{pid}/issues?{query}&limit=50");
-        let (latencies, rows) = measure(client, std::slice::from_ref(&path), requests).await;
-        let first = format!("list {name} page 1");
-        keep_worst(&mut worst, &first, print_case(&first, &latencies, rows));
-        if let Some((page, cursor)) = later_cursor(client, &path).await {
-            let later = format!("list {name} page {page}");
-            let (latencies, rows) = measure(client, &[format!("{path}&cursor={cursor}")], requests).await;
-            keep_worst(&mut worst, &later, print_case(&later, &latencies, rows));
+        let case = measure(bench, std::slice::from_ref(&path), requests).await;
+        keep_worst(&mut worst, print_case(&format!("list {name} page 1"), &case));
+        if let Some((page, cursor)) = later_cursor(&bench.client, &path).await {
+            let case = measure(bench, &[format!("{path}&cursor={cursor}")], requests).await;
+            keep_worst(&mut worst, print_case(&format!("list {name} page {page}"), &case));
         }
     }
     worst
 }
 
 /// Everything the issue page loads, for the biggest issue and for random ones.
-async fn detail_cases(client: &Client, pool: &PgPool, seeded: &Seeded, requests: usize) -> (Worst, f64) {
+async fn detail_cases(bench: &Bench, pool: &PgPool, seeded: &Seeded, requests: usize) -> (Worst, Worst) {
     let pid = DEV_PROJECT_ID;
     let mut rng = StdRng::seed_from_u64(13);
     let random: Vec<Uuid> = (0..requests).map(|_| seeded.issue_ids[rng.random_range(0..seeded.issue_ids.len())]).collect();
     let issue_path = |id: &Uuid| format!("/projects/{pid}/issues/{id}");
-    let mut worst: Worst = (String::new(), 0.0);
+    let client = &bench.client;
+    let mut worst = Worst::default();
     eprintln!("issue page ({requests} requests a case):");
 
     let (biggest_count,): (i64,) = sqlx::query_as("SELECT event_count FROM issues WHERE id = $1")
@@ -858,8 +924,8 @@ async fn detail_cases(client: &Client, pool: &PgPool, seeded: &Seeded, requests:
         .await
         .expect("the biggest issue");
     let mut run = async |name: String, paths: Vec<String>| {
-        let (latencies, rows) = measure(client, &paths, requests).await;
-        keep_worst(&mut worst, &name, print_case(&name, &latencies, rows));
+        let case = measure(bench, &paths, requests).await;
+        keep_worst(&mut worst, print_case(&name, &case));
     };
     run(format!("issue detail, biggest issue ({biggest_count} events)"), vec![issue_path(&seeded.biggest)]).await;
     run("issue detail, random issues".into(), random.iter().map(issue_path).collect()).await;
@@ -902,7 +968,7 @@ async fn detail_cases(client: &Client, pool: &PgPool, seeded: &Seeded, requests:
     .await;
 
     // The issue page and the list's release filter both load the releases.
-    let (latencies, rows) = measure(client, &[format!("/projects/{pid}/releases")], requests).await;
-    let releases = print_case("releases list (both pages load it)", &latencies, rows);
+    let case = measure(bench, &[format!("/projects/{pid}/releases")], requests).await;
+    let releases = print_case("releases list (both pages load it)", &case);
     (worst, releases)
 }
