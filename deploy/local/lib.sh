@@ -155,6 +155,9 @@ dashboard_stale() {
 # npm keeps a copy of the lock file it installed from in node_modules.
 dashboard_packages_stale() {
   local web="$REPO_ROOT/web"
+  # A link to another checkout's packages (a git worktree sharing them) is
+  # never reinstalled: npm ci would empty the other checkout's folder.
+  [[ -L $web/node_modules ]] && return 1
   [[ ! -f $web/node_modules/.package-lock.json || $web/package-lock.json -nt $web/node_modules/.package-lock.json ]]
 }
 

@@ -43,8 +43,10 @@ wait_http() {
 
 install_tools() {
   ensure_apt_packages chromium nginx curl gettext-base
-  # Reinstalled whenever package-lock.json is newer than the installed tree.
-  if [[ ! -f $HERE/node_modules/.package-lock.json || $HERE/package-lock.json -nt $HERE/node_modules/.package-lock.json ]]; then
+  # Reinstalled whenever package-lock.json is newer than the installed tree,
+  # unless node_modules links to another checkout's (npm ci would empty it).
+  if [[ ! -L $HERE/node_modules ]] &&
+    [[ ! -f $HERE/node_modules/.package-lock.json || $HERE/package-lock.json -nt $HERE/node_modules/.package-lock.json ]]; then
     log "installing playwright-core, @sentry/browser and esbuild (npm ci in e2e/browser)"
     (cd "$HERE" && npm ci --no-audit --no-fund)
   fi
