@@ -41,6 +41,27 @@ pub mod offline {
 }
 pub use error::ProcessError;
 
+/// The event path for other crates' tests that need rows exactly as the
+/// processor writes them (admin-api's): the same code the event workers
+/// run, without the stream and without publishing the announcements.
+#[doc(hidden)]
+pub mod seed {
+    use sentori_queue::Envelope;
+    use sqlx::PgPool;
+
+    use crate::ProcessError;
+    use crate::symbolicate::Symbolicator;
+
+    /// Stores `envelopes` (events, as ingest queues them) in one batch.
+    /// No source map is applied: the artifact directory is one that does
+    /// not exist.
+    pub async fn store_events(pool: &PgPool, envelopes: &[Envelope]) -> Result<(), ProcessError> {
+        let no_artifacts = std::env::temp_dir().join(format!("sentori-seed-{}", uuid::Uuid::new_v4().simple()));
+        let symbolicator = Symbolicator::new(pool.clone(), &no_artifacts, 0);
+        crate::events::store(pool, &symbolicator, &envelopes.iter().collect::<Vec<_>>()).await.map(drop)
+    }
+}
+
 /// The consumer group every processor joins.
 pub const GROUP: &str = "processor";
 

@@ -199,42 +199,49 @@ impl BatchHandler for EventHandler {
     }
 
     async fn handle(&self, items: &[&Envelope]) -> Result<(), ProcessError> {
-        let mut payloads = items
-            .iter()
-            .map(|envelope| EventPayload::parse(envelope.payload.as_str()))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Symbolication comes before grouping: issues key on the mapped frames,
-        // and the stored event is the mapped one.
-        let mut fields: Vec<(Uuid, &mut serde_json::Value)> =
-            items.iter().zip(&mut payloads).map(|(envelope, payload)| (envelope.project_id, payload.fields_mut())).collect();
-        let release_has_map = self.symbolicator.symbolicate(&mut fields).await?;
-        crate::attachment_refs::keep_known(&self.pool, &mut fields).await?;
-        let events = items
-            .iter()
-            .zip(payloads)
-            .zip(release_has_map)
-            .map(|((envelope, payload), has_map)| Event::parse(envelope, payload, has_map))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
-        for event in &events {
-            by_project.entry(event.envelope.project_id).or_default().push(event);
-        }
-        let mut tx = self.pool.begin().await?;
-        let mut announcements = Vec::new();
-        let mut stored = Vec::new();
-        for (project_id, events) in by_project {
-            let (new_events, project_announcements) = store_project_events(&self.pool, &mut tx, project_id, events).await?;
-            stored.extend(new_events.iter().map(|e| (e.envelope.org_id, e.received_at)));
-            announcements.extend(project_announcements);
-        }
-        count_usage(&mut tx, Category::Events, stored.into_iter()).await?;
-        let ids = Outbox::record(&mut tx, &announcements).await?;
-        tx.commit().await?;
-        self.outbox.publish(&ids).await;
+        let announced = store(&self.pool, &self.symbolicator, items).await?;
+        self.outbox.publish(&announced).await;
         Ok(())
     }
 }
 
+/// Stores one batch in one transaction: symbolicate, group, issues and
+/// regressions, events, users, hourly counts, quota usage and the
+/// announcements' outbox rows, whose ids it returns for publishing.
+pub async fn store(pool: &PgPool, symbolicator: &Symbolicator, items: &[&Envelope]) -> Result<Vec<i64>, ProcessError> {
+    let mut payloads = items
+        .iter()
+        .map(|envelope| EventPayload::parse(envelope.payload.as_str()))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Symbolication comes before grouping: issues key on the mapped frames,
+    // and the stored event is the mapped one.
+    let mut fields: Vec<(Uuid, &mut serde_json::Value)> =
+        items.iter().zip(&mut payloads).map(|(envelope, payload)| (envelope.project_id, payload.fields_mut())).collect();
+    let release_has_map = symbolicator.symbolicate(&mut fields).await?;
+    crate::attachment_refs::keep_known(pool, &mut fields).await?;
+    let events = items
+        .iter()
+        .zip(payloads)
+        .zip(release_has_map)
+        .map(|((envelope, payload), has_map)| Event::parse(envelope, payload, has_map))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut by_project: BTreeMap<Uuid, Vec<&Event>> = BTreeMap::new();
+    for event in &events {
+        by_project.entry(event.envelope.project_id).or_default().push(event);
+    }
+    let mut tx = pool.begin().await?;
+    let mut announcements = Vec::new();
+    let mut stored = Vec::new();
+    for (project_id, events) in by_project {
+        let (new_events, project_announcements) = store_project_events(pool, &mut tx, project_id, events).await?;
+        stored.extend(new_events.iter().map(|e| (e.envelope.org_id, e.received_at)));
+        announcements.extend(project_announcements);
+    }
+    count_usage(&mut tx, Category::Events, stored.into_iter()).await?;
+    let ids = Outbox::record(&mut tx, &announcements).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
 
 /// Stores one project's events; returns those that were new (not stored
 /// before) and the issues to announce.
