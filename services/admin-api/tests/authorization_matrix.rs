@@ -63,14 +63,8 @@ impl Seeded {
             .await
             .unwrap();
         let (token, _) = sentori_store::tokens::create_token(pool, project, TokenKind::Admin, "seeded").await.unwrap();
+        // The processor recorded the release with the event.
         let release = sentori_protocol::release_id(project, RELEASE);
-        sqlx::query("INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())")
-            .bind(project)
-            .bind(release)
-            .bind(RELEASE)
-            .execute(pool)
-            .await
-            .unwrap();
         let artifact = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes)

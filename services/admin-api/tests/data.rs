@@ -154,35 +154,28 @@ async fn issue_detail_trend_status_changes_and_events() {
     let pid = api.project("app").await;
     let now = OffsetDateTime::now_utc();
     let issue = insert_issue(&api.pool, pid, IssueSeed::default()).await;
-    sqlx::query(
-        "INSERT INTO issue_hourly (project_id, issue_id, hour, count)
-         VALUES ($1, $2, date_trunc('hour', now()), 5), ($1, $2, date_trunc('hour', now()) - interval '23 hours', 2),
-                ($1, $2, date_trunc('hour', now()) - interval '24 hours', 99)",
-    )
-    .bind(pid)
-    .bind(issue)
-    .execute(&api.pool)
-    .await
-    .unwrap();
+    // Counted by the processor in the hour they happened (this one, or the
+    // one before in an hour's first ten minutes); the app@1.1.0 release is
+    // recorded by it too.
     let mut events = Vec::new();
     for n in 0..7i64 {
         let release = if n < 5 { "app@1.0.0" } else { "app@1.1.0" };
         let extra = if n == 0 { json!({"device": {"os": "android", "osVersion": "14", "model": "Pixel 8"}}) } else { json!({}) };
         events.push(insert_event(&api.pool, pid, issue, now - Duration::minutes(10 - n), release, "prod", extra).await);
     }
-    sqlx::query("INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, 'app@1.1.0', now())")
-        .bind(pid)
-        .bind(sentori_protocol::release_id(pid, "app@1.1.0"))
-        .execute(&api.pool)
-        .await
-        .unwrap();
+    // The trend's edges: its first hour, and the hour before it, which is out.
+    insert_hours(&api.pool, pid, issue, &[("hour - interval '23 hours'", 2), ("hour - interval '24 hours'", 99)]).await;
 
     let (status, detail, _) = get(&api, &session, &format!("/projects/{pid}/issues/{issue}")).await;
     assert_eq!(status, 200, "{detail}");
     let trend: Vec<i64> = detail["trend24h"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert_eq!(trend.len(), 24);
-    assert_eq!((trend[0], trend[23], trend.iter().sum::<i64>()), (2, 5, 7), "{trend:?}");
-    assert_eq!(detail["fingerprint"], json!(["type:TypeError", "frame:submitOrder src/cart/checkout.ts"]));
+    assert_eq!((trend[0], trend[22] + trend[23], trend.iter().sum::<i64>()), (2, 7, 9), "{trend:?}");
+    // The grouping the processor made of the seed's error, and the seed's own component.
+    let components: Vec<&str> = detail["fingerprint"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(components[0], "type:TypeError", "{components:?}");
+    assert!(components.contains(&"frame:submitOrder src/cart/checkout.ts"), "{components:?}");
+    assert!(components.last().unwrap().starts_with("seed:"), "{components:?}");
     assert_eq!(detail["fingerprintHash"].as_str().unwrap().len(), 32);
     assert_eq!(detail["tags"]["release"], json!([{"value": "app@1.0.0", "count": 5}, {"value": "app@1.1.0", "count": 2}]));
     assert_eq!(detail["tags"]["os"], json!([{"value": "ios 17.4", "count": 6}, {"value": "android 14", "count": 1}]));
@@ -337,7 +330,9 @@ async fn the_hourly_recount_moves_stored_events_to_when_they_happened() {
     for at in [now - Duration::days(2), now - Duration::days(2), now + Duration::hours(3)] {
         insert_event(&api.pool, pid, issue, at, "app@1.0.0", "prod", json!({})).await;
     }
-    // What counting by receive time wrote, and a row whose events are gone.
+    // What counting by receive time wrote, instead of the processor's rows
+    // by event time, and a row whose events are gone.
+    sqlx::query("DELETE FROM issue_hourly WHERE project_id = $1 AND issue_id = $2").bind(pid).bind(issue).execute(&api.pool).await.unwrap();
     insert_hours(&api.pool, pid, issue, &[("date_trunc('hour', now(), 'UTC')", 3), ("hour - interval '60 days'", 9)]).await;
 
     sqlx::raw_sql(include_str!("../../../migrations/20261202173000_issue_hourly_by_event_time.sql")).execute(&api.pool).await.unwrap();
@@ -429,9 +424,14 @@ async fn traces_releases_recipients_attachments_and_status() {
     let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/traces/{}", Uuid::new_v4())).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("notFound")));
 
-    // Releases, newest first, with their issue and artifact numbers.
+    // Releases, newest first, with their issue and artifact numbers. The
+    // processor recorded app@1.0.0 with the event, first seen now: it is
+    // moved back two days.
     for (name, ago) in [("app@1.0.0", 2), ("app@1.1.0", 1)] {
-        sqlx::query("INSERT INTO releases (project_id, id, name, first_seen, deploy_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query(
+            "INSERT INTO releases (project_id, id, name, first_seen, deploy_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (project_id, id) DO UPDATE SET first_seen = EXCLUDED.first_seen, deploy_at = EXCLUDED.deploy_at",
+        )
             .bind(pid)
             .bind(sentori_protocol::release_id(pid, name))
             .bind(name)

@@ -1,5 +1,5 @@
 //! An in-process admin-api on a fresh database and Valkey namespace, and
-//! helpers that seed rows the way the processor writes them.
+//! helpers that seed events and issues through the processor's own code.
 
 #![allow(dead_code)]
 
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use reqwest::{Method, RequestBuilder, Response};
 use sentori_protocol::TokenKind;
+use sentori_queue::{Envelope, ItemKind};
 use sentori_testkit::TestStack;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -173,7 +174,9 @@ pub async fn json(response: Response) -> (u16, Value, reqwest::header::HeaderMap
     (status, body, headers)
 }
 
-/// An issue row as the processor writes it.
+/// An issue as a test states it: what the processor makes of an event with
+/// this title, culprit, type, kind and level, with the test's own status,
+/// counts and times.
 pub struct IssueSeed<'a> {
     pub title: &'a str,
     pub culprit: Option<&'a str>,
@@ -205,28 +208,69 @@ impl Default for IssueSeed<'_> {
     }
 }
 
+/// Stores `payload` as an event of `project_id` through the processor's
+/// event path (grouping, issue, event row, users, hourly counts, release),
+/// as if ingest had queued it now with the SDK header `sentori-test/1`.
+pub async fn process_event(pool: &PgPool, project_id: Uuid, payload: &Value) {
+    let org_id: Uuid = sqlx::query_scalar("SELECT org_id FROM projects WHERE id = $1").bind(project_id).fetch_one(pool).await.unwrap();
+    let envelope = Envelope::new(ItemKind::Event, project_id, org_id, OffsetDateTime::now_utc())
+        .with_payload(payload.clone())
+        .with_sdk(Some("sentori-test/1".into()));
+    processor::seed::store_events(pool, &[envelope]).await.expect("the processor stores the event");
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// An issue the processor made from one event of `seed`, whose own event
+/// is then taken away (the test adds the events it wants) and whose status,
+/// counts and times are set to the seed's. A fingerprint of its own keeps it
+/// apart from issues of the same error.
 pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) -> Uuid {
-    let id = Uuid::now_v7();
-    let short: i64 = sqlx::query_scalar("UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id - 1")
+    let error_type = seed.r#type.unwrap_or("Error");
+    let message = seed.title.strip_prefix(&format!("{error_type}: ")).unwrap_or(seed.title);
+    // A culprit is `function (file)`, from the top in-app frame.
+    let stack: Vec<Value> = seed
+        .culprit
+        .and_then(|c| c.strip_suffix(')')?.split_once(" ("))
+        .map(|(function, file)| json!({"function": function, "file": file, "line": 1, "inApp": true}))
+        .into_iter()
+        .collect();
+    let id = Uuid::new_v4();
+    let payload = json!({
+        "id": id, "kind": seed.kind, "level": seed.level, "platform": "javascript", "release": "app@1.0.0",
+        "environment": "prod", "timestamp": rfc3339(seed.last_seen),
+        "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
+        "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74"}},
+        "error": {"type": error_type, "message": message, "stack": stack},
+        "user": {"id": "user-1"},
+        "fingerprint": ["{{ default }}", format!("seed:{}", Uuid::new_v4())],
+    });
+    process_event(pool, project_id, &payload).await;
+    let issue: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
         .bind(project_id)
+        .bind(id)
         .fetch_one(pool)
         .await
         .unwrap();
+    for table in ["events", "event_ids"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2")).bind(project_id).bind(id).execute(pool).await.unwrap();
+    }
+    for table in ["issue_hourly", "issue_users"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND issue_id = $2"))
+            .bind(project_id)
+            .bind(issue)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
     sqlx::query(
-        "INSERT INTO issues (project_id, id, short_id, fingerprint, components, title, culprit, type, kind, level, status,
-                             event_count, user_count, first_seen, last_seen, first_release, last_release, last_environment)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'app@1.0.0', 'app@1.0.0', 'prod')",
+        "UPDATE issues SET status = $3, event_count = $4, user_count = $5, first_seen = $6, last_seen = $7
+          WHERE project_id = $1 AND id = $2",
     )
     .bind(project_id)
-    .bind(id)
-    .bind(short)
-    .bind(format!("{:032x}", id.as_u128()))
-    .bind(json!(["type:TypeError", "frame:submitOrder src/cart/checkout.ts"]))
-    .bind(seed.title)
-    .bind(seed.culprit)
-    .bind(seed.r#type)
-    .bind(seed.kind)
-    .bind(seed.level)
+    .bind(issue)
     .bind(seed.status)
     .bind(seed.event_count)
     .bind(seed.user_count)
@@ -235,11 +279,13 @@ pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) 
     .execute(pool)
     .await
     .unwrap();
-    id
+    issue
 }
 
-/// An event row of `issue_id` as the processor stores it, its columns
-/// filled from `extra` merged into a default payload.
+/// An event of `issue_id` stored by the processor: a default payload with
+/// `extra` merged in, carrying the issue's grouping components as its
+/// fingerprint so the processor files it under that issue (and counts it
+/// there, as it would).
 pub async fn insert_event(
     pool: &PgPool,
     project_id: Uuid,
@@ -249,10 +295,16 @@ pub async fn insert_event(
     environment: &str,
     extra: Value,
 ) -> Uuid {
+    let components: Value = sqlx::query_scalar("SELECT components::jsonb FROM issues WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(issue_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
     let id = Uuid::new_v4();
     let mut payload = json!({
         "id": id, "kind": "error", "platform": "javascript", "release": release, "environment": environment,
-        "timestamp": timestamp.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        "timestamp": rfc3339(timestamp),
         "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
         "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74"}},
         "error": {"type": "TypeError", "message": "x is undefined", "stack": []},
@@ -261,38 +313,15 @@ pub async fn insert_event(
     if let (Some(map), Value::Object(extra)) = (payload.as_object_mut(), extra) {
         map.extend(extra);
     }
-    let trace_id = payload["traceId"].as_str().and_then(|t| Uuid::parse_str(t).ok());
-    let span_id = payload["spanId"].as_str().and_then(|t| Uuid::parse_str(t).ok());
-    let received_at = OffsetDateTime::now_utc();
-    sqlx::query(
-        "INSERT INTO events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment,
-                             user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime, payload)
-         SELECT $1, $2, $3, $4, $5, 'error', 'error', 'javascript', $6, $7, 'user:' || (p->'user'->>'id'), $8, $9,
-                'sentori-test/1', concat_ws(': ', p->'error'->>'type', p->'error'->>'message'), p->'device'->>'os',
-                p->'device'->>'osVersion', p->'device'->>'model',
-                concat_ws(' ', p->'app'->'framework'->>'name', p->'app'->'framework'->>'version'), p
-           FROM (SELECT $10::jsonb AS p) AS payload",
-    )
-    .bind(project_id)
-    .bind(id)
-    .bind(received_at)
-    .bind(timestamp)
-    .bind(issue_id)
-    .bind(release)
-    .bind(environment)
-    .bind(trace_id)
-    .bind(span_id)
-    .bind(&payload)
-    .execute(pool)
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO event_ids (project_id, id, received_at) VALUES ($1, $2, $3)")
+    payload["fingerprint"] = components;
+    process_event(pool, project_id, &payload).await;
+    let stored: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)
-        .bind(received_at)
-        .execute(pool)
+        .fetch_one(pool)
         .await
         .unwrap();
+    assert_eq!(stored, issue_id, "the processor filed the event under the issue whose fingerprint it carries");
     id
 }
 
