@@ -41,24 +41,39 @@ pub mod offline {
 }
 pub use error::ProcessError;
 
-/// The event path for other crates' tests that need rows exactly as the
-/// processor writes them (admin-api's): the same code the event workers
-/// run, without the stream and without publishing the announcements.
+/// The processor's handlers for other crates' tests that need rows exactly
+/// as the processor writes them (admin-api's): the same code the workers
+/// run, without the streams and without publishing announcements.
 #[doc(hidden)]
 pub mod seed {
-    use sentori_queue::Envelope;
+    use sentori_queue::{Envelope, ItemKind};
     use sqlx::PgPool;
 
     use crate::ProcessError;
     use crate::symbolicate::Symbolicator;
+    use crate::worker::BatchHandler;
 
-    /// Stores `envelopes` (events, as ingest queues them) in one batch.
-    /// No source map is applied: the artifact directory is one that does
-    /// not exist.
-    pub async fn store_events(pool: &PgPool, envelopes: &[Envelope]) -> Result<(), ProcessError> {
-        let no_artifacts = std::env::temp_dir().join(format!("sentori-seed-{}", uuid::Uuid::new_v4().simple()));
-        let symbolicator = Symbolicator::new(pool.clone(), &no_artifacts, 0);
-        crate::events::store(pool, &symbolicator, &envelopes.iter().collect::<Vec<_>>()).await.map(drop)
+    /// Stores `envelopes`, as ingest queues them, one batch per kind.
+    /// No source map is applied to events: the artifact directory is one
+    /// that does not exist.
+    pub async fn store(pool: &PgPool, envelopes: &[Envelope]) -> Result<(), ProcessError> {
+        let of = |kinds: &[ItemKind]| envelopes.iter().filter(|e| kinds.contains(&e.kind)).collect::<Vec<_>>();
+        let (events, spans) = (of(&[ItemKind::Event]), of(&[ItemKind::Span, ItemKind::Spans]));
+        let (sessions, deploys) = (of(&[ItemKind::Session]), of(&[ItemKind::Deploy]));
+        if !events.is_empty() {
+            let no_artifacts = std::env::temp_dir().join(format!("sentori-seed-{}", uuid::Uuid::new_v4().simple()));
+            crate::events::store(pool, &Symbolicator::new(pool.clone(), &no_artifacts, 0), &events).await?;
+        }
+        if !spans.is_empty() {
+            crate::spans::SpanHandler::new(pool.clone()).handle(&spans).await?;
+        }
+        if !sessions.is_empty() {
+            crate::sessions::SessionHandler::new(pool.clone()).handle(&sessions).await?;
+        }
+        if !deploys.is_empty() {
+            crate::sessions::DeployHandler::new(pool.clone()).handle(&deploys).await?;
+        }
+        Ok(())
     }
 }
 
