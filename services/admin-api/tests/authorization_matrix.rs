@@ -8,9 +8,10 @@
 
 mod common;
 
-use common::{Api, Auth, IssueSeed, insert_event, insert_issue, json};
+use common::{Api, Auth, IssueSeed, insert_event, insert_issue, json, process, span};
 use reqwest::Method;
 use sentori_protocol::TokenKind;
+use sentori_queue::ItemKind;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -77,16 +78,7 @@ impl Seeded {
         .execute(pool)
         .await
         .unwrap();
-        sqlx::query(
-            "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
-                                 error_count, status)
-             VALUES ($1, $2, 'http.server', 'GET /checkout', now(), now(), 1, 1, 0, 'ok')",
-        )
-        .bind(project)
-        .bind(trace)
-        .execute(pool)
-        .await
-        .unwrap();
+        process(pool, project, &[(ItemKind::Span, span(Uuid::new_v4(), trace, None, "http.server", now, 1, "ok"))]).await;
         Self { issue, event, attachment, recipient, token, artifact, trace }
     }
 

@@ -6,7 +6,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Api, Auth, IssueSeed, Session, insert_event, insert_issue, json};
+use common::{Api, Auth, IssueSeed, Session, insert_event, insert_issue, json, process, span};
+use sentori_queue::ItemKind;
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -360,43 +361,20 @@ async fn traces_releases_recipients_attachments_and_status() {
     let pid = api.project("app").await;
     let now = OffsetDateTime::now_utc();
     let trace_ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    // One root span a trace; the second trace's root has a child.
+    let (root, child) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut spans = Vec::new();
     for (n, trace_id) in trace_ids.iter().enumerate() {
         let status = if n == 1 { "error" } else { "ok" };
         let op = if n == 2 { "navigation" } else { "http.server" };
-        sqlx::query(
-            "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
-                                 error_count, status)
-             VALUES ($1, $2, $3, 'GET /checkout', $4, $4 + interval '1 second', $5, 2, $6, $7)",
-        )
-        .bind(pid)
-        .bind(trace_id)
-        .bind(op)
-        .bind(now - Duration::minutes(n as i64))
-        .bind(100 * (n as i64 + 1))
-        .bind(i64::from(n == 1))
-        .bind(status)
-        .execute(&api.pool)
-        .await
-        .unwrap();
+        let id = if n == 1 { root } else { Uuid::new_v4() };
+        spans.push((ItemKind::Span, span(id, *trace_id, None, op, now - Duration::minutes(n as i64), 100 * (n as i64 + 1), status)));
     }
-    let root = Uuid::new_v4();
-    let child = Uuid::new_v4();
-    for (id, parent, offset) in [(child, Some(root), 50), (root, None, 0)] {
-        sqlx::query(
-            "INSERT INTO spans (project_id, id, received_at, trace_id, parent_span_id, op, name, started_at, duration_ms,
-                                status, payload)
-             VALUES ($1, $2, now(), $3, $4, 'http.server', 'GET /checkout', $5, 10, 'ok', $6)",
-        )
-        .bind(pid)
-        .bind(id)
-        .bind(trace_ids[1])
-        .bind(parent)
-        .bind(now - Duration::minutes(1) + Duration::milliseconds(offset))
-        .bind(json!({"id": id, "tags": {"route": "/checkout"}}))
-        .execute(&api.pool)
-        .await
-        .unwrap();
-    }
+    let child_start = now - Duration::minutes(1) + Duration::milliseconds(50);
+    let mut child_span = span(child, trace_ids[1], Some(root), "http.server", child_start, 10, "ok");
+    child_span["tags"] = json!({"route": "/checkout"});
+    spans.push((ItemKind::Span, child_span));
+    process(&api.pool, pid, &spans).await;
     let issue = insert_issue(&api.pool, pid, IssueSeed::default()).await;
     let event = insert_event(&api.pool, pid, issue, now, "app@1.0.0", "prod",
         json!({"traceId": trace_ids[1].to_string(), "spanId": child.to_string()})).await;
@@ -424,23 +402,21 @@ async fn traces_releases_recipients_attachments_and_status() {
     let (status, body, _) = get(&api, &session, &format!("/projects/{pid}/traces/{}", Uuid::new_v4())).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("notFound")));
 
-    // Releases, newest first, with their issue and artifact numbers. The
-    // processor recorded app@1.0.0 with the event, first seen now: it is
-    // moved back two days.
-    for (name, ago) in [("app@1.0.0", 2), ("app@1.1.0", 1)] {
-        sqlx::query(
-            "INSERT INTO releases (project_id, id, name, first_seen, deploy_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (project_id, id) DO UPDATE SET first_seen = EXCLUDED.first_seen, deploy_at = EXCLUDED.deploy_at",
-        )
-            .bind(pid)
-            .bind(sentori_protocol::release_id(pid, name))
-            .bind(name)
-            .bind(now - Duration::days(ago))
-            .bind((ago == 1).then_some(now))
-            .execute(&api.pool)
-            .await
-            .unwrap();
+    // Releases with health numbers: app@1.0.0, which the processor recorded
+    // with the event, first seen two days ago; app@1.1.0 deployed since.
+    sqlx::query("UPDATE releases SET first_seen = $2 WHERE project_id = $1 AND name = 'app@1.0.0'")
+        .bind(pid)
+        .bind(now - Duration::days(2))
+        .execute(&api.pool)
+        .await
+        .unwrap();
+    let mut items = vec![(ItemKind::Deploy, json!({"release": "app@1.1.0", "environment": "prod"}))];
+    for (user, status) in [("u1", "ok"), ("u1", "crashed"), ("u2", "ok"), ("u3", "exited")] {
+        let session = json!({"id": Uuid::new_v4(), "userId": user, "release": "app@1.0.0", "environment": "prod", "status": status,
+                             "startedAt": now.format(&time::format_description::well_known::Rfc3339).unwrap(), "durationMs": 1000});
+        items.push((ItemKind::Session, session));
     }
+    process(&api.pool, pid, &items).await;
     let (status, releases, _) = get(&api, &session, &format!("/projects/{pid}/releases")).await;
     assert_eq!(status, 200, "{releases}");
     assert_eq!(releases[0]["name"], "app@1.1.0");
@@ -656,12 +632,13 @@ async fn releases_sort_by_version_across_pages() {
     let session = api.login().await;
     let pid = api.project("shop-web").await;
     let now = OffsetDateTime::now_utc();
-    // First seen in an order unlike their versions.
+    // Deployed, then first seen in an order unlike their versions.
     let names = ["shop@1.10.0+3", "shop@1.9.2+40", "shop@1.10.0-beta.2+1", "shop@1.10.0+12", "shop@1.2.0"];
+    let deploys: Vec<_> = names.iter().map(|name| (ItemKind::Deploy, json!({"release": name, "environment": "prod"}))).collect();
+    process(&api.pool, pid, &deploys).await;
     for (i, name) in names.iter().enumerate() {
-        sqlx::query("INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, $4)")
+        sqlx::query("UPDATE releases SET first_seen = $3 WHERE project_id = $1 AND name = $2")
             .bind(pid)
-            .bind(sentori_protocol::release_id(pid, name))
             .bind(name)
             .bind(now - Duration::hours(i as i64))
             .execute(&api.pool)

@@ -4,7 +4,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Api, Auth, Session, json};
+use common::{Api, Auth, Session, json, process, span};
+use sentori_queue::ItemKind;
+use time::OffsetDateTime;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -41,33 +43,17 @@ async fn trace_spans_come_in_capped_pages_that_add_up_to_the_trace() {
     let session = api.login().await;
     let pid = api.project("app").await;
     let trace_id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
-                             error_count, status)
-         VALUES ($1, $2, 'http.server', 'GET /', now(), now() + interval '3 seconds', 3000, $3, 0, 'ok')",
-    )
-    .bind(pid)
-    .bind(trace_id)
-    .bind(SPANS)
-    .execute(&api.pool)
-    .await
-    .unwrap();
     // Three spans start at each millisecond, so pages must also cut between
     // spans that started together; another trace's spans must not show.
+    let start = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let mut spans = Vec::new();
     for (trace, count) in [(trace_id, SPANS), (Uuid::new_v4(), 10)] {
-        sqlx::query(
-            "INSERT INTO spans (project_id, id, received_at, trace_id, op, name, started_at, duration_ms, status, payload)
-             SELECT $1, gen_random_uuid(), now(), $2, 'db', 'query ' || n, date_trunc('second', now()) + (n / 3) * interval '1 millisecond',
-                    1, 'ok', '{}'
-               FROM generate_series(0, $3 - 1) AS n",
-        )
-        .bind(pid)
-        .bind(trace)
-        .bind(count)
-        .execute(&api.pool)
-        .await
-        .unwrap();
+        for n in 0..count {
+            let started_at = start + time::Duration::milliseconds(n / 3);
+            spans.push((ItemKind::Span, span(Uuid::new_v4(), trace, None, "db", started_at, 1, "ok")));
+        }
     }
+    process(&api.pool, pid, &spans).await;
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT id::text FROM spans WHERE project_id = $1 AND trace_id = $2 ORDER BY started_at, id")
             .bind(pid)

@@ -208,15 +208,27 @@ impl Default for IssueSeed<'_> {
     }
 }
 
-/// Stores `payload` as an event of `project_id` through the processor's
-/// event path (grouping, issue, event row, users, hourly counts, release),
-/// as if ingest had queued it now with the SDK header `sentori-test/1`.
-pub async fn process_event(pool: &PgPool, project_id: Uuid, payload: &Value) {
+/// Stores `items` (kind and payload, as ingest validated them) of
+/// `project_id` through the processor's handlers, as if ingest had queued
+/// them now with the SDK header `sentori-test/1`.
+pub async fn process(pool: &PgPool, project_id: Uuid, items: &[(ItemKind, Value)]) {
     let org_id: Uuid = sqlx::query_scalar("SELECT org_id FROM projects WHERE id = $1").bind(project_id).fetch_one(pool).await.unwrap();
-    let envelope = Envelope::new(ItemKind::Event, project_id, org_id, OffsetDateTime::now_utc())
-        .with_payload(payload.clone())
-        .with_sdk(Some("sentori-test/1".into()));
-    processor::seed::store_events(pool, &[envelope]).await.expect("the processor stores the event");
+    let now = OffsetDateTime::now_utc();
+    let envelopes: Vec<Envelope> = items
+        .iter()
+        .map(|(kind, payload)| {
+            Envelope::new(*kind, project_id, org_id, now).with_payload(payload.clone()).with_sdk(Some("sentori-test/1".into()))
+        })
+        .collect();
+    processor::seed::store(pool, &envelopes).await.expect("the processor stores what ingest queued");
+}
+
+/// A span as ingest queues it.
+pub fn span(id: Uuid, trace_id: Uuid, parent: Option<Uuid>, op: &str, started_at: OffsetDateTime, duration_ms: i64, status: &str) -> Value {
+    json!({
+        "id": id, "traceId": trace_id, "parentSpanId": parent, "op": op, "name": "GET /checkout",
+        "startedAt": rfc3339(started_at), "durationMs": duration_ms, "status": status,
+    })
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -247,7 +259,7 @@ pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) 
         "user": {"id": "user-1"},
         "fingerprint": ["{{ default }}", format!("seed:{}", Uuid::new_v4())],
     });
-    process_event(pool, project_id, &payload).await;
+    process(pool, project_id, &[(ItemKind::Event, payload)]).await;
     let issue: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)
@@ -314,7 +326,7 @@ pub async fn insert_event(
         map.extend(extra);
     }
     payload["fingerprint"] = components;
-    process_event(pool, project_id, &payload).await;
+    process(pool, project_id, &[(ItemKind::Event, payload)]).await;
     let stored: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)
