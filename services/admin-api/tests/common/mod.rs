@@ -235,6 +235,30 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap()
 }
 
+/// The event payload the seeds start from: a TypeError on an iPhone.
+fn event_payload(id: Uuid, timestamp: OffsetDateTime, release: &str, environment: &str) -> Value {
+    json!({
+        "id": id, "kind": "error", "level": "error", "platform": "javascript", "release": release, "environment": environment,
+        "timestamp": rfc3339(timestamp),
+        "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
+        "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74"}},
+        "error": {"type": "TypeError", "message": "x is undefined", "stack": []},
+        "user": {"id": "user-1"},
+    })
+}
+
+/// Stores `payload` through the processor; returns the issue it was filed under.
+async fn process_event(pool: &PgPool, project_id: Uuid, payload: Value) -> Uuid {
+    let id = payload["id"].clone();
+    process(pool, project_id, &[(ItemKind::Event, payload)]).await;
+    sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2::uuid")
+        .bind(project_id)
+        .bind(id.as_str())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// An issue the processor made from one event of `seed`, whose own event
 /// is then taken away (the test adds the events it wants) and whose status,
 /// counts and times are set to the seed's. A fingerprint of its own keeps it
@@ -250,22 +274,12 @@ pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) 
         .into_iter()
         .collect();
     let id = Uuid::new_v4();
-    let payload = json!({
-        "id": id, "kind": seed.kind, "level": seed.level, "platform": "javascript", "release": "app@1.0.0",
-        "environment": "prod", "timestamp": rfc3339(seed.last_seen),
-        "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
-        "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74"}},
-        "error": {"type": error_type, "message": message, "stack": stack},
-        "user": {"id": "user-1"},
-        "fingerprint": ["{{ default }}", format!("seed:{}", Uuid::new_v4())],
-    });
-    process(pool, project_id, &[(ItemKind::Event, payload)]).await;
-    let issue: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
-        .bind(project_id)
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let mut payload = event_payload(id, seed.last_seen, "app@1.0.0", "prod");
+    payload["kind"] = json!(seed.kind);
+    payload["level"] = json!(seed.level);
+    payload["error"] = json!({"type": error_type, "message": message, "stack": stack});
+    payload["fingerprint"] = json!(["{{ default }}", format!("seed:{}", Uuid::new_v4())]);
+    let issue = process_event(pool, project_id, payload).await;
     for table in ["events", "event_ids"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2")).bind(project_id).bind(id).execute(pool).await.unwrap();
     }
@@ -314,25 +328,12 @@ pub async fn insert_event(
         .await
         .unwrap();
     let id = Uuid::new_v4();
-    let mut payload = json!({
-        "id": id, "kind": "error", "platform": "javascript", "release": release, "environment": environment,
-        "timestamp": rfc3339(timestamp),
-        "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
-        "app": {"version": "1.0.0", "framework": {"name": "react-native", "version": "0.74"}},
-        "error": {"type": "TypeError", "message": "x is undefined", "stack": []},
-        "user": {"id": "user-1"},
-    });
+    let mut payload = event_payload(id, timestamp, release, environment);
     if let (Some(map), Value::Object(extra)) = (payload.as_object_mut(), extra) {
         map.extend(extra);
     }
     payload["fingerprint"] = components;
-    process(pool, project_id, &[(ItemKind::Event, payload)]).await;
-    let stored: Uuid = sqlx::query_scalar("SELECT issue_id FROM events WHERE project_id = $1 AND id = $2")
-        .bind(project_id)
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let stored = process_event(pool, project_id, payload).await;
     assert_eq!(stored, issue_id, "the processor filed the event under the issue whose fingerprint it carries");
     id
 }
