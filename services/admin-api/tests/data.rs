@@ -423,9 +423,10 @@ async fn traces_releases_recipients_attachments_and_status() {
     assert!(releases[0]["deployAt"].is_string());
     assert!(releases[0]["crashFreeSessions"].is_null());
     let old = &releases[1];
-    // Event and session numbers come from the processor's rollups: e2e
-    // traces_and_releases.rs sends them through the real pipeline.
-    assert_eq!(old["newIssueCount"].as_i64(), Some(1));
+    // From the processor's rollups of the event and sessions above.
+    assert_eq!((old["eventCount"].as_i64(), old["newIssueCount"].as_i64(), old["sessionCount"].as_i64()), (Some(1), Some(1), Some(4)));
+    assert_eq!(old["crashFreeSessions"].as_f64(), Some(0.75));
+    assert!((old["crashFreeUsers"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9, "{old}");
     assert_eq!(old["artifactCount"], 0);
     assert!(old["deployAt"].is_null());
     let (status, one, _) = get(&api, &session, &format!("/projects/{pid}/releases/app%401.0.0")).await;

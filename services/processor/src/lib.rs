@@ -53,6 +53,9 @@ pub mod seed {
     use crate::symbolicate::Symbolicator;
     use crate::worker::BatchHandler;
 
+    /// The hour an event or session is counted in, by the rollups.
+    pub use crate::hour::counted_hour;
+
     /// Stores `envelopes`, as ingest queues them, one batch per kind.
     /// No source map is applied to events: the artifact directory is one
     /// that does not exist.
