@@ -129,9 +129,9 @@ test('the issue list pages past 50, filters by level, sorts by events and search
   await tabCount('active').filter({ hasText: /^2$/ }).waitFor();
 
   await page.getByTestId('issue-level-filter').selectOption('');
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('level'));
   await page.getByTestId('issue-sort').selectOption('events');
   await page.waitForURL(/sort=events/);
-  await page.waitForFunction(() => !new URL(location.href).searchParams.has('level'));
   await rows().first().filter({ hasText: 'Flow10Error' }).waitFor();
   assert.equal(await rows().first().locator('td.col-num[title="3"]').count(), 1, 'the issue with three events comes first');
 
