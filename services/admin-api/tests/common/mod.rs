@@ -301,6 +301,12 @@ pub async fn insert_issue(pool: &PgPool, project_id: Uuid, seed: IssueSeed<'_>) 
     for table in ["events", "event_ids"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND id = $2")).bind(project_id).bind(id).execute(pool).await.unwrap();
     }
+    sqlx::query("DELETE FROM issue_activity WHERE project_id = $1 AND kind = 'firstSeen' AND data->>'eventId' = $2")
+        .bind(project_id)
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
     for table in ["issue_hourly", "issue_users"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE project_id = $1 AND issue_id = $2"))
             .bind(project_id)
