@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { deflateSync, crc32 } from 'node:zlib';
-import { launchBrowser, screenshot } from '../lib/browser.mjs';
+import { launchBrowser, logIn, screenshot } from '../lib/browser.mjs';
 
 const WEB = process.env.SENTORI_WEB_URL;
 const PASSWORD = process.env.SENTORI_ADMIN_PASSWORD;
@@ -32,10 +32,7 @@ before(async () => {
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
-  await page.goto(`${WEB}/login`);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  await logIn(page, WEB, PASSWORD);
 });
 
 after(async () => {
