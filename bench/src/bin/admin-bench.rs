@@ -13,7 +13,8 @@
 //! p95 of the list and of the issue page are the `bench: issue_list_p95_ms`
 //! and `bench: issue_detail_p95_ms` lines. The releases list, which both
 //! pages load for their release pickers, has a line of its own,
-//! `bench: releases_list_p95_ms`. Then the same pages in headless Chromium,
+//! `bench: releases_list_p95_ms`, and the worst of what a release's page
+//! loads (its row, series and issues) `bench: release_page_p95_ms`. Then the same pages in headless Chromium,
 //! navigation to content against the dashboard's floor (see
 //! e2e/browser/bench/navigation.mjs; `BENCH_BROWSER=0` skips them).
 //!
@@ -114,12 +115,14 @@ async fn main() {
     eprintln!("load average before the requests: {}", load_average());
     let list_worst = list_cases(&bench, &seeded, requests).await;
     let (detail_worst, releases) = detail_cases(&bench, &pool, &seeded, requests).await;
+    let release_page = release_page_cases(&bench, &seeded, requests).await;
 
     eprintln!("load average after the requests: {}", load_average());
     let (rss, hwm) = memory_mb(api.pid());
     eprintln!("admin-api memory: {rss:.1} MiB resident, {hwm:.1} MiB peak");
     eprintln!("worst list case: {} ; worst issue-page case: {}", list_worst.name, detail_worst.name);
-    for (name, case) in [("issue_list", &list_worst), ("issue_detail", &detail_worst), ("releases_list", &releases)] {
+    let cases = [("issue_list", &list_worst), ("issue_detail", &detail_worst), ("releases_list", &releases), ("release_page", &release_page)];
+    for (name, case) in cases {
         report(&format!("{name}_p95_ms"), case.api_p95, "ms");
         report(&format!("{name}_sql_p95_ms"), case.sql_p95, "ms");
         report(&format!("{name}_vs_sql_ratio"), case.api_p95 / case.sql_p95, "ratio");
@@ -971,4 +974,24 @@ async fn detail_cases(bench: &Bench, pool: &PgPool, seeded: &Seeded, requests: u
     let case = measure(bench, &[format!("/projects/{pid}/releases")], requests).await;
     let releases = print_case("releases list (both pages load it)", &case);
     (worst, releases)
+}
+
+/// Everything a release's page loads, for the newest release (the one with
+/// the most recent events): its row, its series and the issues it brought.
+async fn release_page_cases(bench: &Bench, seeded: &Seeded, requests: usize) -> Worst {
+    let newest = seeded.releases.last().expect("releases").replace('@', "%40");
+    let release = format!("/projects/{DEV_PROJECT_ID}/releases/{newest}");
+    let mut worst = Worst::default();
+    eprintln!("release page ({requests} requests a case):");
+    for (name, path) in [
+        ("release", release.clone()),
+        ("release series, 14 days", format!("{release}/series?period=14d")),
+        ("release series, 90 days", format!("{release}/series?period=90d")),
+        ("release new issues", format!("{release}/issues?which=new")),
+        ("release regressions", format!("{release}/issues?which=regressed")),
+    ] {
+        let case = measure(bench, &[path], requests).await;
+        keep_worst(&mut worst, print_case(name, &case));
+    }
+    worst
 }
