@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { ApiError } from './api';
 import { App } from './App';
+import { startSessionProbe } from './auth/session';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
@@ -19,6 +20,8 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+startSessionProbe(queryClient);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -323,3 +323,17 @@ test('logging out ends the session on the server, not only in the tab', async ()
   await page.waitForURL(/\/login/);
   await shot('09-logged-out');
 });
+
+test('a session that ended elsewhere sends a deep link to the login page, and back after logging in', async () => {
+  // The page renders beside the /me probe when this browser has logged in
+  // before; a session the server no longer knows must still end on the login page.
+  await logIn(page, WEB, PASSWORD);
+  await context.clearCookies();
+  await page.goto(`${WEB}/p/${project}/issues?level=warning`);
+  await page.waitForURL(/\/login\?next=/);
+  assert.equal(new URL(page.url()).searchParams.get('next'), `/p/${project}/issues?level=warning`);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL((url) => url.pathname === `/p/${project}/issues` && url.searchParams.get('level') === 'warning');
+  await rows().first().waitFor();
+});

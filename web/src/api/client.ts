@@ -40,10 +40,18 @@ export class ApiError extends Error {
 // The CSRF token lives only in memory (never localStorage, where any injected
 // script could read it long after the page is gone); /me restores it on load.
 let csrfToken: string | null = null;
+// The /me probe that will set the token. Pages render while it is on its
+// way (see RequireAuth), so a change sent before it answers waits for it
+// rather than going out without the header.
+let csrfPending: Promise<unknown> | null = null;
 let unauthorizedListener: (() => void) | null = null;
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
+}
+
+export function setCsrfPending(probe: Promise<unknown> | null): void {
+  csrfPending = probe;
 }
 
 export function getCsrfToken(): string | null {
@@ -113,6 +121,7 @@ export async function send(method: string, path: string, options: RequestOptions
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
+  if (STATE_CHANGING.has(method) && !csrfToken && csrfPending) await csrfPending.catch(() => undefined);
   if (STATE_CHANGING.has(method) && csrfToken) headers[CSRF_HEADER] = csrfToken;
 
   let response: Response;

@@ -1,10 +1,10 @@
 // Who is logged in. The session itself is an HttpOnly cookie the SPA cannot
 // see; /me is the only way to know, and it also hands back the CSRF token
 // after a reload (the token is kept in memory only).
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { type QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { Navigate, Outlet, useLocation } from 'react-router';
-import { ApiError, api, keys, setCsrfToken, setUnauthorizedListener, type Me } from '../api';
+import { ApiError, api, keys, setCsrfPending, setCsrfToken, setUnauthorizedListener, type Me } from '../api';
 import { ErrorState, Loading } from '../components/states';
 
 // Whether this browser logged in and has not logged out since. Without it
@@ -49,13 +49,23 @@ async function fetchMe(signal: AbortSignal): Promise<Me | null> {
   }
 }
 
+const meQuery = {
+  queryKey: keys.me,
+  queryFn: ({ signal }: { signal: AbortSignal }) => fetchMe(signal),
+  staleTime: Infinity,
+  retry: 1,
+};
+
 export function useMe() {
-  return useQuery({
-    queryKey: keys.me,
-    queryFn: ({ signal }) => fetchMe(signal),
-    staleTime: Infinity,
-    retry: 1,
-  });
+  return useQuery(meQuery);
+}
+
+/**
+ * Sends the /me probe before React renders anything, so it travels beside
+ * the bundle's start-up instead of after the first render.
+ */
+export function startSessionProbe(queryClient: QueryClient): void {
+  setCsrfPending(queryClient.prefetchQuery(meQuery).finally(() => setCsrfPending(null)));
 }
 
 /** Any 401 from a data call means the session ended: forget everything and show login. */
@@ -75,7 +85,11 @@ export function SessionWatcher() {
 export function RequireAuth() {
   const me = useMe();
   const location = useLocation();
-  if (me.isPending) return <Loading label="Checking your session…" full />;
+  // A browser that logged in renders the page at once and fetches its data
+  // beside /me: the server checks every request, and a 401 from either
+  // ends here on the login page. Waiting for /me first cost a round trip
+  // and a render on every page load.
+  if (me.isPending) return mayHaveSession() ? <Outlet /> : <Loading label="Checking your session…" full />;
   if (me.isError) return <ErrorState error={me.error} onRetry={() => me.refetch()} full />;
   if (!me.data) {
     const next = `${location.pathname}${location.search}`;
