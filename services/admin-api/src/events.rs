@@ -107,6 +107,30 @@ pub async fn detail(
     Path((project_id, event_id)): Path<(Uuid, Uuid)>,
 ) -> Result<axum::Json<EventDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
+    Ok(axum::Json(load_detail(&state, project_id, event_id).await?))
+}
+
+/// The newest event of an issue, as `/events/{eid}` answers it. The issue
+/// page asks for it beside the issue instead of after it (404 when the
+/// issue has no event stored, e.g. after retention).
+#[utoipa::path(get, path = "/projects/{pid}/issues/{iid}/events/latest", operation_id = "latest_event", tag = "events",
+    params(("pid" = Uuid, Path), ("iid" = Uuid, Path)), responses((status = 200, body = EventDetail), (status = 404)))]
+pub async fn latest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<EventDetail>, ApiError> {
+    scope(&state, &caller, project_id).await?;
+    let latest: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1")
+            .bind(project_id)
+            .bind(issue_id)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(axum::Json(load_detail(&state, project_id, latest.ok_or(ApiError::NotFound)?).await?))
+}
+
+async fn load_detail(state: &AppState, project_id: Uuid, event_id: Uuid) -> Result<EventDetail, ApiError> {
     let row: Option<(sqlx::types::Json<sentori_model::Event>, Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
         "SELECT payload, issue_id, timestamp, received_at, sdk FROM events WHERE project_id = $1 AND id = $2 LIMIT 1",
     )
@@ -127,7 +151,7 @@ pub async fn detail(
     .bind(event_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(axum::Json(EventDetail { event, issue_id, received_at, sdk, previous_event_id, next_event_id }))
+    Ok(EventDetail { event, issue_id, received_at, sdk, previous_event_id, next_event_id })
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

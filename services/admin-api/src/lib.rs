@@ -98,6 +98,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(issues::histogram))
         .routes(routes!(events::list))
         .routes(routes!(events::detail))
+        .routes(routes!(events::latest))
         .routes(routes!(events::attachments))
         .routes(routes!(events::blob))
         .routes(routes!(traces::list))

@@ -227,6 +227,7 @@ async fn the_document_names_every_route_the_spec_lists() {
         ("post", "/projects/{pid}/issues:delete"),
         ("get", "/projects/{pid}/issues/{iid}/activity"),
         ("get", "/projects/{pid}/issues/{iid}/events"),
+        ("get", "/projects/{pid}/issues/{iid}/events/latest"),
         ("get", "/projects/{pid}/events/{eid}"),
         ("get", "/projects/{pid}/events/{eid}/attachments"),
         ("get", "/projects/{pid}/events/{eid}/attachments/{ref}"),

@@ -206,6 +206,14 @@ async fn issue_detail_trend_status_changes_and_events() {
     assert!(oldest["previousEventId"].is_null());
     let (status, _, _) = get(&api, &session, &format!("/projects/{pid}/events/{}", Uuid::new_v4())).await;
     assert_eq!(status, 404);
+    // The issue's newest event, answered as its own detail is.
+    let (status, latest, _) = get(&api, &session, &format!("/projects/{pid}/issues/{issue}/events/latest")).await;
+    assert_eq!(status, 200, "{latest}");
+    let (_, newest, _) = get(&api, &session, &format!("/projects/{pid}/events/{}", events[6])).await;
+    assert_eq!(latest, newest);
+    assert_eq!(latest["previousEventId"], events[5].to_string());
+    let (status, _, _) = get(&api, &session, &format!("/projects/{pid}/issues/{}/events/latest", Uuid::new_v4())).await;
+    assert_eq!(status, 404);
 
     // Resolve in a release, then reopen; resolving records resolved_at.
     let patch = |body: Value| {

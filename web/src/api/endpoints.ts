@@ -83,6 +83,9 @@ export const issues = {
     request<IssueHistogram>('GET', `${project(pid)}/issues/${seg(iid)}/histogram`, { query: { period }, signal }),
   events: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
     requestPage<EventSummary>(`${project(pid)}/issues/${seg(iid)}/events`, { limit: 25 }, cursor, signal),
+  /** The newest event, without knowing its id first (404 when none is stored). */
+  latestEvent: (pid: string, iid: string, signal?: AbortSignal) =>
+    request<SentoriEvent>('GET', `${project(pid)}/issues/${seg(iid)}/events/latest`, { signal }),
 };
 
 export const events = {

@@ -12,6 +12,8 @@ export const keys = {
   issueHistogram: (pid: string, iid: string, period: HistogramPeriod) =>
     ['projects', pid, 'issues', 'histogram', iid, period] as const,
   issueEvents: (pid: string, iid: string) => ['projects', pid, 'issues', 'events', iid] as const,
+  /** Under `issues`, so whatever refreshes an issue refreshes its newest event too. */
+  latestEvent: (pid: string, iid: string) => ['projects', pid, 'issues', 'latest-event', iid] as const,
   issueActivity: (pid: string, iid: string) => ['projects', pid, 'issues', 'activity', iid] as const,
   event: (pid: string, eid: string) => ['projects', pid, 'events', eid] as const,
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,

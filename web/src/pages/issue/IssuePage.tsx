@@ -200,12 +200,14 @@ export function IssuePage() {
 
   const issue = useQuery({ queryKey: keys.issue(pid, iid), queryFn: ({ signal }) => api.issues.get(pid, iid, signal) });
   useDocumentTitle(issue.data?.title ?? (issue.isError ? 'Issue not found' : 'Issue'), 'Issues');
-  const eventId = eid ?? issue.data?.latestEventId ?? null;
+  // Without an event in the path the page shows the newest, asked for
+  // beside the issue rather than after it (one round trip, not two).
   const event = useQuery({
-    queryKey: keys.event(pid, eventId ?? ''),
-    queryFn: ({ signal }) => api.events.get(pid, eventId!, signal),
-    enabled: !!eventId && tab === 'event',
+    queryKey: eid ? keys.event(pid, eid) : keys.latestEvent(pid, iid),
+    queryFn: ({ signal }) => (eid ? api.events.get(pid, eid, signal) : api.issues.latestEvent(pid, iid, signal)),
+    enabled: tab === 'event',
   });
+  const eventMissing = event.isError && isNotFound(event.error);
   const goToEvent = (id: string | null | undefined) => id && navigate(`${base}/events/${seg(id)}`);
   const shortcuts: Shortcut[] = [
     { keys: ['j'], label: 'Older event', run: () => goToEvent(event.data?.previousEventId) },
@@ -289,13 +291,13 @@ export function IssuePage() {
             <EventsList pid={pid} issueId={iid} base={base} />
           ) : tab === 'activity' ? (
             <ActivityLog pid={pid} issueId={iid} base={base} />
-          ) : !eventId ? (
+          ) : !eid && eventMissing ? (
             <EmptyState title="No event is stored for this issue." testId="no-event">
               Its events may have passed the retention period.
             </EmptyState>
           ) : event.isPending ? (
             <Loading label="Loading event…" />
-          ) : event.isError && isNotFound(event.error) ? (
+          ) : eventMissing ? (
             <NotFoundState title="This event is not stored (any more)." back={{ to: base, label: 'Show the latest event' }} testId="event-missing" />
           ) : event.isError ? (
             <ErrorState error={event.error} onRetry={() => event.refetch()} />
