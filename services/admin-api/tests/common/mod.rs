@@ -362,9 +362,10 @@ pub async fn insert_event(
     id
 }
 
-/// A trace summary row as the processor writes it: an `http.server` root
-/// named `root_name` (none: its root has not arrived), two spans, of which
-/// `failed_spans` failed.
+/// A trace as the processor summarises it from its spans: an `http.server`
+/// root named `root_name` lasting `duration_ms` (none: its root has not
+/// arrived), and under it one child span, or `failed_spans` children that
+/// failed.
 pub async fn insert_trace(
     pool: &PgPool,
     project_id: Uuid,
@@ -374,20 +375,17 @@ pub async fn insert_trace(
     failed_spans: i64,
 ) -> Uuid {
     let trace_id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO traces (project_id, trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
-                             error_count, status)
-         VALUES ($1, $2, $3, $4, $5, $5 + $6 * interval '1 millisecond', $6, 2, $7, CASE WHEN $7 > 0 THEN 'error' ELSE 'ok' END)",
-    )
-    .bind(project_id)
-    .bind(trace_id)
-    .bind(root_name.map(|_| "http.server"))
-    .bind(root_name)
-    .bind(started_at)
-    .bind(duration_ms)
-    .bind(failed_spans)
-    .execute(pool)
-    .await
-    .unwrap();
+    let root_id = Uuid::new_v4();
+    let mut spans = Vec::new();
+    if let Some(name) = root_name {
+        let mut root = span(root_id, trace_id, None, "http.server", started_at, duration_ms, "ok");
+        root["name"] = json!(name);
+        spans.push((ItemKind::Span, root));
+    }
+    for n in 0..failed_spans.max(1) {
+        let status = if n < failed_spans { "error" } else { "ok" };
+        spans.push((ItemKind::Span, span(Uuid::new_v4(), trace_id, Some(root_id), "db", started_at, 1, status)));
+    }
+    process(pool, project_id, &spans).await;
     trace_id
 }
