@@ -35,19 +35,21 @@
 //! requests against a kept one (drop it yourself afterwards).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sentori_bench::sql_replay::{SqlCapture, Statement, replay};
 use sentori_bench::{memory_mb, payloads, report};
+use processor::seed::COPY_EVENTS;
 use sentori_protocol::DEV_PROJECT_ID;
+use sentori_store::copy::CopyText;
 use sentori_testkit::{ServiceProcess, TestStack};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -410,40 +412,27 @@ fn release_at(releases: &[Release], at: i64, rng: &mut StdRng) -> usize {
     newest.saturating_sub(lag)
 }
 
-/// `YYYY-MM-DD hh:mm:ss.ffffff+00`, as `COPY` reads a `timestamptz`.
-fn push_time(buf: &mut Vec<u8>, micros: i64) {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000).expect("a valid time");
-    let _ = write!(
-        buf,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    );
+/// A time in the plan's microseconds.
+fn at(micros: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000).expect("a valid time")
+}
+
+/// Writes a planned time into a row (plan times are always in range).
+fn time_field(rows: &mut CopyText, micros: i64) {
+    rows.timestamp(at(micros)).expect("a time PostgreSQL can read");
 }
 
 fn rfc3339(micros: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .expect("a valid time")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("formatting")
+    at(micros).format(&time::format_description::well_known::Rfc3339).expect("formatting")
 }
 
-/// One field of `COPY`'s text format.
-fn push_text(buf: &mut Vec<u8>, text: &str) {
-    for b in text.bytes() {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            _ => buf.push(b),
-        }
-    }
+/// A row of `issue_hourly` or `release_hourly`: project, what is counted, hour, count.
+fn hourly_row(rows: &mut CopyText, id: Uuid, hour: i64, count: i64) {
+    rows.uuid(DEV_PROJECT_ID);
+    rows.uuid(id);
+    time_field(rows, hour);
+    rows.integer(count);
+    rows.end_row();
 }
 
 fn v7_at(micros: i64, rng: &mut StdRng) -> Uuid {
@@ -461,9 +450,9 @@ async fn copy_in(pool: &PgPool, statement: &str, mut chunks: tokio::sync::mpsc::
     copy.finish().await.expect("COPY finishes");
 }
 
-async fn copy_rows(pool: &PgPool, statement: &str, rows: Vec<u8>) {
+async fn copy_rows(pool: &PgPool, statement: &str, rows: CopyText) {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tx.send(rows).await.expect("channel");
+    tx.send(rows.into_bytes()).await.expect("channel");
     drop(tx);
     copy_in(pool, statement, rx).await;
 }
@@ -509,8 +498,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
             let mut stats = vec![IssueStats { first: i64::MAX, ..Default::default() }; issues.len()];
             let mut hourly: HashMap<(u32, i64), i64> = HashMap::new();
             let mut release_hourly: HashMap<(usize, i64), i64> = HashMap::new();
-            let project = DEV_PROJECT_ID.to_string();
-            let mut buf = Vec::with_capacity(CHUNK_ROWS * 4096);
+            let mut rows = CopyText::with_capacity(CHUNK_ROWS * 4096);
             for (n, &(received, issue_index)) in schedule.iter().enumerate() {
                 let (issue_id, anr, level, error_type, message, user_pool, staging_only) = &issues[issue_index as usize];
                 let timestamp = received - rng.random_range(0..3_000_000);
@@ -534,23 +522,30 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                 payload["error"]["type"] = json!(error_type);
                 payload["error"]["message"] = json!(message);
 
-                let _ = write!(buf, "{project}\t{id}\t");
-                push_time(&mut buf, received);
-                buf.push(b'\t');
-                push_time(&mut buf, timestamp);
-                let _ = write!(
-                    buf,
-                    "\t{issue_id}\t{}\t{level}\tjavascript\t{}\t{}\tuser:user-{user}\t\\N\t\\N\tsentori.javascript/1.0.0\t",
-                    if *anr { "anr" } else { "error" },
-                    releases[release].name,
-                    ENVIRONMENTS[environment],
-                );
-                push_text(&mut buf, &format!("{error_type}: {message}"));
+                // The columns of the processor's own COPY, in its order.
+                rows.uuid(DEV_PROJECT_ID);
+                rows.uuid(id);
+                time_field(&mut rows, received);
+                time_field(&mut rows, timestamp);
+                rows.uuid(*issue_id);
+                rows.text(if *anr { "anr" } else { "error" });
+                rows.text(level);
+                rows.text("javascript");
+                rows.text(&releases[release].name);
+                rows.text(ENVIRONMENTS[environment]);
+                rows.text(&format!("user:user-{user}"));
+                rows.null();
+                rows.null();
+                rows.text("sentori.javascript/1.0.0");
+                rows.text(&format!("{error_type}: {message}"));
+                rows.text(os);
+                rows.text(os_version);
+                rows.text(model);
                 let framework = &payload["app"]["framework"];
-                let runtime = format!("{} {}", framework["name"].as_str().unwrap_or(""), framework["version"].as_str().unwrap_or(""));
-                let _ = write!(buf, "\t{os}\t{os_version}\t{model}\t{runtime}\t");
-                push_text(&mut buf, &serde_json::to_string(&payload).expect("JSON"));
-                buf.push(b'\n');
+                rows.text(&format!("{} {}", framework["name"].as_str().unwrap_or(""), framework["version"].as_str().unwrap_or("")));
+                rows.null();
+                rows.json(&payload).expect("JSON");
+                rows.end_row();
 
                 let s = &mut stats[issue_index as usize];
                 if s.users.is_empty() {
@@ -567,7 +562,7 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                 *release_hourly.entry((release, timestamp.div_euclid(HOUR_US) * HOUR_US)).or_default() += 1;
 
                 if (n + 1) % CHUNK_ROWS == 0 {
-                    if tx.blocking_send(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_ROWS * 4096))).is_err() {
+                    if tx.blocking_send(rows.take()).is_err() {
                         break;
                     }
                     if (n + 1) % 100_000 == 0 {
@@ -575,42 +570,38 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
                     }
                 }
             }
-            if !buf.is_empty() {
-                let _ = tx.blocking_send(buf);
+            if !rows.is_empty() {
+                let _ = tx.blocking_send(rows.into_bytes());
             }
             (stats, hourly, release_hourly)
         })
     };
-    copy_in(
-        pool,
-        "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release, environment,
-                      user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime, payload) FROM STDIN",
-        rx,
-    )
-    .await;
+    copy_in(pool, COPY_EVENTS, rx).await;
     let (stats, hourly, release_hourly) = generator.join().expect("the generator thread");
     eprintln!("  events: {:.0} s", started.elapsed().as_secs_f64());
 
-    let mut rows = Vec::new();
+    let mut rows = CopyText::with_capacity(4096);
     for r in &releases {
-        let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t{}\t", r.id, r.name);
-        push_time(&mut rows, r.first_seen);
-        rows.extend_from_slice(b"\t\\N\t\\N\n");
+        rows.uuid(DEV_PROJECT_ID);
+        rows.uuid(r.id);
+        rows.text(&r.name);
+        time_field(&mut rows, r.first_seen);
+        rows.null();
+        rows.null();
+        rows.end_row();
     }
     copy_rows(pool, "COPY releases (project_id, id, name, first_seen, deploy_at, environment) FROM STDIN", rows).await;
     // The releases' rollups, which the releases list reads (the seed has no sessions).
-    let mut rows = Vec::new();
+    let mut rows = CopyText::with_capacity(release_hourly.len() * 80);
     for ((release, hour), count) in &release_hourly {
-        let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t", releases[*release].id);
-        push_time(&mut rows, *hour);
-        let _ = writeln!(rows, "\t{count}");
+        hourly_row(&mut rows, releases[*release].id, *hour, *count);
     }
     copy_rows(pool, "COPY release_hourly (project_id, release_id, hour, events) FROM STDIN", rows).await;
 
     // Short ids in the order the issues appeared, as the processor numbers them.
     let mut order: Vec<usize> = (0..issues.len()).collect();
     order.sort_by_key(|&i| stats[i].first);
-    let mut rows = Vec::new();
+    let mut rows = CopyText::with_capacity(issues.len() * 512);
     for (short, &i) in order.iter().enumerate() {
         let (issue, s) = (&issues[i], &stats[i]);
         let recent = s.last > now - 3 * DAY_US;
@@ -634,38 +625,29 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
             format!("message:{}", issue.message)
         ]);
         let title = format!("{}: {}", issue.error_type, issue.message);
-        let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t{}\t{}\t", issue.id, short + 1, issue.fingerprint);
-        push_text(&mut rows, &components.to_string());
-        rows.push(b'\t');
-        push_text(&mut rows, &title);
-        rows.push(b'\t');
-        push_text(&mut rows, &issue.culprit);
-        let _ = write!(
-            rows,
-            "\t{}\t{}\t{}\t{status}\t{}\t",
-            issue.error_type,
-            if issue.anr { "anr" } else { "error" },
-            issue.level,
-            resolved_in.unwrap_or("\\N"),
-        );
-        match resolved_at {
-            Some(at) => push_time(&mut rows, at),
-            None => rows.extend_from_slice(b"\\N"),
-        }
-        rows.push(b'\t');
-        match regressed_at {
-            Some(at) => push_time(&mut rows, at),
-            None => rows.extend_from_slice(b"\\N"),
-        }
-        let _ = write!(rows, "\t{}\t{}\t{user_count}\t", u8::from(regressed_at.is_some()), issue.events);
-        push_time(&mut rows, s.first);
-        rows.push(b'\t');
-        push_time(&mut rows, s.last);
-        let _ = writeln!(
-            rows,
-            "\t{}\t{}\t{}",
-            releases[s.first_release].name, releases[s.last_release].name, ENVIRONMENTS[s.last_environment]
-        );
+        rows.uuid(DEV_PROJECT_ID);
+        rows.uuid(issue.id);
+        rows.integer(short as i64 + 1);
+        rows.text(&issue.fingerprint);
+        rows.json(&components).expect("JSON");
+        rows.text(&title);
+        rows.text(&issue.culprit);
+        rows.text(&issue.error_type);
+        rows.text(if issue.anr { "anr" } else { "error" });
+        rows.text(issue.level);
+        rows.text(status);
+        rows.optional(resolved_in, CopyText::text);
+        rows.optional(resolved_at, time_field);
+        rows.optional(regressed_at, time_field);
+        rows.integer(i64::from(regressed_at.is_some()));
+        rows.integer(issue.events as i64);
+        rows.integer(i64::from(user_count));
+        time_field(&mut rows, s.first);
+        time_field(&mut rows, s.last);
+        rows.text(&releases[s.first_release].name);
+        rows.text(&releases[s.last_release].name);
+        rows.text(ENVIRONMENTS[s.last_environment]);
+        rows.end_row();
     }
     copy_rows(
         pool,
@@ -682,11 +664,9 @@ async fn seed(pool: &PgPool, event_total: usize, issue_total: usize) {
         .await
         .expect("next short id");
 
-    let mut rows = Vec::new();
+    let mut rows = CopyText::with_capacity(hourly.len() * 80);
     for ((issue_index, hour), count) in &hourly {
-        let _ = write!(rows, "{DEV_PROJECT_ID}\t{}\t", issues[*issue_index as usize].id);
-        push_time(&mut rows, *hour);
-        let _ = writeln!(rows, "\t{count}");
+        hourly_row(&mut rows, issues[*issue_index as usize].id, *hour, *count);
     }
     copy_rows(pool, "COPY issue_hourly (project_id, issue_id, hour, count) FROM STDIN", rows).await;
 
@@ -933,9 +913,9 @@ async fn detail_cases(bench: &Bench, pool: &PgPool, seeded: &Seeded, requests: u
     run(format!("issue detail, biggest issue ({biggest_count} events)"), vec![issue_path(&seeded.biggest)]).await;
     run("issue detail, random issues".into(), random.iter().map(issue_path).collect()).await;
 
-    let (_, detail, _) = client.get(&issue_path(&seeded.biggest)).await;
-    let latest = detail["latestEventId"].as_str().expect("a latest event").to_owned();
-    run("latest event, biggest issue".into(), vec![format!("/projects/{pid}/events/{latest}")]).await;
+    // The newest event as the issue page asks for it: by the issue's id, beside the issue.
+    let latest_path = |issue: &Uuid| format!("/projects/{pid}/issues/{issue}/events/latest");
+    run("latest event, biggest issue".into(), vec![latest_path(&seeded.biggest)]).await;
     // An event in the middle of the biggest issue: both neighbours exist.
     let middle: Uuid = sqlx::query_scalar(
         "SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC OFFSET $3 LIMIT 1",
@@ -947,17 +927,7 @@ async fn detail_cases(bench: &Bench, pool: &PgPool, seeded: &Seeded, requests: u
     .await
     .expect("a middle event");
     run("event in the middle, biggest issue (previous and next)".into(), vec![format!("/projects/{pid}/events/{middle}")]).await;
-    let latest_of_random: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT (SELECT id FROM events e WHERE e.project_id = $1 AND e.issue_id = r.id ORDER BY timestamp DESC, id DESC LIMIT 1)
-           FROM unnest($2::uuid[]) WITH ORDINALITY AS r(id, n) ORDER BY n",
-    )
-    .bind(pid)
-    .bind(&random)
-    .fetch_all(pool)
-    .await
-    .expect("latest events");
-    run("latest event, random issues".into(), latest_of_random.iter().map(|id| format!("/projects/{pid}/events/{id}")).collect())
-        .await;
+    run("latest event, random issues".into(), random.iter().map(latest_path).collect()).await;
 
     let events_path = format!("/projects/{pid}/issues/{}/events?limit=25", seeded.biggest);
     run("event list, biggest issue, page 1".into(), vec![events_path.clone()]).await;

@@ -5,6 +5,7 @@
 //! services starting together migrate once.
 
 pub mod attachments;
+pub mod copy;
 pub mod partitions;
 pub mod quotas;
 pub mod tokens;

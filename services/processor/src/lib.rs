@@ -55,6 +55,9 @@ pub mod seed {
 
     /// The hour an event or session is counted in, by the rollups.
     pub use crate::hour::counted_hour;
+    /// The statement events are stored with; a bulk seed (admin-bench)
+    /// writes its columns in this order with `sentori_store::copy`.
+    pub use crate::events::COPY_EVENTS;
 
     /// Stores `envelopes`, as ingest queues them, one batch per kind.
     /// No source map is applied to events: the artifact directory is one

@@ -14,6 +14,8 @@ mod issues;
 mod payload;
 mod rows;
 
+pub use rows::COPY_EVENTS;
+
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 

@@ -2,10 +2,9 @@
 //! per issue, and hourly counts.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 
+use sentori_store::copy::CopyText;
 use sqlx::{Postgres, Transaction};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -25,26 +24,25 @@ pub async fn copy_events(
     issues: &IssueIds,
 ) -> Result<(), ProcessError> {
     let rows = event_rows(project_id, events, issues)?;
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
-                          environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
-                          tags, payload) FROM STDIN",
-        )
-        .await?;
+    let mut copy = tx.copy_in_raw(COPY_EVENTS).await?;
     copy.send(rows.into_bytes()).await?;
     copy.finish().await?;
     Ok(())
 }
 
-/// The `COPY` text of the events' rows, in the column order of [`copy_events`].
+/// The statement [`copy_events`] runs; [`event_rows`] writes its columns in this order.
+pub const COPY_EVENTS: &str = "COPY events (project_id, id, received_at, timestamp, issue_id, kind, level, platform, release,
+                          environment, user_key, trace_id, span_id, sdk, title, os, os_version, device_model, runtime,
+                          tags, payload) FROM STDIN";
+
+/// The `COPY` text of the events' rows, in the column order of [`COPY_EVENTS`].
 pub fn event_rows(project_id: Uuid, events: &[&Event<'_>], issues: &IssueIds) -> Result<CopyText, ProcessError> {
     let mut rows = CopyText::with_capacity(events.len() * 4096);
     for event in events {
         rows.uuid(project_id);
         rows.uuid(event.id);
-        rows.timestamp(event.received_at)?;
-        rows.timestamp(event.timestamp)?;
+        rows.timestamp(event.received_at).map_err(|err| bad_time(event.received_at, err))?;
+        rows.timestamp(event.timestamp).map_err(|err| bad_time(event.timestamp, err))?;
         rows.uuid(issues[&event.grouping.fingerprint].id);
         rows.text(&event.kind);
         rows.text(&event.level);
@@ -61,124 +59,21 @@ pub fn event_rows(project_id: Uuid, events: &[&Event<'_>], issues: &IssueIds) ->
         rows.optional(event.device.model.as_deref(), CopyText::text);
         rows.optional(event.device.runtime.as_deref(), CopyText::text);
         match event.tags() {
-            Some(tags) => rows.json(tags)?,
+            Some(tags) => rows.json(tags).map_err(bad_json)?,
             None => rows.null(),
         }
-        rows.json(&event.stored_payload())?;
+        rows.json(&event.stored_payload()).map_err(bad_json)?;
         rows.end_row();
     }
     Ok(rows)
 }
 
-/// Rows in the text format of `COPY … FROM STDIN`: tab between columns,
-/// newline after a row, `\N` for NULL, and backslash escapes inside values.
-pub struct CopyText {
-    buf: Vec<u8>,
-    row_started: bool,
-    /// One JSON value at a time, escaped into `buf` in one pass.
-    scratch: Vec<u8>,
+fn bad_time(value: OffsetDateTime, err: time::error::Format) -> ProcessError {
+    ProcessError::Payload(format!("time {value}: {err}"))
 }
 
-impl CopyText {
-    pub fn with_capacity(bytes: usize) -> Self {
-        Self { buf: Vec::with_capacity(bytes), row_started: false, scratch: Vec::new() }
-    }
-
-    fn separate(&mut self) {
-        if self.row_started {
-            self.buf.push(b'\t');
-        }
-        self.row_started = true;
-    }
-
-    pub fn text(&mut self, value: &str) {
-        self.separate();
-        Escaped(&mut self.buf).write_all(value.as_bytes()).expect("writing to a Vec cannot fail");
-    }
-
-    pub fn uuid(&mut self, value: Uuid) {
-        self.separate();
-        self.buf.extend_from_slice(value.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
-    }
-
-    /// Cut to microseconds, as sqlx does when it binds a time: PostgreSQL
-    /// would round the text form instead, and an event stored up to a
-    /// microsecond after its issue's last-seen time (bound from the same
-    /// value) fell outside the issue's time span.
-    pub fn timestamp(&mut self, value: OffsetDateTime) -> Result<(), ProcessError> {
-        self.separate();
-        let value = value.replace_nanosecond(value.nanosecond() / 1_000 * 1_000).expect("fewer nanoseconds are valid");
-        value.format_into(&mut self.buf, &Rfc3339).map(drop).map_err(|err| ProcessError::Payload(format!("time {value}: {err}")))
-    }
-
-    pub fn json(&mut self, value: &impl serde::Serialize) -> Result<(), ProcessError> {
-        self.separate();
-        self.scratch.clear();
-        serde_json::to_writer(&mut self.scratch, value).map_err(|err| ProcessError::Payload(err.to_string()))?;
-        escape_json(&self.scratch, &mut self.buf);
-        Ok(())
-    }
-
-    pub fn optional<T>(&mut self, value: Option<T>, write: impl FnOnce(&mut Self, T)) {
-        match value {
-            Some(value) => write(self, value),
-            None => self.null(),
-        }
-    }
-
-    pub fn null(&mut self) {
-        self.separate();
-        self.buf.extend_from_slice(b"\\N");
-    }
-
-    pub fn end_row(&mut self) {
-        self.buf.push(b'\n');
-        self.row_started = false;
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
-    }
-}
-
-/// Writes bytes with the characters `COPY`'s text format gives a meaning
-/// (backslash, tab, newline, carriage return) escaped.
-struct Escaped<'a>(&'a mut Vec<u8>);
-
-impl Write for Escaped<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut rest = bytes;
-        while let Some(at) = rest.iter().position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
-            self.0.extend_from_slice(&rest[..at]);
-            self.0.extend_from_slice(match rest[at] {
-                b'\\' => b"\\\\",
-                b'\t' => b"\\t",
-                b'\n' => b"\\n",
-                _ => b"\\r",
-            });
-            rest = &rest[at + 1..];
-        }
-        self.0.extend_from_slice(rest);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// What [`Escaped`] does, for serde_json's compact output, the bulk of every
-/// row: it never holds a raw tab, newline or carriage return (JSON escapes
-/// them in strings and compact output has no whitespace), so only
-/// backslashes need doubling, and `memchr` finds them a word at a time.
-fn escape_json(json: &[u8], out: &mut Vec<u8>) {
-    let mut rest = json;
-    while let Some(at) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(&rest[..=at]);
-        out.push(b'\\');
-        rest = &rest[at + 1..];
-    }
-    out.extend_from_slice(rest);
+fn bad_json(err: serde_json::Error) -> ProcessError {
+    ProcessError::Payload(err.to_string())
 }
 
 /// Records which users each issue saw; returns, per issue, how many of them
@@ -258,32 +153,4 @@ pub async fn count_release_hours(tx: &mut Transaction<'_, Postgres>, project_id:
     }
     releases::add_hours(tx, project_id, &hours).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_what_the_format_gives_a_meaning() {
-        let mut rows = CopyText::with_capacity(64);
-        rows.text("a\tb\nc\\d\re");
-        rows.optional(None::<&str>, CopyText::text);
-        rows.json(&serde_json::json!({"m": "line\nbreak \\ \"q\""})).unwrap();
-        rows.end_row();
-        rows.uuid(Uuid::nil());
-        rows.end_row();
-        let text = String::from_utf8(rows.into_bytes()).unwrap();
-        assert_eq!(
-            text,
-            "a\\tb\\nc\\\\d\\re\t\\N\t{\"m\":\"line\\\\nbreak \\\\\\\\ \\\\\"q\\\\\"\"}\n00000000-0000-0000-0000-000000000000\n"
-        );
-    }
-
-    #[test]
-    fn times_are_cut_to_microseconds_never_rounded_up() {
-        let mut rows = CopyText::with_capacity(64);
-        rows.timestamp(time::macros::datetime!(2026-12-02 18:52:10.123456789 UTC)).unwrap();
-        assert_eq!(String::from_utf8(rows.into_bytes()).unwrap(), "2026-12-02T18:52:10.123456Z");
-    }
 }
