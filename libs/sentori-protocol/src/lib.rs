@@ -16,6 +16,7 @@ mod trim;
 
 pub use error_body::{ErrorBody, FieldError};
 pub use token::{TokenKind, hash_token};
+pub use trim::span_untouched;
 pub use validate::{
     Limits, ValidatedDeploy, ValidatedEvent, ValidatedSession, ValidatedSpan, validate_deploy, validate_event,
     validate_session, validate_span,

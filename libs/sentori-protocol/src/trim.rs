@@ -106,6 +106,35 @@ pub(crate) fn span(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool 
     meta.attach(obj) || removed
 }
 
+/// Whether a span built in the typed model (a protocol mapping's output)
+/// and encoded as `text` is one [`crate::validate_span`] accepts and
+/// trimming leaves as it is, so `text` can be queued as it stands instead
+/// of being parsed back and walked. It answers exactly as that path would
+/// (a property test holds the two together); a `false` only means the span
+/// takes the full path. `extra` is assumed to hold no named field, as the
+/// model's deserialiser and the mappings guarantee.
+pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: OffsetDateTime) -> bool {
+    // Bytes bound characters from above: most strings are decided without counting.
+    let within = |text: &str, max: usize| text.len() <= max || text.chars().count() <= max;
+    // `op` and `name` are validated as 1..=max characters, the rest only trimmed.
+    !span.op.is_empty()
+        && within(&span.op, Limits::SPAN_OP_MAX_CHARS)
+        && !span.name.is_empty()
+        && within(&span.name, Limits::SPAN_NAME_MAX_CHARS)
+        && (0..=Limits::SPAN_MAX_DURATION_MS).contains(&span.duration_ms)
+        && within(span.status.as_str(), Limits::NAME_MAX_CHARS)
+        && effective_time(span.started_at, received_at) == span.started_at
+        && span.tags.len() <= MAX_TAGS
+        && span.tags.iter().all(|(k, v)| within(k, TAG_KEY_MAX_CHARS) && within(v, TAG_VALUE_MAX_CHARS))
+        && !span.extra.contains_key("_meta")
+        && !crate::json::has_nul_escape(text.as_bytes())
+        // `data` is part of `text`: a short text needs no second encoding.
+        && (text.len() <= Limits::SPAN_DATA_MAX_BYTES
+            || span.data.as_ref().is_none_or(|data| {
+                serde_json::to_vec(data).is_ok_and(|encoded| encoded.len() <= Limits::SPAN_DATA_MAX_BYTES)
+            }))
+}
+
 pub(crate) fn session(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     let removed = obj.remove("_meta").is_some();

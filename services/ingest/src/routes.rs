@@ -142,10 +142,62 @@ fn entries(route: &ItemRoute, caller: &Caller, sdk: Option<String>, received_at:
 /// parses the text it needs either way), else the validated tree. Parsing
 /// replaces a U+0000 (`json::has_nul_escape`), so such a body is re-encoded.
 pub(crate) fn queued_payload(item: &Validated, body: &[u8]) -> Payload {
-    match std::str::from_utf8(body) {
-        Ok(text) if !item.changed && !json::has_nul_escape(body) => Payload::from_json_text(text.to_owned()),
-        _ => Payload::from_json_text(item.payload.to_json_string()),
+    match (rewritten(item, body), std::str::from_utf8(body)) {
+        (None, Ok(text)) => Payload::from_json_text(text.to_owned()),
+        (rewritten, _) => Payload::from_json_text(rewritten.unwrap_or_else(|| item.payload.to_json_string())),
     }
+}
+
+/// The validated tree encoded again when the body as it came is not what
+/// to queue: validation trimmed it, or parsing replaced a U+0000 escape.
+fn rewritten(item: &Validated, body: &[u8]) -> Option<String> {
+    (item.changed || json::has_nul_escape(body)).then(|| item.payload.to_json_string())
+}
+
+/// Why an item mapped from another protocol cannot be queued.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unqueueable {
+    #[error("the item could not be encoded: {0}")]
+    Encoding(String),
+    #[error("larger than {0} bytes encoded")]
+    TooLarge(usize),
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join(", "))]
+    Invalid(Vec<FieldError>),
+}
+
+/// An item of another protocol, mapped into the typed model, as `/v1` would
+/// queue the same body: encoded once, held to the route's size limit, then
+/// validated and trimmed by the same code, so no rule lives in a mapping.
+pub(crate) fn queue_mapped(route: &ItemRoute, item: &impl serde::Serialize, received_at: OffsetDateTime) -> Result<(Uuid, Payload), Unqueueable> {
+    queue_text(route, encode_mapped(route, item)?, received_at)
+}
+
+/// [`queue_mapped`] for a span: when the full path would leave it as it is
+/// ([`sentori_protocol::span_untouched`], the common case) its text is
+/// queued without being parsed back and walked.
+pub(crate) fn queue_mapped_span(span: &sentori_model::Span, received_at: OffsetDateTime) -> Result<(Uuid, Payload), Unqueueable> {
+    let text = encode_mapped(&SPANS, span)?;
+    if sentori_protocol::span_untouched(span, &text, received_at) {
+        return Ok((span.id, Payload::from_json_text(text)));
+    }
+    queue_text(&SPANS, text, received_at)
+}
+
+fn encode_mapped(route: &ItemRoute, item: &impl serde::Serialize) -> Result<String, Unqueueable> {
+    let text = serde_json::to_string(item).map_err(|e| Unqueueable::Encoding(e.to_string()))?;
+    if text.len() > route.single_limit {
+        return Err(Unqueueable::TooLarge(route.single_limit));
+    }
+    Ok(text)
+}
+
+fn queue_text(route: &ItemRoute, text: String, received_at: OffsetDateTime) -> Result<(Uuid, Payload), Unqueueable> {
+    let (id, rewritten) = {
+        let tree = json::parse(text.as_bytes()).map_err(|e| Unqueueable::Encoding(e.to_string()))?;
+        let item = (route.validate)(tree, received_at).map_err(Unqueueable::Invalid)?;
+        (item.id, rewritten(&item, text.as_bytes()))
+    };
+    Ok((id, Payload::from_json_text(rewritten.unwrap_or(text))))
 }
 
 async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Result<(), IngestError> {

@@ -510,6 +510,62 @@ mod properties {
         })
     }
 
+    /// Text of up to `max` characters, ASCII or not, so lengths in bytes and
+    /// in characters differ.
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop_oneof![8 => Just('a'), 2 => Just('é'), 1 => Just('字'), 1 => Just('\\')], 0..=max)
+            .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    /// Spans around every limit the full path checks or trims.
+    fn typed_span() -> impl Strategy<Value = sentori_model::Span> {
+        let strings = (text(70), text(210), text(210), -2i64..=2, prop::option::of(0usize..20_000));
+        let tags = prop::collection::btree_map(text(66), text(202), 0..=52);
+        // A U+0000, which parsing replaces, now and then.
+        let nul = prop::bool::weighted(0.05);
+        let extra = prop::option::of(prop_oneof![Just("_meta"), Just("links"), Just("events")]);
+        (strings, tags, extra, -100i64..100, nul).prop_map(|((op, mut name, status, day, data_bytes), tags, extra, minutes, nul)| {
+            if nul {
+                name.push('\0');
+            }
+            let mut span = sentori_model::Span {
+                id: uuid::Uuid::from_u128(1),
+                trace_id: uuid::Uuid::from_u128(2),
+                parent_span_id: None,
+                op,
+                name,
+                // Around the edges of the window a time may be in: 90 days back, a day ahead.
+                started_at: super::RECEIVED + time::Duration::days(day.signum() * if day.abs() == 2 { 90 } else { day.abs() })
+                    + time::Duration::minutes(minutes),
+                duration_ms: [-1, 0, 5, super::Limits::SPAN_MAX_DURATION_MS, super::Limits::SPAN_MAX_DURATION_MS + 1]
+                    [minutes.unsigned_abs() as usize % 5],
+                status: status.as_str().into(),
+                tags,
+                data: data_bytes.map(|n| [("blob".to_owned(), Value::String("x".repeat(n)))].into_iter().collect()),
+                traceparent: None,
+                extra: Default::default(),
+            };
+            if let Some(key) = extra {
+                span.extra.insert(key.to_owned(), Value::from(1));
+            }
+            span
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+        /// The typed shortcut says "queue the text as it is" exactly when
+        /// the full path (parse, validate, trim) accepts the span and
+        /// changes nothing.
+        #[test]
+        fn a_typed_span_is_untouched_exactly_when_the_full_path_keeps_it(span in typed_span()) {
+            let text = serde_json::to_string(&span).unwrap();
+            let full = crate::validate_span(crate::json::parse(text.as_bytes()).unwrap(), super::RECEIVED);
+            let kept = matches!(full, Ok(ref v) if !v.changed) && !crate::json::has_nul_escape(text.as_bytes());
+            prop_assert_eq!(crate::span_untouched(&span, &text, super::RECEIVED), kept, "{}", text);
+        }
+    }
+
     proptest! {
         /// Whatever arrives, validation answers with a verdict and never panics.
         #[test]

@@ -18,16 +18,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 use prost::Message;
-use sentori_protocol::json;
 use sentori_queue::Payload;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::auth::{QueryToken, Sender};
-use crate::body::{self, SPAN_LIMIT};
+use crate::body;
 use crate::error::IngestError;
-use crate::routes::{self, EVENTS, ItemRoute, SPANS};
+use crate::routes::{self, EVENTS, SPANS};
 use decode::{Decoded, Format};
 
 /// An OTLP request's decoded size. Exporters batch up to 512 spans by
@@ -95,16 +94,16 @@ pub fn prepare(decoded: Decoded, received_at: OffsetDateTime) -> Prepared {
                         continue;
                     }
                 };
-                match validated(&SPANS, &mapped.span, SPAN_LIMIT, received_at) {
-                    Ok(payload) => out.spans.push(payload),
+                match routes::queue_mapped_span(&mapped.span, received_at) {
+                    Ok((_, payload)) => out.spans.push(payload),
                     Err(why) => {
                         out.refuse(format!("span {label}: {why}"));
                         continue;
                     }
                 }
                 for event in &mapped.exceptions {
-                    match validated(&EVENTS, event, body::JSON_LIMIT, received_at) {
-                        Ok(payload) => out.events.push(payload),
+                    match routes::queue_mapped(&EVENTS, event, received_at) {
+                        Ok((_, payload)) => out.events.push(payload),
                         Err(why) => {
                             out.events_rejected += 1;
                             out.note(format!("exception event of span {label} not stored: {why}"));
@@ -115,19 +114,6 @@ pub fn prepare(decoded: Decoded, received_at: OffsetDateTime) -> Prepared {
         }
     }
     out
-}
-
-/// `item` encoded, through `route`'s validation, as it will be queued.
-fn validated(route: &ItemRoute, item: &impl serde::Serialize, limit: usize, received_at: OffsetDateTime) -> Result<Payload, String> {
-    let text = serde_json::to_string(item).map_err(|e| e.to_string())?;
-    if text.len() > limit {
-        return Err(format!("larger than {limit} bytes encoded"));
-    }
-    let tree = json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
-    let item = (route.validate)(tree, received_at).map_err(|errors| {
-        errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect::<Vec<_>>().join(", ")
-    })?;
-    Ok(routes::queued_payload(&item, text.as_bytes()))
 }
 
 fn hex(bytes: &[u8]) -> String {

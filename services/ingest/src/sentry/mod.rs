@@ -35,7 +35,7 @@ use crate::AppState;
 use crate::auth::{Caller, Sender, authenticate_token};
 use crate::body::{self, JSON_LIMIT};
 use crate::error::IngestError;
-use crate::routes::{self, EVENTS, ItemRoute, SESSIONS, SPANS};
+use crate::routes::{self, EVENTS, ItemRoute, SESSIONS, SPANS, Unqueueable};
 
 pub use envelope::{SplitError, split};
 
@@ -270,7 +270,7 @@ impl Batch {
                         self.response_id = value.get("event_id").and_then(event::event_id).or(header_event_id);
                     }
                     for span in &spans {
-                        self.queue(index, &SPANS, span, at);
+                        self.queue_span(index, span, at);
                     }
                 }
                 Err(err) => self.fail(index, err.to_string()),
@@ -278,7 +278,7 @@ impl Batch {
             "span" => {
                 for span in transaction::map_span_item(&value, at) {
                     match span {
-                        Some(span) => self.queue(index, &SPANS, &span, at),
+                        Some(span) => self.queue_span(index, &span, at),
                         None => self.fail(index, "a span needs trace_id (32 hex) and span_id (16 hex)"),
                     }
                 }
@@ -302,32 +302,32 @@ impl Batch {
 
     /// Validates a mapped item exactly as `/v1` validates a body, and keeps it for queueing.
     fn queue<T: Serialize>(&mut self, index: usize, route: &ItemRoute, item: &T, at: OffsetDateTime) {
-        let text = match serde_json::to_string(item) {
-            Ok(text) => text,
-            Err(err) => return self.fail(index, format!("the item could not be encoded: {err}")),
-        };
-        let tree = match body::parse_json(text.as_bytes()) {
-            Ok(tree) => tree,
-            Err(err) => return self.fail(index, err.to_string()),
-        };
-        match (route.validate)(tree, at) {
-            Ok(validated) => {
-                let payload = routes::queued_payload(&validated, text.as_bytes());
+        self.keep(index, route, routes::queue_mapped(route, item, at));
+    }
+
+    fn queue_span(&mut self, index: usize, span: &sentori_model::Span, at: OffsetDateTime) {
+        self.keep(index, &SPANS, routes::queue_mapped_span(span, at));
+    }
+
+    fn keep(&mut self, index: usize, route: &ItemRoute, queued: Result<(Uuid, Payload), Unqueueable>) {
+        match queued {
+            Ok((id, payload)) => {
                 let target = match route.quota {
                     Some(Category::Events) => &mut self.events,
                     Some(Category::Spans) => &mut self.spans,
                     None => &mut self.sessions,
                 };
                 if route.quota == Some(Category::Events) && self.response_id.is_none() {
-                    self.response_id = Some(validated.id);
+                    self.response_id = Some(id);
                 }
-                target.push((validated.id, payload));
+                target.push((id, payload));
             }
-            Err(details) => {
+            Err(Unqueueable::Invalid(details)) => {
                 for detail in details {
                     self.fail(index, format!("{}: {}", detail.field, detail.message));
                 }
             }
+            Err(other) => self.fail(index, other.to_string()),
         }
     }
 
