@@ -48,10 +48,15 @@ pub const DEFAULT_PLATFORM: &str = "other";
 /// Longest string value kept whole in a span's `data` when it is over its size limit.
 const SQUEEZED_STRING_CHARS: usize = 1024;
 
-/// The attributes every span of one resource and scope shares.
+/// The attributes every span of one resource and scope shares, split once
+/// into tags and data, so a span pays only for its own attributes.
 pub struct Context {
     /// Resource attributes, then scope attributes over them.
     attributes: Map<String, Value>,
+    /// Those of [`TAG_KEYS`] that are scalars, as tags.
+    tags: Tags,
+    /// The rest.
+    data: Map<String, Value>,
     scope_name: Option<String>,
     scope_version: Option<String>,
 }
@@ -62,12 +67,43 @@ impl Context {
         if let Some(scope) = scope {
             attributes.extend(to_object(&scope.attributes));
         }
+        let mut data = attributes.clone();
+        let tags = take_tags(&mut data);
         let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
         Self {
             attributes,
+            tags,
+            data,
             scope_name: scope.and_then(|s| text(&s.name)),
             scope_version: scope.and_then(|s| text(&s.version)),
         }
+    }
+
+    /// The span's attributes over the shared ones, as tags and data: what
+    /// merging the two maps and then taking the tags out gives.
+    fn split(&self, own: Map<String, Value>) -> (Tags, Map<String, Value>) {
+        let (mut tags, mut data) = (self.tags.clone(), self.data.clone());
+        for (key, value) in own {
+            let tag_key = TAG_KEYS.contains(&key.as_str());
+            match scalar_text(&value).filter(|_| tag_key) {
+                Some(text) => {
+                    data.remove(&key);
+                    tags.insert(key, text);
+                }
+                None => {
+                    if tag_key {
+                        tags.remove(&key);
+                    }
+                    data.insert(key, value);
+                }
+            }
+        }
+        (tags, data)
+    }
+
+    /// An attribute of the span, else of its resource or scope.
+    fn get<'a>(&'a self, own: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+        own.get(key).or_else(|| self.attributes.get(key))
     }
 }
 
@@ -106,15 +142,13 @@ pub fn map_span(context: &Context, otlp: &OtlpSpan) -> Result<Mapped, Rejection>
     // Rounded to the nearest millisecond; the validator bounds it.
     let duration_ms = i64::try_from(nanos.saturating_add(500_000) / 1_000_000).unwrap_or(i64::MAX);
 
-    let mut attributes = context.attributes.clone();
-    attributes.extend(to_object(&otlp.attributes));
+    let own = to_object(&otlp.attributes);
     let kind = SpanKind::try_from(otlp.kind).unwrap_or(SpanKind::Unspecified);
-    let op = op_of(kind, &attributes);
-    let tags = take_tags(&mut attributes);
+    let op = op_of(kind, |key| context.get(&own, key));
+    let (tags, mut data) = context.split(own);
     let status = otlp.status.as_ref();
     let failed = status.is_some_and(|s| s.code == StatusCode::Error as i32);
 
-    let mut data = attributes;
     data.insert("otel.kind".into(), kind_name(kind).into());
     if let Some(message) = status.map(|s| s.message.as_str()).filter(|m| !m.is_empty()) {
         data.insert("otel.status.message".into(), message.into());
@@ -154,7 +188,7 @@ pub fn map_span(context: &Context, otlp: &OtlpSpan) -> Result<Mapped, Rejection>
         started_at,
         duration_ms,
         status: if failed { SpanStatus::Error } else { SpanStatus::Ok },
-        tags: tags.clone(),
+        tags,
         data: Some(data),
         traceparent: None,
         extra: Map::new(),
@@ -164,7 +198,7 @@ pub fn map_span(context: &Context, otlp: &OtlpSpan) -> Result<Mapped, Rejection>
         .iter()
         .enumerate()
         .filter(|(_, event)| event.name == "exception")
-        .map(|(index, event)| exception(context, &span, index, event, &tags))
+        .map(|(index, event)| exception(context, &span, index, event))
         .collect();
     Ok(Mapped { span, exceptions })
 }
@@ -204,8 +238,8 @@ fn kind_name(kind: SpanKind) -> &'static str {
 }
 
 /// The op, from the semantic conventions the span follows, else its kind.
-fn op_of(kind: SpanKind, attributes: &Map<String, Value>) -> String {
-    let has = |key: &str| attributes.get(key).is_some_and(|v| !v.is_null());
+fn op_of<'a>(kind: SpanKind, attribute: impl Fn(&str) -> Option<&'a Value>) -> String {
+    let has = |key: &str| attribute(key).is_some_and(|v| !v.is_null());
     let side = match kind {
         SpanKind::Server | SpanKind::Consumer => "server",
         _ => "client",
@@ -270,7 +304,7 @@ fn link_json(link: &span::Link) -> Value {
 fn fit(data: &mut Map<String, Value>, limit: usize) {
     let size = |v: &Value| serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
     let encoded = |data: &Map<String, Value>| serde_json::to_vec(data).map_or(usize::MAX, |b| b.len());
-    if encoded(data) <= limit {
+    if encoded_len_bound(data) <= limit || encoded(data) <= limit {
         return;
     }
     for value in data.values_mut() {
@@ -288,6 +322,24 @@ fn fit(data: &mut Map<String, Value>, limit: usize) {
     }
 }
 
+/// At least the length of `data` encoded as JSON (every byte of a string
+/// escaped as `\u00XX` at worst), for a check that needs no encoding.
+fn encoded_len_bound(data: &Map<String, Value>) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::String(s) => 6 * s.len() + 2,
+            Value::Array(items) => 2 + items.iter().map(|item| value(item) + 1).sum::<usize>(),
+            Value::Object(map) => object(map),
+            // Numbers (at most 24 characters), true, false, null.
+            _ => 24,
+        }
+    }
+    fn object(map: &Map<String, Value>) -> usize {
+        2 + map.iter().map(|(k, v)| 6 * k.len() + 4 + value(v)).sum::<usize>()
+    }
+    object(data)
+}
+
 fn squeeze(value: &mut Value) {
     match value {
         Value::String(s) if s.chars().count() > SQUEEZED_STRING_CHARS => {
@@ -300,7 +352,8 @@ fn squeeze(value: &mut Value) {
 }
 
 /// An `exception` span event as an error event of the span's trace.
-fn exception(context: &Context, span: &Span, index: usize, event: &span::Event, tags: &Tags) -> Event {
+fn exception(context: &Context, span: &Span, index: usize, event: &span::Event) -> Event {
+    let tags = &span.tags;
     let attributes = to_object(&event.attributes);
     let text = |map: &Map<String, Value>, key: &str| map.get(key).and_then(scalar_text).filter(|s| !s.is_empty());
     let resource = |key: &str| tags.get(key).cloned().or_else(|| text(&context.attributes, key));
