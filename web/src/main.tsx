@@ -5,6 +5,7 @@ import { BrowserRouter } from 'react-router';
 import { ApiError } from './api';
 import { App } from './App';
 import { startSessionProbe } from './auth/session';
+import { prefetchLandingPage } from './routes/prefetch';
 import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
@@ -22,6 +23,7 @@ const queryClient = new QueryClient({
 });
 
 startSessionProbe(queryClient);
+prefetchLandingPage(queryClient, window.location);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

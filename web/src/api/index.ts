@@ -3,3 +3,4 @@ export { ApiError, setCsrfToken, setCsrfPending, getCsrfToken, setUnauthorizedLi
 export { keys } from './keys';
 export { usePagedList } from './usePagedList';
 export type * from './types';
+export * from './queries';

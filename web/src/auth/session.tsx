@@ -22,7 +22,7 @@ export function rememberSession(loggedIn: boolean): void {
   }
 }
 
-function mayHaveSession(): boolean {
+export function mayHaveSession(): boolean {
   try {
     return localStorage.getItem(SESSION_HINT) === '1';
   } catch {

@@ -1,13 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
-import { api, keys, setCsrfToken } from '../api';
+import { api, keys, projectsQuery, setCsrfToken } from '../api';
 import { rememberSession } from '../auth/session';
 import { seg } from '../lib/url';
 import { lastProject, rememberProject } from './lastProject';
 
 function ProjectSwitcher({ pid }: { pid: string | undefined }) {
-  const projects = useQuery({ queryKey: keys.projects, queryFn: ({ signal }) => api.projects.list(signal) });
+  const projects = useQuery(projectsQuery);
   const navigate = useNavigate();
   const location = useLocation();
 

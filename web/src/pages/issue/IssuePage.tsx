@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, keys, usePagedList, type IssueDetail, type SentoriEvent } from '../../api';
+import { api, issueQuery, keys, shownEventQuery, usePagedList, type IssueDetail, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { ConfirmButton, CopyButton } from '../../components/Buttons';
 import { Shortcuts, type Shortcut } from '../../components/Shortcuts';
@@ -198,15 +198,11 @@ export function IssuePage() {
   const navigate = useNavigate();
   const update = useIssueUpdate(pid, iid);
 
-  const issue = useQuery({ queryKey: keys.issue(pid, iid), queryFn: ({ signal }) => api.issues.get(pid, iid, signal) });
+  const issue = useQuery(issueQuery(pid, iid));
   useDocumentTitle(issue.data?.title ?? (issue.isError ? 'Issue not found' : 'Issue'), 'Issues');
   // Without an event in the path the page shows the newest, asked for
   // beside the issue rather than after it (one round trip, not two).
-  const event = useQuery({
-    queryKey: eid ? keys.event(pid, eid) : keys.latestEvent(pid, iid),
-    queryFn: ({ signal }) => (eid ? api.events.get(pid, eid, signal) : api.issues.latestEvent(pid, iid, signal)),
-    enabled: tab === 'event',
-  });
+  const event = useQuery({ ...shownEventQuery(pid, iid, eid), enabled: tab === 'event' });
   const eventMissing = event.isError && isNotFound(event.error);
   const goToEvent = (id: string | null | undefined) => id && navigate(`${base}/events/${seg(id)}`);
   const shortcuts: Shortcut[] = [

@@ -1,7 +1,7 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, keys, type Issue, type SettableIssueStatus } from '../../api';
+import { api, issueCountsQuery, issueListQuery, keys, releasePickerQuery, type Issue, type SettableIssueStatus } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { ConfirmButton } from '../../components/Buttons';
 import { Shortcuts } from '../../components/Shortcuts';
@@ -51,7 +51,7 @@ function FilterBar({ pid, filters, onChange, environments, searchRef }: {
   const [problems, setProblems] = useState<string[]>([]);
   useEffect(() => setText(boxText), [boxText]);
   useEffect(() => setEnv(filters.environment), [filters.environment]);
-  const releases = useQuery({ queryKey: [...keys.releases(pid), 'first'], queryFn: ({ signal }) => api.releases.list(pid, null, signal) });
+  const releases = useQuery(releasePickerQuery(pid));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -275,18 +275,10 @@ export function IssuesPage() {
     if (focusSearch) searchRef.current?.focus();
   }, [focusSearch]);
 
-  const list = useInfiniteQuery({
-    queryKey: keys.issueList(pid, query),
-    queryFn: ({ pageParam, signal }) => api.issues.list(pid, query, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const list = useInfiniteQuery(issueListQuery(pid, query));
   const issues = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const narrowing = useMemo(() => toNarrowingQuery(filters), [filters]);
-  const counts = useQuery({
-    queryKey: keys.issueCounts(pid, narrowing),
-    queryFn: ({ signal }) => api.issues.counts(pid, narrowing, signal),
-  });
+  const counts = useQuery(issueCountsQuery(pid, narrowing));
   const environments = useMemo(
     () => [...new Set(issues.map((i) => i.lastEnvironment).filter((e): e is string => !!e))].sort(),
     [issues],

@@ -1,13 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
 import { Navigate } from 'react-router';
-import { api, keys } from '../../api';
+import { projectsQuery } from '../../api';
 import { lastProject } from '../../components/lastProject';
 import { ErrorState, Loading } from '../../components/states';
 import { seg } from '../../lib/url';
 
 /** "/" opens the last project used, else the first, else project creation. */
 export function HomeRedirect() {
-  const projects = useQuery({ queryKey: keys.projects, queryFn: ({ signal }) => api.projects.list(signal) });
+  const projects = useQuery(projectsQuery);
   if (projects.isPending) return <Loading />;
   if (projects.isError) return <ErrorState error={projects.error} onRetry={() => projects.refetch()} />;
   const list = projects.data;
