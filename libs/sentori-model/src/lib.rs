@@ -19,7 +19,7 @@ mod span;
 pub use announcement::{Announcement, Reason};
 pub use event::{App, AttachmentRef, Breadcrumb, Device, Error, Event, EventKind, Frame, Framework, Level, User};
 pub use session::{Deploy, Session, SessionStatus};
-pub use span::{Span, SpanStatus};
+pub use span::{Span, SpanStatus, SpanSummary};
 
 /// Fields a type does not name, kept as they arrived.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

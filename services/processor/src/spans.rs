@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use sentori_model::SpanSummary;
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::dedupe::{IdTable, keep_new};
@@ -45,23 +46,19 @@ struct Span<'a> {
 
 impl<'a> Span<'a> {
     fn parse(envelope: &'a Envelope, p: &'a Value) -> Result<Self, ProcessError> {
-        let uuid = |key: &str| p[key].as_str().and_then(|s| Uuid::parse_str(s).ok());
-        let missing = |what: &str| ProcessError::Payload(format!("span without a valid {what}"));
+        let read = SpanSummary::deserialize(p).map_err(|err| ProcessError::Payload(format!("span: {err}")))?;
         Ok(Self {
             project_id: envelope.project_id,
             org_id: envelope.org_id,
-            id: uuid("id").ok_or_else(|| missing("id"))?,
-            trace_id: uuid("traceId").ok_or_else(|| missing("traceId"))?,
-            parent: uuid("parentSpanId"),
-            op: p["op"].as_str().unwrap_or_default(),
-            name: p["name"].as_str().unwrap_or_default(),
-            started_at: p["startedAt"]
-                .as_str()
-                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-                .ok_or_else(|| missing("startedAt"))?,
-            duration_ms: p["durationMs"].as_i64().unwrap_or(0),
-            status: p["status"].as_str().unwrap_or("ok"),
-            service: p["tags"]["service.name"].as_str().filter(|s| !s.is_empty()),
+            id: read.id,
+            trace_id: read.trace_id,
+            parent: read.parent_span_id,
+            op: read.op,
+            name: read.name,
+            started_at: read.started_at,
+            duration_ms: read.duration_ms,
+            status: read.status,
+            service: read.service(),
             received_at: envelope.received_at(),
             payload: p,
         })
