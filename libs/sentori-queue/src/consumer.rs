@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamPendingCountReply, StreamReadReply};
 use tokio::time::Instant;
 
 use crate::producer::ENVELOPE_FIELD;
-use crate::{DecodeError, Envelope, Keys, QueueError, Stream};
+use crate::{DecodeError, Envelope, Keys, QueueError, Stream, Valkey};
 
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -58,7 +57,7 @@ pub struct Delivery {
 }
 
 pub struct Consumer {
-    conn: ConnectionManager,
+    conn: Valkey,
     keys: Keys,
     config: ConsumerConfig,
     next_claim_check: Instant,

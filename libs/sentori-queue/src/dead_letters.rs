@@ -1,11 +1,10 @@
 //! What an operator does with the dead-letter streams: look, and replay.
 
-use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 use serde::Serialize;
 
 use crate::producer::ENVELOPE_FIELD;
-use crate::{Keys, QueueError, Stream};
+use crate::{Keys, QueueError, Stream, Valkey};
 
 /// One dead entry, as the operator sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -19,12 +18,12 @@ pub struct DeadLetter {
 }
 
 pub struct DeadLetters {
-    conn: ConnectionManager,
+    conn: Valkey,
     keys: Keys,
 }
 
 impl DeadLetters {
-    pub fn new(conn: ConnectionManager, keys: Keys) -> Self {
+    pub fn new(conn: Valkey, keys: Keys) -> Self {
         Self { conn, keys }
     }
 

@@ -1,16 +1,15 @@
 //! Appending to streams, and reading their depth.
 
-use redis::aio::ConnectionManager;
 use serde::Serialize;
 
-use crate::{Envelope, Keys, QueueError, Stream};
+use crate::{Envelope, Keys, QueueError, Stream, Valkey};
 
 /// The stream entry field that holds the encoded envelope.
 pub(crate) const ENVELOPE_FIELD: &str = "envelope";
 
 #[derive(Clone)]
 pub struct Producer {
-    conn: ConnectionManager,
+    conn: Valkey,
     keys: Keys,
 }
 
@@ -29,7 +28,7 @@ pub struct StreamStats {
 }
 
 impl Producer {
-    pub fn new(conn: ConnectionManager, keys: Keys) -> Self {
+    pub fn new(conn: Valkey, keys: Keys) -> Self {
         Self { conn, keys }
     }
 

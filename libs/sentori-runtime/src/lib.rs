@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use redis::aio::ConnectionManager;
+use sentori_queue::Valkey;
 use sentori_config::ConfigErrors;
 use sentori_store::sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -109,7 +109,7 @@ pub fn instrument_http(router: Router, service: &'static str) -> Router {
 #[derive(Clone, Default)]
 pub struct Readiness {
     pub postgres: Option<PgPool>,
-    pub valkey: Option<ConnectionManager>,
+    pub valkey: Option<Valkey>,
 }
 
 /// `/healthz` (the process answers) and `/readyz` (its stores answer).

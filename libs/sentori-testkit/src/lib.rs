@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+mod valkey;
+pub use valkey::{ValkeyCluster, ValkeyServer};
+
 /// One test's private slice of the stack.
 pub struct TestStack {
     pub database_url: String,

@@ -32,7 +32,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
-use redis::aio::ConnectionManager;
+use sentori_queue::Valkey;
 use sentori_queue::{Keys, Producer};
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::{PoolSettings, TokenDirectory};
@@ -54,7 +54,7 @@ pub struct Shared {
     pub config: AdminConfig,
     pub pool: PgPool,
     pub tokens: TokenDirectory,
-    pub valkey: ConnectionManager,
+    pub valkey: Valkey,
     pub keys: Keys,
     pub producer: Producer,
     pub sessions: session::SessionCookies,

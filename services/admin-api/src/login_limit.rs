@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use redis::aio::ConnectionManager;
+use sentori_queue::Valkey;
 use sentori_runtime::client_addr::{client_addr, limit_key};
 use sentori_queue::Keys;
 
@@ -64,7 +64,7 @@ impl LoginLimiter {
     }
 
     /// Counts one try of `client`; `RateLimited` when it may not be compared.
-    pub async fn count_try(&self, valkey: &ConnectionManager, client: ClientAddr) -> Result<(), ApiError> {
+    pub async fn count_try(&self, valkey: &Valkey, client: ClientAddr) -> Result<(), ApiError> {
         let mut conn = valkey.clone();
         let (admitted, retry_after_ms): (u8, i64) = self
             .script

@@ -8,7 +8,7 @@
 //! Valkey restart, it is seeded from there before anything is taken.
 
 use redis::Script;
-use redis::aio::ConnectionManager;
+use sentori_queue::Valkey;
 use sentori_queue::Keys;
 use sentori_store::ResolvedToken;
 use sentori_store::quotas::{self, Category};
@@ -51,7 +51,7 @@ const DAILY_COUNTER_TTL_SECS: u64 = 2 * 24 * 3600;
 
 #[derive(Clone)]
 pub struct QuotaGate {
-    conn: ConnectionManager,
+    conn: Valkey,
     keys: Keys,
     pool: PgPool,
     script: Script,
@@ -71,7 +71,7 @@ pub struct Grant {
 
 impl QuotaGate {
     pub fn new(
-        conn: ConnectionManager,
+        conn: Valkey,
         keys: Keys,
         pool: PgPool,
         span_limit: Option<i64>,

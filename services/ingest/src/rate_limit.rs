@@ -7,7 +7,7 @@
 //! clock is used so every ingest replica agrees on "now".
 
 use redis::Script;
-use redis::aio::ConnectionManager;
+use sentori_queue::Valkey;
 use sentori_queue::Keys;
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ const WINDOW_US: u64 = 60_000_000;
 
 #[derive(Clone)]
 pub struct RateLimiter {
-    conn: ConnectionManager,
+    conn: Valkey,
     keys: Keys,
     script: Script,
     interval_us: u64,
@@ -44,7 +44,7 @@ pub enum Decision {
 }
 
 impl RateLimiter {
-    pub fn new(conn: ConnectionManager, keys: Keys, per_minute: u32) -> Self {
+    pub fn new(conn: Valkey, keys: Keys, per_minute: u32) -> Self {
         Self { conn, keys, script: Script::new(GCRA), interval_us: WINDOW_US / u64::from(per_minute.max(1)) }
     }
 

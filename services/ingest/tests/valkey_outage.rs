@@ -3,67 +3,13 @@
 //! stream after Valkey comes back.
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ingest::{Ingest, IngestConfig};
 use sentori_queue::{Envelope, Keys, Stream};
-use sentori_testkit::{TestStack, eventually, free_addr};
+use sentori_testkit::{TestStack, ValkeyServer, eventually};
 use serde_json::json;
-
-/// A Valkey of this test's own, so it can be stopped without disturbing
-/// other tests. Every write is fsynced, so a clean stop loses nothing.
-struct PrivateValkey {
-    port: u16,
-    dir: std::path::PathBuf,
-    child: Option<Child>,
-}
-
-impl PrivateValkey {
-    fn start(port: u16, dir: std::path::PathBuf) -> Self {
-        let server = std::env::var("SENTORI_STACK_VALKEY_SERVER")
-            .expect("SENTORI_STACK_VALKEY_SERVER is not set: run the tests with `make test`");
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting valkey-server");
-        Self { port, dir, child: Some(child) }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_ready(&self) {
-        let url = self.url();
-        eventually("the private Valkey to answer", Duration::from_secs(20), || async {
-            let client = redis::Client::open(url.as_str()).ok()?;
-            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
-        })
-        .await;
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateValkey {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn event(id: uuid::Uuid) -> serde_json::Value {
     json!({
@@ -76,9 +22,8 @@ fn event(id: uuid::Uuid) -> serde_json::Value {
 #[tokio::test]
 async fn every_202_is_in_the_stream_when_valkey_stops_under_load() {
     let stack = TestStack::new().await;
-    let port = free_addr().port();
-    let dir = std::env::temp_dir().join(format!("sentori-valkey-{}", uuid::Uuid::new_v4().simple()));
-    let mut valkey = PrivateValkey::start(port, dir.clone());
+    // A Valkey of this test's own, so it can be stopped without disturbing other tests.
+    let mut valkey = ValkeyServer::start();
     valkey.wait_ready().await;
 
     let mut env = stack.service_env();
@@ -125,10 +70,9 @@ async fn every_202_is_in_the_stream_when_valkey_stops_under_load() {
     let unexpected: Vec<u16> = answers.iter().map(|(_, s)| *s).filter(|s| *s != 202 && *s != 503).collect();
     assert!(unexpected.is_empty(), "only 202 and 503 are valid answers here, got {unexpected:?}");
 
-    let mut valkey = PrivateValkey::start(port, dir);
+    valkey.restart();
     valkey.wait_ready().await;
-    let client = redis::Client::open(valkey.url().as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = valkey.connect().await;
     let key = Keys::new(stack.namespace.clone()).stream(Stream::Events);
     let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
     let queued: HashSet<String> = reply
