@@ -14,7 +14,7 @@ use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
 use serde_json::{Value, json};
 use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
-use sentori_queue::{Envelope, ItemKind, Payload, Producer, Stream};
+use sentori_queue::{Envelope, ItemKind, PartitionKey, Payload, Producer, Stream};
 use sentori_testkit::{TestStack, eventually, post_event_batches};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -130,9 +130,9 @@ async fn queue_unchecked(stack: &TestStack) -> BTreeSet<String> {
     session["startedAt"] = json!("0001-01-01T00:00:00Z");
     session["durationMs"] = json!(i64::MAX);
     let mut ids = BTreeSet::new();
-    ids.extend(producer.append(Stream::Events, &[raw(ItemKind::Event, event)]).await.unwrap());
-    ids.extend(producer.append(Stream::Spans, &[raw(ItemKind::Span, span)]).await.unwrap());
-    ids.extend(producer.append(Stream::Sessions, &[raw(ItemKind::Session, session)]).await.unwrap());
+    ids.extend(producer.append(Stream::Events, PartitionKey::any(), &[raw(ItemKind::Event, event)]).await.unwrap());
+    ids.extend(producer.append(Stream::Spans, PartitionKey::any(), &[raw(ItemKind::Span, span)]).await.unwrap());
+    ids.extend(producer.append(Stream::Sessions, PartitionKey::any(), &[raw(ItemKind::Session, session)]).await.unwrap());
     ids
 }
 

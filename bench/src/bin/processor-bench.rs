@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sentori_bench::{median, memory_mb, payloads, report};
 use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
-use sentori_queue::{Envelope, ItemKind, Keys, Producer, Stream};
+use sentori_queue::{Envelope, ItemKind, Keys, PartitionKey, Producer, Stream};
 use sentori_testkit::{ServiceProcess, TestStack};
 use sqlx::PgPool;
 
@@ -91,7 +91,7 @@ async fn run(count: usize, input: Input<'_>) -> Run {
                             .with_sdk(Some("bench/1".into()))
                     })
                     .collect();
-                producer.append(Stream::Events, &envelopes).await.expect("queueing");
+                producer.append(Stream::Events, PartitionKey::any(), &envelopes).await.expect("queueing");
             }
         }
         Input::Sentry(envelopes) => {

@@ -170,6 +170,12 @@ pub struct StoreConfig {
     /// Prefix of every Valkey key, so several installations (or test runs)
     /// can share one Valkey. Defaults to `sentori`.
     pub valkey_namespace: String,
+    /// `SENTORI_STREAM_SHARDS`: partitions per stream (1 to 1024, default 1),
+    /// each its own key and hash tag, so a Valkey Cluster spreads them.
+    pub stream_shards: u16,
+    /// `SENTORI_VALKEY_WAIT_REPLICAS`: replicas that must hold an appended
+    /// entry before it counts as accepted (default 0: the primary's word).
+    pub valkey_wait_replicas: u8,
     /// `SENTORI_SELF_TRACE_PROJECT_ID`: the project this service's own spans go to.
     pub self_trace_project_id: Option<uuid::Uuid>,
 }
@@ -180,7 +186,20 @@ impl StoreConfig {
             database_url: env.required("SENTORI_DATABASE_URL"),
             valkey_url: env.required("SENTORI_VALKEY_URL"),
             valkey_namespace: env.optional("SENTORI_VALKEY_NAMESPACE").unwrap_or_else(|| "sentori".into()),
+            stream_shards: stream_shards(env),
+            valkey_wait_replicas: env.parsed_or("SENTORI_VALKEY_WAIT_REPLICAS", 0u8),
             self_trace_project_id: env.parsed("SENTORI_SELF_TRACE_PROJECT_ID"),
+        }
+    }
+}
+
+fn stream_shards(env: &mut Env) -> u16 {
+    const NAME: &str = "SENTORI_STREAM_SHARDS";
+    match env.parsed_or(NAME, 1u16) {
+        shards @ 1..=1024 => shards,
+        _ => {
+            env.invalid(NAME, "must be from 1 to 1024");
+            1
         }
     }
 }
@@ -198,6 +217,12 @@ mod tests {
         let text = errors.to_string();
         assert!(text.contains("SENTORI_DATABASE_URL is required"), "{text}");
         assert!(text.contains("SENTORI_VALKEY_URL is required"), "{text}");
+
+        let mut env = Env::from_pairs([("SENTORI_STREAM_SHARDS", "0")]);
+        let _ = StoreConfig::read(&mut env);
+        assert!(env.finish().unwrap_err().to_string().contains("SENTORI_STREAM_SHARDS"));
+        let mut env = Env::from_pairs([("SENTORI_STREAM_SHARDS", "16")]);
+        assert_eq!(StoreConfig::read(&mut env).stream_shards, 16);
         assert!(text.contains("SENTORI_RATE_LIMIT_PER_MIN is invalid"), "{text}");
         assert_eq!(errors.0.len(), 3);
     }

@@ -11,13 +11,15 @@ mod consumer;
 mod dead_letters;
 mod envelope;
 mod keys;
+mod partitions;
 mod producer;
 
 pub use connection::{Valkey, ValkeyTarget, connect, ping};
-pub use consumer::{Consumer, ConsumerConfig, Delivery};
+pub use consumer::{Consumer, ConsumerConfig, Delivery, EntryId, PARTITION_POLL};
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use envelope::{DecodeError, Envelope, ItemKind, Payload, SCHEMA_VERSION};
-pub use keys::{Keys, Stream};
+pub use keys::{Keys, MAX_SHARDS, Stream};
+pub use partitions::PartitionKey;
 pub use producer::{Producer, StreamStats};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,4 +28,9 @@ pub enum QueueError {
     Valkey(#[from] redis::RedisError),
     #[error("encoding an envelope failed: {0}")]
     Encode(#[from] rmp_serde::encode::Error),
+    /// Written to the primary, which may still lose it: the caller must
+    /// not report it accepted (a retry may then queue it twice, which
+    /// processing absorbs).
+    #[error("only {acknowledged} of {wanted} Valkey replicas acknowledged the append in time")]
+    NotReplicated { wanted: u8, acknowledged: i64 },
 }

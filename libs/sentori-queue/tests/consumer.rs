@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use redis::streams::StreamPendingCountReply;
-use sentori_queue::{Consumer, ConsumerConfig, DeadLetters, Envelope, ItemKind, Producer, Stream};
+use sentori_queue::{Consumer, ConsumerConfig, DeadLetters, Envelope, ItemKind, PartitionKey, Producer, Stream};
 use sentori_testkit::TestStack;
 use uuid::Uuid;
 
@@ -30,14 +30,15 @@ async fn idle_ms(stack: &TestStack, id: &str) -> u64 {
 async fn a_held_entry_stays_fresh_and_derived_work_is_dead_lettered_in_the_entry_shape() {
     let stack = TestStack::new().await;
     let producer = Producer::new(sentori_queue::connect(&stack.valkey_url, Duration::from_secs(2)).await.unwrap(), stack.keys());
-    producer.append(Stream::Notify, &[envelope()]).await.unwrap();
+    producer.append(Stream::Notify, PartitionKey::any(), &[envelope()]).await.unwrap();
     let mut consumer = Consumer::join(&stack.valkey_url, stack.keys(), ConsumerConfig::new(Stream::Notify, "notifier")).await.unwrap();
     let batch = consumer.next_batch().await.unwrap();
-    let id = batch[0].id.clone();
+    let entry = batch[0].id.clone();
+    let id = entry.id.clone();
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(idle_ms(&stack, &id).await >= 300);
-    consumer.keep_alive(&[id.as_str()]).await.unwrap();
+    consumer.keep_alive(&[&entry]).await.unwrap();
     assert!(idle_ms(&stack, &id).await < 300, "keep_alive resets the idle time other consumers judge by");
 
     consumer.dead_letter_derived(&envelope(), "digest not sent after 5 attempts", "digest", 5).await.unwrap();

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sentori_queue::Valkey;
-use sentori_config::ConfigErrors;
+use sentori_config::{ConfigErrors, StoreConfig};
+use sentori_queue::{Keys, Producer, Valkey};
 use sentori_store::sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +23,19 @@ pub mod metrics;
 pub mod panic;
 pub mod self_trace;
 pub use healthcheck::{HealthcheckError, connect_addr, healthcheck_subcommand, probe_healthz};
+
+/// The stream keys a service's store settings name.
+pub fn stream_keys(store: &StoreConfig) -> Keys {
+    Keys::with_shards(store.valkey_namespace.clone(), store.stream_shards)
+}
+
+/// Connects to Valkey (a node or a cluster) and makes the producer a
+/// service appends with, as its store settings say.
+pub async fn connect_queue(store: &StoreConfig, response_timeout: Duration) -> Result<(Valkey, Producer), redis::RedisError> {
+    let conn = sentori_queue::connect(&store.valkey_url, response_timeout).await?;
+    let producer = Producer::new(conn.clone(), stream_keys(store)).with_wait_replicas(store.valkey_wait_replicas);
+    Ok((conn, producer))
+}
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {

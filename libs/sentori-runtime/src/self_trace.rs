@@ -16,7 +16,7 @@ use opentelemetry::trace::{Span as _, SpanId, Status, Tracer as _, TracerProvide
 use opentelemetry::{KeyValue, Value as OtelValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
-use sentori_queue::{Envelope, ItemKind, Producer, Stream};
+use sentori_queue::{Envelope, ItemKind, PartitionKey, Producer, Stream};
 use sentori_store::sqlx::{self, PgPool};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -58,7 +58,7 @@ pub async fn install_if_configured(
                 .into_iter()
                 .map(|span| Envelope::new(ItemKind::Span, project_id, org_id, OffsetDateTime::now_utc()).with_payload(span))
                 .collect();
-            if let Err(err) = producer.append(Stream::Spans, &envelopes).await {
+            if let Err(err) = producer.append(Stream::Spans, PartitionKey::any(), &envelopes).await {
                 tracing::debug!(error = %err, "exporting self-trace spans failed; they are dropped");
             }
         }

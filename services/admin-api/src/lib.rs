@@ -125,10 +125,9 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 impl AdminApi {
     pub async fn start(config: AdminConfig) -> Result<Self, StartError> {
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
-        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
+        let (conn, producer) = sentori_runtime::connect_queue(&config.store, Duration::from_secs(2)).await?;
         let tokens = TokenDirectory::new(pool.clone(), Some(&config.dev_token));
-        let keys = Keys::new(config.store.valkey_namespace.clone());
-        let producer = Producer::new(conn.clone(), keys.clone());
+        let keys = producer.keys().clone();
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("admin-api", self_trace, &pool, producer.clone()).await?;
         let sessions = session::SessionCookies::new(&config);

@@ -16,7 +16,11 @@ use crate::error::ApiError;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamStatus {
+    /// The key of the stream's first partition.
     pub name: String,
+    /// Partitions the figures add up (`SENTORI_STREAM_SHARDS`, or more
+    /// while partitions written with a higher setting are drained).
+    pub partitions: u16,
     pub length: u64,
     pub pending: u64,
     pub dead_letters: u64,
@@ -86,6 +90,7 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<axu
             };
             streams.push(StreamStatus {
                 name: state.keys.stream(stream),
+                partitions: stats.partitions,
                 length: stats.length,
                 pending: stats.pending,
                 dead_letters: stats.dead_letters,

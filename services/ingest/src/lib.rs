@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
-use sentori_queue::{Keys, Producer};
+use sentori_queue::Producer;
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::{PoolSettings, TokenDirectory};
 use tower::Layer;
@@ -73,9 +73,8 @@ pub struct Ingest {
 impl Ingest {
     pub async fn start(config: IngestConfig) -> Result<Self, StartError> {
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
-        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
-        let keys = Keys::new(config.store.valkey_namespace.clone());
-        let producer = Producer::new(conn.clone(), keys.clone());
+        let (conn, producer) = sentori_runtime::connect_queue(&config.store, Duration::from_secs(2)).await?;
+        let keys = producer.keys().clone();
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("ingest", self_trace, &pool, producer.clone()).await?;
         let negative_ttl = Duration::from_secs(2).min(config.token_cache_ttl);

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use sentori_protocol::json::{self, Json};
 use serde_json::json;
 use sentori_protocol::{ErrorBody, FieldError};
-use sentori_queue::{Envelope, ItemKind, Payload, Stream};
+use sentori_queue::{Envelope, ItemKind, PartitionKey, Payload, Stream};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -200,35 +200,38 @@ fn queue_text(route: &ItemRoute, text: String, received_at: OffsetDateTime) -> R
     Ok((id, Payload::from_json_text(rewritten.unwrap_or(text))))
 }
 
-async fn append(state: &AppState, stream: Stream, envelopes: &[Envelope]) -> Result<(), IngestError> {
+async fn append(state: &AppState, stream: Stream, key: PartitionKey, envelopes: &[Envelope]) -> Result<(), IngestError> {
     if !state.backlog.has_room(stream) {
         return Err(IngestError::Backlogged);
     }
-    state.producer.append(stream, envelopes).await?;
+    state.producer.append(stream, key, envelopes).await?;
     Ok(())
 }
 
-/// Takes quota for `payloads` (all of them, or as many as are left: the
-/// rest, at the end, are refused), queues them, and gives the units back if
+/// Takes quota for `items` (all of them, or as many as are left: the rest,
+/// at the end, are refused), queues them, and gives the units back if
 /// appending fails. Answers how many were accepted and how many refused.
+/// The project and the first item's id pick the stream partition, so a
+/// retried request lands where its first try did.
 pub(crate) async fn charge_and_append(
     state: &AppState,
     route: &ItemRoute,
     caller: &Caller,
     sdk: Option<String>,
     received_at: OffsetDateTime,
-    mut payloads: Vec<Payload>,
+    mut items: Vec<(Uuid, Payload)>,
 ) -> Result<(usize, usize), IngestError> {
     let grant = match route.quota {
-        Some(category) => Some(state.quotas.take(&caller.token, category, payloads.len()).await?),
+        Some(category) => Some(state.quotas.take(&caller.token, category, items.len()).await?),
         None => None,
     };
-    let refused = grant.as_ref().map_or(0, |grant| payloads.len().saturating_sub(grant.granted));
-    payloads.truncate(payloads.len() - refused);
-    let accepted = payloads.len();
-    if accepted > 0
-        && let Err(err) = append(state, route.stream, &entries(route, caller, sdk, received_at, payloads)).await
-    {
+    let refused = grant.as_ref().map_or(0, |grant| items.len().saturating_sub(grant.granted));
+    items.truncate(items.len() - refused);
+    let accepted = items.len();
+    let Some(&(first_id, _)) = items.first() else { return Ok((0, refused)) };
+    let key = PartitionKey::of(caller.token.project_id, first_id);
+    let payloads = items.into_iter().map(|(_, payload)| payload).collect();
+    if let Err(err) = append(state, route.stream, key, &entries(route, caller, sdk, received_at, payloads)).await {
         if let Some(grant) = grant {
             state.quotas.refund(grant).await;
         }
@@ -246,7 +249,7 @@ async fn accept_one(state: AppState, route: &ItemRoute, sender: Sender, body: Bo
         Ok((item.id, queued_payload(&item, &bytes)))
     };
     let (caller, (id, payload)) = admit_reading(&state, &sender, route.query_token, read).await?;
-    charge_and_append(&state, route, &caller, sdk_of(headers), received_at, vec![payload]).await?;
+    charge_and_append(&state, route, &caller, sdk_of(headers), received_at, vec![(id, payload)]).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"id": id}))).into_response())
 }
 
@@ -272,7 +275,7 @@ async fn accept_batch(state: AppState, route: &ItemRoute, sender: Sender, body: 
     for (index, item) in items.into_iter().enumerate() {
         match (route.validate)(item, received_at) {
             Ok(item) => {
-                payloads.push(Payload::from_json_text(item.payload.to_json_string()));
+                payloads.push((item.id, Payload::from_json_text(item.payload.to_json_string())));
                 indexes.push(index);
             }
             Err(details) => errors.push(json!({"index": index, "error": "validationFailed", "details": details})),
@@ -328,7 +331,7 @@ pub async fn post_deploy(State(state): State<AppState>, sender: Sender, body: Bo
         "deployedAt": deploy_at_text,
     });
     let envelope = envelope(&caller, ItemKind::Deploy, sdk_of(&sender.headers), received_at, Payload::from_value(&payload));
-    append(&state, Stream::Deploys, &[envelope]).await?;
+    append(&state, Stream::Deploys, PartitionKey::of(caller.token.project_id, release_id), &[envelope]).await?;
     let body = json!({"release": deploy.release, "deployAt": deploy_at_text, "releaseId": release_id});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

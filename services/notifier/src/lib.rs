@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use sentori_config::{ConfigErrors, Env, StoreConfig};
-use sentori_queue::{Consumer, ConsumerConfig, Delivery, Envelope, ItemKind, Keys, Stream};
+use sentori_queue::{Consumer, ConsumerConfig, Delivery, EntryId, Envelope, ItemKind, Stream};
 use sentori_runtime::panic::catch_panic;
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::PoolSettings;
@@ -203,8 +203,8 @@ pub struct Notifier {
 impl Notifier {
     pub async fn start(config: NotifierConfig) -> Result<Self, StartError> {
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &PoolSettings::default()).await?;
-        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(2)).await?;
-        let keys = Keys::new(config.store.valkey_namespace.clone());
+        let (conn, producer) = sentori_runtime::connect_queue(&config.store, Duration::from_secs(2)).await?;
+        let keys = producer.keys().clone();
         let mut consumer_config = ConsumerConfig::new(Stream::Notify, GROUP);
         // Announcements are few and each may take an SMTP round trip.
         consumer_config.batch_size = 50;
@@ -220,7 +220,6 @@ impl Notifier {
             }),
             None => None,
         };
-        let producer = sentori_queue::Producer::new(conn.clone(), keys.clone());
         sentori_runtime::self_trace::install_if_configured("notifier", config.store.self_trace_project_id, &pool, producer).await?;
         let readiness = Readiness { postgres: Some(pool), valkey: Some(conn.clone()) };
         Ok(Self { config, consumer, readiness, deliverer })
@@ -253,7 +252,7 @@ impl Notifier {
             };
             match batch {
                 Ok(batch) => {
-                    let ids: Vec<String> = batch.into_iter().map(|d| d.id).collect();
+                    let ids: Vec<EntryId> = batch.into_iter().map(|d| d.id).collect();
                     if let Err(err) = self.consumer.ack(&ids).await {
                         tracing::warn!(error = %err, "acknowledging announcements failed");
                     }
@@ -422,7 +421,7 @@ impl Notifier {
 
     /// Keeps the entries waiting for a retry ours (see `Consumer::keep_alive`).
     async fn keep_alive(&mut self, waiting: &[Waiting]) {
-        let ids: Vec<&str> = waiting.iter().map(|w| w.delivery.id.as_str()).collect();
+        let ids: Vec<&EntryId> = waiting.iter().map(|w| &w.delivery.id).collect();
         if let Err(err) = self.consumer.keep_alive(&ids).await {
             tracing::warn!(error = %err, "refreshing waiting announcements failed");
         }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sentori_queue::{Envelope, ItemKind, Producer, Stream};
+use sentori_queue::{Envelope, ItemKind, PartitionKey, Producer, Stream};
 use sentori_testkit::{ServiceProcess, TestStack, eventually, free_addr};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -176,7 +176,7 @@ impl Fixture {
                     .with_payload(json!({"issueId": issue, "reason": reason, "occurrence": occurrence}))
             })
             .collect();
-        producer.append(Stream::Notify, &envelopes).await.unwrap();
+        producer.append(Stream::Notify, PartitionKey::any(), &envelopes).await.unwrap();
     }
 
     async fn xlen(&self, key: String) -> i64 {

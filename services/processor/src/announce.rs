@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Transaction};
-use sentori_queue::{Envelope, ItemKind, Producer, Stream};
+use sentori_queue::{Envelope, ItemKind, PartitionKey, Producer, Stream};
 use sentori_runtime::Shutdown;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -104,7 +104,8 @@ impl Outbox {
                     .with_payload(serde_json::to_value(&announcement)?),
             );
         }
-        self.producer.append(Stream::Notify, &envelopes).await?;
+        let (_, project_id, _, issue_id, ..) = &rows[0];
+        self.producer.append(Stream::Notify, PartitionKey::of(*project_id, *issue_id), &envelopes).await?;
         let done: Vec<i64> = rows.iter().map(|row| row.0).collect();
         sqlx::query("DELETE FROM announcements WHERE id = ANY($1)").bind(&done).execute(&mut *tx).await?;
         tx.commit().await?;

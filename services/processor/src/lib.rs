@@ -24,7 +24,7 @@ mod worker;
 
 use std::time::Duration;
 
-use sentori_queue::{Consumer, ConsumerConfig, Keys, Producer, Stream};
+use sentori_queue::{Consumer, ConsumerConfig, Producer, Stream};
 use sentori_runtime::{Readiness, Shutdown};
 use sentori_store::PoolSettings;
 use sqlx::PgPool;
@@ -104,8 +104,7 @@ impl Processor {
         // each other of connections.
         let pool_settings = PoolSettings { max_connections: 6 + 2 * config.event_workers as u32, ..PoolSettings::default() };
         let pool = sentori_store::connect_and_migrate(&config.store.database_url, &pool_settings).await?;
-        let conn = sentori_queue::connect(&config.store.valkey_url, Duration::from_secs(5)).await?;
-        let producer = Producer::new(conn.clone(), Keys::new(config.store.valkey_namespace.clone()));
+        let (conn, producer) = sentori_runtime::connect_queue(&config.store, Duration::from_secs(5)).await?;
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("processor", self_trace, &pool, producer.clone()).await?;
         let readiness = Readiness { postgres: Some(pool.clone()), valkey: Some(conn) };
@@ -121,8 +120,7 @@ impl Processor {
         config.batch_size = self.config.batch_size;
         config.claim_idle = self.config.claim_idle;
         config.max_deliveries = self.config.max_deliveries;
-        let keys = Keys::new(self.config.store.valkey_namespace.clone());
-        Ok(Consumer::join(&self.config.store.valkey_url, keys, config).await?)
+        Ok(Consumer::join(&self.config.store.valkey_url, self.producer.keys().clone(), config).await?)
     }
 
     /// Consumes every stream until `shutdown`, then returns once in-flight

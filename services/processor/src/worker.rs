@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sentori_queue::{Consumer, Delivery, Envelope};
+use sentori_queue::{Consumer, Delivery, EntryId, Envelope};
 use sentori_runtime::Shutdown;
 use sentori_runtime::panic::catch_panic;
 use sentori_runtime::self_trace::{SpanKind, WorkSpan};
@@ -153,7 +153,7 @@ fn envelopes_of(deliveries: &[Delivery]) -> Vec<&Envelope> {
     deliveries.iter().filter_map(|d| d.envelope.as_ref().ok()).collect()
 }
 
-fn ids_of(deliveries: &[Delivery]) -> Vec<String> {
+fn ids_of(deliveries: &[Delivery]) -> Vec<EntryId> {
     deliveries.iter().map(|d| d.id.clone()).collect()
 }
 
@@ -217,7 +217,7 @@ mod tests {
 
     use redis::AsyncCommands;
     use redis::streams::StreamRangeReply;
-    use sentori_queue::{ConsumerConfig, ItemKind, Payload, Producer, Stream};
+    use sentori_queue::{ConsumerConfig, ItemKind, PartitionKey, Payload, Producer, Stream};
     use sentori_testkit::TestStack;
     use uuid::Uuid;
 
@@ -280,7 +280,7 @@ mod tests {
                 .with_payload_text(Payload::from_value(&serde_json::json!({"name": name})))
             })
             .collect();
-        let ids = producer.append(Stream::Spans, &envelopes).await.unwrap();
+        let ids = producer.append(Stream::Spans, PartitionKey::any(), &envelopes).await.unwrap();
         let mut config = ConsumerConfig::new(Stream::Spans, "processor");
         config.batch_size = 100;
         let mut consumer = Consumer::join(&stack.valkey_url, stack.keys(), config)

@@ -1322,7 +1322,14 @@ export interface components {
             valkeyMs?: number | null;
         };
         StreamStatus: {
+            /** @description The key of the stream's first partition. */
             name: string;
+            /**
+             * Format: int32
+             * @description Partitions the figures add up (`SENTORI_STREAM_SHARDS`, or more
+             *     while partitions written with a higher setting are drained).
+             */
+            partitions: number;
             /** Format: int64 */
             length: number;
             /** Format: int64 */

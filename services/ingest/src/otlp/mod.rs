@@ -21,6 +21,7 @@ use prost::Message;
 use sentori_queue::Payload;
 use serde_json::json;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{QueryToken, Sender};
@@ -42,8 +43,9 @@ const MAX_REASON_CHARS: usize = 300;
 /// What a request becomes before anything is queued: pure, so it can be tested and fuzzed.
 #[derive(Debug, Default)]
 pub struct Prepared {
-    pub spans: Vec<Payload>,
-    pub events: Vec<Payload>,
+    /// Each with its item's id, which picks the stream partition.
+    pub spans: Vec<(Uuid, Payload)>,
+    pub events: Vec<(Uuid, Payload)>,
     /// Spans refused, with one line per reason.
     pub rejected: usize,
     pub reasons: Vec<String>,
@@ -95,7 +97,7 @@ pub fn prepare(decoded: Decoded, received_at: OffsetDateTime) -> Prepared {
                     }
                 };
                 match routes::queue_mapped_span(&mapped.span, received_at) {
-                    Ok((_, payload)) => out.spans.push(payload),
+                    Ok(queued) => out.spans.push(queued),
                     Err(why) => {
                         out.refuse(format!("span {label}: {why}"));
                         continue;
@@ -103,7 +105,7 @@ pub fn prepare(decoded: Decoded, received_at: OffsetDateTime) -> Prepared {
                 }
                 for event in &mapped.exceptions {
                     match routes::queue_mapped(&EVENTS, event, received_at) {
-                        Ok((_, payload)) => out.events.push(payload),
+                        Ok(queued) => out.events.push(queued),
                         Err(why) => {
                             out.events_rejected += 1;
                             out.note(format!("exception event of span {label} not stored: {why}"));

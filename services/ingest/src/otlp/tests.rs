@@ -45,7 +45,7 @@ fn prepared(spans: Vec<Span>) -> Prepared {
 fn good_spans_are_queued_as_validated_sentori_spans() {
     let out = prepared(vec![span(1, None), span(2, Some(1))]);
     assert_eq!((out.spans.len(), out.rejected, out.events.len()), (2, 0, 0));
-    let child = out.spans[1].value().unwrap();
+    let child = out.spans[1].1.value().unwrap();
     assert_eq!(child["parentSpanId"], sentori_model::ids::span_id([1; 8]).to_string());
     assert_eq!(child["tags"]["service.name"], "api");
     assert_eq!(child["durationMs"], 5);
@@ -78,7 +78,7 @@ fn an_exception_event_is_queued_as_a_validated_error_event() {
     }];
     let out = prepared(vec![failing]);
     assert_eq!((out.spans.len(), out.events.len(), out.events_rejected), (1, 1, 0));
-    let event = out.events[0].value().unwrap();
+    let event = out.events[0].1.value().unwrap();
     assert_eq!(event["error"]["type"], "KeyError");
     assert_eq!(event["spanId"], sentori_model::ids::span_id([5; 8]).to_string());
     assert_eq!(event["release"], "api@unknown");

@@ -340,8 +340,7 @@ impl Batch {
             if items.is_empty() {
                 continue;
             }
-            let payloads = items.into_iter().map(|(_, payload)| payload).collect();
-            match routes::charge_and_append(state, route, caller, self.sdk.clone(), at, payloads).await {
+            match routes::charge_and_append(state, route, caller, self.sdk.clone(), at, items).await {
                 Ok((accepted, refused)) => {
                     queued += accepted;
                     if refused > 0
