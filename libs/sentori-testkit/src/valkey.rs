@@ -187,4 +187,12 @@ impl ValkeyCluster {
         .await;
         self.wait_healthy().await;
     }
+
+    /// Starts the primary killed by [`ValkeyCluster::fail_over`] again: it
+    /// rejoins as a replica of the node that took its slots.
+    pub async fn rejoin(&mut self, i: usize) {
+        self.primaries[i].restart();
+        self.primaries[i].wait_ready().await;
+        self.wait_healthy().await;
+    }
 }
