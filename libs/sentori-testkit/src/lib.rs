@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+mod postgres;
 mod valkey;
+pub use postgres::{PG_USER, PgServer};
 pub use valkey::{ValkeyCluster, ValkeyServer};
 
 /// One test's private slice of the stack.

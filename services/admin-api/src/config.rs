@@ -36,6 +36,8 @@ pub struct AdminConfig {
     pub login_limits: LoginLimits,
     /// `SENTORI_WEB_DIR`: the built dashboard to serve on every path outside `/admin/api`.
     pub web_dir: Option<PathBuf>,
+    /// `SENTORI_DATABASE_READ_URL`: a streaming replica for lists and aggregates.
+    pub database_read_url: Option<String>,
 }
 
 impl AdminConfig {
@@ -60,6 +62,7 @@ impl AdminConfig {
             overall: positive(&mut env, "SENTORI_LOGIN_GLOBAL_TRIES_PER_MIN", login_limit::DEFAULT_TRIES_OVERALL),
         };
         let web_dir = web_dir(&mut env);
+        let database_read_url = env.optional("SENTORI_DATABASE_READ_URL").filter(|u| !u.trim().is_empty());
         env.finish()?;
         Ok(Self {
             addr,
@@ -75,6 +78,7 @@ impl AdminConfig {
             trusted_proxies,
             login_limits,
             web_dir,
+            database_read_url,
         })
     }
 }

@@ -53,7 +53,7 @@ pub async fn list(
     let issue_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
         .bind(project_id)
         .bind(issue_id)
-        .fetch_one(&state.pool)
+        .fetch_one(&state.reads)
         .await?;
     if !issue_exists {
         return Err(ApiError::NotFound);
@@ -75,7 +75,7 @@ pub async fn list(
     .bind(after_time)
     .bind(after_id)
     .bind(limit + 1)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.timestamp), id: row.id }))
 }

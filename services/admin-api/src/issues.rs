@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -215,9 +215,9 @@ pub async fn list(
     // Planned for the values at hand, never as a cached generic plan: whether
     // probing `events` issue by issue beats reading all of a release's events
     // depends on how common that release or environment is.
-    let rows = q.build_query_as::<IssueRow>().persistent(false).fetch_all(&state.pool).await?;
+    let rows = q.build_query_as::<IssueRow>().persistent(false).fetch_all(&state.reads).await?;
     let mut page = Page::from_overfetch(rows, limit, |row| Cursor { key: sort.key(row), id: row.id });
-    fill_trends(&state, project_id, &mut page.rows).await?;
+    fill_trends(&state.reads, project_id, &mut page.rows).await?;
     narrowing.scope_counts(&state, project_id, &mut page.rows).await?;
     Ok(page)
 }
@@ -346,7 +346,7 @@ impl Narrowing<'_> {
         if let Some(environment) = self.environment {
             query.push(" AND environment = ").push_bind(environment);
         }
-        let counts: Vec<(Uuid, i64, i64)> = query.push(" GROUP BY issue_id").build_query_as().fetch_all(&state.pool).await?;
+        let counts: Vec<(Uuid, i64, i64)> = query.push(" GROUP BY issue_id").build_query_as().fetch_all(&state.reads).await?;
         let counts: HashMap<Uuid, (i64, i64)> = counts.into_iter().map(|(id, events, users)| (id, (events, users))).collect();
         for row in rows {
             (row.event_count, row.user_count) = counts.get(&row.id).copied().unwrap_or((0, 0));
@@ -382,7 +382,7 @@ pub async fn counts(
     q.push_bind(project_id);
     narrowing.push_conditions(&mut q, project_id);
     q.push(" GROUP BY i.status");
-    let rows: Vec<(String, i64)> = q.build_query_as().persistent(false).fetch_all(&state.pool).await?;
+    let rows: Vec<(String, i64)> = q.build_query_as().persistent(false).fetch_all(&state.reads).await?;
     let mut counts = IssueCounts::default();
     for (status, count) in rows {
         match status.as_str() {
@@ -409,7 +409,7 @@ fn push_key(q: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: &Cursor) -> R
 }
 
 /// Fills `trend24h` from `issue_hourly`: 24 buckets, the current hour last.
-async fn fill_trends(state: &AppState, project_id: Uuid, rows: &mut [IssueRow]) -> Result<(), ApiError> {
+async fn fill_trends(pool: &PgPool, project_id: Uuid, rows: &mut [IssueRow]) -> Result<(), ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let counts: Vec<(Uuid, i32, i64)> = sqlx::query_as(
         "SELECT issue_id, (extract(epoch FROM date_trunc('hour', now()) - hour) / 3600)::int AS ago, count
@@ -419,7 +419,7 @@ async fn fill_trends(state: &AppState, project_id: Uuid, rows: &mut [IssueRow]) 
     )
     .bind(project_id)
     .bind(&ids)
-    .fetch_all(&state.pool)
+    .fetch_all(pool)
     .await?;
     let mut by_issue: HashMap<Uuid, Vec<i64>> = HashMap::new();
     for (issue_id, ago, count) in counts {
@@ -443,7 +443,7 @@ pub(crate) async fn fetch_rows(state: &AppState, project_id: Uuid, ids: &[Uuid])
     .await?;
     // In the order asked for.
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
-    fill_trends(state, project_id, &mut rows).await?;
+    fill_trends(&state.pool, project_id, &mut rows).await?;
     Ok(rows)
 }
 
@@ -644,7 +644,7 @@ pub async fn histogram(
     .bind(unit)
     .bind(hours)
     .bind(count)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     if rows.is_empty() {
         return Err(ApiError::NotFound);

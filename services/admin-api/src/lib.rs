@@ -52,7 +52,13 @@ pub struct AppState {
 
 pub struct Shared {
     pub config: AdminConfig,
+    /// The primary: every write, and every read that must see this
+    /// process's own writes (an issue after a change, sessions, settings).
     pub pool: PgPool,
+    /// Lists and aggregates that tolerate replica lag (docs/self-hosting.md):
+    /// a streaming replica's pool when `SENTORI_DATABASE_READ_URL` is set,
+    /// else the primary's.
+    pub reads: PgPool,
     pub tokens: TokenDirectory,
     pub valkey: Valkey,
     pub keys: Keys,
@@ -130,6 +136,11 @@ impl AdminApi {
         let keys = producer.keys().clone();
         let self_trace = config.store.self_trace_project_id;
         sentori_runtime::self_trace::install_if_configured("admin-api", self_trace, &pool, producer.clone()).await?;
+        let reads = match &config.database_read_url {
+            // A replica is read-only and already migrated through its primary.
+            Some(url) => sentori_store::connect(url, &PoolSettings::default()).await?,
+            None => pool.clone(),
+        };
         let sessions = session::SessionCookies::new(&config);
         let login_limiter = login_limit::LoginLimiter::new(keys.clone(), config.login_limits);
         let public_origin = auth::origin_of(&config.public_url);
@@ -137,6 +148,7 @@ impl AdminApi {
             inner: Arc::new(Shared {
                 config,
                 pool: pool.clone(),
+                reads,
                 tokens,
                 valkey: conn.clone(),
                 keys,

@@ -114,7 +114,7 @@ async fn by_first_seen(state: &AppState, project_id: Uuid, limit: i64, after: Op
     .bind(after_time)
     .bind(after_id)
     .bind(limit + 1)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.first_seen), id: row.id }))
 }
@@ -128,7 +128,7 @@ async fn by_version(state: &AppState, project_id: Uuid, limit: i64, after: Optio
         sqlx::query_as("SELECT id, name FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT $2")
             .bind(project_id)
             .bind(VERSION_SORT_MAX)
-            .fetch_all(&state.pool)
+            .fetch_all(&state.reads)
             .await?;
     names.sort_by(|(a_id, a), (b_id, b)| crate::release_version::newest_first(a, b).then_with(|| a_id.cmp(b_id)));
     let start = match after {
@@ -140,7 +140,7 @@ async fn by_version(state: &AppState, project_id: Uuid, limit: i64, after: Optio
         "WITH page AS (SELECT r.id, r.name, r.first_seen, r.deploy_at FROM releases r WHERE r.project_id = $1 AND r.id = ANY($2))
          {WITH_HEALTH}"
     );
-    let mut rows = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&ids).fetch_all(&state.pool).await?;
+    let mut rows = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&ids).fetch_all(&state.reads).await?;
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
     let place = |row: &ReleaseRow| ids.iter().position(|id| *id == row.id).map_or(0, |at| (start + at) as i64);
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: place(row), id: row.id }))
@@ -161,7 +161,7 @@ pub async fn get(
         "WITH page AS (SELECT r.id, r.name, r.first_seen, r.deploy_at FROM releases r WHERE r.project_id = $1 AND r.name = $2)
          {WITH_HEALTH}"
     );
-    let row = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&release).fetch_optional(&state.pool).await?;
+    let row = sqlx::query_as::<_, ReleaseRow>(&query).bind(project_id).bind(&release).fetch_optional(&state.reads).await?;
     row.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
@@ -247,7 +247,7 @@ pub async fn series(
         .bind(hours)
         .bind(count)
         .bind(sentori_protocol::release_id(project_id, &release))
-        .fetch_all(&state.pool)
+        .fetch_all(&state.reads)
         .await?;
     if buckets.is_empty() {
         return Err(ApiError::NotFound);
@@ -305,7 +305,7 @@ pub async fn issues(
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
         .bind(project_id)
         .bind(&release)
-        .fetch_one(&state.pool)
+        .fetch_one(&state.reads)
         .await?;
     if !exists {
         return Err(ApiError::NotFound);
@@ -319,7 +319,7 @@ pub async fn issues(
         .bind(project_id)
         .bind(&release)
         .bind(RELEASE_ISSUES_MAX)
-        .fetch_all(&state.pool)
+        .fetch_all(&state.reads)
         .await?;
     Ok(axum::Json(rows))
 }

@@ -105,7 +105,7 @@ pub async fn list(
     .bind(limit + 1)
     .bind(params.service.as_deref().filter(|s| !s.is_empty()))
     .bind(params.name.as_deref().filter(|s| !s.is_empty()))
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.started_at), id: row.trace_id }))
 }
@@ -167,7 +167,7 @@ pub async fn detail(
     ))
     .bind(project_id)
     .bind(trace_id)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&state.reads)
     .await?
     .ok_or(ApiError::NotFound)?;
     // Counted, not `traces.span_count`: retention can drop some months of a
@@ -175,7 +175,7 @@ pub async fn detail(
     let span_count: i64 = sqlx::query_scalar("SELECT count(*) FROM spans WHERE project_id = $1 AND trace_id = $2")
         .bind(project_id)
         .bind(trace_id)
-        .fetch_one(&state.pool)
+        .fetch_one(&state.reads)
         .await?;
     // `started_at >= $3` is the part the (project_id, trace_id, started_at)
     // index serves; the id breaks ties between spans that started together.
@@ -191,7 +191,7 @@ pub async fn detail(
     .bind(after_time)
     .bind(after_id)
     .bind(limit + 1)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     let page = Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.4), id: row.0 });
     let spans = page.rows.into_iter().map(|row| span_json(trace_id, row)).collect();
@@ -201,7 +201,7 @@ pub async fn detail(
     )
     .bind(project_id)
     .bind(trace_id)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     // The list the page shows, counted: an event stored between the two
     // reads must not make the header and the list differ.

@@ -88,7 +88,7 @@ pub async fn summary(
     .bind(project_id)
     .bind(since)
     .bind(limit)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.reads)
     .await?;
     let transactions = rows
         .into_iter()
