@@ -4,7 +4,8 @@
 # then the load generators of `bench/`, which run the release binaries of
 # ingest and the processor against a baseline in the same run, and the
 # admin API's issue list and issue page on a seeded project, against its
-# own SQL replayed straight on PostgreSQL. Each figure is a line
+# own SQL replayed straight on PostgreSQL, and the pipeline on a Valkey
+# Cluster. Each figure is a line
 # `bench: <name> <value> <unit>`. Extra arguments go to `cargo bench`.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ fi
 eval "$("$STACK" env test)"
 export SENTORI_TEST_DATABASE_URL=$SENTORI_DATABASE_URL
 export SENTORI_TEST_VALKEY_URL=$SENTORI_VALKEY_URL
-export SENTORI_STACK_PG_BIN
+export SENTORI_STACK_PG_BIN SENTORI_STACK_VALKEY_SERVER
 unset SENTORI_DATABASE_URL SENTORI_VALKEY_URL
 
 cd "$REPO_ROOT"
@@ -35,6 +36,10 @@ cargo build --release -p ingest -p processor -p admin-api -p sentori-bench
 ./target/release/processor-bench
 # Ingest and processor together at the highest rate they keep up with.
 ./target/release/stack-bench
+# The same on a three-primary Valkey Cluster with 16 stream partitions,
+# against the single node in the same run, and the CPU each process kind
+# spends per event (docs/self-hosting.md's capacity model).
+./target/release/cluster-bench
 # admin-bench's browser figures: the built dashboard, Debian's Chromium and
 # playwright-core (e2e/browser's packages).
 ensure_dashboard_built

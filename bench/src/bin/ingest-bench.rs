@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentori_bench::{Target, max_throughput, median, memory_mb, open_loop, payloads, report, run_load_generator, seconds};
+use sentori_bench::{Measure, Target, memory_mb, open_loop, payloads, report, run_load_generator, seconds};
 use sentori_testkit::{ServiceProcess, TestStack};
 
 /// Sent before each open-loop measurement and not recorded.
@@ -48,7 +48,7 @@ async fn run() {
     let ingest = ServiceProcess::start("ingest", "SENTORI_INGEST_ADDR", &env).await;
     let bare = ServiceProcess::start("bare-ingest", "BARE_ADDR", &[]).await;
 
-    let consumer = spawn_stream_consumer(&stack).await;
+    let consumer = sentori_bench::spawn_stream_trimmer(sentori_queue::connect(&stack.valkey_url, Duration::from_secs(5)).await.expect("Valkey"), stack.keys());
     let mut valkey = stack.valkey().await;
     let rewrites_before = start_with_a_rewritten_aof(&mut valkey).await;
 
@@ -106,63 +106,6 @@ async fn otlp_throughput(stack: &TestStack, ingest: &ServiceProcess, bare: &Serv
     let bare_target = Target { url: bare.url("/v1/traces"), token: String::new(), bodies, content_type: protobuf, fresh_ids: false };
     let names = ["bare_otlp_spans_per_s", "ingest_otlp_spans_per_s", "otlp_vs_bare_ratio"];
     measure.ratio(&bare_target, &ingest_target, SPANS_PER_REQUEST as f64, names, "spans/s").await;
-}
-
-/// How throughput is measured: closed loops of `connections` for `run`.
-struct Measure {
-    connections: usize,
-    run: Duration,
-    pairs: usize,
-}
-
-impl Measure {
-    /// Baseline and subject alternately, `pairs` times after a warm-up of
-    /// each; reports both medians (times `per_request`, in `unit`) and the
-    /// median ratio with its spread. Returns the subject's median in requests/s.
-    async fn ratio(&self, baseline: &Target, subject: &Target, per_request: f64, names: [&str; 3], unit: &str) -> f64 {
-        let [baseline_name, subject_name, ratio_name] = names;
-        max_throughput(baseline, self.connections, Duration::from_secs(2)).await;
-        max_throughput(subject, self.connections, Duration::from_secs(2)).await;
-        eprintln!("{ratio_name}: {} pairs, {} connections, {:?} each", self.pairs, self.connections, self.run);
-        let (mut baselines, mut subjects, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..self.pairs {
-            let b = max_throughput(baseline, self.connections, self.run).await;
-            let s = max_throughput(subject, self.connections, self.run).await;
-            eprintln!("  baseline {b:.0} req/s, subject {s:.0} req/s, ratio {:.3}", s / b);
-            baselines.push(b);
-            subjects.push(s);
-            ratios.push(s / b);
-        }
-        let subject_rate = median(&subjects);
-        report(baseline_name, median(&baselines) * per_request, unit);
-        report(subject_name, subject_rate * per_request, unit);
-        report(ratio_name, median(&ratios), "ratio");
-        report(&format!("{ratio_name}_min"), ratios.iter().copied().fold(f64::INFINITY, f64::min), "ratio");
-        report(&format!("{ratio_name}_max"), ratios.iter().copied().fold(0.0, f64::max), "ratio");
-        subject_rate
-    }
-}
-
-/// Deletes what ingest queued, as processors keeping up would. Without
-/// it the stream would grow by hundreds of megabytes a run, and Valkey
-/// would spend the measurement rewriting its append-only file around a
-/// backlog no deployment lets build (back-pressure refuses work long
-/// before). What the processor costs is measured by processor-bench.
-async fn spawn_stream_consumer(stack: &TestStack) -> tokio::task::JoinHandle<()> {
-    let mut valkey = stack.valkey().await;
-    let streams = [sentori_queue::Stream::Events, sentori_queue::Stream::Spans].map(|s| stack.keys().stream(s));
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            for stream in &streams {
-                let trimmed: redis::RedisResult<u64> =
-                    redis::cmd("XTRIM").arg(stream).arg("MAXLEN").arg("~").arg(1000).query_async(&mut valkey).await;
-                if let Err(err) = trimmed {
-                    eprintln!("  trimming the stream failed: {err}");
-                }
-            }
-        }
-    })
 }
 
 struct AofStatus {

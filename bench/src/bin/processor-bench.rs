@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sentori_bench::{median, memory_mb, payloads, report};
-use sentori_protocol::{DEV_ORG_ID, DEV_PROJECT_ID};
-use sentori_queue::{Envelope, ItemKind, Keys, PartitionKey, Producer, Stream};
+use sentori_bench::{median, payloads, queue_events, report, wait_drained};
+use sentori_protocol::DEV_PROJECT_ID;
+use sentori_queue::{Keys, Producer, Stream};
 use sentori_testkit::{ServiceProcess, TestStack};
 use sqlx::PgPool;
 
@@ -82,17 +82,7 @@ async fn run(count: usize, input: Input<'_>) -> Run {
     match input {
         Input::V1(events) => {
             eprintln!("queueing {count} /v1 events");
-            for chunk in events.chunks(500) {
-                let envelopes: Vec<Envelope> = chunk
-                    .iter()
-                    .map(|e| {
-                        Envelope::new(ItemKind::Event, DEV_PROJECT_ID, DEV_ORG_ID, time::OffsetDateTime::now_utc())
-                            .with_payload(e.clone())
-                            .with_sdk(Some("bench/1".into()))
-                    })
-                    .collect();
-                producer.append(Stream::Events, PartitionKey::any(), &envelopes).await.expect("queueing");
-            }
+            queue_events(&producer, events).await;
         }
         Input::Sentry(envelopes) => {
             eprintln!("queueing {count} Sentry events through ingest");
@@ -108,37 +98,12 @@ async fn run(count: usize, input: Input<'_>) -> Run {
     env.extend(std::env::vars().filter(|(name, _)| name.starts_with("SENTORI_PROCESSOR_")));
     let started = Instant::now();
     let processor = ServiceProcess::start("processor", "SENTORI_PROCESSOR_ADDR", &env).await;
-    // Done when the stream is empty: the processor deletes what it has
-    // committed and acknowledged. Polling the stream, not `count(*)` of the
-    // growing table, keeps the measurement from loading PostgreSQL.
-    //
-    // The rate is the sustained one: from the first acknowledged batch to
-    // the last, so the process's start-up (connecting, checking migrations)
-    // is not divided into it. Start-up is reported on its own.
-    let mut peak_rss = 0.0f64;
-    let mut first_ack: Option<(Instant, u64)> = None;
-    let finished = loop {
-        let backlog = producer.length(Stream::Events).await.expect("stream length");
-        peak_rss = peak_rss.max(memory_mb(processor.pid()).0);
-        if first_ack.is_none() && backlog < count as u64 {
-            first_ack = Some((Instant::now(), backlog));
-        }
-        if backlog == 0 {
-            break Instant::now();
-        }
-        assert!(started.elapsed() < Duration::from_secs(600), "{backlog} events still queued after 10 minutes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let (first_ack_at, backlog_then) = first_ack.expect("the stream emptied, so something was acknowledged");
+    let drain = wait_drained(&producer, count as u64, started, &[processor.pid()]).await;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.expect("count");
     assert_eq!(stored as usize, count, "every queued event is stored exactly once");
-    let with_startup = count as f64 / (finished - started).as_secs_f64();
-    // Too few events to see more than one poll: only the whole run is known.
-    let rate = if backlog_then == 0 { with_startup } else { backlog_then as f64 / (finished - first_ack_at).as_secs_f64() };
-    let (_, hwm) = memory_mb(processor.pid());
     drop((processor, pool));
     stack.remove().await;
-    Run { rate, with_startup, first_batch_s: (first_ack_at - started).as_secs_f64(), rss_mb: peak_rss.max(hwm) }
+    Run { rate: drain.rate, with_startup: drain.with_startup, first_batch_s: drain.first_batch_s, rss_mb: drain.peak_rss_mb }
 }
 
 /// Posts every envelope to a real ingest of `stack` (16 at a time) and

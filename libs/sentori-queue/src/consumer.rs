@@ -255,15 +255,20 @@ impl Consumer {
     }
 
     /// Acknowledges and deletes processed entries: the stream then holds only
-    /// unprocessed work, so its length is the backlog. Atomic per partition.
+    /// unprocessed work, so its length is the backlog. Atomic per partition;
+    /// the partitions are acknowledged at once, as they were read.
     pub async fn ack(&mut self, ids: &[EntryId]) -> Result<(), QueueError> {
-        for (partition, ids) in by_partition(ids) {
+        let acks = by_partition(ids).into_iter().map(|(partition, ids)| {
             let key = self.keys.partition(self.config.stream, partition);
             let mut pipe = redis::pipe();
             pipe.atomic();
             pipe.cmd("XACK").arg(&key).arg(&self.config.group).arg(&ids).ignore();
             pipe.cmd("XDEL").arg(&key).arg(&ids).ignore();
-            pipe.query_async::<()>(&mut self.conn).await?;
+            let mut conn = self.conn.clone();
+            async move { pipe.query_async::<()>(&mut conn).await }
+        });
+        for result in futures::future::join_all(acks).await {
+            result?;
         }
         Ok(())
     }
