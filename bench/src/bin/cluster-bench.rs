@@ -7,8 +7,12 @@
 //!   cores a second process cannot double anything; the figure shows
 //!   whether partitions and their polling hold a processor back.
 //! - Ingest's `/v1/events` against the bare handler (bare-ingest.rs),
-//!   alternately, on the single node and on the cluster:
-//!   `single_node_ingest_vs_bare_ratio`, `cluster_ingest_vs_bare_ratio`.
+//!   alternately, on the single node, on the cluster, and on the cluster
+//!   with every append waiting for a replica (`SENTORI_VALKEY_WAIT_REPLICAS=1`):
+//!   `single_node_ingest_vs_bare_ratio`, `cluster_ingest_vs_bare_ratio`,
+//!   `cluster_wait_replica_ingest_vs_bare_ratio`.
+//! - The CPU microseconds each kind of process spends per event, from
+//!   `/proc`: what the capacity model in docs/self-hosting.md is made of.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +28,8 @@ const SHARDS: u16 = 16;
 enum Streams {
     SingleNode,
     Cluster,
+    /// The cluster, with every append waiting for a replica (`SENTORI_VALKEY_WAIT_REPLICAS=1`).
+    ClusterWaitingForReplica,
 }
 
 fn main() {
@@ -41,6 +47,7 @@ async fn run() {
     }
     ingest_ratio(&cluster, Streams::SingleNode).await;
     ingest_ratio(&cluster, Streams::Cluster).await;
+    ingest_ratio(&cluster, Streams::ClusterWaitingForReplica).await;
 }
 
 impl Streams {
@@ -48,7 +55,7 @@ impl Streams {
     fn settings(self, stack: &TestStack, cluster: &ValkeyCluster) -> (String, u16) {
         match self {
             Streams::SingleNode => (stack.valkey_url.clone(), 1),
-            Streams::Cluster => (cluster.url(), SHARDS),
+            Streams::Cluster | Streams::ClusterWaitingForReplica => (cluster.url(), SHARDS),
         }
     }
 
@@ -59,6 +66,9 @@ impl Streams {
         env.push(("SENTORI_VALKEY_URL".into(), url));
         env.push(("SENTORI_STREAM_SHARDS".into(), shards.to_string()));
         env.push(("RUST_LOG".into(), "error".into()));
+        if self == Streams::ClusterWaitingForReplica {
+            env.push(("SENTORI_VALKEY_WAIT_REPLICAS".into(), "1".into()));
+        }
         env
     }
 
@@ -66,6 +76,7 @@ impl Streams {
         match self {
             Streams::SingleNode => "single_node",
             Streams::Cluster => "cluster",
+            Streams::ClusterWaitingForReplica => "cluster_wait_replica",
         }
     }
 }

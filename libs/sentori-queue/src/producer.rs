@@ -72,7 +72,7 @@ impl Producer {
             partitions::record(&mut conn, &self.keys, stream).await?;
             recorded.store(true, Ordering::Relaxed);
         }
-        let key = self.keys.partition(stream, key.partition(self.keys.shards()));
+        let key = self.keys.partition(stream, self.partition_of(key));
         if self.wait_replicas > 0 {
             return self.append_replicated(&mut conn, &key, envelopes).await;
         }
@@ -110,15 +110,24 @@ impl Producer {
         Ok(ids)
     }
 
+    /// The partition this producer appends an entry of `key` to.
+    pub fn partition_of(&self, key: PartitionKey) -> u16 {
+        key.partition(self.keys.shards())
+    }
+
     /// Entries in the stream's partitions: everything accepted and not yet processed.
     pub async fn length(&self, stream: Stream) -> Result<u64, QueueError> {
+        Ok(self.partition_lengths(stream).await?.iter().sum())
+    }
+
+    /// Entries in each partition in use, by partition.
+    pub async fn partition_lengths(&self, stream: Stream) -> Result<Vec<u64>, QueueError> {
         let mut conn = self.conn.clone();
-        let mut total = 0;
+        let mut lengths = Vec::new();
         for partition in 0..partitions::in_use(&mut conn, &self.keys, stream).await? {
-            let len: u64 = redis::cmd("XLEN").arg(self.keys.partition(stream, partition)).query_async(&mut conn).await?;
-            total += len;
+            lengths.push(redis::cmd("XLEN").arg(self.keys.partition(stream, partition)).query_async(&mut conn).await?);
         }
-        Ok(total)
+        Ok(lengths)
     }
 
     /// The depth of the whole stream, over its partitions.

@@ -82,7 +82,7 @@ impl Ingest {
         let lookup_budget = lookup_budget::LookupBudget::new(config.token_lookups_per_min_per_client);
         let limiter = RateLimiter::new(conn.clone(), keys.clone(), config.rate_limit_per_min);
         let quotas = QuotaGate::new(conn.clone(), keys, pool.clone(), config.span_limit_monthly, config.attachment_bytes_daily);
-        let backlog = BacklogGauge::new(config.max_backlog);
+        let backlog = BacklogGauge::new(config.max_backlog, producer.keys().shards());
         backlog.refresh(&producer).await;
         let attachments = config.attachment_dir.as_ref().map(|dir| attachments::AttachmentStore {
             blobs: Arc::new(sentori_blobs::LocalDir::new(dir)),

@@ -201,7 +201,7 @@ fn queue_text(route: &ItemRoute, text: String, received_at: OffsetDateTime) -> R
 }
 
 async fn append(state: &AppState, stream: Stream, key: PartitionKey, envelopes: &[Envelope]) -> Result<(), IngestError> {
-    if !state.backlog.has_room(stream) {
+    if !state.backlog.has_room(stream, state.producer.partition_of(key)) {
         return Err(IngestError::Backlogged);
     }
     state.producer.append(stream, key, envelopes).await?;

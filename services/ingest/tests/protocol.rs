@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sentori_protocol::TokenKind;
-use sentori_queue::Stream;
+use sentori_protocol::DEV_PROJECT_ID;
+use sentori_queue::{PartitionKey, Stream};
 use serde_json::{Value, json};
 
 mod common;
@@ -257,6 +258,34 @@ async fn a_full_backlog_answers_503_with_retry_after() {
     assert_eq!(body["error"], "unavailable");
     // Spans have their own stream and still flow.
     assert_eq!(h.post("/v1/spans").json(&span()).send().await.unwrap().status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_partition_past_its_share_of_the_backlog_refuses_while_the_others_take_work() {
+    let h = start(&[("SENTORI_MAX_BACKLOG", "4"), ("SENTORI_STREAM_SHARDS", "2")]).await;
+    let with_id = |id: uuid::Uuid| {
+        let mut event = event();
+        event["id"] = json!(id);
+        event
+    };
+    // Ids that land in each partition of the dev project's events.
+    let ids = |partition: u16| {
+        std::iter::repeat_with(uuid::Uuid::now_v7).filter(move |id| PartitionKey::of(DEV_PROJECT_ID, *id).partition(2) == partition)
+    };
+    for id in ids(0).take(2) {
+        assert_eq!(h.post("/v1/events").json(&with_id(id)).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    }
+    // Partition 0 holds its share (2 of 4): it refuses, once the sampler sees it…
+    let mut first = ids(0);
+    sentori_testkit::eventually("partition 0 to refuse work", Duration::from_secs(10), || {
+        let request = h.post("/v1/events").json(&with_id(first.next().unwrap()));
+        async move { (request.send().await.unwrap().status() == StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
+    })
+    .await;
+    // …and partition 1 still takes its share.
+    for id in ids(1).take(2) {
+        assert_eq!(h.post("/v1/events").json(&with_id(id)).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    }
 }
 
 #[tokio::test]
