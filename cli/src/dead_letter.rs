@@ -8,7 +8,8 @@ use sentori_queue::{DeadLetters, Keys, Stream};
 
 #[derive(Debug, Subcommand)]
 pub enum DeadLetterCommand {
-    /// Show the oldest dead entries of a stream with their errors.
+    /// Show the oldest dead entries of a stream (over its partitions, as
+    /// `partition/id`) with their errors.
     List(Target),
     /// Move dead entries back onto their stream to be processed again.
     Replay(Target),
@@ -44,7 +45,8 @@ pub async fn run(command: DeadLetterCommand) -> anyhow::Result<()> {
             }
             for entry in entries {
                 println!(
-                    "{}  original {}  deliveries {}  {} bytes  {}",
+                    "{}/{}  original {}  deliveries {}  {} bytes  {}",
+                    entry.partition,
                     entry.id,
                     entry.original_id.as_deref().unwrap_or("?"),
                     entry.deliveries.map_or("?".to_owned(), |d| d.to_string()),
