@@ -68,9 +68,10 @@ impl LoginLimiter {
         let mut conn = valkey.clone();
         let (admitted, retry_after_ms): (u8, i64) = self
             .script
-            .key(self.keys.counter(&format!("admin-login-tries:{}", client.limit_key())))
-            .key(self.keys.counter("admin-login-tries:all"))
-            .key(self.keys.counter("admin-login-backoff"))
+            // One script, three keys: one hash tag, so they share a Valkey Cluster slot.
+            .key(self.keys.counter(&format!("{{admin-login}}:tries:{}", client.limit_key())))
+            .key(self.keys.counter("{admin-login}:tries:all"))
+            .key(self.keys.counter("{admin-login}:backoff"))
             .arg(self.limits.per_client)
             .arg(WINDOW_MS)
             .arg(self.limits.overall)
