@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -135,7 +136,7 @@ pub struct TraceDetail {
     /// One page of protocol spans, ordered by start time then id; the
     /// `X-Next-Cursor` header continues after it.
     #[schema(value_type = Vec<sentori_model::Span>)]
-    pub spans: Vec<Value>,
+    pub spans: Vec<StoredSpan>,
     /// Every page carries all of them.
     pub events: Vec<TraceEvent>,
 }
@@ -194,7 +195,7 @@ pub async fn detail(
     .fetch_all(&state.reads)
     .await?;
     let page = Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.4), id: row.0 });
-    let spans = page.rows.into_iter().map(|row| span_json(trace_id, row)).collect();
+    let spans = page.rows.into_iter().map(|row| StoredSpan::from_row(trace_id, row)).collect();
     let events = sqlx::query_as::<_, TraceEvent>(
         "SELECT id, issue_id, span_id, title, timestamp
            FROM events WHERE project_id = $1 AND trace_id = $2 ORDER BY timestamp, id",
@@ -209,26 +210,96 @@ pub async fn detail(
     Ok(cursor::with_next(axum::Json(TraceDetail { trace, span_count, spans, events }), page.next))
 }
 
-/// A stored span as the protocol's span object.
-fn span_json(trace_id: Uuid, (id, parent, op, name, started_at, duration_ms, status, payload): SpanRow) -> Value {
-    let mut span = match payload {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
-    // The columns are what processing validated; they win over the payload.
-    let started = started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    span.insert("id".into(), Value::String(id.to_string()));
-    span.insert("traceId".into(), Value::String(trace_id.to_string()));
-    span.insert("parentSpanId".into(), parent.map_or(Value::Null, |p| Value::String(p.to_string())));
-    span.insert("op".into(), Value::String(op));
-    span.insert("name".into(), Value::String(name));
-    span.insert("startedAt".into(), Value::String(started));
-    span.insert("durationMs".into(), Value::from(duration_ms));
-    span.insert("status".into(), Value::String(status));
-    // The optional fields are always present, as the Span schema allows them: no tags is `{}`.
-    span.entry("tags").or_insert_with(|| Value::Object(serde_json::Map::new()));
-    for key in ["data", "traceparent"] {
-        span.entry(key).or_insert(Value::Null);
+/// A stored span as the protocol's span object: the columns, which are what
+/// processing validated, and the rest of the stored payload as it came.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSpan {
+    id: Uuid,
+    trace_id: Uuid,
+    /// Always written: `null` marks a root span.
+    parent_span_id: Option<Uuid>,
+    op: String,
+    name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    started_at: OffsetDateTime,
+    duration_ms: i64,
+    status: String,
+    #[serde(flatten)]
+    payload: PayloadRest,
+}
+
+/// What a stored payload adds to the columns. The optional fields are
+/// always present, as the Span schema allows them (no tags is `{}`); the
+/// columns' own keys are read and dropped, so the columns win and no key
+/// is written twice.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadRest {
+    #[serde(default = "empty_object")]
+    tags: Value,
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    traceparent: Value,
+    #[serde(default, skip_serializing)]
+    id: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    trace_id: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    parent_span_id: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    op: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    name: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    started_at: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    duration_ms: IgnoredAny,
+    #[serde(default, skip_serializing)]
+    status: IgnoredAny,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+impl StoredSpan {
+    fn from_row(trace_id: Uuid, (id, parent_span_id, op, name, started_at, duration_ms, status, payload): SpanRow) -> Self {
+        // A payload that is not an object (none is stored so) adds nothing.
+        let payload = if payload.is_object() { payload } else { empty_object() };
+        // Every field takes any JSON value, so any object reads.
+        let payload = serde_json::from_value(payload).expect("a JSON object reads as a span payload");
+        Self { id, trace_id, parent_span_id, op, name, started_at, duration_ms, status, payload }
     }
-    Value::Object(span)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_span_is_its_columns_over_its_payload_with_every_optional_field() {
+        let (id, trace_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let started = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let payload = json!({"id": "stale", "op": "payload op", "status": "error", "data": {"rows": 3}, "sdkOnly": true});
+        let row = (id, None, "db.query".to_owned(), "SELECT".to_owned(), started, 12, "ok".to_owned(), payload);
+        let text = serde_json::to_string(&StoredSpan::from_row(trace_id, row)).unwrap();
+        let span: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            span,
+            json!({"id": id, "traceId": trace_id, "parentSpanId": null, "op": "db.query", "name": "SELECT",
+                   "startedAt": "2023-11-14T22:13:20Z", "durationMs": 12, "status": "ok",
+                   "tags": {}, "data": {"rows": 3}, "traceparent": null, "sdkOnly": true})
+        );
+        assert_eq!(text.matches("\"id\"").count(), 1, "the payload's own id is not written again: {text}");
+
+        let bare = StoredSpan::from_row(trace_id, (id, Some(id), "op".into(), "n".into(), started, 0, "ok".into(), Value::Null));
+        let span = serde_json::to_value(bare).unwrap();
+        assert_eq!((span["tags"].clone(), span["data"].clone(), span["parentSpanId"].clone()), (json!({}), Value::Null, json!(id)));
+    }
 }
