@@ -15,7 +15,10 @@ function StreamRow({ stream }: { stream: StreamStatus }) {
   const stale = (stream.oldestPendingAgeMs ?? 0) > PENDING_AGE_WARN_MS;
   return (
     <tr data-testid="stream-row" data-stream={stream.name}>
-      <td className="mono">{stream.name}</td>
+      <td>
+        <span className="mono">{stream.name}</span>
+        {stream.partitions > 1 && <span className="muted"> · {stream.partitions} partitions</span>}
+      </td>
       <td className="col-num">{formatCount(stream.length)}</td>
       <td className="col-num">{formatCount(stream.pending)}</td>
       <td className={`col-num${stale ? ' text-warn' : ''}`}>{stream.oldestPendingAgeMs == null ? '—' : formatDuration(stream.oldestPendingAgeMs)}</td>
