@@ -85,9 +85,6 @@ pub struct Consumer {
     /// Partitions read, refreshed at every claim check (a producer may have
     /// started writing more).
     partitions: u16,
-    /// The partition the next read starts from, so a partition that keeps
-    /// a batch full does not starve the others.
-    next_partition: u16,
     next_claim_check: Instant,
 }
 
@@ -97,7 +94,7 @@ impl Consumer {
     /// appended before it existed is skipped.
     pub async fn join(url: &str, keys: Keys, config: ConsumerConfig) -> Result<Self, QueueError> {
         let conn = crate::connect(url, config.block + Duration::from_secs(10)).await?;
-        let mut consumer = Self { conn, keys, config, partitions: 0, next_partition: 0, next_claim_check: Instant::now() };
+        let mut consumer = Self { conn, keys, config, partitions: 0, next_claim_check: Instant::now() };
         consumer.refresh_partitions().await?;
         Ok(consumer)
     }
@@ -156,12 +153,11 @@ impl Consumer {
         if self.partitions == 1 {
             return self.read(0, self.config.batch_size, Some(self.config.block)).await;
         }
-        // Every partition at once, each for its share of a batch; a cluster
-        // connection sends each read to its partition's node concurrently.
+        // Every partition at once, each for its share of a batch, so a busy
+        // partition cannot crowd the others out; a cluster connection sends
+        // each read to its partition's node concurrently.
         let share = self.config.batch_size.div_ceil(usize::from(self.partitions));
-        let order: Vec<u16> = (0..self.partitions).map(|i| (self.next_partition + i) % self.partitions).collect();
-        self.next_partition = (self.next_partition + 1) % self.partitions;
-        let reads = order.iter().map(|&partition| {
+        let reads = (0..self.partitions).map(|partition| {
             let mut reader = PartitionReader { conn: self.conn.clone(), keys: &self.keys, config: &self.config };
             async move { reader.read(partition, share, None).await }
         });
