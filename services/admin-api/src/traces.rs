@@ -235,6 +235,7 @@ pub struct StoredSpan {
 /// is written twice.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "the column keys are read only to be dropped")]
 struct PayloadRest {
     #[serde(default = "empty_object")]
     tags: Value,
