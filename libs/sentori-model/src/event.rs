@@ -1,5 +1,7 @@
 //! An event: an error, ANR, near-crash or message, with where it happened.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -73,6 +75,102 @@ pub struct Event {
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
+}
+
+/// What an event is filed by (its issue's columns, the event's own
+/// columns, the affected user), read from its parsed tree without copying
+/// its strings ([`Event`] owns them). Lenient where an event queued by an
+/// older ingest may lack a field: no kind reads `error`, no platform,
+/// release or environment empty.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary<'a> {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    #[serde(default = "kind_error")]
+    pub kind: EventKind,
+    #[serde(default)]
+    pub level: Option<Level>,
+    #[serde(default)]
+    pub platform: &'a str,
+    #[serde(default)]
+    pub release: &'a str,
+    #[serde(default)]
+    pub environment: &'a str,
+    #[serde(default, borrow)]
+    pub user: Option<UserSummary<'a>>,
+    #[serde(default, borrow)]
+    pub device: Option<DeviceSummary<'a>>,
+    #[serde(default, borrow)]
+    pub app: Option<AppSummary<'a>>,
+    #[serde(default, borrow)]
+    pub tags: BTreeMap<&'a str, &'a str>,
+    #[serde(default)]
+    pub trace_id: Option<Uuid>,
+    #[serde(default)]
+    pub span_id: Option<Uuid>,
+}
+
+fn kind_error() -> EventKind {
+    EventKind::Error
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UserSummary<'a> {
+    #[serde(default)]
+    pub id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSummary<'a> {
+    #[serde(default)]
+    pub os: Option<&'a str>,
+    #[serde(default)]
+    pub os_version: Option<&'a str>,
+    #[serde(default)]
+    pub model: Option<&'a str>,
+    #[serde(default)]
+    pub install_id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AppSummary<'a> {
+    #[serde(default, borrow)]
+    pub framework: Option<FrameworkSummary<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FrameworkSummary<'a> {
+    #[serde(default)]
+    pub name: Option<&'a str>,
+    #[serde(default)]
+    pub version: Option<&'a str>,
+}
+
+impl<'a> EventSummary<'a> {
+    /// An event without a level is `info` when it is a message, else `error`.
+    pub fn level(&self) -> Level {
+        self.level.clone().unwrap_or(if self.kind == EventKind::Message { Level::Info } else { Level::Error })
+    }
+
+    /// Who was affected, as issue user counts key them: the user id, else
+    /// the app install (so anonymous users still count once each).
+    pub fn user_key(&self) -> Option<String> {
+        let user = self.user.as_ref().and_then(|user| user.id).map(|id| format!("user:{id}"));
+        user.or_else(|| self.device.as_ref()?.install_id.map(|id| format!("install:{id}")))
+    }
+
+    /// The runtime the dashboard shows: the app's framework and version,
+    /// else the `browser` or `runtime` tag.
+    pub fn runtime(&self) -> Option<String> {
+        let framework = self.app.as_ref().and_then(|app| app.framework.as_ref());
+        let framework = framework
+            .map(|f| [f.name, f.version].into_iter().flatten().map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+            .filter(|f| !f.is_empty());
+        framework.or_else(|| self.tags.get("browser").or_else(|| self.tags.get("runtime")).map(|tag| (*tag).to_owned()))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -11,13 +11,18 @@
 
 mod announcement;
 mod event;
+mod fields;
 pub mod ids;
 mod open_enum;
 mod session;
 mod span;
 
 pub use announcement::{Announcement, Reason};
-pub use event::{App, AttachmentRef, Breadcrumb, Device, Error, Event, EventKind, Frame, Framework, Level, User};
+pub use event::{
+    App, AppSummary, AttachmentRef, Breadcrumb, Device, DeviceSummary, Error, Event, EventKind, EventSummary, Frame, Framework,
+    FrameworkSummary, Level, User, UserSummary,
+};
+pub use fields::field_names;
 pub use session::{Deploy, Session, SessionStatus};
 pub use span::{Span, SpanStatus, SpanSummary};
 

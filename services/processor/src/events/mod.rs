@@ -19,10 +19,11 @@ pub use rows::COPY_EVENTS;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
+use sentori_model::{DeviceSummary, EventSummary};
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::announce::{Announcement, Outbox, Reason};
@@ -73,34 +74,27 @@ struct Event<'a> {
 impl<'a> Event<'a> {
     fn parse(envelope: &'a Envelope, payload: EventPayload<'a>, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
         let p = payload.fields();
-        let text = |key: &str| p[key].as_str().map(str::to_owned);
-        let id = text("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| ProcessError::Payload("event without a valid id".into()))?;
-        let timestamp = text("timestamp")
-            .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok())
-            .ok_or_else(|| ProcessError::Payload("event without a valid timestamp".into()))?;
-        let kind = text("kind").unwrap_or_else(|| "error".into());
-        let level = text("level").unwrap_or_else(|| if kind == "message" { "info".into() } else { "error".into() });
-        let user_key = p["user"]["id"]
-            .as_str()
-            .map(|id| format!("user:{id}"))
-            .or_else(|| p["device"]["installId"].as_str().map(|id| format!("install:{id}")));
-        let uuid_at = |key: &str| text(key).and_then(|s| Uuid::parse_str(&s).ok());
+        let summary = EventSummary::deserialize(p).map_err(|_| {
+            // Read again, only now, for the path of the field that is wrong.
+            let err = serde_path_to_error::deserialize::<_, EventSummary>(p).err();
+            ProcessError::Payload(err.map_or_else(|| "event: unreadable".into(), |err| format!("event: {}: {}", err.path(), err.inner())))
+        })?;
         let grouping = group(p);
         Ok(Self {
             envelope,
-            id,
+            id: summary.id,
             received_at: envelope.received_at(),
-            timestamp,
-            level,
-            platform: text("platform").unwrap_or_default(),
-            release: text("release").unwrap_or_default(),
-            environment: text("environment").unwrap_or_default(),
-            user_key,
-            trace_id: uuid_at("traceId"),
-            span_id: uuid_at("spanId"),
-            device: DeviceColumns::of(p),
+            timestamp: summary.timestamp,
+            kind: summary.kind.as_str().to_owned(),
+            level: summary.level().as_str().to_owned(),
+            platform: summary.platform.to_owned(),
+            release: summary.release.to_owned(),
+            environment: summary.environment.to_owned(),
+            user_key: summary.user_key(),
+            trace_id: summary.trace_id,
+            span_id: summary.span_id,
+            device: DeviceColumns::of(&summary),
             grouping,
-            kind,
             release_has_map,
             payload,
         })
@@ -128,20 +122,15 @@ struct DeviceColumns {
 }
 
 impl DeviceColumns {
-    fn of(p: &Value) -> Self {
-        let text = |value: &Value| value.as_str().map(str::to_owned);
-        let framework = &p["app"]["framework"];
-        let framework = [&framework["name"], &framework["version"]]
-            .iter()
-            .filter_map(|part| part.as_str().map(str::trim).filter(|s| !s.is_empty()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let runtime = Some(framework)
-            .filter(|f| !f.is_empty())
-            .or_else(|| text(&p["tags"]["browser"]))
-            .or_else(|| text(&p["tags"]["runtime"]));
-        let device = &p["device"];
-        Self { os: text(&device["os"]), os_version: text(&device["osVersion"]), model: text(&device["model"]), runtime }
+    fn of<'a>(summary: &EventSummary<'a>) -> Self {
+        let device = summary.device.as_ref();
+        let text = |field: fn(&DeviceSummary<'a>) -> Option<&'a str>| device.and_then(field).map(str::to_owned);
+        Self {
+            os: text(|d| d.os),
+            os_version: text(|d| d.os_version),
+            model: text(|d| d.model),
+            runtime: summary.runtime(),
+        }
     }
 }
 
@@ -340,13 +329,19 @@ fn per_issue<'e>(deltas: &BTreeMap<&'e str, IssueDelta<'e>>, issues: &issues::Is
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    use super::DeviceColumns;
+    use super::*;
+
+    fn columns(mut event: Value) -> DeviceColumns {
+        event["id"] = json!("0193a0a0-0000-7000-8000-000000000001");
+        event["timestamp"] = json!("2026-12-07T10:00:00Z");
+        DeviceColumns::of(&EventSummary::deserialize(&event).unwrap())
+    }
 
     #[test]
     fn device_columns_come_from_the_device_and_the_first_runtime_known() {
-        let native = DeviceColumns::of(&json!({
+        let native = columns(json!({
             "device": {"os": "ios", "osVersion": "17.4", "model": "iPhone15,2"},
             "app": {"framework": {"name": "react-native", "version": "0.74.1"}},
             "tags": {"browser": "never read when there is a framework"},
@@ -355,11 +350,26 @@ mod tests {
             (native.os.as_deref(), native.os_version.as_deref(), native.model.as_deref(), native.runtime.as_deref()),
             (Some("ios"), Some("17.4"), Some("iPhone15,2"), Some("react-native 0.74.1"))
         );
-        let runtime = |event| DeviceColumns::of(&event).runtime;
+        let runtime = |event| columns(event).runtime;
         assert_eq!(runtime(json!({"app": {"framework": {"name": "flutter"}}})).as_deref(), Some("flutter"));
         assert_eq!(runtime(json!({"app": {"framework": {}}, "tags": {"browser": "Firefox 133"}})).as_deref(), Some("Firefox 133"));
         assert_eq!(runtime(json!({"tags": {"runtime": "node 22"}})).as_deref(), Some("node 22"));
-        let bare = DeviceColumns::of(&json!({"device": {"os": 3}}));
-        assert_eq!((bare.os, bare.runtime), (None, None), "a value that is not text is no column");
+        let bare = columns(json!({}));
+        assert_eq!((bare.os, bare.runtime), (None, None));
+    }
+
+    #[test]
+    fn an_event_the_processor_cannot_read_is_refused_naming_the_field() {
+        let envelope = Envelope::new(sentori_queue::ItemKind::Event, Uuid::nil(), Uuid::nil(), OffsetDateTime::now_utc());
+        for (json, path) in [
+            (r#"{"timestamp": "2026-12-07T10:00:00Z"}"#, "id"),
+            (r#"{"id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "yesterday"}"#, "timestamp"),
+            (r#"{"id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "2026-12-07T10:00:00Z", "device": {"os": 3}}"#, "device.os"),
+            (r#"{"id": "0193a0a0-0000-7000-8000-000000000001", "timestamp": "2026-12-07T10:00:00Z", "traceId": "x"}"#, "traceId"),
+        ] {
+            let payload = EventPayload::parse(json).unwrap();
+            let Err(ProcessError::Payload(message)) = Event::parse(&envelope, payload, None) else { panic!("{json} was read") };
+            assert!(message.contains(path), "{json}: {message}");
+        }
     }
 }

@@ -7,29 +7,19 @@
 //! JSON text it arrived in and is written back into the stored payload
 //! unchanged.
 
+use std::sync::LazyLock;
+
+use sentori_model::{EventSummary, field_names};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-/// The top-level fields grouping, symbolication, attachment checks and the
-/// event's columns read. A field missing here reads as absent to them.
-const READ: [&str; 20] = [
-    "id",
-    "timestamp",
-    "kind",
-    "level",
-    "platform",
-    "release",
-    "environment",
-    "user",
-    "device",
-    // The runtime column: the app's framework, else a browser or runtime tag.
-    "app",
-    "tags",
-    "traceId",
-    "spanId",
+/// The top-level fields grouping, symbolication and attachment checks read
+/// as a tree, beside those of [`EventSummary`] (the event's columns). A
+/// field missing here reads as absent to them.
+const TREE_FIELDS: [&str; 7] = [
     "error",
     "message",
     "fingerprint",
@@ -41,8 +31,14 @@ const READ: [&str; 20] = [
     "debug_meta",
 ];
 
+/// Whether the processor reads `key` (else it is kept as text).
+fn is_read(key: &str) -> bool {
+    static SUMMARY_FIELDS: LazyLock<&[&str]> = LazyLock::new(field_names::<EventSummary>);
+    TREE_FIELDS.contains(&key) || SUMMARY_FIELDS.contains(&key)
+}
+
 pub struct EventPayload<'a> {
-    /// The fields in [`READ`], as an object; what the processor changes
+    /// The fields it reads, as an object; what the processor changes
     /// (mapped frames, dropped attachment refs, `_meta`) it changes here.
     read: Value,
     /// Every other field, as the text it arrived in (borrowed from it).
@@ -85,7 +81,7 @@ impl<'de> Deserialize<'de> for EventPayload<'de> {
                 let mut read = Map::new();
                 let mut kept: Vec<(String, &'de RawValue)> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if READ.contains(&key.as_str()) {
+                    if is_read(&key) {
                         let value: Value = map.next_value()?;
                         read.insert(key, value);
                     } else {
