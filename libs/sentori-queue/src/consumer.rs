@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use redis::streams::{StreamId, StreamPendingCountReply, StreamReadReply};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::producer::ENVELOPE_FIELD;
 use crate::partitions;
@@ -86,7 +87,13 @@ pub struct Consumer {
     /// started writing more).
     partitions: u16,
     next_claim_check: Instant,
+    /// The pause before the next read after a failed one; doubles while reads fail.
+    read_retry: Duration,
 }
+
+/// The pauses after failed reads: from the first to the longest.
+const READ_RETRY_FIRST: Duration = Duration::from_millis(100);
+const READ_RETRY_MAX: Duration = Duration::from_secs(5);
 
 impl Consumer {
     /// Joins (creating when needed) the consumer group on every partition. A
@@ -94,7 +101,7 @@ impl Consumer {
     /// appended before it existed is skipped.
     pub async fn join(url: &str, keys: Keys, config: ConsumerConfig) -> Result<Self, QueueError> {
         let conn = crate::connect(url, config.block + Duration::from_secs(10)).await?;
-        let mut consumer = Self { conn, keys, config, partitions: 0, next_claim_check: Instant::now() };
+        let mut consumer = Self { conn, keys, config, partitions: 0, next_claim_check: Instant::now(), read_retry: READ_RETRY_FIRST };
         consumer.refresh_partitions().await?;
         Ok(consumer)
     }
@@ -135,6 +142,32 @@ impl Consumer {
             Ok(_) => Ok(()),
             Err(err) if err.code() == Some("BUSYGROUP") => Ok(()),
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The consumer loop's read: the next batch, or `None` once `shutdown`
+    /// is cancelled. A failed read is logged and retried after a pause that
+    /// grows while reads keep failing; that turn's batch is empty, so the
+    /// caller's periodic work (retries, digests) still runs while Valkey is away.
+    pub async fn next_batch_until(&mut self, shutdown: &CancellationToken) -> Option<Vec<Delivery>> {
+        let batch = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            batch = self.next_batch() => batch,
+        };
+        match batch {
+            Ok(batch) => {
+                self.read_retry = READ_RETRY_FIRST;
+                Some(batch)
+            }
+            Err(err) => {
+                tracing::warn!(stream = self.config.stream.name(), error = %err, "reading the stream failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(self.read_retry) => {}
+                }
+                self.read_retry = (self.read_retry * 2).min(READ_RETRY_MAX);
+                Some(Vec::new())
+            }
         }
     }
 

@@ -245,22 +245,10 @@ impl Notifier {
     }
 
     async fn acknowledge_all(&mut self, shutdown: &Shutdown) {
-        while !shutdown.is_cancelled() {
-            let batch = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                batch = self.consumer.next_batch() => batch,
-            };
-            match batch {
-                Ok(batch) => {
-                    let ids: Vec<EntryId> = batch.into_iter().map(|d| d.id).collect();
-                    if let Err(err) = self.consumer.ack(&ids).await {
-                        tracing::warn!(error = %err, "acknowledging announcements failed");
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading the notify stream failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+        while let Some(batch) = self.consumer.next_batch_until(shutdown).await {
+            let ids: Vec<EntryId> = batch.into_iter().map(|d| d.id).collect();
+            if let Err(err) = self.consumer.ack(&ids).await {
+                tracing::warn!(error = %err, "acknowledging announcements failed");
             }
         }
     }
@@ -269,32 +257,20 @@ impl Notifier {
         let mut waiting: Vec<Waiting> = Vec::new();
         let mut digest_retries: HashMap<(Uuid, Uuid), DigestRetry> = HashMap::new();
         let mut next_digest_check = Instant::now();
-        while !shutdown.is_cancelled() {
-            let batch = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                batch = self.consumer.next_batch() => batch,
-            };
-            match batch {
-                Ok(batch) => {
-                    let _span = (!batch.is_empty()).then(|| {
-                        sentori_runtime::self_trace::WorkSpan::start(
-                            "queue.process",
-                            "process notify".to_owned(),
-                            sentori_runtime::self_trace::SpanKind::Consumer,
-                        )
-                    });
-                    for delivery in batch {
-                        // Our own waiting entry, claimed back to us: it already has a turn.
-                        if waiting.iter().any(|w| w.delivery.id == delivery.id) {
-                            continue;
-                        }
-                        self.attempt(deliverer, delivery, 1, &mut waiting).await;
-                    }
+        while let Some(batch) = self.consumer.next_batch_until(shutdown).await {
+            let _span = (!batch.is_empty()).then(|| {
+                sentori_runtime::self_trace::WorkSpan::start(
+                    "queue.process",
+                    "process notify".to_owned(),
+                    sentori_runtime::self_trace::SpanKind::Consumer,
+                )
+            });
+            for delivery in batch {
+                // Our own waiting entry, claimed back to us: it already has a turn.
+                if waiting.iter().any(|w| w.delivery.id == delivery.id) {
+                    continue;
                 }
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading the notify stream failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+                self.attempt(deliverer, delivery, 1, &mut waiting).await;
             }
             let now = Instant::now();
             let (due, later): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut waiting).into_iter().partition(|w| w.due <= now);

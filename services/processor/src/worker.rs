@@ -33,23 +33,7 @@ impl<H: BatchHandler> BatchHandler for std::sync::Arc<H> {
 /// Runs until `shutdown`; a batch in flight is finished (or left pending) first.
 pub async fn run<H: BatchHandler>(mut consumer: Consumer, handler: H, shutdown: Shutdown) {
     let name = handler.name();
-    let mut read_backoff = Backoff::new();
-    while !shutdown.is_cancelled() {
-        let batch = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            batch = consumer.next_batch() => batch,
-        };
-        let batch = match batch {
-            Ok(batch) => {
-                read_backoff.reset();
-                batch
-            }
-            Err(err) => {
-                tracing::warn!(stream = name, error = %err, "reading the stream failed; retrying");
-                read_backoff.wait(&shutdown).await;
-                continue;
-            }
-        };
+    while let Some(batch) = consumer.next_batch_until(&shutdown).await {
         if batch.is_empty() {
             continue;
         }
@@ -195,10 +179,6 @@ impl Backoff {
 
     fn new() -> Self {
         Self { delay: Self::FIRST }
-    }
-
-    fn reset(&mut self) {
-        self.delay = Self::FIRST;
     }
 
     async fn wait(&mut self, shutdown: &Shutdown) {
