@@ -1,10 +1,13 @@
-//! Attachment blobs on disk, once per SHA-256 (`<dir>/<sha256[0..2]>/<sha256>`),
-//! and their removal once no `attachments` row names them: retention
-//! expires old attachments, admin-api deletes an issue's.
+//! The `attachments` table, written only here, and the blobs on disk its
+//! rows name, once per SHA-256 (`<dir>/<sha256[0..2]>/<sha256>`): ingest
+//! adds a row once its blob is stored, retention expires old ones and
+//! admin-api deletes an issue's; a blob goes when no row names it any more.
 
 use std::path::{Path, PathBuf};
 
 use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Attachments deleted per transaction. Each distinct blob hash costs one
 /// advisory lock held to the end of its transaction, and every lock takes a
@@ -38,6 +41,88 @@ impl std::ops::AddAssign for BlobRemoval {
     }
 }
 
+/// A stored blob's row.
+pub struct NewAttachment<'a> {
+    pub project_id: Uuid,
+    /// The id the event's attachment reference names.
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub kind: &'a str,
+    pub media_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub source: Option<&'a str>,
+    pub captured_at: Option<OffsetDateTime>,
+}
+
+/// Takes, until `tx` ends, the lock under which a blob is published and
+/// deleted: held from storing a blob to committing its row, it keeps a
+/// concurrent expiry from deleting the bytes just stored.
+pub async fn lock_blob(tx: &mut PgConnection, sha256: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
+        .bind(sha256)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes the row of a blob published under [`lock_blob`]; a reference id
+/// stored before is kept as it is (an upload retried).
+pub async fn insert(tx: &mut PgConnection, row: &NewAttachment<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO attachments (project_id, id, event_id, kind, media_type, size_bytes, sha256, source, captured_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(row.project_id)
+    .bind(row.id)
+    .bind(row.event_id)
+    .bind(row.kind)
+    .bind(row.media_type)
+    .bind(row.size_bytes)
+    .bind(row.sha256)
+    .bind(row.source)
+    .bind(row.captured_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the attachments of a project's `events` (at most
+/// [`PER_TRANSACTION`] events' worth) and the blobs no row names any more.
+pub async fn delete_of_events(
+    tx: &mut PgConnection,
+    project_id: Uuid,
+    events: &[Uuid],
+    dir: Option<&Path>,
+) -> Result<BlobRemoval, sqlx::Error> {
+    let shas: Vec<String> = sqlx::query_scalar("DELETE FROM attachments WHERE project_id = $1 AND event_id = ANY($2) RETURNING sha256")
+        .bind(project_id)
+        .bind(events)
+        .fetch_all(&mut *tx)
+        .await?;
+    remove_unreferenced_blobs(tx, &shas, dir).await
+}
+
+/// Deletes up to `limit` attachments received before `before`, and the
+/// blobs no row names any more; returns how many rows went.
+pub async fn delete_received_before(
+    tx: &mut PgConnection,
+    before: OffsetDateTime,
+    limit: i64,
+    dir: Option<&Path>,
+) -> Result<(u64, BlobRemoval), sqlx::Error> {
+    let shas: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM attachments WHERE ctid IN (SELECT ctid FROM attachments WHERE created_at < $1 LIMIT $2)
+         RETURNING sha256",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok((shas.len() as u64, remove_unreferenced_blobs(tx, &shas, dir).await?))
+}
+
 /// Removes the blobs of `shas` that no `attachments` row names any more,
 /// inside the transaction `tx` that deleted those rows, before it commits:
 /// a crash in between leaves rows whose blobs are gone (a missing blob is
@@ -48,16 +133,13 @@ impl std::ops::AddAssign for BlobRemoval {
 /// publishes the blob (ingest), so a blob is never deleted under a row
 /// committed meanwhile. Callers delete at most [`PER_TRANSACTION`] rows a
 /// transaction.
-pub async fn remove_unreferenced_blobs(tx: &mut PgConnection, shas: &[String], dir: Option<&Path>) -> Result<BlobRemoval, sqlx::Error> {
+async fn remove_unreferenced_blobs(tx: &mut PgConnection, shas: &[String], dir: Option<&Path>) -> Result<BlobRemoval, sqlx::Error> {
     // Sorted, so two deleters cannot deadlock.
     let mut distinct = shas.to_vec();
     distinct.sort();
     distinct.dedup();
     for sha in &distinct {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
-            .bind(sha)
-            .execute(&mut *tx)
-            .await?;
+        lock_blob(tx, sha).await?;
     }
     let orphans: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",

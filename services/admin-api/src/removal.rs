@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sentori_store::attachments::{PER_TRANSACTION, remove_unreferenced_blobs};
+use sentori_store::attachments::{self, PER_TRANSACTION};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -203,13 +203,7 @@ async fn delete_attachments(state: &AppState, project_id: Uuid, events: &[Uuid])
     let dir = state.config.attachment_dir.as_deref();
     for chunk in events.chunks(EVENTS_PER_ATTACHMENT_TRANSACTION) {
         let mut tx = state.pool.begin().await?;
-        let shas: Vec<String> =
-            sqlx::query_scalar("DELETE FROM attachments WHERE project_id = $1 AND event_id = ANY($2) RETURNING sha256")
-                .bind(project_id)
-                .bind(chunk)
-                .fetch_all(&mut *tx)
-                .await?;
-        remove_unreferenced_blobs(&mut tx, &shas, dir).await?;
+        attachments::delete_of_events(&mut tx, project_id, chunk, dir).await?;
         tx.commit().await?;
     }
     Ok(())

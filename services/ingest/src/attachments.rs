@@ -13,6 +13,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sentori_blobs::{BlobStore, StagedBlob};
+use sentori_store::attachments::{self, NewAttachment};
 use serde_json::json;
 use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
@@ -181,27 +182,20 @@ struct Row<'a> {
 /// Publishes the blob and writes its row.
 async fn store_row(mut tx: Transaction<'_, Postgres>, blob: Box<dyn StagedBlob>, row: Row<'_>) -> Result<(), IngestError> {
     let (sha256, size) = (blob.sha256().to_owned(), blob.size());
-    // Retention deletes a blob once no row references it, under this same
-    // per-hash lock: holding it from publishing the blob to committing the
-    // row means a concurrent expiry can never delete the bytes just stored.
-    advisory_lock(&mut tx, &format!("attachment-blob:{sha256}")).await?;
+    attachments::lock_blob(&mut tx, &sha256).await?;
     blob.persist().await.map_err(IngestError::Storage)?;
-    sqlx::query(
-        "INSERT INTO attachments (project_id, id, event_id, kind, media_type, size_bytes, sha256, source, captured_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(row.project_id)
-    .bind(row.ref_id)
-    .bind(row.event_id)
-    .bind(row.kind)
-    .bind(row.media_type)
-    .bind(size as i64)
-    .bind(&sha256)
-    .bind(row.source)
-    .bind(row.captured_at)
-    .execute(&mut *tx)
-    .await?;
+    let new = NewAttachment {
+        project_id: row.project_id,
+        id: row.ref_id,
+        event_id: row.event_id,
+        kind: row.kind,
+        media_type: row.media_type,
+        size_bytes: size as i64,
+        sha256: &sha256,
+        source: row.source.as_deref(),
+        captured_at: row.captured_at,
+    };
+    attachments::insert(&mut tx, &new).await?;
     tx.commit().await?;
     Ok(())
 }

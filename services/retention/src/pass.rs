@@ -16,7 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime, Time};
 
 use sentori_runtime::panic::catch_panic;
-use sentori_store::attachments::{BlobRemoval, remove_unreferenced_blobs};
+use sentori_store::attachments::{self, BlobRemoval};
 use sentori_store::partitions::{PARTITIONED, ensure_ahead, month_start};
 
 /// The advisory lock key of the pass (`pg_try_advisory_lock`): one replica
@@ -250,17 +250,9 @@ async fn expire_attachments(
     let mut expiry = AttachmentExpiry::default();
     loop {
         let mut tx = pool.begin().await?;
-        let shas: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM attachments WHERE ctid IN (SELECT ctid FROM attachments WHERE created_at < $1 LIMIT $2)
-             RETURNING sha256",
-        )
-        .bind(before)
-        .bind(chunk)
-        .fetch_all(&mut *tx)
-        .await?;
-        let deleted = shas.len() as u64;
+        let (deleted, blobs) = attachments::delete_received_before(&mut tx, before, chunk, dir).await?;
         expiry.rows += deleted;
-        expiry.blobs += remove_unreferenced_blobs(&mut tx, &shas, dir).await?;
+        expiry.blobs += blobs;
         tx.commit().await?;
         if deleted < chunk as u64 {
             return Ok(expiry);
