@@ -131,6 +131,7 @@ pub struct ActivityEntry {
     #[schema(value_type = ActivityActor)]
     pub actor: String,
     /// For a token: its label and last four characters.
+    #[schema(required)]
     pub actor_name: Option<String>,
     pub data: ActivityData,
 }

@@ -169,8 +169,10 @@ struct ArtifactRow {
     content_hash: String,
     /// For a source map: the `file` it describes.
     #[sqlx(rename = "map_file")]
+    #[schema(required)]
     file: Option<String>,
     /// For a source map: its `debugId` (or `debug_id`).
+    #[schema(required)]
     debug_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -279,8 +281,11 @@ struct BundleRow {
     id: Uuid,
     checksum: String,
     /// The manifest's own id (sentry-cli's "Bundle ID").
+    #[schema(required)]
     bundle_id: Option<String>,
+    #[schema(required)]
     release: Option<String>,
+    #[schema(required)]
     dist: Option<String>,
     file_count: i32,
     #[serde(with = "time::serde::rfc3339")]

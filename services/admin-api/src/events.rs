@@ -24,13 +24,21 @@ pub struct EventSummary {
     pub timestamp: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    #[schema(required)]
     pub release: Option<String>,
+    #[schema(required)]
     pub environment: Option<String>,
+    #[schema(required)]
     pub title: Option<String>,
+    #[schema(required)]
     pub user_id: Option<String>,
+    #[schema(required)]
     pub os: Option<String>,
+    #[schema(required)]
     pub os_version: Option<String>,
+    #[schema(required)]
     pub device_model: Option<String>,
+    #[schema(required)]
     pub trace_id: Option<Uuid>,
 }
 
@@ -91,10 +99,13 @@ pub struct EventDetail {
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     /// The `Sentori-Sdk` (or Sentry `sdk`) the event came with.
+    #[schema(required)]
     pub sdk: Option<String>,
     /// The next older event of the same issue.
+    #[schema(required)]
     pub previous_event_id: Option<Uuid>,
     /// The next newer event of the same issue.
+    #[schema(required)]
     pub next_event_id: Option<Uuid>,
 }
 
@@ -164,8 +175,10 @@ pub struct AttachmentRow {
     pub kind: String,
     pub media_type: String,
     pub size_bytes: i64,
+    #[schema(required)]
     pub source: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub captured_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

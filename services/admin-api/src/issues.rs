@@ -60,10 +60,12 @@ pub struct IssueRow {
     pub id: Uuid,
     pub short_id: String,
     pub title: String,
+    #[schema(required)]
     pub culprit: Option<String>,
     #[serde(rename = "type")]
     pub r#type: Option<String>,
     pub kind: String,
+    #[schema(required)]
     pub level: Option<String>,
     #[schema(value_type = IssueStatus)]
     pub status: String,
@@ -73,18 +75,26 @@ pub struct IssueRow {
     pub first_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
+    #[schema(required)]
     pub first_release: Option<String>,
+    #[schema(required)]
     pub last_release: Option<String>,
+    #[schema(required)]
     pub last_environment: Option<String>,
+    #[schema(required)]
     pub resolved_in_release: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub regressed_at: Option<OffsetDateTime>,
     /// The person the issue is assigned to, a name or an email as typed.
+    #[schema(required)]
     pub assignee: Option<String>,
     /// A silenced issue turns active again at this time…
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub silenced_until: Option<OffsetDateTime>,
     /// …or once `eventCount` reaches this, whichever comes first; both null: until reopened.
+    #[schema(required)]
     pub silenced_until_event_count: Option<i64>,
     /// 24 hourly counts of events by when they happened (see the issue's histogram),
     /// oldest first; the last is the current (partial) UTC hour.
@@ -471,7 +481,9 @@ pub struct IssueDetail {
     /// 30 keys, the most common first.
     #[schema(value_type = std::collections::HashMap<String, Vec<TagValue>>)]
     pub custom_tags: serde_json::Map<String, serde_json::Value>,
+    #[schema(required)]
     pub latest_event_id: Option<Uuid>,
+    #[schema(required)]
     pub oldest_event_id: Option<Uuid>,
 }
 

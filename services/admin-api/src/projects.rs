@@ -31,6 +31,7 @@ pub struct ProjectRow {
     /// The last path segment of the project's Sentry DSNs.
     pub number: i64,
     pub name: String,
+    #[schema(required)]
     pub platform: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -59,6 +60,7 @@ pub struct NewProject {
 pub struct TokenRow {
     pub id: Uuid,
     pub kind: String,
+    #[schema(required)]
     pub label: Option<String>,
     pub last4: String,
     /// `operator` (the dashboard login or the dev token), or the id of the admin token that created this one.
@@ -66,6 +68,7 @@ pub struct TokenRow {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub revoked_at: Option<OffsetDateTime>,
     /// Public tokens only. The token itself is not stored, so this DSN shows
     /// the token masked (`st_pk_…` + its last 4 characters): copy the full
@@ -80,6 +83,7 @@ pub struct TokenRow {
 pub struct CreatedToken {
     pub id: Uuid,
     pub kind: String,
+    #[schema(required)]
     pub label: Option<String>,
     /// The token itself: only its digest is stored, so this is the one chance to copy it.
     pub token: String,

@@ -45,6 +45,7 @@ pub struct ReleaseRow {
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub deploy_at: Option<OffsetDateTime>,
     /// Events received from this release, including those retention has
     /// since removed.
@@ -53,8 +54,10 @@ pub struct ReleaseRow {
     pub new_issue_count: i64,
     pub session_count: i64,
     /// Share (0–1) of sessions that did not crash; `null` without sessions.
+    #[schema(required)]
     pub crash_free_sessions: Option<f64>,
     /// Share (0–1) of distinct session users with no crashed session; `null` without user ids.
+    #[schema(required)]
     pub crash_free_users: Option<f64>,
     pub artifact_count: i64,
 }
@@ -269,6 +272,7 @@ pub struct ReleaseIssue {
     pub id: Uuid,
     pub short_id: i64,
     pub title: String,
+    #[schema(required)]
     pub culprit: Option<String>,
     #[schema(value_type = crate::issues::IssueStatus)]
     pub status: String,

@@ -24,6 +24,7 @@ pub struct StreamStatus {
     pub length: u64,
     pub pending: u64,
     pub dead_letters: u64,
+    #[schema(required)]
     pub oldest_pending_age_ms: Option<u64>,
 }
 
@@ -33,8 +34,10 @@ pub struct RetentionRun {
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub finished_at: Option<OffsetDateTime>,
     pub ok: bool,
+    #[schema(required)]
     pub error: Option<String>,
     pub created_partitions: Vec<String>,
     pub dropped_partitions: Vec<String>,
@@ -49,9 +52,12 @@ pub struct RetentionRun {
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub streams: Vec<StreamStatus>,
+    #[schema(required)]
     pub last_retention_run: Option<RetentionRun>,
     /// Round trip in milliseconds; `null` when PostgreSQL did not answer.
+    #[schema(required)]
     pub postgres_ms: Option<f64>,
+    #[schema(required)]
     pub valkey_ms: Option<f64>,
 }
 

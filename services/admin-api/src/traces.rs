@@ -38,7 +38,9 @@ pub struct ListParams {
 #[serde(rename_all = "camelCase")]
 pub struct TraceSummary {
     pub trace_id: Uuid,
+    #[schema(required)]
     pub root_op: Option<String>,
+    #[schema(required)]
     pub root_name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -116,7 +118,9 @@ pub async fn list(
 pub struct TraceEvent {
     pub id: Uuid,
     pub issue_id: Uuid,
+    #[schema(required)]
     pub span_id: Option<Uuid>,
+    #[schema(required)]
     pub title: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,

@@ -676,7 +676,7 @@ export interface components {
             kind: components["schemas"]["ActivityKind"];
             actor: components["schemas"]["ActivityActor"];
             /** @description For a token: its label and last four characters. */
-            actorName?: string | null;
+            actorName: string | null;
             data: components["schemas"]["ActivityData"];
         };
         /**
@@ -702,9 +702,9 @@ export interface components {
             /** @description SHA-256 of the file, hex. */
             contentHash: string;
             /** @description For a source map: the `file` it describes. */
-            file?: string | null;
+            file: string | null;
             /** @description For a source map: its `debugId` (or `debug_id`). */
-            debugId?: string | null;
+            debugId: string | null;
             /** Format: date-time */
             createdAt: string;
         };
@@ -729,9 +729,9 @@ export interface components {
             mediaType: string;
             /** Format: int64 */
             sizeBytes: number;
-            source?: string | null;
+            source: string | null;
             /** Format: date-time */
-            capturedAt?: string | null;
+            capturedAt: string | null;
             /** Format: date-time */
             createdAt: string;
         };
@@ -770,9 +770,9 @@ export interface components {
             id: string;
             checksum: string;
             /** @description The manifest's own id (sentry-cli's "Bundle ID"). */
-            bundleId?: string | null;
-            release?: string | null;
-            dist?: string | null;
+            bundleId: string | null;
+            release: string | null;
+            dist: string | null;
             /** Format: int32 */
             fileCount: number;
             /** Format: date-time */
@@ -787,7 +787,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: string;
-            label?: string | null;
+            label: string | null;
             /** @description The token itself: only its digest is stored, so this is the one chance to copy it. */
             token: string;
             /** @description As in the token list: `operator` or the creating token's id. */
@@ -894,17 +894,17 @@ export interface components {
             /** Format: date-time */
             receivedAt: string;
             /** @description The `Sentori-Sdk` (or Sentry `sdk`) the event came with. */
-            sdk?: string | null;
+            sdk: string | null;
             /**
              * Format: uuid
              * @description The next older event of the same issue.
              */
-            previousEventId?: string | null;
+            previousEventId: string | null;
             /**
              * Format: uuid
              * @description The next newer event of the same issue.
              */
-            nextEventId?: string | null;
+            nextEventId: string | null;
         };
         /** @description Known values: `error` `anr` `nearCrash` `message` ; others are kept as sent. */
         EventKind: string;
@@ -915,15 +915,15 @@ export interface components {
             timestamp: string;
             /** Format: date-time */
             receivedAt: string;
-            release?: string | null;
-            environment?: string | null;
-            title?: string | null;
-            userId?: string | null;
-            os?: string | null;
-            osVersion?: string | null;
-            deviceModel?: string | null;
+            release: string | null;
+            environment: string | null;
+            title: string | null;
+            userId: string | null;
+            os: string | null;
+            osVersion: string | null;
+            deviceModel: string | null;
             /** Format: uuid */
-            traceId?: string | null;
+            traceId: string | null;
         };
         /** @description A single invalid field, named by its wire path. */
         FieldError: {
@@ -1042,19 +1042,19 @@ export interface components {
                 [key: string]: components["schemas"]["TagValue"][];
             };
             /** Format: uuid */
-            latestEventId?: string | null;
+            latestEventId: string | null;
             /** Format: uuid */
-            oldestEventId?: string | null;
+            oldestEventId: string | null;
         };
         IssueRow: {
             /** Format: uuid */
             id: string;
             shortId: string;
             title: string;
-            culprit?: string | null;
+            culprit: string | null;
             type?: string | null;
             kind: string;
-            level?: string | null;
+            level: string | null;
             status: components["schemas"]["IssueStatus"];
             /** Format: int64 */
             eventCount: number;
@@ -1064,24 +1064,24 @@ export interface components {
             firstSeen: string;
             /** Format: date-time */
             lastSeen: string;
-            firstRelease?: string | null;
-            lastRelease?: string | null;
-            lastEnvironment?: string | null;
-            resolvedInRelease?: string | null;
+            firstRelease: string | null;
+            lastRelease: string | null;
+            lastEnvironment: string | null;
+            resolvedInRelease: string | null;
             /** Format: date-time */
-            regressedAt?: string | null;
+            regressedAt: string | null;
             /** @description The person the issue is assigned to, a name or an email as typed. */
-            assignee?: string | null;
+            assignee: string | null;
             /**
              * Format: date-time
              * @description A silenced issue turns active again at this time…
              */
-            silencedUntil?: string | null;
+            silencedUntil: string | null;
             /**
              * Format: int64
              * @description …or once `eventCount` reaches this, whichever comes first; both null: until reopened.
              */
-            silencedUntilEventCount?: number | null;
+            silencedUntilEventCount: number | null;
             /**
              * @description 24 hourly counts of events by when they happened (see the issue's histogram),
              *     oldest first; the last is the current (partial) UTC hour.
@@ -1146,7 +1146,7 @@ export interface components {
              */
             number: number;
             name: string;
-            platform?: string | null;
+            platform: string | null;
             /** Format: date-time */
             createdAt: string;
             /**
@@ -1208,7 +1208,7 @@ export interface components {
             /** Format: int64 */
             shortId: number;
             title: string;
-            culprit?: string | null;
+            culprit: string | null;
             status: components["schemas"]["IssueStatus"];
             level: string;
             /** Format: int64 */
@@ -1225,7 +1225,7 @@ export interface components {
             /** Format: date-time */
             firstSeen: string;
             /** Format: date-time */
-            deployAt?: string | null;
+            deployAt: string | null;
             /**
              * Format: int64
              * @description Events received from this release, including those retention has
@@ -1243,12 +1243,12 @@ export interface components {
              * Format: double
              * @description Share (0–1) of sessions that did not crash; `null` without sessions.
              */
-            crashFreeSessions?: number | null;
+            crashFreeSessions: number | null;
             /**
              * Format: double
              * @description Share (0–1) of distinct session users with no crashed session; `null` without user ids.
              */
-            crashFreeUsers?: number | null;
+            crashFreeUsers: number | null;
             /** Format: int64 */
             artifactCount: number;
         };
@@ -1262,9 +1262,9 @@ export interface components {
             /** Format: date-time */
             startedAt: string;
             /** Format: date-time */
-            finishedAt?: string | null;
+            finishedAt: string | null;
             ok: boolean;
-            error?: string | null;
+            error: string | null;
             createdPartitions: string[];
             droppedPartitions: string[];
             /** Format: int64 */
@@ -1312,14 +1312,14 @@ export interface components {
         SpanStatus: string;
         Status: {
             streams: components["schemas"]["StreamStatus"][];
-            lastRetentionRun?: null | components["schemas"]["RetentionRun"];
+            lastRetentionRun: null | components["schemas"]["RetentionRun"];
             /**
              * Format: double
              * @description Round trip in milliseconds; `null` when PostgreSQL did not answer.
              */
-            postgresMs?: number | null;
+            postgresMs: number | null;
             /** Format: double */
-            valkeyMs?: number | null;
+            valkeyMs: number | null;
         };
         StreamStatus: {
             /** @description The key of the stream's first partition. */
@@ -1337,7 +1337,7 @@ export interface components {
             /** Format: int64 */
             deadLetters: number;
             /** Format: int64 */
-            oldestPendingAgeMs?: number | null;
+            oldestPendingAgeMs: number | null;
         };
         TagValue: {
             value: string;
@@ -1348,14 +1348,14 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: string;
-            label?: string | null;
+            label: string | null;
             last4: string;
             /** @description `operator` (the dashboard login or the dev token), or the id of the admin token that created this one. */
             createdBy: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
-            revokedAt?: string | null;
+            revokedAt: string | null;
             /**
              * @description Public tokens only. The token itself is not stored, so this DSN shows
              *     the token masked (`st_pk_…` + its last 4 characters): copy the full
@@ -1384,16 +1384,16 @@ export interface components {
             /** Format: uuid */
             issueId: string;
             /** Format: uuid */
-            spanId?: string | null;
-            title?: string | null;
+            spanId: string | null;
+            title: string | null;
             /** Format: date-time */
             timestamp: string;
         };
         TraceSummary: {
             /** Format: uuid */
             traceId: string;
-            rootOp?: string | null;
-            rootName?: string | null;
+            rootOp: string | null;
+            rootName: string | null;
             /** Format: date-time */
             startedAt: string;
             /** Format: date-time */
