@@ -13,6 +13,7 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, span};
 use sentori_model::{App, Device, Error, Event, EventKind, Framework, Span, SpanStatus, Tags, ids};
 use sentori_protocol::Limits;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -286,16 +287,28 @@ fn event_json(event: &span::Event) -> Value {
     out
 }
 
+/// A link as the span's data keeps it (`otel.links`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkData {
+    trace_id: String,
+    span_id: String,
+    attributes: Map<String, Value>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    trace_state: String,
+}
+
 /// A link names its span as Sentori ids when they are well formed, else as the hex it came as.
 fn link_json(link: &span::Link) -> Value {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let trace = trace_id(&link.trace_id).map_or_else(|| hex(&link.trace_id), |id| id.to_string());
-    let span = span_id(&link.span_id).map_or_else(|| hex(&link.span_id), |id| id.to_string());
-    let mut out = json!({"traceId": trace, "spanId": span, "attributes": to_object(&link.attributes)});
-    if !link.trace_state.is_empty() {
-        out["traceState"] = link.trace_state.clone().into();
-    }
-    out
+    let data = LinkData {
+        trace_id: trace_id(&link.trace_id).map_or_else(|| hex(&link.trace_id), |id| id.to_string()),
+        span_id: span_id(&link.span_id).map_or_else(|| hex(&link.span_id), |id| id.to_string()),
+        attributes: to_object(&link.attributes),
+        trace_state: link.trace_state.clone(),
+    };
+    // Strings and a JSON object: serialising cannot fail.
+    serde_json::to_value(data).unwrap_or_default()
 }
 
 /// Keeps `data` within `limit` bytes encoded: long strings are cut first,
