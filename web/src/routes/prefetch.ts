@@ -3,20 +3,16 @@
 // the 2-core box where the browser bench runs (docs/performance.md). The
 // pages that open most often - the issue list and an issue - have their first
 // requests sent here instead, beside /me, under the keys the pages read, so
-// the data is on its way while React renders. Nothing is prefetched for a
-// visitor who never logged in (no session hint): they would only get 401s.
+// the data is on its way while React renders. Only what the first screen
+// needs: the list's tab counts and release picker wait for its rows (see
+// IssuesPage), or they would share the server's and the browser's time with
+// them. Nothing is prefetched for a visitor who never logged in (no session
+// hint): they would only get 401s.
 import type { QueryClient } from '@tanstack/react-query';
 import { matchPath } from 'react-router';
-import {
-  issueCountsQuery,
-  issueListQuery,
-  issueQuery,
-  projectsQuery,
-  releasePickerQuery,
-  shownEventQuery,
-} from '../api';
+import { issueListQuery, issueQuery, projectsQuery, shownEventQuery } from '../api';
 import { mayHaveSession } from '../auth/session';
-import { readIssueFilters, toIssueQuery, toNarrowingQuery } from '../lib/issueFilters';
+import { readIssueFilters, toIssueQuery } from '../lib/issueFilters';
 
 export function prefetchLandingPage(queryClient: QueryClient, { pathname, search }: { pathname: string; search: string }): void {
   if (!mayHaveSession()) return;
@@ -29,8 +25,6 @@ export function prefetchLandingPage(queryClient: QueryClient, { pathname, search
     const pid = list.params.pid;
     const filters = readIssueFilters(new URLSearchParams(search));
     void queryClient.prefetchInfiniteQuery(issueListQuery(pid, toIssueQuery(filters)));
-    void queryClient.prefetchQuery(issueCountsQuery(pid, toNarrowingQuery(filters)));
-    void queryClient.prefetchQuery(releasePickerQuery(pid));
   } else if (issue?.params.pid && issue.params.iid) {
     const { pid, iid } = issue.params;
     const eid = event?.params.eid;

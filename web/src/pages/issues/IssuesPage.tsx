@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type RefObject } from 'react';
+import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, issueCountsQuery, issueListQuery, keys, releasePickerQuery, type Issue, type SettableIssueStatus } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
@@ -38,12 +38,14 @@ function useIssueFilters() {
   return [filters, update] as const;
 }
 
-function FilterBar({ pid, filters, onChange, environments, searchRef }: {
+function FilterBar({ pid, filters, onChange, environments, searchRef, loadReleases }: {
   pid: string;
   filters: IssueFilters;
   onChange: (patch: Partial<IssueFilters>) => void;
   environments: string[];
   searchRef: RefObject<HTMLInputElement | null>;
+  /** False until the list's first answer has been painted: the picker's releases wait for it. */
+  loadReleases: boolean;
 }) {
   const boxText = formatIssueSearch(filters);
   const [text, setText] = useState(boxText);
@@ -51,7 +53,7 @@ function FilterBar({ pid, filters, onChange, environments, searchRef }: {
   const [problems, setProblems] = useState<string[]>([]);
   useEffect(() => setText(boxText), [boxText]);
   useEffect(() => setEnv(filters.environment), [filters.environment]);
-  const releases = useQuery(releasePickerQuery(pid));
+  const releases = useQuery({ ...releasePickerQuery(pid), enabled: loadReleases });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -222,6 +224,43 @@ const IssueRow = memo(function IssueRow({ pid, issue, selected, focused, onToggl
   );
 });
 
+/**
+ * Rows in the list's first paint: a screenful. A row is at least 52 px tall
+ * (a title line and a meta line) and the table starts about 160 px or more
+ * below the top of the window (the header, tabs, filters and bulk bar).
+ */
+function firstScreenful(): number {
+  return Math.max(10, Math.ceil((window.innerHeight - 160) / 52));
+}
+
+/**
+ * False until `ready` has held and the browser has painted a frame since;
+ * then true for good. The list's first paint shows a screenful of rows and
+ * nothing it can do without: rendering and laying out all 50 rows before it
+ * cost about 90 ms of script, style and layout on the 2-core bench box, most
+ * of it for rows below the fold, and the tab counts and the release picker
+ * asked for beside the rows shared the server's and the browser's time with
+ * them (docs/performance.md, admin-bench).
+ */
+function usePaintedOnce(ready: boolean): boolean {
+  const [painted, setPainted] = useState(false);
+  useEffect(() => {
+    if (painted || !ready) return;
+    // A frame callback runs just before the next paint; a task it queues runs after it.
+    let timer: number | undefined;
+    const frame = requestAnimationFrame(() => {
+      // A transition: React builds what follows in short slices, so the page
+      // answers clicks and keys meanwhile.
+      timer = window.setTimeout(() => startTransition(() => setPainted(true)), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+    };
+  }, [ready, painted]);
+  return painted;
+}
+
 function EmptyIssues({ filters, onClear, pid }: { filters: IssueFilters; onClear: () => void; pid: string }) {
   if (hasNarrowingFilters(filters)) {
     return (
@@ -277,8 +316,14 @@ export function IssuesPage() {
 
   const list = useInfiniteQuery(issueListQuery(pid, query));
   const issues = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
+  // What the first screen can do without (the rows below the fold, the tab
+  // counts, the release picker) waits until the list's first answer has been
+  // painted; from then on everything follows the filters as they change.
+  const settled = usePaintedOnce(!list.isPending);
+  const [firstRows] = useState(firstScreenful);
+  const shown = settled ? issues.length : Math.min(issues.length, firstRows);
   const narrowing = useMemo(() => toNarrowingQuery(filters), [filters]);
-  const counts = useQuery(issueCountsQuery(pid, narrowing));
+  const counts = useQuery({ ...issueCountsQuery(pid, narrowing), enabled: settled });
   const environments = useMemo(
     () => [...new Set(issues.map((i) => i.lastEnvironment).filter((e): e is string => !!e))].sort(),
     [issues],
@@ -368,7 +413,7 @@ export function IssuesPage() {
           </button>
         ))}
       </nav>
-      <FilterBar pid={pid} filters={filters} onChange={setFilters} environments={environments} searchRef={searchRef} />
+      <FilterBar pid={pid} filters={filters} onChange={setFilters} environments={environments} searchRef={searchRef} loadReleases={settled} />
 
       <div className={`bulkbar${selected.size ? ' bulkbar-active' : ''}`} data-testid="bulk-bar">
         <label className="bulkbar-all">
@@ -425,7 +470,7 @@ export function IssuesPage() {
               </tr>
             </thead>
             <tbody>
-              {issues.map((issue) => (
+              {(shown < issues.length ? issues.slice(0, shown) : issues).map((issue) => (
                 <IssueRow
                   key={issue.id}
                   pid={pid}
