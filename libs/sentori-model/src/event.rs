@@ -112,6 +112,48 @@ pub struct EventSummary<'a> {
     pub span_id: Option<Uuid>,
 }
 
+/// What grouping reads of an event (after symbolication), borrowed from
+/// its parsed tree: the kind, the message, the error's top frames and a
+/// custom fingerprint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GroupingInput<'a> {
+    #[serde(default = "kind_error")]
+    pub kind: EventKind,
+    #[serde(default, borrow)]
+    pub message: Option<&'a str>,
+    #[serde(default, borrow)]
+    pub error: Option<ErrorSummary<'a>>,
+    /// Parts that are not text are taken as their JSON text.
+    #[serde(default)]
+    pub fingerprint: Option<Vec<Value>>,
+}
+
+/// An error's type, message and stack, borrowed; its causes are not read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ErrorSummary<'a> {
+    #[serde(rename = "type", default, borrow)]
+    pub error_type: Option<&'a str>,
+    #[serde(default, borrow)]
+    pub message: Option<&'a str>,
+    #[serde(default, borrow)]
+    pub stack: Vec<FrameSummary<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameSummary<'a> {
+    #[serde(default, borrow)]
+    pub file: Option<&'a str>,
+    #[serde(default, borrow)]
+    pub function: Option<&'a str>,
+    #[serde(default)]
+    pub in_app: bool,
+    /// Where a frame a source map resolved was in the bundle: set by
+    /// symbolication, so a frame without it was not mapped.
+    #[serde(default, borrow)]
+    pub raw_file: Option<&'a str>,
+}
+
 fn kind_error() -> EventKind {
     EventKind::Error
 }

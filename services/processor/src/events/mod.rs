@@ -74,12 +74,15 @@ struct Event<'a> {
 impl<'a> Event<'a> {
     fn parse(envelope: &'a Envelope, payload: EventPayload<'a>, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
         let p = payload.fields();
-        let summary = EventSummary::deserialize(p).map_err(|_| {
+        let unreadable = |err: serde_path_to_error::Error<serde_json::Error>| {
+            ProcessError::Payload(format!("event: {}: {}", err.path(), err.inner()))
+        };
+        let summary = match EventSummary::deserialize(p) {
+            Ok(summary) => summary,
             // Read again, only now, for the path of the field that is wrong.
-            let err = serde_path_to_error::deserialize::<_, EventSummary>(p).err();
-            ProcessError::Payload(err.map_or_else(|| "event: unreadable".into(), |err| format!("event: {}: {}", err.path(), err.inner())))
-        })?;
-        let grouping = group(p);
+            Err(_) => serde_path_to_error::deserialize(p).map_err(unreadable)?,
+        };
+        let grouping = group(p).map_err(unreadable)?;
         Ok(Self {
             envelope,
             id: summary.id,

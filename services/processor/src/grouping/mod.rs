@@ -5,6 +5,8 @@ mod normalize;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use sentori_model::{ErrorSummary, EventKind, FrameSummary, GroupingInput};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -28,12 +30,20 @@ pub struct Grouping {
     pub error_type: Option<String>,
 }
 
-/// Groups one validated (and symbolicated) event payload.
-pub fn group(event: &Value) -> Grouping {
-    let kind = event["kind"].as_str().unwrap_or("error");
-    let error = event.get("error").filter(|e| e.is_object());
-    let default = default_components(kind, event, error);
-    let components = match event.get("fingerprint").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+/// Groups one validated (and symbolicated) event payload; an error names
+/// the field grouping could not read.
+pub fn group(event: &Value) -> Result<Grouping, serde_path_to_error::Error<serde_json::Error>> {
+    match GroupingInput::deserialize(event) {
+        Ok(input) => Ok(group_input(&input)),
+        // Read again, only now, for the path of the field that is wrong.
+        Err(_) => serde_path_to_error::deserialize::<_, GroupingInput>(event).map(|input| group_input(&input)),
+    }
+}
+
+fn group_input(event: &GroupingInput) -> Grouping {
+    let error = event.error.as_ref();
+    let default = default_components(event, error);
+    let components = match event.fingerprint.as_deref().filter(|parts| !parts.is_empty()) {
         Some(custom) => custom
             .iter()
             .flat_map(|part| match part.as_str() {
@@ -44,49 +54,47 @@ pub fn group(event: &Value) -> Grouping {
             .collect(),
         None => default,
     };
-    let frames = error.map(|e| frames(e)).unwrap_or_default();
+    let frames = error.map_or(&[][..], |e| &e.stack[..]);
     let culprit = frames
         .iter()
         .find(|f| in_app(f))
         .or_else(|| frames.first())
-        .map(|f| format!("{} ({})", function(f), f["file"].as_str().unwrap_or("?")));
+        .map(|f| format!("{} ({})", function(f), f.file.unwrap_or("?")));
     Grouping {
         fingerprint: hash(&components),
         components,
-        title: title(kind, event, error),
+        title: title(event, error),
         culprit,
-        error_type: error.and_then(|e| e["type"].as_str()).map(str::to_owned),
+        error_type: error.and_then(|e| e.error_type).map(str::to_owned),
     }
 }
 
-fn default_components(kind: &str, event: &Value, error: Option<&Value>) -> Vec<String> {
+/// Whether an error stands for the event: every kind but a message.
+fn error_of<'e, 'a>(event: &GroupingInput, error: Option<&'e ErrorSummary<'a>>) -> Option<&'e ErrorSummary<'a>> {
+    error.filter(|_| event.kind != EventKind::Message)
+}
+
+fn default_components(event: &GroupingInput, error: Option<&ErrorSummary>) -> Vec<String> {
     let mut components = Vec::new();
     // A main-thread hang never merges with a crash of the same type.
-    if kind == "anr" {
+    if event.kind == EventKind::Anr {
         components.push("kind:anr".to_owned());
     }
-    match error {
-        Some(error) if kind != "message" => {
-            components.push(format!("type:{}", error["type"].as_str().unwrap_or("Error")));
-            let frames = frames(error);
-            let in_app: Vec<&Value> = frames.iter().copied().filter(|f| in_app(f)).take(FINGERPRINT_FRAMES).collect();
+    match error_of(event, error) {
+        Some(error) => {
+            components.push(format!("type:{}", error.error_type.unwrap_or("Error")));
+            let frames = &error.stack;
+            let in_app: Vec<&FrameSummary> = frames.iter().filter(|f| in_app(f)).take(FINGERPRINT_FRAMES).collect();
             if !in_app.is_empty() {
                 components.extend(in_app.iter().map(|f| frame_component(f)));
             } else {
-                components.extend(frames.iter().take(FINGERPRINT_FRAMES).map(|f| frame_component(f)));
-                components.push(format!("message:{}", normalize_message(error["message"].as_str().unwrap_or(""))));
+                components.extend(frames.iter().take(FINGERPRINT_FRAMES).map(frame_component));
+                components.push(format!("message:{}", normalize_message(error.message.unwrap_or(""))));
             }
         }
-        _ => {
-            let message = event["message"].as_str().unwrap_or("");
-            components.push(format!("message:{}", normalize_message(message)));
-        }
+        None => components.push(format!("message:{}", normalize_message(event.message.unwrap_or("")))),
     }
     components
-}
-
-fn frames(error: &Value) -> Vec<&Value> {
-    error["stack"].as_array().map(|s| s.iter().filter(|f| f.is_object()).collect()).unwrap_or_default()
 }
 
 /// What the SDK marked in-app, less the runtime's own code, which SDKs do
@@ -94,8 +102,8 @@ fn frames(error: &Value) -> Vec<&Value> {
 /// `internal/…` in older stacks), installed packages, and the pseudo-files
 /// V8 names for built-ins (`native`, `<anonymous>`, `index 0` in
 /// `at async Promise.all (index 0)`).
-fn in_app(frame: &Value) -> bool {
-    frame["inApp"].as_bool().unwrap_or(false) && !is_runtime_file(frame["file"].as_str().unwrap_or(""))
+fn in_app(frame: &FrameSummary) -> bool {
+    frame.in_app && !is_runtime_file(frame.file.unwrap_or(""))
 }
 
 fn is_runtime_file(file: &str) -> bool {
@@ -110,8 +118,8 @@ fn is_runtime_file(file: &str) -> bool {
 /// The frame's function, without the `async ` that V8 puts before a
 /// function awaited further up (`at async handler (…)`): the same function
 /// awaited or not is one place in the code.
-fn function(frame: &Value) -> &str {
-    let name = frame["function"].as_str().unwrap_or("");
+fn function<'a>(frame: &FrameSummary<'a>) -> &'a str {
+    let name = frame.function.unwrap_or("");
     let name = name.strip_prefix("async ").unwrap_or(name).trim();
     if name.is_empty() { "<anonymous>" } else { name }
 }
@@ -119,17 +127,17 @@ fn function(frame: &Value) -> &str {
 /// A name a minifier gave (`a`, `Xe`) in a frame no source map resolved
 /// (mapped frames keep their bundle position in `rawFile`): the next build
 /// renames it, so it must not split one bug into an issue per build.
-fn is_minified_name(frame: &Value, name: &str) -> bool {
-    frame.get("rawFile").is_none()
+fn is_minified_name(frame: &FrameSummary, name: &str) -> bool {
+    frame.raw_file.is_none()
         && name.len() <= 2
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'$' || b == b'_')
 }
 
 /// Line and column are not part of the key: they move with every release.
-fn frame_component(frame: &Value) -> String {
+fn frame_component(frame: &FrameSummary) -> String {
     let name = function(frame);
     let name = if is_minified_name(frame, name) { "?" } else { name };
-    format!("frame:{} {}", name, normalize_file(frame["file"].as_str().unwrap_or("")))
+    format!("frame:{} {}", name, normalize_file(frame.file.unwrap_or("")))
 }
 
 static CONTENT_HASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.-][0-9a-fA-F]{8,}(\.)").unwrap());
@@ -149,16 +157,16 @@ pub fn normalize_file(file: &str) -> String {
     CONTENT_HASH.replace_all(file, "$1").into_owned()
 }
 
-fn title(kind: &str, event: &Value, error: Option<&Value>) -> String {
-    let text = match error {
-        Some(error) if kind != "message" => {
-            let error_type = error["type"].as_str().unwrap_or("Error");
-            match error["message"].as_str().map(first_line).filter(|m| !m.is_empty()) {
+fn title(event: &GroupingInput, error: Option<&ErrorSummary>) -> String {
+    let text = match error_of(event, error) {
+        Some(error) => {
+            let error_type = error.error_type.unwrap_or("Error");
+            match error.message.map(first_line).filter(|m| !m.is_empty()) {
                 Some(message) => format!("{error_type}: {message}"),
                 None => error_type.to_owned(),
             }
         }
-        _ => first_line(event["message"].as_str().unwrap_or("")).to_owned(),
+        None => first_line(event.message.unwrap_or("")).to_owned(),
     };
     let text = if text.is_empty() { "<no message>".to_owned() } else { text };
     text.chars().take(TITLE_MAX_CHARS).collect()

@@ -2,6 +2,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// Every event here is readable: grouping's refusals have a test of their own.
+fn group(event: &Value) -> Grouping {
+    super::group(event).unwrap()
+}
+
 fn error_event(release: &str, error_type: &str, frames: Value) -> Value {
     json!({
         "kind": "error", "release": release,
@@ -178,4 +183,11 @@ fn minified_names_do_not_split_an_issue_between_builds() {
     let mut mapped = build("go", "3f2a1b9c");
     mapped[0]["rawFile"] = json!("https://cdn.example.com/main.3f2a1b9c.js");
     assert_eq!(group(&error_event("a@1", "E", mapped)).components[1], "frame:go /main.js");
+}
+
+#[test]
+fn an_error_grouping_cannot_read_is_refused_naming_the_field() {
+    let event = json!({"kind": "error", "error": {"type": "E", "stack": [{"file": "a.js", "inApp": "yes"}]}});
+    let err = super::group(&event).unwrap_err();
+    assert_eq!(err.path().to_string(), "error.stack[0].inApp");
 }
