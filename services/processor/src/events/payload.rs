@@ -9,20 +9,18 @@
 
 use std::sync::LazyLock;
 
-use sentori_model::{EventSummary, field_names};
+use sentori_model::{EventSummary, GroupingInput, field_names};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-/// The top-level fields grouping, symbolication and attachment checks read
-/// as a tree, beside those of [`EventSummary`] (the event's columns). A
-/// field missing here reads as absent to them.
-const TREE_FIELDS: [&str; 7] = [
-    "error",
-    "message",
-    "fingerprint",
+/// The top-level fields symbolication and attachment checks read as a
+/// tree, beside those of [`EventSummary`] (the event's columns) and
+/// [`GroupingInput`] (which also holds the error symbolication maps). A
+/// field missing from all three reads as absent to the processor.
+const TREE_FIELDS: [&str; 4] = [
     "attachments",
     "symbolication",
     // Attachment checks add to it.
@@ -33,8 +31,9 @@ const TREE_FIELDS: [&str; 7] = [
 
 /// Whether the processor reads `key` (else it is kept as text).
 fn is_read(key: &str) -> bool {
-    static SUMMARY_FIELDS: LazyLock<&[&str]> = LazyLock::new(field_names::<EventSummary>);
-    TREE_FIELDS.contains(&key) || SUMMARY_FIELDS.contains(&key)
+    static TYPED_FIELDS: LazyLock<Vec<&str>> =
+        LazyLock::new(|| [field_names::<EventSummary>(), field_names::<GroupingInput>()].concat());
+    TREE_FIELDS.contains(&key) || TYPED_FIELDS.contains(&key)
 }
 
 pub struct EventPayload<'a> {
@@ -129,6 +128,16 @@ impl Serialize for StoredPayload<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fields_read_come_from_the_types_that_read_them() {
+        for key in ["id", "timestamp", "user", "device", "app", "tags", "traceId", "spanId", "kind", "message", "error", "fingerprint"] {
+            assert!(is_read(key), "{key}");
+        }
+        for key in ["breadcrumbs", "contexts", "extra", "somethingNew"] {
+            assert!(!is_read(key), "{key}");
+        }
+    }
 
     fn stored(json: &str, has_map: Option<bool>) -> Value {
         let payload = EventPayload::parse(json).unwrap();
