@@ -24,6 +24,23 @@ impl From<serde_json::Error> for ProcessError {
     }
 }
 
+/// A field of a parsed payload that does not read as its type, by its path
+/// (`device.os`, `error.stack[0].inApp`).
+pub type UnreadableField = serde_path_to_error::Error<serde_json::Error>;
+
+impl From<UnreadableField> for ProcessError {
+    fn from(err: UnreadableField) -> Self {
+        ProcessError::Payload(format!("{}: {}", err.path(), err.inner()))
+    }
+}
+
+/// Reads `T` from a parsed payload, borrowing its strings. Only a failed
+/// read is read again, for the path of the field that is wrong: tracking
+/// the path on every read would cost each payload what only a bad one needs.
+pub fn read_tree<'a, T: serde::Deserialize<'a>>(tree: &'a serde_json::Value) -> Result<T, UnreadableField> {
+    T::deserialize(tree).or_else(|_| serde_path_to_error::deserialize(tree))
+}
+
 impl ProcessError {
     /// Transient failures (the database is down, a deadlock, a serialisation
     /// conflict) are retried without acknowledging; anything else is a

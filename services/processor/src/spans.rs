@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use sentori_model::SpanSummary;
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -11,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::dedupe::{IdTable, keep_new};
-use crate::error::ProcessError;
+use crate::error::{ProcessError, read_tree};
 use crate::quota::count_usage;
 use sentori_store::quotas::Category;
 use crate::worker::BatchHandler;
@@ -46,7 +45,7 @@ struct Span<'a> {
 
 impl<'a> Span<'a> {
     fn parse(envelope: &'a Envelope, p: &'a Value) -> Result<Self, ProcessError> {
-        let read = SpanSummary::deserialize(p).map_err(|err| ProcessError::Payload(format!("span: {err}")))?;
+        let read: SpanSummary = read_tree(p)?;
         Ok(Self {
             project_id: envelope.project_id,
             org_id: envelope.org_id,

@@ -20,7 +20,6 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use sentori_model::{DeviceSummary, EventSummary};
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -30,7 +29,7 @@ use crate::announce::{Announcement, Outbox, Reason};
 use crate::quota::count_usage;
 use sentori_store::quotas::Category;
 use crate::dedupe::{IdTable, keep_new};
-use crate::error::ProcessError;
+use crate::error::{ProcessError, read_tree};
 use crate::grouping::{Grouping, group};
 use crate::releases;
 use crate::silences;
@@ -74,15 +73,8 @@ struct Event<'a> {
 impl<'a> Event<'a> {
     fn parse(envelope: &'a Envelope, payload: EventPayload<'a>, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
         let p = payload.fields();
-        let unreadable = |err: serde_path_to_error::Error<serde_json::Error>| {
-            ProcessError::Payload(format!("event: {}: {}", err.path(), err.inner()))
-        };
-        let summary = match EventSummary::deserialize(p) {
-            Ok(summary) => summary,
-            // Read again, only now, for the path of the field that is wrong.
-            Err(_) => serde_path_to_error::deserialize(p).map_err(unreadable)?,
-        };
-        let grouping = group(p).map_err(unreadable)?;
+        let summary: EventSummary = read_tree(p)?;
+        let grouping = group(p)?;
         Ok(Self {
             envelope,
             id: summary.id,
@@ -339,7 +331,7 @@ mod tests {
     fn columns(mut event: Value) -> DeviceColumns {
         event["id"] = json!("0193a0a0-0000-7000-8000-000000000001");
         event["timestamp"] = json!("2026-12-07T10:00:00Z");
-        DeviceColumns::of(&EventSummary::deserialize(&event).unwrap())
+        DeviceColumns::of(&read_tree(&event).unwrap())
     }
 
     #[test]

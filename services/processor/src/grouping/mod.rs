@@ -6,9 +6,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use sentori_model::{ErrorSummary, EventKind, FrameSummary, GroupingInput};
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::error::{UnreadableField, read_tree};
 
 pub use normalize::normalize_message;
 
@@ -32,12 +33,8 @@ pub struct Grouping {
 
 /// Groups one validated (and symbolicated) event payload; an error names
 /// the field grouping could not read.
-pub fn group(event: &Value) -> Result<Grouping, serde_path_to_error::Error<serde_json::Error>> {
-    match GroupingInput::deserialize(event) {
-        Ok(input) => Ok(group_input(&input)),
-        // Read again, only now, for the path of the field that is wrong.
-        Err(_) => serde_path_to_error::deserialize::<_, GroupingInput>(event).map(|input| group_input(&input)),
-    }
+pub fn group(event: &Value) -> Result<Grouping, UnreadableField> {
+    read_tree::<GroupingInput>(event).map(|input| group_input(&input))
 }
 
 fn group_input(event: &GroupingInput) -> Grouping {
