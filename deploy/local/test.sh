@@ -42,6 +42,11 @@ main() {
   # A developer's shell may carry the `run` stack's URLs; no test may reach it.
   unset SENTORI_DATABASE_URL SENTORI_VALKEY_URL
 
+  # A full run gains little from incremental compilation and its state is
+  # the largest part of a clean build's target/ (CI's disk is not ours to
+  # size). A developer iterating with plain `cargo test` keeps it.
+  export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+
   local status=0
   (cd "$REPO_ROOT" && cargo test --workspace --all-targets "$@") || status=$?
 

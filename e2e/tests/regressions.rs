@@ -3,7 +3,7 @@
 //! never by parsing their names, so a version that cannot be parsed orders
 //! like any other (docs/decisions.md, "Regression").
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

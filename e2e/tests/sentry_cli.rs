@@ -17,7 +17,7 @@ use std::time::Duration;
 use sentori_protocol::DEV_PROJECT_ID;
 use sentori_testkit::{eventually, npm_tools};
 
-mod common;
+use crate::common;
 use common::Services;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -82,7 +82,7 @@ impl Services {
     }
 
     /// A new token of the dev project (number 1), as the dashboard creates it.
-    async fn token(&self, kind: &str) -> Value {
+    async fn create_token(&self, kind: &str) -> Value {
         let (status, created) =
             self.admin(reqwest::Method::POST, "/tokens", Some(json!({ "label": format!("sentry-cli {kind}"), "kind": kind }))).await;
         assert_eq!(status, 201, "{created}");
@@ -126,9 +126,9 @@ fn debug_id_of(map: &Path) -> String {
 #[tokio::test]
 async fn sentry_cli_uploads_by_debug_id_and_node_events_map_to_the_original_source() {
     let services = Services::start(&[]).await;
-    let admin_token = services.token("admin").await;
+    let admin_token = services.create_token("admin").await;
     let admin_token = admin_token["token"].as_str().unwrap().to_owned();
-    let public = services.token("public").await;
+    let public = services.create_token("public").await;
     // The DSN of that public token, on the ingest this test started.
     let dsn = format!("http://{}@{}/1", public["token"].as_str().unwrap(), services.ingest.addr);
     let app = tokio::task::spawn_blocking(build_app).await.unwrap();

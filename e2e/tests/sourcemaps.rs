@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sentori_protocol::DEV_PROJECT_ID;
 use sentori_testkit::{eventually, npm_tools};
 
-mod common;
+use crate::common;
 use common::Services;
 use uuid::Uuid;
 

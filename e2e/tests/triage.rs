@@ -4,7 +4,7 @@
 //! the events of an issue merged into another keep landing in that other
 //! issue, with exact counts even when both fingerprints come in one batch.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Login, sessions, CSRF, the login rate limit and token scoping.
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, PASSWORD, json, session_of};
 use reqwest::Method;

@@ -6,7 +6,7 @@
 //! is in this matrix the moment it is registered and documented. A route that
 //! is in the document but not in the router fails here too (it answers 404).
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, IssueSeed, insert_event, insert_issue, json, process, span};
 use reqwest::Method;

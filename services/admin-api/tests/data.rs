@@ -2,7 +2,7 @@
 //! changes, events, traces, releases, recipients, attachments, status, and
 //! bad input answered with a 4xx error body.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

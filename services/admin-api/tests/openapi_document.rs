@@ -3,7 +3,7 @@
 //! API serves: a change to a response shape fails here until the committed
 //! copy, and so the dashboard's types, are regenerated.
 //!
-//! `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test openapi_document`
+//! `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test integration openapi_document`
 //! rewrites the copy.
 
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ fn the_committed_document_is_the_one_the_api_serves() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == current,
-        "{} is out of date: run `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test openapi_document`, \
+        "{} is out of date: run `SENTORI_UPDATE_OPENAPI=1 cargo test -p admin-api --test integration openapi_document`, \
          then `npm run gen:api` in web/",
         path.display()
     );

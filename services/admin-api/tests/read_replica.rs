@@ -3,7 +3,7 @@
 //! replica to tell the two apart. The primary is a server of the test's
 //! own, so the base backup copies one database, not every test's.
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, IssueSeed, Session, insert_issue, json};
 use sentori_testkit::PgServer;

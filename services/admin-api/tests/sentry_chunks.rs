@@ -1,7 +1,7 @@
 //! sentry-cli's chunk uploads against a real database and chunk store:
 //! chunks never assembled expire, rows and files both.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

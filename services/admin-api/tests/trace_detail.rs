@@ -1,6 +1,6 @@
 //! A trace's spans come in capped pages that add up to the whole trace.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

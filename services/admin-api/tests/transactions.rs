@@ -2,7 +2,7 @@
 //! percentiles and error rate; a trace's error count is its error events,
 //! the same in the list, the detail's header and the detail's events.
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, IssueSeed, Session, insert_event, insert_issue, insert_trace, json};
 use serde_json::{Value, json};

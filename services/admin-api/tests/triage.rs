@@ -4,7 +4,7 @@
 //! to the target), and deleting issues with their events and attachment
 //! blobs.
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, IssueSeed, Session, insert_event, insert_issue, json};
 use reqwest::Method;

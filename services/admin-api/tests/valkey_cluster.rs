@@ -2,7 +2,7 @@
 //! under one hash tag) runs there, and `/status` adds up every partition
 //! of every stream.
 
-mod common;
+use crate::common;
 
 use common::{Api, Auth, json};
 use sentori_testkit::ValkeyCluster;

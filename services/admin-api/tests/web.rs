@@ -2,7 +2,7 @@
 //! `make run` uses it: SPA fallback, nginx's cache and security headers,
 //! precompressed bundles, private source maps, and the API's JSON 404s.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -8,18 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::StatusCode;
-use sentori_protocol::{DEV_PROJECT_ID, TokenKind};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{Harness, event, start};
 
 impl Harness {
-    async fn public_token(&self) -> String {
-        let pool = self.stack.pool().await;
-        sentori_store::tokens::create_token(&pool, DEV_PROJECT_ID, TokenKind::Public, "honest").await.unwrap().1
-    }
-
     fn send(&self, token: &str, from: Option<&str>) -> impl Future<Output = reqwest::Response> + use<> {
         let mut request = self.client.post(format!("{}/v1/events", self.base)).bearer_auth(token).json(&event());
         if let Some(addr) = from {
@@ -43,7 +37,7 @@ fn random_tokens_are_well_formed() {
 #[tokio::test]
 async fn lookups_past_the_budget_answer_429_but_known_tokens_and_other_clients_pass() {
     let h = start(&[("SENTORI_TOKEN_LOOKUPS_PER_MIN_PER_CLIENT", "3")]).await;
-    let honest = h.public_token().await;
+    let honest = h.public_token("honest").await;
     let flooder = Some("2001:db8:1:2::1");
     assert_eq!(h.send(&honest, flooder).await.status(), StatusCode::ACCEPTED, "one lookup, now cached");
     for _ in 0..2 {
@@ -80,7 +74,7 @@ async fn a_flood_of_random_tokens_neither_starves_an_honest_client_nor_reaches_p
     const BUDGET: i64 = 60;
     // The honest client's own rate limit is not what this test is about.
     let h = start(&[("SENTORI_TOKEN_LOOKUPS_PER_MIN_PER_CLIENT", "60"), ("SENTORI_RATE_LIMIT_PER_MIN", "1000000")]).await;
-    let honest = h.public_token().await;
+    let honest = h.public_token("honest").await;
     let pool = h.stack.pool().await;
     let scans_before = token_scans(&pool).await;
     assert_eq!(h.send(&honest, None).await.status(), StatusCode::ACCEPTED, "the honest client is known before the flood");

@@ -10,21 +10,16 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span};
 use prost::Message;
 use reqwest::StatusCode;
-use sentori_protocol::{DEV_PROJECT_ID, TokenKind};
+use sentori_protocol::DEV_PROJECT_ID;
 use sentori_queue::{ItemKind, Stream};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{Harness, start};
 
 impl Harness {
     fn traces(&self, token: &str) -> reqwest::RequestBuilder {
         self.client.post(format!("{}/v1/traces", self.base)).bearer_auth(token)
-    }
-
-    async fn public_token(&self) -> String {
-        let pool = self.stack.pool().await;
-        sentori_store::tokens::create_token(&pool, DEV_PROJECT_ID, TokenKind::Public, "otel").await.unwrap().1
     }
 }
 
@@ -145,7 +140,7 @@ async fn undecodable_bodies_are_400_and_other_content_types_415() {
 #[tokio::test]
 async fn the_monthly_span_quota_counts_each_span_then_answers_429() {
     let h = start(&[("SENTORI_SPAN_LIMIT_MONTHLY", "3")]).await;
-    let token = h.public_token().await;
+    let token = h.public_token("otel").await;
     let send = |spans: Vec<Span>| h.traces(&token).body(request(spans).encode_to_vec()).send();
     let answer = export_response(send(vec![otlp_span(1, None), otlp_span(2, None)]).await.unwrap()).await;
     assert_eq!(answer.partial_success, None, "everything fitted");

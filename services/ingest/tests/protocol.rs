@@ -10,7 +10,7 @@ use sentori_protocol::DEV_PROJECT_ID;
 use sentori_queue::{PartitionKey, Stream};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{Harness, event, start};
 
 impl Harness {

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use sentori_queue::Stream;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{Harness, start};
 
 const EVENT_ID: &str = "9ec79c33ec9942ab8353589fcb2e04dc";

@@ -35,6 +35,13 @@ impl Harness {
     pub async fn queued_items(&self, stream: sentori_queue::Stream) -> Vec<Value> {
         self.queued(stream).await.iter().flat_map(|e| e.items().unwrap()).collect()
     }
+
+    /// A new public token of the dev project, labelled `label`.
+    pub async fn public_token(&self, label: &str) -> String {
+        let pool = self.stack.pool().await;
+        let kind = sentori_protocol::TokenKind::Public;
+        sentori_store::tokens::create_token(&pool, sentori_protocol::DEV_PROJECT_ID, kind, label).await.unwrap().1
+    }
 }
 
 pub async fn start(extra: &[(&str, &str)]) -> Harness {
