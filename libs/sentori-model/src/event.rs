@@ -145,6 +145,12 @@ pub struct FrameSummary<'a> {
     #[serde(default, borrow)]
     pub file: Option<&'a str>,
     #[serde(default, borrow)]
+    pub absolute_path: Option<&'a str>,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub column: Option<u64>,
+    #[serde(default, borrow)]
     pub function: Option<&'a str>,
     #[serde(default)]
     pub in_app: bool,
@@ -359,9 +365,50 @@ pub struct Frame {
     pub instruction_address: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_address: Option<Value>,
+    /// Where a frame a source map resolved stood in the bundle. The `raw*`
+    /// fields and `sourceMap` are written by the processor's symbolication;
+    /// a value of another shape, which only a client could have sent, reads
+    /// as absent rather than making the whole event unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    pub raw_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    pub raw_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    pub raw_column: Option<u64>,
+    /// The name the client reported, when the map named the function otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    pub raw_function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    pub source_map: Option<FrameSourceMap>,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
+}
+
+/// The source map that resolved a frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FrameSourceMap {
+    /// A file of an uploaded bundle, found through the event's debug ids;
+    /// `name` is the map's URL in its bundle (`~/app.js.map`).
+    DebugId {
+        #[serde(rename = "debugId")]
+        debug_id: Uuid,
+        name: String,
+    },
+    /// The release's artifact of that name.
+    Release { name: String },
+}
+
+/// Reads a field only the server writes: a value of another shape is absent.
+fn server_set<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(T::deserialize(value).ok())
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

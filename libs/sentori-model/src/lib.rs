@@ -20,7 +20,7 @@ mod span;
 pub use announcement::{Announcement, Reason};
 pub use event::{
     App, AppSummary, AttachmentRef, Breadcrumb, Device, DeviceSummary, Error, ErrorSummary, Event, EventKind, EventSummary, Frame,
-    FrameSummary, Framework, FrameworkSummary, GroupingInput, Level, User, UserSummary,
+    FrameSourceMap, FrameSummary, Framework, FrameworkSummary, GroupingInput, Level, User, UserSummary,
 };
 pub use fields::field_names;
 pub use session::{Deploy, Session, SessionStatus};

@@ -1,7 +1,7 @@
 //! The model's JSON form is the `/v1` wire form: a payload read into it and
 //! written back is the same payload, unknown fields included.
 
-use sentori_model::{Announcement, Event, EventKind, Reason, Session, SessionStatus, Span, SpanStatus};
+use sentori_model::{Announcement, Event, EventKind, Frame, FrameSourceMap, Reason, Session, SessionStatus, Span, SpanStatus};
 use serde_json::{Value, json};
 
 fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(payload: Value) -> (T, Value) {
@@ -50,6 +50,19 @@ fn an_event_survives_the_model_with_every_field_it_did_not_know() {
     // `null` and absent mean the same; the model writes absent.
     expected["error"]["cause"].as_object_mut().unwrap().remove("cause");
     assert_eq!(written, expected);
+}
+
+#[test]
+fn a_symbolicated_frame_keeps_its_raw_position_and_the_map_that_resolved_it() {
+    let mapped = json!({"file": "src/app.js", "line": 6, "column": 3, "rawFile": "bundle.js", "rawLine": 1, "rawColumn": 31,
+        "rawFunction": "b", "sourceMap": {"kind": "debugId", "debugId": "f107d9d9-2719-594d-82f6-a1ba49e9e582", "name": "~/app.js.map"}});
+    let (frame, written) = round_trip::<Frame>(mapped.clone());
+    assert!(matches!(frame.source_map, Some(FrameSourceMap::DebugId { ref name, .. }) if name == "~/app.js.map"));
+    assert_eq!(written, mapped);
+
+    // Only a client could have stored these shapes; the frame still reads.
+    let odd: Frame = serde_json::from_value(json!({"file": "a.js", "line": 1, "rawLine": "one", "sourceMap": "x"})).unwrap();
+    assert_eq!((odd.raw_line, odd.source_map), (None, None));
 }
 
 #[test]

@@ -953,8 +953,34 @@ export interface components {
             /** @description An integer or a `"0x…"` string, kept as sent for native symbolication. */
             instructionAddress?: unknown;
             imageAddress?: unknown;
+            /**
+             * @description Where a frame a source map resolved stood in the bundle. The `raw*`
+             *     fields and `sourceMap` are written by the processor's symbolication;
+             *     a value of another shape, which only a client could have sent, reads
+             *     as absent rather than making the whole event unreadable.
+             */
+            rawFile?: string | null;
+            /** Format: int64 */
+            rawLine?: number | null;
+            /** Format: int64 */
+            rawColumn?: number | null;
+            /** @description The name the client reported, when the map named the function otherwise. */
+            rawFunction?: string | null;
+            sourceMap?: null | components["schemas"]["FrameSourceMap"];
         } & {
             [key: string]: unknown;
+        };
+        /** @description The source map that resolved a frame. */
+        FrameSourceMap: {
+            /** Format: uuid */
+            debugId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "debugId";
+        } | {
+            name: string;
+            /** @enum {string} */
+            kind: "release";
         };
         /** @description The app's framework or runtime (`react-native`, `node`, `python`…). */
         Framework: {

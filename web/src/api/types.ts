@@ -64,27 +64,8 @@ export type ActivityKind = Schemas['ActivityKind'];
 // ---- events ---------------------------------------------------------------
 
 /** `debugId`: found through the event's debug_meta (sentry-cli bundles); `release`: the release's artifact of that name. */
-export interface FrameSourceMap {
-  kind: 'debugId' | 'release' | (string & {});
-  /** The artifact name, or the map's URL in its bundle (`~/app.js.map`). */
-  name: string;
-  debugId?: string | null;
-}
-
-/**
- * What symbolication writes into a stored frame. Not yet in the schema: the
- * model's Frame keeps them among its unknown fields (remaining work of #16).
- */
-interface SymbolicatedFrame {
-  rawFile?: string | null;
-  rawLine?: number | null;
-  rawColumn?: number | null;
-  rawFunction?: string | null;
-  /** Server-set on a mapped frame: the source map that resolved it. */
-  sourceMap?: FrameSourceMap | null;
-}
-
-export type Frame = Schemas['Frame'] & SymbolicatedFrame;
+export type FrameSourceMap = Schemas['FrameSourceMap'];
+export type Frame = Schemas['Frame'];
 // Intersections, not `Omit`: these types have index signatures, which `Omit` would keep alone.
 export type ErrorInfo = Schemas['Error'] & {
   stack?: Frame[];

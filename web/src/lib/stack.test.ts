@@ -40,7 +40,7 @@ describe('rawLocation', () => {
 
 describe('sourceMapText', () => {
   it('names a bundle map found by debug ID', () => {
-    const frame = { ...mapped, sourceMap: { kind: 'debugId', name: '~/app.js.map', debugId: 'f107d9d9-2719-594d-82f6-a1ba49e9e582' } };
+    const frame = { ...mapped, sourceMap: { kind: 'debugId' as const, name: '~/app.js.map', debugId: 'f107d9d9-2719-594d-82f6-a1ba49e9e582' } };
     expect(sourceMapText(frame)).toBe('~/app.js.map (debug ID f107d9d9-2719-594d-82f6-a1ba49e9e582)');
   });
   it('names a release artifact', () => {

@@ -31,9 +31,7 @@ export function rawLocation(frame: Frame): string | null {
 export function sourceMapText(frame: Frame): string | null {
   const map = frame.sourceMap;
   if (!map?.name) return null;
-  if (map.kind === 'debugId' && map.debugId) return `${map.name} (debug ID ${map.debugId})`;
-  if (map.kind === 'release') return `${map.name} (release artifact)`;
-  return map.name;
+  return map.kind === 'debugId' ? `${map.name} (debug ID ${map.debugId})` : `${map.name} (release artifact)`;
 }
 
 export function isMapped(frame: Frame): boolean {

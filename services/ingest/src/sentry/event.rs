@@ -279,6 +279,7 @@ fn frame(value: &Value) -> Frame {
         instruction_address: address("instruction_addr"),
         image_address: address("image_addr"),
         extra,
+        ..Frame::default()
     }
 }
 

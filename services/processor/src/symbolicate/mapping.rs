@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use sentori_model::{Frame, FrameSourceMap, FrameSummary};
+use serde::Deserialize;
+use serde_json::Value;
 use sourcemap::{DecodedMap, Token};
 
 /// Lines of original source kept on each side of the mapped line.
@@ -73,7 +75,7 @@ struct Mapped {
 #[derive(Clone)]
 pub struct FoundMap {
     pub map: Arc<ParsedMap>,
-    pub via: Option<Value>,
+    pub via: Option<FrameSourceMap>,
 }
 
 /// Finds the map for a frame by its file and absolute path (`None`: the
@@ -109,6 +111,13 @@ pub fn error_pointers(payload: &Value) -> Vec<String> {
     pointers
 }
 
+/// The frames of the error at `pointer` (one of [`error_pointers`]), read
+/// for their position; a frame that does not read is passed over.
+pub fn stack_at<'a>(payload: &'a Value, pointer: &str) -> impl Iterator<Item = FrameSummary<'a>> {
+    let stack = payload.pointer(&format!("{pointer}/stack")).and_then(Value::as_array);
+    stack.into_iter().flatten().filter_map(|frame| FrameSummary::deserialize(frame).ok())
+}
+
 /// Maps every frame of the event's error tree ([`error_pointers`]) in
 /// place; returns how many frames were mapped. Frames whose file has no
 /// map, or whose position the map does not cover, are left untouched.
@@ -126,7 +135,7 @@ pub fn symbolicate_payload(payload: &mut Value, maps: &mut dyn MapLookup) -> usi
 /// known at its caller's call site (the next frame down): minifiers rename
 /// functions, and the map names the identifier called there.
 fn symbolicate_stack(stack: &mut [Value], maps: &mut dyn MapLookup) -> usize {
-    let lookups: Vec<Option<(Mapped, Option<Value>)>> = stack.iter().map(|frame| lookup_frame(frame, maps)).collect();
+    let lookups: Vec<Option<(Mapped, Option<FrameSourceMap>)>> = stack.iter().map(|frame| lookup_frame(frame, maps)).collect();
     let mut mapped = 0;
     for (i, frame) in stack.iter_mut().enumerate() {
         let Some(found) = &lookups[i] else { continue };
@@ -138,50 +147,38 @@ fn symbolicate_stack(stack: &mut [Value], maps: &mut dyn MapLookup) -> usize {
     mapped
 }
 
-fn lookup_frame(frame: &Value, maps: &mut dyn MapLookup) -> Option<(Mapped, Option<Value>)> {
-    let file = frame.get("file")?.as_str()?;
-    let absolute_path = frame.get("absolutePath").and_then(Value::as_str);
-    let line = u32::try_from(frame.get("line")?.as_u64()?).ok()?;
-    let column = frame.get("column").and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok()).unwrap_or(1);
-    let found = maps.map_for(file, absolute_path)?;
+fn lookup_frame(frame: &Value, maps: &mut dyn MapLookup) -> Option<(Mapped, Option<FrameSourceMap>)> {
+    let frame = FrameSummary::deserialize(frame).ok()?;
+    let line = u32::try_from(frame.line?).ok()?;
+    let column = frame.column.and_then(|c| u32::try_from(c).ok()).unwrap_or(1);
+    let found = maps.map_for(frame.file?, frame.absolute_path)?;
     Some((found.map.lookup(line, column)?, found.via))
 }
 
-fn apply(frame: &mut Value, (found, via): &(Mapped, Option<Value>), function: Option<String>) {
-    let Some(object) = frame.as_object_mut() else { return };
-    let raw_function = object.get("function").cloned();
-    object.insert("rawFile".into(), object.get("file").cloned().unwrap_or(Value::Null));
-    object.insert("rawLine".into(), object.get("line").cloned().unwrap_or(Value::Null));
-    object.insert("rawColumn".into(), object.get("column").cloned().unwrap_or(Value::Null));
-    if let Some(raw) = &raw_function {
-        object.insert("rawFunction".into(), raw.clone());
-    }
-    object.insert("file".into(), json!(found.file));
-    object.insert("line".into(), json!(found.line));
-    object.insert("column".into(), json!(found.column));
+/// Rewrites a frame through the model's [`Frame`], so the keys it writes
+/// are the model's and the fields it does not know stay as they are.
+fn apply(frame: &mut Value, (found, via): &(Mapped, Option<FrameSourceMap>), function: Option<String>) {
+    // A frame the lookup could read has a file and a line, so it reads as a Frame.
+    let Ok(mut typed) = Frame::deserialize(&*frame) else { return };
+    typed.raw_file = Some(std::mem::replace(&mut typed.file, found.file.clone()));
+    typed.raw_line = Some(std::mem::replace(&mut typed.line, u64::from(found.line)));
+    typed.raw_column = typed.column.replace(u64::from(found.column));
     // The map's name, else the function the client reported.
+    typed.raw_function = typed.function.clone();
     if let Some(function) = function.filter(|f| !f.is_empty()) {
-        object.insert("function".into(), json!(function));
+        typed.function = Some(function);
     }
-    object.insert("inApp".into(), json!(found.in_app));
+    typed.in_app = found.in_app;
     // A bundle's absolute path no longer describes the mapped frame.
-    object.remove("absolutePath");
-    match via {
-        Some(via) => object.insert("sourceMap".into(), via.clone()),
-        None => object.remove("sourceMap"),
+    typed.absolute_path = None;
+    typed.source_map = via.clone();
+    // Context the client took from the bundle would describe minified code.
+    (typed.pre_context, typed.context_line, typed.post_context) = match &found.context {
+        Some((pre, line, post)) => (pre.clone(), Some(line.clone()), post.clone()),
+        None => (Vec::new(), None, Vec::new()),
     };
-    match &found.context {
-        Some((pre, line, post)) => {
-            object.insert("preContext".into(), json!(pre));
-            object.insert("contextLine".into(), json!(line));
-            object.insert("postContext".into(), json!(post));
-        }
-        None => {
-            // Context the client took from the bundle would describe minified code.
-            object.remove("preContext");
-            object.remove("contextLine");
-            object.remove("postContext");
-        }
+    if let Ok(rewritten) = serde_json::to_value(typed) {
+        *frame = rewritten;
     }
 }
 
@@ -249,6 +246,8 @@ pub fn clean_source_path(source: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// A map of a two-line "bundle" for a three-function original, built by hand:
@@ -371,7 +370,7 @@ mod tests {
         symbolicate_payload(&mut payload, &mut |_: &str| Some(map.clone()));
         let frame = &payload["error"]["stack"][0];
         assert_eq!(frame["file"], "node_modules/lib/index.js");
-        assert_eq!(frame["inApp"], false);
+        assert!(!Frame::deserialize(frame).unwrap().in_app, "the client's inApp: true is the map's false now: {frame}");
         assert!(frame.get("contextLine").is_none());
     }
 

@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use sentori_blobs::{BlobStore, LocalDir};
+use sentori_model::FrameSourceMap;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use mapping::{FoundMap, MapLookup, ParsedMap, error_pointers, symbolicate_payload};
+pub use mapping::{FoundMap, MapLookup, ParsedMap, error_pointers, stack_at, symbolicate_payload};
 use matching::{ArtifactRef, DebugImages, ReleaseArtifacts};
 
 use crate::error::ProcessError;
@@ -193,9 +194,9 @@ impl Symbolicator {
     ) -> HashMap<(String, Option<String>), Option<FoundMap>> {
         let mut frames = HashSet::new();
         for pointer in error_pointers(payload) {
-            for frame in payload.pointer(&pointer).and_then(|e| e["stack"].as_array()).into_iter().flatten() {
-                if let Some(file) = frame["file"].as_str() {
-                    frames.insert(frame_key(file, frame["absolutePath"].as_str()));
+            for frame in stack_at(payload, &pointer) {
+                if let Some(file) = frame.file {
+                    frames.insert(frame_key(file, frame.absolute_path));
                 }
             }
             if frames.len() > 256 {
@@ -206,13 +207,13 @@ impl Symbolicator {
         for (file, absolute_path) in frames {
             let by_id = images.debug_id_for(&file, absolute_path.as_deref()).and_then(|id| Some((id, *by_debug_id.get(&id)?)));
             let map = if let Some((debug_id, found)) = by_id {
-                let via = serde_json::json!({ "kind": "debugId", "debugId": debug_id, "name": found.url });
+                let via = FrameSourceMap::DebugId { debug_id, name: found.url.clone() };
                 self.load_map(&found.sha256, &found.url).await.map(|map| FoundMap { map, via: Some(via) })
             } else if let Some(artifact) = match artifacts {
                 Some(artifacts) => self.map_artifact(artifacts, &file).await,
                 None => None,
             } {
-                let via = serde_json::json!({ "kind": "release", "name": artifact.name });
+                let via = FrameSourceMap::Release { name: artifact.name.clone() };
                 self.load_map(&artifact.sha256, &artifact.name).await.map(|map| FoundMap { map, via: Some(via) })
             } else {
                 None
