@@ -27,10 +27,13 @@ const WAIT_TIMEOUT_MS: u64 = 1000;
 
 /// A stream's depth as the operator sees it on `/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamStats {
+    /// The stream's key (on `/status`, the key of its first partition).
     pub name: String,
-    /// The partitions the figures add up.
+    /// Partitions the figures add up (`SENTORI_STREAM_SHARDS`, or more
+    /// while partitions written with a higher setting are drained).
     pub partitions: u16,
     /// Entries not yet processed (consumers delete what they acknowledge).
     pub length: u64,
@@ -38,6 +41,7 @@ pub struct StreamStats {
     pub pending: u64,
     pub dead_letters: u64,
     /// How long the oldest pending entry has waited since its last delivery.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub oldest_pending_age_ms: Option<u64>,
 }
 

@@ -15,21 +15,6 @@ use crate::error::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct StreamStatus {
-    /// The key of the stream's first partition.
-    pub name: String,
-    /// Partitions the figures add up (`SENTORI_STREAM_SHARDS`, or more
-    /// while partitions written with a higher setting are drained).
-    pub partitions: u16,
-    pub length: u64,
-    pub pending: u64,
-    pub dead_letters: u64,
-    #[schema(required)]
-    pub oldest_pending_age_ms: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct RetentionRun {
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -51,7 +36,7 @@ pub struct RetentionRun {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    pub streams: Vec<StreamStatus>,
+    pub streams: Vec<StreamStats>,
     #[schema(required)]
     pub last_retention_run: Option<RetentionRun>,
     /// Round trip in milliseconds; `null` when PostgreSQL did not answer.
@@ -94,14 +79,7 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<axu
                 Ok(Ok(stats)) => stats,
                 _ => continue,
             };
-            streams.push(StreamStatus {
-                name: state.keys.stream(stream),
-                partitions: stats.partitions,
-                length: stats.length,
-                pending: stats.pending,
-                dead_letters: stats.dead_letters,
-                oldest_pending_age_ms: stats.oldest_pending_age_ms,
-            });
+            streams.push(StreamStats { name: state.keys.stream(stream), ..stats });
         }
     }
     let last_retention_run = if postgres_ok {

@@ -1337,7 +1337,7 @@ export interface components {
         /** @description Known values: `ok` `error` `cancelled` ; others are kept as sent. */
         SpanStatus: string;
         Status: {
-            streams: components["schemas"]["StreamStatus"][];
+            streams: components["schemas"]["StreamStats"][];
             lastRetentionRun: null | components["schemas"]["RetentionRun"];
             /**
              * Format: double
@@ -1347,8 +1347,9 @@ export interface components {
             /** Format: double */
             valkeyMs: number | null;
         };
-        StreamStatus: {
-            /** @description The key of the stream's first partition. */
+        /** @description A stream's depth as the operator sees it on `/status`. */
+        StreamStats: {
+            /** @description The stream's key (on `/status`, the key of its first partition). */
             name: string;
             /**
              * Format: int32
@@ -1356,13 +1357,22 @@ export interface components {
              *     while partitions written with a higher setting are drained).
              */
             partitions: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Entries not yet processed (consumers delete what they acknowledge).
+             */
             length: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Entries delivered to a consumer and not yet acknowledged.
+             */
             pending: number;
             /** Format: int64 */
             deadLetters: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How long the oldest pending entry has waited since its last delivery.
+             */
             oldestPendingAgeMs: number | null;
         };
         TagValue: {

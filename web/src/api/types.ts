@@ -131,6 +131,6 @@ export type RecipientInput = Schemas['NewRecipient'];
 
 // ---- status ---------------------------------------------------------------
 
-export type StreamStatus = Schemas['StreamStatus'];
+export type StreamStats = Schemas['StreamStats'];
 export type RetentionRun = Schemas['RetentionRun'];
 export type SystemStatus = Schemas['Status'];

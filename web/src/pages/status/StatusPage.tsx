@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { api, keys, type RetentionRun, type StreamStatus } from '../../api';
+import { api, keys, type RetentionRun, type StreamStats } from '../../api';
 import { KeyValues, PageHeader } from '../../components/PageHeader';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
@@ -11,7 +11,7 @@ import { useDocumentTitle } from '../../components/useDocumentTitle';
 // a poll or two is normal; minutes of pending work is not.
 const PENDING_AGE_WARN_MS = 60_000;
 
-function StreamRow({ stream }: { stream: StreamStatus }) {
+function StreamRow({ stream }: { stream: StreamStats }) {
   const stale = (stream.oldestPendingAgeMs ?? 0) > PENDING_AGE_WARN_MS;
   return (
     <tr data-testid="stream-row" data-stream={stream.name}>
