@@ -160,6 +160,47 @@ pub struct FrameSummary<'a> {
     pub raw_file: Option<&'a str>,
 }
 
+/// What symbolication reads of an event, borrowed: whether it has an
+/// error, its release, and the scripts its SDK listed with their debug ids.
+#[derive(Debug, Default, Deserialize)]
+pub struct SymbolicationInput<'a> {
+    #[serde(default, borrow)]
+    pub release: Option<&'a str>,
+    #[serde(default)]
+    pub error: Option<serde::de::IgnoredAny>,
+    /// Sentry's `debug_meta`, which ingest keeps as the SDK sent it.
+    #[serde(default, deserialize_with = "or_absent")]
+    pub debug_meta: Option<DebugMeta>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DebugMeta {
+    /// An image of another shape is passed over; the others still count.
+    #[serde(default, deserialize_with = "each_readable")]
+    pub images: Vec<DebugImage>,
+}
+
+/// A loaded module or script and the debug id it was built with (Sentry's
+/// snake_case keys: `type`, `code_file`, `debug_id`).
+#[derive(Debug, Default, Deserialize)]
+pub struct DebugImage {
+    #[serde(rename = "type", default)]
+    pub image_type: Option<String>,
+    #[serde(default)]
+    pub code_file: Option<String>,
+    #[serde(default)]
+    pub debug_id: Option<String>,
+}
+
+fn each_readable<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items = Vec::<Value>::deserialize(deserializer)?;
+    Ok(items.into_iter().filter_map(|item| T::deserialize(item).ok()).collect())
+}
+
 fn kind_error() -> EventKind {
     EventKind::Error
 }
@@ -369,16 +410,16 @@ pub struct Frame {
     /// fields and `sourceMap` are written by the processor's symbolication;
     /// a value of another shape, which only a client could have sent, reads
     /// as absent rather than making the whole event unreadable.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
     pub raw_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
     pub raw_line: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
     pub raw_column: Option<u64>,
     /// The name the client reported, when the map named the function otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
     pub raw_function: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "server_set")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
     pub source_map: Option<FrameSourceMap>,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
@@ -401,8 +442,10 @@ pub enum FrameSourceMap {
     Release { name: String },
 }
 
-/// Reads a field only the server writes: a value of another shape is absent.
-fn server_set<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// Reads a field whose shape Sentori does not check at ingest (one only
+/// the server writes, or one kept as a client sent it): a value of another
+/// shape is absent.
+fn or_absent<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::de::DeserializeOwned,

@@ -19,8 +19,9 @@ mod span;
 
 pub use announcement::{Announcement, Reason};
 pub use event::{
-    App, AppSummary, AttachmentRef, Breadcrumb, Device, DeviceSummary, Error, ErrorSummary, Event, EventKind, EventSummary, Frame,
-    FrameSourceMap, FrameSummary, Framework, FrameworkSummary, GroupingInput, Level, User, UserSummary,
+    App, AppSummary, AttachmentRef, Breadcrumb, DebugImage, DebugMeta, Device, DeviceSummary, Error, ErrorSummary, Event,
+    EventKind, EventSummary, Frame, FrameSourceMap, FrameSummary, Framework, FrameworkSummary, GroupingInput, Level,
+    SymbolicationInput, User, UserSummary,
 };
 pub use fields::field_names;
 pub use session::{Deploy, Session, SessionStatus};

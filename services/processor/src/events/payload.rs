@@ -9,30 +9,29 @@
 
 use std::sync::LazyLock;
 
-use sentori_model::{EventSummary, GroupingInput, field_names};
+use sentori_model::{EventSummary, GroupingInput, SymbolicationInput, field_names};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-/// The top-level fields symbolication and attachment checks read as a
-/// tree, beside those of [`EventSummary`] (the event's columns) and
-/// [`GroupingInput`] (which also holds the error symbolication maps). A
-/// field missing from all three reads as absent to the processor.
-const TREE_FIELDS: [&str; 4] = [
+/// The top-level fields attachment checks read as a tree, beside those of
+/// [`EventSummary`] (the event's columns), [`GroupingInput`] and
+/// [`SymbolicationInput`]. A field none of them names reads as absent to
+/// the processor.
+const TREE_FIELDS: [&str; 3] = [
     "attachments",
     "symbolication",
     // Attachment checks add to it.
     "_meta",
-    // Sentry's `images` pair bundle files with debug ids for symbolication.
-    "debug_meta",
 ];
 
 /// Whether the processor reads `key` (else it is kept as text).
 fn is_read(key: &str) -> bool {
-    static TYPED_FIELDS: LazyLock<Vec<&str>> =
-        LazyLock::new(|| [field_names::<EventSummary>(), field_names::<GroupingInput>()].concat());
+    static TYPED_FIELDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+        [field_names::<EventSummary>(), field_names::<GroupingInput>(), field_names::<SymbolicationInput>()].concat()
+    });
     TREE_FIELDS.contains(&key) || TYPED_FIELDS.contains(&key)
 }
 
@@ -131,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_fields_read_come_from_the_types_that_read_them() {
-        for key in ["id", "timestamp", "user", "device", "app", "tags", "traceId", "spanId", "kind", "message", "error", "fingerprint"] {
+        for key in ["id", "timestamp", "user", "device", "app", "tags", "traceId", "spanId", "kind", "message", "error", "fingerprint", "debug_meta"] {
             assert!(is_read(key), "{key}");
         }
         for key in ["breadcrumbs", "contexts", "extra", "somethingNew"] {

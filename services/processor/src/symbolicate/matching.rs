@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use sentori_model::DebugMeta;
 use uuid::Uuid;
 
 /// Images read from one event, at most: a bundle per loaded script.
@@ -19,16 +19,16 @@ pub struct DebugImages {
 }
 
 impl DebugImages {
-    pub fn of(payload: &Value) -> Self {
-        let images = payload["debug_meta"]["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
+    pub fn of(debug_meta: Option<&DebugMeta>) -> Self {
+        let images = debug_meta
+            .map(|meta| meta.images.as_slice())
+            .unwrap_or_default()
+            .iter()
             .take(MAX_IMAGES)
-            .filter(|image| image["type"].as_str() == Some("sourcemap"))
+            .filter(|image| image.image_type.as_deref() == Some("sourcemap"))
             .filter_map(|image| {
-                let code_file = image["code_file"].as_str().filter(|f| !f.is_empty())?;
-                let debug_id = Uuid::try_parse(image["debug_id"].as_str()?.trim()).ok().filter(|id| !id.is_nil())?;
+                let code_file = image.code_file.as_deref().filter(|f| !f.is_empty())?;
+                let debug_id = Uuid::try_parse(image.debug_id.as_deref()?.trim()).ok().filter(|id| !id.is_nil())?;
                 Some((code_file.to_owned(), debug_id))
             })
             .collect();
@@ -215,6 +215,10 @@ mod tests {
         ArtifactRef { name: name.into(), kind: kind.into(), sha256: format!("sha-{name}"), map_file: None }
     }
 
+    fn read(payload: &serde_json::Value) -> sentori_model::SymbolicationInput<'_> {
+        serde::Deserialize::deserialize(payload).unwrap()
+    }
+
     fn release(names: &[(&str, &str)]) -> ReleaseArtifacts {
         ReleaseArtifacts::new(names.iter().map(|(n, k)| artifact(n, k)).collect())
     }
@@ -225,9 +229,11 @@ mod tests {
             {"type": "sourcemap", "code_file": "/srv/app/dist/bundle.js", "debug_id": "f107d9d9-2719-594d-82f6-a1ba49e9e582"},
             {"type": "sourcemap", "code_file": "https://cdn.example.com/static/vendor.js", "debug_id": "85314830023F4CF1A267535F4E37BB17"},
             {"type": "macho", "code_file": "/usr/lib/libc.dylib", "debug_id": "11111111-1111-1111-1111-111111111111"},
-            {"type": "sourcemap", "code_file": "/srv/app/dist/broken.js", "debug_id": "not a uuid"}
+            {"type": "sourcemap", "code_file": "/srv/app/dist/broken.js", "debug_id": "not a uuid"},
+            5,
+            {"type": "sourcemap", "code_file": ["not", "text"]}
         ]}});
-        let images = DebugImages::of(&payload);
+        let images = DebugImages::of(read(&payload).debug_meta.as_ref());
         assert_eq!(images.debug_ids().count(), 2, "only sourcemap images with a debug id count");
         let bundle = Uuid::parse_str("f107d9d9-2719-594d-82f6-a1ba49e9e582").unwrap();
         assert_eq!(images.debug_id_for("bundle.js", Some("/srv/app/dist/bundle.js")), Some(bundle));
@@ -237,7 +243,8 @@ mod tests {
         assert_eq!(images.debug_id_for("https://cdn.example.com/static/vendor.js?v=2", None), Some(vendor));
         assert_eq!(images.debug_id_for("/srv/app/dist/other.js", None), None);
         assert_eq!(images.debug_id_for("/usr/lib/libc.dylib", None), None);
-        assert!(DebugImages::of(&serde_json::json!({"debug_meta": {"images": "x"}})).debug_ids().next().is_none());
+        let odd = serde_json::json!({"debug_meta": {"images": "x"}});
+        assert!(DebugImages::of(read(&odd).debug_meta.as_ref()).debug_ids().next().is_none());
     }
 
     #[test]

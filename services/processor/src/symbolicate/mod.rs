@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use sentori_blobs::{BlobStore, LocalDir};
-use sentori_model::FrameSourceMap;
+use sentori_model::{FrameSourceMap, SymbolicationInput};
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -73,17 +74,16 @@ impl Symbolicator {
     /// debug id, whatever the release; other frames use the release's
     /// artifacts.
     pub async fn symbolicate(&self, items: &mut [(Uuid, &mut Value)]) -> Result<Vec<Option<bool>>, ProcessError> {
-        let releases = self.release_artifacts(items).await?;
-        let images: Vec<DebugImages> = items.iter().map(|(_, payload)| DebugImages::of(payload)).collect();
-        let debug_maps = self.debug_id_maps(items, &images).await?;
+        let errors: Vec<Option<ErrorEvent>> = items.iter().map(|(project_id, payload)| ErrorEvent::of(*project_id, payload)).collect();
+        let releases = self.release_artifacts(&errors).await?;
+        let debug_maps = self.debug_id_maps(&errors).await?;
         let mut out = Vec::with_capacity(items.len());
-        for ((project_id, payload), images) in items.iter_mut().zip(&images) {
-            if !is_error(payload) {
+        for ((project_id, payload), error) in items.iter_mut().zip(&errors) {
+            let Some(ErrorEvent { release, images, .. }) = error else {
                 out.push(None);
                 continue;
-            }
-            let release = payload["release"].as_str().unwrap_or("");
-            let artifacts = releases.get(&(*project_id, release.to_owned())).filter(|a| a.has_map());
+            };
+            let artifacts = releases.get(&(*project_id, release.clone().unwrap_or_default())).filter(|a| a.has_map());
             let by_debug_id: HashMap<Uuid, &DebugIdMap> =
                 images.debug_ids().filter_map(|id| debug_maps.get(&(*project_id, id)).map(|map| (id, map))).collect();
             if artifacts.is_none() && by_debug_id.is_empty() {
@@ -100,17 +100,9 @@ impl Symbolicator {
 
     /// The newest source map uploaded under each debug id the batch's
     /// error events name, by `(project, debug id)`.
-    async fn debug_id_maps(
-        &self,
-        items: &[(Uuid, &mut Value)],
-        images: &[DebugImages],
-    ) -> Result<HashMap<(Uuid, Uuid), DebugIdMap>, ProcessError> {
-        let mut wanted: HashSet<(Uuid, Uuid)> = HashSet::new();
-        for ((project_id, payload), images) in items.iter().zip(images) {
-            if is_error(payload) {
-                wanted.extend(images.debug_ids().map(|id| (*project_id, id)));
-            }
-        }
+    async fn debug_id_maps(&self, errors: &[Option<ErrorEvent>]) -> Result<HashMap<(Uuid, Uuid), DebugIdMap>, ProcessError> {
+        let wanted: HashSet<(Uuid, Uuid)> =
+            errors.iter().flatten().flat_map(|error| error.images.debug_ids().map(|id| (error.project_id, id))).collect();
         if wanted.is_empty() {
             return Ok(HashMap::new());
         }
@@ -133,20 +125,17 @@ impl Symbolicator {
 
     /// The artifacts of every release of the batch's error events, by
     /// `(project, release name)`; releases without artifacts are absent.
-    async fn release_artifacts(&self, items: &[(Uuid, &mut Value)]) -> Result<HashMap<(Uuid, String), ReleaseArtifacts>, ProcessError> {
+    async fn release_artifacts(&self, errors: &[Option<ErrorEvent>]) -> Result<HashMap<(Uuid, String), ReleaseArtifacts>, ProcessError> {
         let now = Instant::now();
         let mut wanted: HashMap<Uuid, (Uuid, String)> = HashMap::new();
         {
             let mut no_maps = self.no_maps.lock().unwrap_or_else(|e| e.into_inner());
             no_maps.retain(|_, until| *until > now);
-            for (project_id, payload) in items {
-                let Some(release) = payload["release"].as_str() else { continue };
-                if !is_error(payload) {
-                    continue;
-                }
-                let key = (*project_id, release.to_owned());
+            for error in errors.iter().flatten() {
+                let Some(release) = &error.release else { continue };
+                let key = (error.project_id, release.clone());
                 if !no_maps.contains_key(&key) {
-                    wanted.insert(sentori_protocol::release_id(*project_id, release), key);
+                    wanted.insert(sentori_protocol::release_id(error.project_id, release), key);
                 }
             }
         }
@@ -298,8 +287,22 @@ struct DebugIdMap {
     url: String,
 }
 
-fn is_error(payload: &Value) -> bool {
-    payload.get("error").is_some_and(Value::is_object)
+/// What symbolication reads of an event with an error, taken before its
+/// frames are rewritten.
+struct ErrorEvent {
+    project_id: Uuid,
+    release: Option<String>,
+    images: DebugImages,
+}
+
+impl ErrorEvent {
+    /// `None` for an event without an error: it has no frames to map.
+    fn of(project_id: Uuid, payload: &Value) -> Option<Self> {
+        let input = SymbolicationInput::deserialize(payload).ok()?;
+        input.error?;
+        let images = DebugImages::of(input.debug_meta.as_ref());
+        Some(Self { project_id, release: input.release.map(str::to_owned), images })
+    }
 }
 
 fn frame_key(file: &str, absolute_path: Option<&str>) -> (String, Option<String>) {
