@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::open_enum::open_enum;
-use crate::{Extra, Tags, is_false};
+use crate::{Extra, Meta, Symbolication, Tags, is_false};
 
 open_enum! {
     /// What kind of report an event is; an unknown kind groups like `error`.
@@ -72,6 +72,12 @@ pub struct Event {
     pub span_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
+    /// What the server changed, by wire path (server-set).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Meta::is_empty", deserialize_with = "or_default")]
+    pub meta: Meta,
+    /// Set by the processor on an event with an error (server-set).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    pub symbolication: Option<Symbolication>,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
     pub extra: Extra,
@@ -190,6 +196,15 @@ pub struct DebugImage {
     pub code_file: Option<String>,
     #[serde(default)]
     pub debug_id: Option<String>,
+}
+
+/// As [`or_absent`], for a field whose absence is its default.
+fn or_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    or_absent(deserializer).map(Option::unwrap_or_default)
 }
 
 fn each_readable<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>

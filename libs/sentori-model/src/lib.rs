@@ -12,6 +12,7 @@
 mod announcement;
 mod event;
 mod fields;
+mod meta;
 pub mod ids;
 mod open_enum;
 mod session;
@@ -24,6 +25,7 @@ pub use event::{
     SymbolicationInput, User, UserSummary,
 };
 pub use fields::field_names;
+pub use meta::{Meta, MetaEntry, Symbolication};
 pub use session::{Deploy, Session, SessionStatus};
 pub use span::{Span, SpanStatus, SpanSummary};
 

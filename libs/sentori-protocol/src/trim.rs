@@ -10,6 +10,9 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use sentori_model::{Meta, Symbolication};
+use serde::Deserialize;
+
 use crate::json::{Json, Object};
 
 use crate::path::{child, index};
@@ -29,31 +32,14 @@ const TAG_KEY_MAX_CHARS: usize = 64;
 const TAG_VALUE_MAX_CHARS: usize = 200;
 const MAX_CONTEXT_LINES: usize = 10;
 
-/// What was trimmed, keyed by wire path.
-#[derive(Default)]
-struct Meta(Object<'static>);
-
-impl Meta {
-    fn record(&mut self, path: String, what: &'static str, original: impl Into<Json<'static>>) {
-        let original = original.into();
-        match self.0.get_mut(&path).and_then(Json::as_object_mut) {
-            Some(entry) => entry.insert(what, original),
-            None => {
-                let mut entry = Object::default();
-                entry.insert(what, original);
-                self.0.insert(path, Json::Object(entry));
-            }
-        }
+/// Stores `_meta` on the payload when anything was trimmed, and says whether it was.
+fn attach(meta: Meta, obj: &mut Object<'_>) -> bool {
+    if meta.is_empty() {
+        return false;
     }
-
-    /// Stores `_meta` on the payload when anything was trimmed, and says whether it was.
-    fn attach(self, obj: &mut Object<'_>) -> bool {
-        let trimmed = !self.0.is_empty();
-        if trimmed {
-            obj.insert("_meta", Json::Object(self.0));
-        }
-        trimmed
-    }
+    let encoded = serde_json::to_value(&meta).and_then(Json::deserialize);
+    obj.insert(Meta::FIELD, encoded.expect("the model's Meta encodes as JSON"));
+    true
 }
 
 /// Each of these returns whether the payload changed (it was trimmed, or a
@@ -62,7 +48,7 @@ impl Meta {
 pub(crate) fn event(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
     // Server-set fields: a client's value would mislead the dashboard.
-    let removed = obj.remove("symbolication").is_some() | obj.remove("_meta").is_some();
+    let removed = obj.remove(Symbolication::FIELD).is_some() | obj.remove(Meta::FIELD).is_some();
     let mut meta = Meta::default();
     clamp_time(obj, "", "timestamp", received_at, &mut meta);
     truncate_names(obj, "", &["platform", "kind", "level"], &mut meta);
@@ -88,22 +74,22 @@ pub(crate) fn event(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool
     if let Some(Json::Array(crumbs)) = obj.get_mut("breadcrumbs") {
         // SDKs append breadcrumbs oldest first; the newest are the ones that explain the crash.
         if crumbs.len() > MAX_BREADCRUMBS {
-            meta.record("breadcrumbs".into(), "originalCount", crumbs.len());
+            meta.at("breadcrumbs").original_count = Some(crumbs.len() as u64);
             crumbs.drain(..crumbs.len() - MAX_BREADCRUMBS);
         }
     }
     tags(obj, "tags", &mut meta);
-    meta.attach(obj) || removed
+    attach(meta, obj) || removed
 }
 
 pub(crate) fn span(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
-    let removed = obj.remove("_meta").is_some();
+    let removed = obj.remove(Meta::FIELD).is_some();
     let mut meta = Meta::default();
     clamp_time(obj, "", "startedAt", received_at, &mut meta);
     truncate_names(obj, "", &["status"], &mut meta);
     tags(obj, "tags", &mut meta);
-    meta.attach(obj) || removed
+    attach(meta, obj) || removed
 }
 
 /// Whether a span built in the typed model (a protocol mapping's output)
@@ -126,7 +112,7 @@ pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: Offse
         && effective_time(span.started_at, received_at) == span.started_at
         && span.tags.len() <= MAX_TAGS
         && span.tags.iter().all(|(k, v)| within(k, TAG_KEY_MAX_CHARS) && within(v, TAG_VALUE_MAX_CHARS))
-        && !span.extra.contains_key("_meta")
+        && !span.extra.contains_key(Meta::FIELD)
         && !crate::json::has_nul_escape(text.as_bytes())
         // `data` is part of `text`: a short text needs no second encoding.
         && (text.len() <= Limits::SPAN_DATA_MAX_BYTES
@@ -137,17 +123,17 @@ pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: Offse
 
 pub(crate) fn session(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
     let Some(obj) = payload.as_object_mut() else { return false };
-    let removed = obj.remove("_meta").is_some();
+    let removed = obj.remove(Meta::FIELD).is_some();
     let mut meta = Meta::default();
     clamp_time(obj, "", "startedAt", received_at, &mut meta);
     truncate_names(obj, "", &["userId", "status"], &mut meta);
     if let Some(duration) = obj.get("durationMs").and_then(Json::as_i64) {
         if duration > Limits::SESSION_MAX_DURATION_MS {
-            meta.record("durationMs".into(), "originalValue", duration as usize);
+            meta.at("durationMs").original_value = Some(duration.into());
             obj.insert("durationMs", Json::from(Limits::SESSION_MAX_DURATION_MS));
         }
     }
-    meta.attach(obj) || removed
+    attach(meta, obj) || removed
 }
 
 /// `error` is `depth` causes below the error that starts its chain (a
@@ -161,7 +147,7 @@ fn error_tree(error: &mut Object<'_>, path: &str, depth: usize, budget: &mut usi
         let stack_path = child(path, "stack");
         if frames.len() > MAX_FRAMES {
             // Keep both ends: the top says where it broke, the bottom how it got there.
-            meta.record(stack_path.clone(), "originalCount", frames.len());
+            meta.at(stack_path.clone()).original_count = Some(frames.len() as u64);
             let keep = MAX_FRAMES / 2;
             frames.drain(keep..frames.len() - keep);
         }
@@ -174,7 +160,7 @@ fn error_tree(error: &mut Object<'_>, path: &str, depth: usize, budget: &mut usi
     let cause_path = child(path, "cause");
     if let Some(cause) = error.get_mut("cause").and_then(Json::as_object_mut) {
         if depth == MAX_CAUSE_DEPTH || *budget == 0 {
-            meta.record(cause_path, "removedCauses", tree_size(cause));
+            meta.at(cause_path).removed_causes = Some(tree_size(cause) as u64);
             error.insert("cause", Json::Null);
         } else {
             *budget -= 1;
@@ -185,7 +171,7 @@ fn error_tree(error: &mut Object<'_>, path: &str, depth: usize, budget: &mut usi
         let members_path = child(path, "exceptions");
         let keep = members.len().min(MAX_GROUP_MEMBERS).min(*budget);
         if keep < members.len() {
-            meta.record(members_path.clone(), "originalCount", members.len());
+            meta.at(members_path.clone()).original_count = Some(members.len() as u64);
             members.truncate(keep);
         }
         *budget -= keep;
@@ -214,13 +200,13 @@ fn context_lines(frame: &mut Object<'_>, stack_path: &str, i: usize, meta: &mut 
     // The lines nearest the failing line matter most: the end of preContext, the start of postContext.
     if let Some(Json::Array(pre)) = frame.get_mut("preContext") {
         if pre.len() > MAX_CONTEXT_LINES {
-            meta.record(child(&index(stack_path, i), "preContext"), "originalCount", pre.len());
+            meta.at(child(&index(stack_path, i), "preContext")).original_count = Some(pre.len() as u64);
             pre.drain(..pre.len() - MAX_CONTEXT_LINES);
         }
     }
     if let Some(Json::Array(post)) = frame.get_mut("postContext") {
         if post.len() > MAX_CONTEXT_LINES {
-            meta.record(child(&index(stack_path, i), "postContext"), "originalCount", post.len());
+            meta.at(child(&index(stack_path, i), "postContext")).original_count = Some(post.len() as u64);
             post.truncate(MAX_CONTEXT_LINES);
         }
     }
@@ -229,7 +215,7 @@ fn context_lines(frame: &mut Object<'_>, stack_path: &str, i: usize, meta: &mut 
 fn truncate_bytes(obj: &mut Object<'_>, parent: &str, key: &str, meta: &mut Meta) {
     if let Some(Json::String(text)) = obj.get_mut(key) {
         if text.len() > MESSAGE_MAX_BYTES {
-            meta.record(child(parent, key), "originalLength", text.len());
+            meta.at(child(parent, key)).original_length = Some(text.len() as u64);
             let mut cut = MESSAGE_MAX_BYTES;
             while !text.is_char_boundary(cut) {
                 cut -= 1;
@@ -256,7 +242,7 @@ fn clamp_time(obj: &mut Object<'_>, parent: &str, key: &str, received_at: Offset
     if effective_time(at, received_at) == at {
         return;
     }
-    meta.record(child(parent, key), "originalValue", sent);
+    meta.at(child(parent, key)).original_value = Some(sent.into());
     let text = received_at.format(&Rfc3339).expect("a receive time formats as RFC 3339");
     if let Some(value) = obj.get_mut(key) {
         *value = Json::String(Cow::Owned(text));
@@ -269,7 +255,7 @@ fn truncate_names(obj: &mut Object<'_>, parent: &str, keys: &[&str], meta: &mut 
     for &key in keys {
         if let Some(Json::String(text)) = obj.get_mut(key) {
             if let Some(short) = truncate_chars(text, Limits::NAME_MAX_CHARS) {
-                meta.record(child(parent, key), "originalLength", text.chars().count());
+                meta.at(child(parent, key)).original_length = Some(text.chars().count() as u64);
                 *text = Cow::Owned(short);
             }
         }
@@ -293,13 +279,13 @@ fn tags(obj: &mut Object<'_>, key: &str, meta: &mut Meta) {
         return;
     }
     if original_count > MAX_TAGS {
-        meta.record(key.to_owned(), "originalCount", original_count);
+        meta.at(key).original_count = Some(original_count as u64);
     }
     let mut trimmed = Object::default();
     for (name, value) in tags.take_entries().into_iter().take(MAX_TAGS) {
         let name = match truncate_chars(&name, TAG_KEY_MAX_CHARS) {
             Some(short) => {
-                meta.record(child(key, &short), "originalKeyLength", name.chars().count());
+                meta.at(child(key, &short)).original_key_length = Some(name.chars().count() as u64);
                 Cow::Owned(short)
             }
             None => name,
@@ -307,7 +293,7 @@ fn tags(obj: &mut Object<'_>, key: &str, meta: &mut Meta) {
         let value = match value {
             Json::String(text) => match truncate_chars(&text, TAG_VALUE_MAX_CHARS) {
                 Some(short) => {
-                    meta.record(child(key, &name), "originalLength", text.chars().count());
+                    meta.at(child(key, &name)).original_length = Some(text.chars().count() as u64);
                     Json::String(Cow::Owned(short))
                 }
                 None => Json::String(text),

@@ -3,32 +3,47 @@
 //! Refs are checked against the `attachments` rows of the event's id, so an
 //! SDK (or anyone holding an ingest token) cannot make an event display
 //! another event's screenshot. Refs that do not belong are dropped, and
-//! `_meta.attachments.droppedRefs` says how many.
+//! the `attachments` entry of `_meta` says how many (`droppedRefs`).
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use sentori_model::{AttachmentRef, Meta};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-fn event_id(payload: &Value) -> Option<Uuid> {
-    payload["id"].as_str().and_then(|s| Uuid::parse_str(s).ok())
+/// What the check reads of an event, and writes back when it drops refs.
+#[derive(Debug, Deserialize, Serialize)]
+pub(crate) struct AttachmentCheck {
+    #[serde(skip_serializing)]
+    id: Uuid,
+    /// Written back as sent; a ref that does not read as an
+    /// [`AttachmentRef`] belongs to nothing and is dropped.
+    #[serde(default)]
+    attachments: Vec<Value>,
+    /// Ingest's trimming may have written it; the count is added beside.
+    #[serde(rename = "_meta", default)]
+    meta: Meta,
 }
 
-fn refs(payload: &Value) -> Option<&Vec<Value>> {
-    payload.get("attachments").and_then(Value::as_array).filter(|a| !a.is_empty())
+impl AttachmentCheck {
+    /// `None` for an event without refs (nothing to check).
+    fn of(payload: &Value) -> Option<Self> {
+        AttachmentCheck::deserialize(payload).ok().filter(|check| !check.attachments.is_empty())
+    }
+}
+
+fn ref_id(attachment: &Value) -> Option<Uuid> {
+    AttachmentRef::deserialize(attachment).ok().and_then(|r| Uuid::parse_str(&r.reference).ok())
 }
 
 /// Drops, in place, the refs of each `(project, event payload)` that do not
 /// belong to that event.
 pub async fn keep_known(pool: &PgPool, items: &mut [(Uuid, &mut Value)]) -> Result<(), sqlx::Error> {
-    let (mut projects, mut events) = (Vec::new(), Vec::new());
-    for (project_id, payload) in items.iter() {
-        if let (Some(_), Some(id)) = (refs(payload), event_id(payload)) {
-            projects.push(*project_id);
-            events.push(id);
-        }
-    }
+    let checks: Vec<Option<AttachmentCheck>> = items.iter().map(|(_, payload)| AttachmentCheck::of(payload)).collect();
+    let (projects, events): (Vec<Uuid>, Vec<Uuid>) =
+        items.iter().zip(&checks).filter_map(|((project_id, _), check)| Some((*project_id, check.as_ref()?.id))).unzip();
     if events.is_empty() {
         return Ok(());
     }
@@ -42,21 +57,16 @@ pub async fn keep_known(pool: &PgPool, items: &mut [(Uuid, &mut Value)]) -> Resu
     .fetch_all(pool)
     .await?;
     let known: HashSet<(Uuid, Uuid, Uuid)> = rows.into_iter().collect();
-    for (project_id, payload) in items.iter_mut() {
-        let (Some(list), Some(id)) = (refs(payload), event_id(payload)) else { continue };
-        let belongs =
-            |r: &Value| r["ref"].as_str().and_then(|s| Uuid::parse_str(s).ok()).is_some_and(|r| known.contains(&(*project_id, id, r)));
-        let kept: Vec<Value> = list.iter().filter(|r| belongs(r)).cloned().collect();
-        if kept.len() == list.len() {
+    for ((project_id, payload), check) in items.iter_mut().zip(checks) {
+        let Some(mut check) = check else { continue };
+        let before = check.attachments.len();
+        check.attachments.retain(|r| ref_id(r).is_some_and(|r| known.contains(&(*project_id, check.id, r))));
+        if check.attachments.len() == before {
             continue;
         }
-        let dropped = list.len() - kept.len();
-        if let Some(payload) = payload.as_object_mut() {
-            payload.insert("attachments".into(), Value::Array(kept));
-            let meta = payload.entry("_meta").or_insert_with(|| json!({}));
-            if let Some(meta) = meta.as_object_mut() {
-                meta.insert("attachments".into(), json!({"droppedRefs": dropped}));
-            }
+        check.meta.at("attachments").dropped_refs = Some((before - check.attachments.len()) as u64);
+        if let (Some(payload), Ok(Value::Object(checked))) = (payload.as_object_mut(), serde_json::to_value(&check)) {
+            payload.extend(checked);
         }
     }
     Ok(())

@@ -881,6 +881,9 @@ export interface components {
             /** Format: uuid */
             spanId?: string | null;
             attachments?: components["schemas"]["AttachmentRef"][];
+            /** @description What the server changed, by wire path (server-set). */
+            _meta?: components["schemas"]["Meta"];
+            symbolication?: null | components["schemas"]["Symbolication"];
         } & {
             [key: string]: unknown;
         };
@@ -1146,6 +1149,52 @@ export interface components {
             /** @description The issues merged into it (the target among them is ignored). */
             issueIds: string[];
         };
+        /**
+         * @description The changed paths (`message`, `error.stack`, `tags.screen`,
+         *     `breadcrumbs`, `attachments`…) and what each was before.
+         */
+        Meta: {
+            [key: string]: components["schemas"]["MetaEntry"];
+        };
+        /**
+         * @description What one path was before the server changed it. Each field says what
+         *     kind of change was made; an entry has one or more.
+         */
+        MetaEntry: {
+            /**
+             * Format: int64
+             * @description A text cut to its limit: its length before, in the limit's unit
+             *     (bytes for a message, characters for names and tag values).
+             */
+            originalLength?: number | null;
+            /**
+             * Format: int64
+             * @description A list or map cut to its first entries: how many it had.
+             */
+            originalCount?: number | null;
+            /**
+             * Format: int64
+             * @description A tag key cut to its limit: its length before, in characters.
+             */
+            originalKeyLength?: number | null;
+            /**
+             * @description A value replaced (a time outside the accepted window, a duration past
+             *     the limit): as it was sent.
+             */
+            originalValue?: unknown;
+            /**
+             * Format: int64
+             * @description How many errors a cause chain lost past the depth limit.
+             */
+            removedCauses?: number | null;
+            /**
+             * Format: int64
+             * @description Attachment refs dropped because they named no upload of this event.
+             */
+            droppedRefs?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         NewProject: {
             name: string;
             platform?: string | null;
@@ -1374,6 +1423,13 @@ export interface components {
              * @description How long the oldest pending entry has waited since its last delivery.
              */
             oldestPendingAgeMs: number | null;
+        };
+        /**
+         * @description What symbolication found for an event's release (server-set): whether
+         *     it had a source map, so the dashboard can say why frames stayed raw.
+         */
+        Symbolication: {
+            releaseHasMap: boolean;
         };
         TagValue: {
             value: string;

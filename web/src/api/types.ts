@@ -78,18 +78,12 @@ export type Device = Schemas['Device'];
 export type App = Schemas['App'];
 export type User = Schemas['User'];
 
-/** `_meta`: trimmed paths and what they were before trimming. */
-export type TrimMeta = Record<string, unknown>;
+/** `_meta`: the paths the server changed and what each was before. */
+export type TrimMeta = Schemas['Meta'];
 
-/**
- * The stored event as the processor wrote it, plus navigation. `symbolication`
- * and `_meta` are server-set and, like the frames' fields above, not yet in
- * the schema.
- */
+/** The stored event as the processor wrote it, plus navigation. */
 export type SentoriEvent = Schemas['EventDetail'] & {
   error?: ErrorInfo | null;
-  symbolication?: { releaseHasMap: boolean } | null;
-  _meta?: TrimMeta | null;
 };
 
 export type EventSummary = Schemas['EventSummary'];

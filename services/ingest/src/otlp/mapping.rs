@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, span};
-use sentori_model::{App, Device, Error, Event, EventKind, Framework, Span, SpanStatus, Tags, ids};
+use sentori_model::{App, Device, Error, Event, EventKind, Framework, Meta, Span, SpanStatus, Tags, ids};
 use sentori_protocol::Limits;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -440,6 +440,8 @@ fn exception(context: &Context, span: &Span, index: usize, event: &span::Event) 
         trace_id: Some(span.trace_id),
         span_id: Some(span.id),
         attachments: Vec::new(),
+        meta: Meta::default(),
+        symbolication: None,
         extra,
     }
 }

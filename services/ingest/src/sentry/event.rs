@@ -4,7 +4,7 @@
 //! Sentry name, so it is stored and shown rather than dropped.
 
 use serde_json::{Map, Value, json};
-use sentori_model::{App, Breadcrumb, Device, Error, Event, EventKind, Frame, Framework, Level, Tags, User, ids};
+use sentori_model::{App, Breadcrumb, Device, Error, Event, EventKind, Frame, Framework, Level, Meta, Tags, User, ids};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -94,6 +94,8 @@ pub fn map_event(mut event: Map<String, Value>, header_event_id: Option<Uuid>, r
         trace_id: text_at(trace, "trace_id").and_then(|t| ids::parse_trace_id(&t)),
         span_id: text_at(trace, "span_id").and_then(|s| ids::parse_span_id(&s)),
         attachments: Vec::new(),
+        meta: Meta::default(),
+        symbolication: None,
         extra,
     }
 }

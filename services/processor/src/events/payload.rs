@@ -9,30 +9,31 @@
 
 use std::sync::LazyLock;
 
-use sentori_model::{EventSummary, GroupingInput, SymbolicationInput, field_names};
+use sentori_model::{EventSummary, GroupingInput, Symbolication, SymbolicationInput, field_names};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-/// The top-level fields attachment checks read as a tree, beside those of
-/// [`EventSummary`] (the event's columns), [`GroupingInput`] and
-/// [`SymbolicationInput`]. A field none of them names reads as absent to
-/// the processor.
-const TREE_FIELDS: [&str; 3] = [
-    "attachments",
-    "symbolication",
-    // Attachment checks add to it.
-    "_meta",
-];
+use crate::attachment_refs::AttachmentCheck;
 
-/// Whether the processor reads `key` (else it is kept as text).
+/// Whether the processor reads `key` (else it is kept as text): the fields
+/// of [`EventSummary`] (the event's columns), [`GroupingInput`],
+/// [`SymbolicationInput`] and the attachment check, and the
+/// [`Symbolication`] note it writes itself. A field none of them names
+/// reads as absent to the processor.
 fn is_read(key: &str) -> bool {
-    static TYPED_FIELDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
-        [field_names::<EventSummary>(), field_names::<GroupingInput>(), field_names::<SymbolicationInput>()].concat()
+    static READ_FIELDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+        let typed = [
+            field_names::<EventSummary>(),
+            field_names::<GroupingInput>(),
+            field_names::<SymbolicationInput>(),
+            field_names::<AttachmentCheck>(),
+        ];
+        [&typed.concat()[..], &[Symbolication::FIELD]].concat()
     });
-    TREE_FIELDS.contains(&key) || TYPED_FIELDS.contains(&key)
+    READ_FIELDS.contains(&key)
 }
 
 pub struct EventPayload<'a> {
@@ -110,7 +111,7 @@ impl Serialize for StoredPayload<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         if let Some(read) = self.payload.read.as_object() {
-            for (key, value) in read.iter().filter(|(key, _)| *key != "symbolication") {
+            for (key, value) in read.iter().filter(|(key, _)| *key != Symbolication::FIELD) {
                 map.serialize_entry(key, value)?;
             }
         }
@@ -118,7 +119,7 @@ impl Serialize for StoredPayload<'_, '_> {
             map.serialize_entry(key, value)?;
         }
         if let Some(has_map) = self.release_has_map {
-            map.serialize_entry("symbolication", &json!({ "releaseHasMap": has_map }))?;
+            map.serialize_entry(Symbolication::FIELD, &Symbolication { release_has_map: has_map })?;
         }
         map.end()
     }
@@ -126,6 +127,8 @@ impl Serialize for StoredPayload<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import type { SentoriEvent } from '../../api';
+import type { SentoriEvent, TrimMeta } from '../../api';
 import { KeyValues } from '../../components/PageHeader';
 import { Truncated } from '../../components/Truncated';
 import { DateTime } from '../../components/Time';
@@ -75,7 +75,7 @@ function StringMap({ map, testId }: { map: Record<string, unknown> | null | unde
   );
 }
 
-function Trimmed({ meta }: { meta: Record<string, unknown> | null | undefined }) {
+function Trimmed({ meta }: { meta: TrimMeta | null | undefined }) {
   const entries = Object.entries(meta ?? {});
   if (entries.length === 0) return null;
   return (
