@@ -26,9 +26,9 @@ pub struct RetentionRun {
     pub error: Option<String>,
     pub created_partitions: Vec<String>,
     pub dropped_partitions: Vec<String>,
-    pub deleted_traces: i64,
-    pub deleted_attachments: i64,
-    /// Everything the run recorded, as the retention service wrote it (its keys are its own).
+    pub deleted_traces: u64,
+    pub deleted_attachments: u64,
+    /// Everything the run recorded (sentori-store's `RunSummary`).
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub summary: Value,
 }
@@ -52,10 +52,6 @@ fn group_of(stream: Stream) -> &'static str {
         Stream::Notify => "notifier",
         _ => "processor",
     }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
 /// Stream backlogs, the last retention run and store round trips (operator only).
@@ -83,23 +79,16 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<axu
         }
     }
     let last_retention_run = if postgres_ok {
-        let row: Option<(OffsetDateTime, Option<OffsetDateTime>, Value)> =
-            sqlx::query_as("SELECT started_at, finished_at, summary FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT 1")
-                .fetch_optional(&state.pool)
-                .await?;
-        row.map(|(started_at, finished_at, summary)| {
-            let error = summary.get("error").and_then(Value::as_str).map(str::to_owned);
-            RetentionRun {
-                started_at,
-                finished_at,
-                ok: finished_at.is_some() && error.is_none(),
-                error,
-                created_partitions: strings(&summary["partitionsCreated"]),
-                dropped_partitions: strings(&summary["partitionsDropped"]),
-                deleted_traces: summary["tracesDeleted"].as_i64().unwrap_or(0),
-                deleted_attachments: summary["attachmentsDeleted"].as_i64().unwrap_or(0),
-                summary,
-            }
+        sentori_store::retention_runs::latest(&state.pool).await?.map(|run| RetentionRun {
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            ok: run.finished_at.is_some() && run.summary.error.is_none(),
+            error: run.summary.error.clone(),
+            created_partitions: run.summary.partitions_created.clone(),
+            dropped_partitions: run.summary.partitions_dropped.clone(),
+            deleted_traces: run.summary.traces_deleted,
+            deleted_attachments: run.summary.attachments_deleted,
+            summary: serde_json::to_value(&run.summary).unwrap_or_default(),
         })
     } else {
         None

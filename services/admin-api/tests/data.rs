@@ -523,6 +523,17 @@ async fn traces_releases_recipients_attachments_and_status() {
     let run = &body["lastRetentionRun"];
     assert_eq!((run["ok"].as_bool(), run["deletedTraces"].as_i64()), (Some(true), Some(3)));
     assert_eq!(run["createdPartitions"], json!(["events_p202701"]));
+
+    // A summary of another shape is shown as an error, not a failed /status.
+    sqlx::query("INSERT INTO retention_runs (started_at, finished_at, as_of, summary) VALUES (now() + interval '1 s', now(), now(), $1)")
+        .bind(json!({"tracesDeleted": "many"}))
+        .execute(&api.pool)
+        .await
+        .unwrap();
+    let (status, body, _) = get(&api, &session, "/status").await;
+    let run = &body["lastRetentionRun"];
+    assert_eq!((status, run["ok"].as_bool()), (200, Some(false)), "{body}");
+    assert!(run["error"].as_str().unwrap().starts_with("unreadable summary"), "{body}");
 }
 
 #[tokio::test]

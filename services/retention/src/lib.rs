@@ -125,7 +125,7 @@ impl Retention {
                     // A failed pass is logged and recorded; tomorrow's pass
                     // redoes whatever is still due, since every step is idempotent.
                     match run_pass(&self.pool, OffsetDateTime::now_utc(), &self.config.options).await {
-                        Ok(PassOutcome::Done(summary)) => tracing::info!(%summary, "retention pass done"),
+                        Ok(PassOutcome::Done(summary)) => tracing::info!(?summary, "retention pass done"),
                         Ok(PassOutcome::Skipped) => tracing::info!("another replica holds the retention lock; skipping this pass"),
                         Err(err) => tracing::warn!(error = %err, "the retention pass failed; retrying at the next pass"),
                     }

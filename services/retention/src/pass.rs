@@ -18,6 +18,7 @@ use time::{Duration, OffsetDateTime, Time};
 use sentori_runtime::panic::catch_panic;
 use sentori_store::attachments::{self, BlobRemoval};
 use sentori_store::partitions::{PARTITIONED, ensure_ahead, month_start};
+use sentori_store::retention_runs::{self, DefaultPartitionRows, RunSummary};
 
 /// The advisory lock key of the pass (`pg_try_advisory_lock`): one replica
 /// works, the others skip. The value is arbitrary but fixed ("SNTRRETN").
@@ -49,7 +50,7 @@ pub struct PassOptions {
 #[derive(Debug)]
 pub enum PassOutcome {
     /// The pass ran; the summary is what `retention_runs` recorded.
-    Done(Value),
+    Done(RunSummary),
     /// Another process holds the lock; nothing was done or recorded.
     Skipped,
 }
@@ -95,22 +96,15 @@ pub async fn run_pass(pool: &PgPool, now: OffsetDateTime, options: &PassOptions)
     result.map(PassOutcome::Done)
 }
 
-async fn locked_pass(pool: &PgPool, conn: &mut PgConnection, now: OffsetDateTime, options: &PassOptions) -> Result<Value, PassError> {
-    let run_id: i64 = sqlx::query_scalar("INSERT INTO retention_runs (started_at, as_of) VALUES (now(), $1) RETURNING id")
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
+async fn locked_pass(pool: &PgPool, conn: &mut PgConnection, now: OffsetDateTime, options: &PassOptions) -> Result<RunSummary, PassError> {
+    let run_id = retention_runs::start(&mut *conn, now).await?;
     let outcome = steps(pool, now, options).await;
     let summary = match &outcome {
         Ok(summary) => summary.clone(),
-        Err(err) => json!({ "error": err.to_string() }),
+        Err(err) => RunSummary { error: Some(err.to_string()), ..RunSummary::default() },
     };
     // The run is recorded even when a step failed, so the dashboard shows it.
-    sqlx::query("UPDATE retention_runs SET finished_at = now(), summary = $2 WHERE id = $1")
-        .bind(run_id)
-        .bind(&summary)
-        .execute(&mut *conn)
-        .await?;
+    retention_runs::finish(&mut *conn, run_id, &summary).await?;
     outcome
 }
 
@@ -121,7 +115,7 @@ fn cutoff(now: OffsetDateTime, days: i64) -> OffsetDateTime {
     now.checked_sub(Duration::days(days.min(MAX_RETENTION_DAYS))).unwrap_or(earliest)
 }
 
-async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Result<Value, PassError> {
+async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Result<RunSummary, PassError> {
     // Partitions ahead first: the SQL function moves rows that landed in a
     // default partition into the new partition before attaching it.
     let created = ensure_ahead(pool, now).await?;
@@ -147,26 +141,27 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
     let attachments =
         expire_attachments(pool, events_boundary, options.attachment_dir.as_deref(), options.attachments_per_transaction).await?;
 
-    let summary = json!({
-        "asOf": rfc3339(now),
-        "eventRetentionDays": event_days,
-        "traceRetentionDays": options.trace_retention_days,
-        "eventsCutoff": rfc3339(events_cutoff),
-        "eventsDeletedBefore": rfc3339(events_boundary),
-        "spansCutoff": rfc3339(spans_cutoff),
-        "spansDeletedBefore": rfc3339(spans_boundary),
-        "partitionsCreated": created,
-        "partitionsDropped": dropped,
-        "defaultPartitionRowsDeleted": { "events": events_default, "spans": spans_default },
-        "eventIdsDeleted": event_ids,
-        "spanIdsDeleted": span_ids,
-        "tracesDeleted": traces,
-        "attachmentsDeleted": attachments.rows,
-        "blobsDeleted": attachments.blobs.deleted,
-        "blobsMissing": attachments.blobs.missing,
-        "blobErrors": attachments.blobs.errors,
-    });
-    tracing::info!(%summary, "retention pass");
+    let summary = RunSummary {
+        error: None,
+        as_of: Some(now),
+        event_retention_days: event_days,
+        trace_retention_days: options.trace_retention_days,
+        events_cutoff: Some(events_cutoff),
+        events_deleted_before: Some(events_boundary),
+        spans_cutoff: Some(spans_cutoff),
+        spans_deleted_before: Some(spans_boundary),
+        partitions_created: created,
+        partitions_dropped: dropped,
+        default_partition_rows_deleted: DefaultPartitionRows { events: events_default, spans: spans_default },
+        event_ids_deleted: event_ids,
+        span_ids_deleted: span_ids,
+        traces_deleted: traces,
+        attachments_deleted: attachments.rows,
+        blobs_deleted: attachments.blobs.deleted,
+        blobs_missing: attachments.blobs.missing,
+        blob_errors: attachments.blobs.errors,
+    };
+    tracing::info!(summary = ?summary, "retention pass");
     Ok(summary)
 }
 
@@ -174,10 +169,6 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
 /// partitions whose whole range is past the cutoff.
 fn month_boundary(cutoff: OffsetDateTime) -> OffsetDateTime {
     month_start(cutoff, 0).with_time(Time::MIDNIGHT).assume_utc()
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Drops the monthly partitions `<table>_pYYYYMM` that end at or before `boundary`.

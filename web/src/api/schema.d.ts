@@ -1346,7 +1346,7 @@ export interface components {
             deletedTraces: number;
             /** Format: int64 */
             deletedAttachments: number;
-            /** @description Everything the run recorded, as the retention service wrote it (its keys are its own). */
+            /** @description Everything the run recorded (sentori-store's `RunSummary`). */
             summary: {
                 [key: string]: unknown;
             };
