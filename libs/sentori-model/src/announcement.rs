@@ -43,3 +43,30 @@ pub struct Announcement {
     /// publication of one regression is delivered once.
     pub occurrence: i64,
 }
+
+/// A digest the notifier gave up on, as it goes to the dead-letter stream:
+/// who it was for and the new-issue announcements it held, so an operator
+/// can see (or replay) what was never sent. `reason` and `digest` mark it
+/// apart from a dead single announcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadDigest {
+    pub reason: Reason,
+    pub digest: bool,
+    pub recipient_id: Uuid,
+    pub issues: Vec<HeldIssue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldIssue {
+    pub issue_id: Uuid,
+    pub occurrence: i64,
+}
+
+impl DeadDigest {
+    pub fn new(recipient_id: Uuid, held: impl IntoIterator<Item = (Uuid, i64)>) -> Self {
+        let issues = held.into_iter().map(|(issue_id, occurrence)| HeldIssue { issue_id, occurrence }).collect();
+        Self { reason: Reason::New, digest: true, recipient_id, issues }
+    }
+}

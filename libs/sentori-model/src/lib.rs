@@ -18,7 +18,7 @@ mod open_enum;
 mod session;
 mod span;
 
-pub use announcement::{Announcement, Reason};
+pub use announcement::{Announcement, DeadDigest, HeldIssue, Reason};
 pub use event::{
     App, AppSummary, AttachmentRef, Breadcrumb, DebugImage, DebugMeta, Device, DeviceSummary, Error, ErrorSummary, Event,
     EventKind, EventSummary, Frame, FrameSourceMap, FrameSummary, Framework, FrameworkSummary, GroupingInput, Level,

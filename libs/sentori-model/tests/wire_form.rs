@@ -1,7 +1,7 @@
 //! The model's JSON form is the `/v1` wire form: a payload read into it and
 //! written back is the same payload, unknown fields included.
 
-use sentori_model::{Announcement, Event, EventKind, Frame, FrameSourceMap, Reason, Session, SessionStatus, Span, SpanStatus};
+use sentori_model::{Announcement, DeadDigest, Event, EventKind, Frame, FrameSourceMap, Reason, Session, SessionStatus, Span, SpanStatus};
 use serde_json::{Value, json};
 
 fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(payload: Value) -> (T, Value) {
@@ -116,4 +116,14 @@ fn an_announcement_is_the_notify_stream_payload() {
     assert_eq!(announcement.reason, Reason::Regressed);
     assert_eq!(written["reason"], "regressed");
     assert!(serde_json::from_value::<Announcement>(json!({"issueId": "x", "reason": "new", "occurrence": 0})).is_err());
+}
+
+#[test]
+fn a_dead_digest_names_its_recipient_and_the_held_announcements() {
+    let (recipient, issue) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+    let written = serde_json::to_value(DeadDigest::new(recipient, [(issue, 0)])).unwrap();
+    assert_eq!(
+        written,
+        json!({"reason": "new", "digest": true, "recipientId": recipient, "issues": [{"issueId": issue, "occurrence": 0}]})
+    );
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use sentori_config::{ConfigErrors, Env, StoreConfig};
+use sentori_model::DeadDigest;
 use sentori_queue::{Consumer, ConsumerConfig, Delivery, EntryId, Envelope, ItemKind, Stream};
 use sentori_runtime::panic::catch_panic;
 use sentori_runtime::{Readiness, Shutdown};
@@ -385,10 +386,8 @@ impl Notifier {
             Ok(found) => found,
             Err(err) => return tracing::warn!(error = %err, "abandoning a digest failed; it will be retried"),
         };
-        let issues: Vec<serde_json::Value> =
-            held.iter().map(|(issue, occurrence)| serde_json::json!({"issueId": issue, "occurrence": occurrence})).collect();
         let envelope = Envelope::new(ItemKind::Notification, project_id, org_id, time::OffsetDateTime::now_utc())
-            .with_payload(serde_json::json!({"reason": "new", "digest": true, "recipientId": recipient_id, "issues": issues}));
+            .with_payload(serde_json::to_value(DeadDigest::new(recipient_id, held.iter().copied())).expect("a dead digest encodes as JSON"));
         let attempts = u64::from(self.config.retry.max_attempts);
         if let Err(err) = self.consumer.dead_letter_derived(&envelope, reason, "digest", attempts).await {
             tracing::error!(error = %err, ?held, "writing a dead digest to the dead-letter stream failed; its issues are listed here");
