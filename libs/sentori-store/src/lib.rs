@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod copy;
 pub mod partitions;
 pub mod quotas;
+pub mod releases;
 pub mod retention_runs;
 pub mod tokens;
 

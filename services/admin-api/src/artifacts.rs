@@ -448,7 +448,7 @@ async fn record(
     received: &mut [Received],
 ) -> Result<Vec<String>, ArtifactError> {
     let mut tx = state.pool.begin().await?;
-    ensure_release(&mut tx, project_id, release_id, release).await?;
+    sentori_store::releases::ensure(&mut tx, project_id, release, OffsetDateTime::now_utc()).await?;
     lock_blobs(&mut tx, received.iter().map(|r| r.sha256.clone()).collect()).await?;
     let mut replaced = Vec::new();
     for part in received.iter_mut() {
@@ -471,27 +471,6 @@ async fn record(
     }
     tx.commit().await?;
     Ok(replaced)
-}
-
-/// Records the release if it is new.
-pub(crate) async fn ensure_release(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    project_id: Uuid,
-    release_id: Uuid,
-    release: &str,
-) -> Result<(), sqlx::Error> {
-    // No conflict target: a release is unique by id and by name, and the
-    // processor may be creating the same one at this moment.
-    sqlx::query(
-        "INSERT INTO releases (project_id, id, name, first_seen) VALUES ($1, $2, $3, now())
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(project_id)
-    .bind(release_id)
-    .bind(release)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// One artifact row to write (by release and name).

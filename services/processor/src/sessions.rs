@@ -45,7 +45,7 @@ impl BatchHandler for SessionHandler {
         let mut hours: BTreeMap<Uuid, BTreeMap<(&str, OffsetDateTime), HourCounts>> = BTreeMap::new();
         for (envelope, row) in items.iter().zip(&rows) {
             let project_id = envelope.project_id;
-            releases::record_seen(&mut tx, project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
+            sentori_store::releases::record_seen(&mut tx, project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -105,7 +105,7 @@ impl BatchHandler for DeployHandler {
         for envelope in items {
             let deploy: Deploy = typed(envelope, "deploy")?;
             let deployed_at = deploy.deployed_at.unwrap_or_else(|| envelope.received_at());
-            releases::record_deploy(&mut tx, envelope.project_id, &deploy.release, deploy.environment.as_deref(), deployed_at, envelope.received_at())
+            sentori_store::releases::record_deploy(&mut tx, envelope.project_id, &deploy.release, deploy.environment.as_deref(), deployed_at, envelope.received_at())
                 .await?;
         }
         tx.commit().await?;

@@ -32,7 +32,7 @@ use super::bundle::{self, BundleError, Limits};
 use super::chunks::{CHUNK_SIZE, forget_files};
 use super::{CliError, CliProject, Uploads, is_sha1};
 use crate::AppState;
-use crate::artifacts::{ArtifactKind, ArtifactUpsert, ensure_release, lock_blobs, remove_if_unreferenced, upsert_artifact};
+use crate::artifacts::{ArtifactKind, ArtifactUpsert, lock_blobs, remove_if_unreferenced, upsert_artifact};
 
 /// An `assembling` claim older than this is taken over.
 pub const STALE_ASSEMBLY_SECS: f64 = 600.0;
@@ -410,7 +410,7 @@ async fn record(
         // With a release, the maps also serve the per-release matching
         // (frames whose event carries no debug id).
         let release_id = sentori_protocol::release_id(project_id, release);
-        ensure_release(&mut tx, project_id, release_id, release).await?;
+        sentori_store::releases::ensure(&mut tx, project_id, release, time::OffsetDateTime::now_utc()).await?;
         for file in &files {
             let kind = match file.kind.as_str() {
                 "source_map" => ArtifactKind::SourceMap,

@@ -31,7 +31,7 @@ use sentori_store::quotas::Category;
 use crate::dedupe::{IdTable, keep_new};
 use crate::error::{ProcessError, read_tree};
 use crate::grouping::{Grouping, group};
-use crate::releases;
+use sentori_store::releases;
 use crate::silences;
 use crate::symbolicate::Symbolicator;
 use payload::{EventPayload, StoredPayload};
