@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod copy;
 pub mod partitions;
+pub mod projects;
 pub mod quotas;
 pub mod releases;
 pub mod retention_runs;

@@ -146,21 +146,9 @@ pub async fn create(
     if platform.is_some_and(|p| p.chars().count() > 64) {
         return Err(ApiError::invalid("platform", "must be at most 64 characters"));
     }
-    // A single-tenant install has one org: the oldest one (the dev org the
-    // migrations create), which every new project joins.
-    let id = Uuid::now_v7();
-    let inserted = sqlx::query(
-        "INSERT INTO projects (id, org_id, name, platform)
-         SELECT $1, o.id, $2, $3 FROM orgs o ORDER BY o.created_at, o.id LIMIT 1",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(platform)
-    .execute(&state.pool)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let Some(id) = sentori_store::projects::create(&state.pool, name, platform).await? else {
         return Err(ApiError::Conflict { code: "noOrg", message: "No organisation exists to hold the project".into() });
-    }
+    };
     let (token_id, token) = sentori_store::tokens::create_token(&state.pool, id, TokenKind::Public, "default").await?;
     let project = fetch_project(&state, id).await?;
     let dsn = crate::dsn::build(&state.config.public_ingest_url, &token, project.number);

@@ -157,15 +157,10 @@ async fn insert_new(
     Ok(rows.into_iter().map(|(fingerprint, id)| (fingerprint.clone(), IssueRef::new(id, fingerprint))).collect())
 }
 
-/// The first of `count` numbers for new issues. Reserved with a short
-/// statement of its own, because holding the project row until the batch
-/// commits would serialise every processor working on the project; an issue
-/// created concurrently by another processor just leaves a gap.
+/// The first of `count` numbers for new issues (see
+/// [`sentori_store::projects::reserve_short_ids`]).
 async fn reserve_short_ids(pool: &PgPool, project_id: Uuid, count: usize) -> Result<i64, ProcessError> {
-    sqlx::query_scalar("UPDATE projects SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2")
-        .bind(project_id)
-        .bind(count as i64)
-        .fetch_optional(pool)
+    sentori_store::projects::reserve_short_ids(pool, project_id, count)
         .await?
         .ok_or_else(|| ProcessError::Payload(format!("project {project_id} does not exist")))
 }
