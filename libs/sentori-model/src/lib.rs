@@ -12,6 +12,8 @@
 mod announcement;
 mod event;
 mod fields;
+pub mod incoming;
+mod limits;
 mod meta;
 pub mod ids;
 mod open_enum;
@@ -25,6 +27,7 @@ pub use event::{
     SymbolicationInput, User, UserSummary,
 };
 pub use fields::field_names;
+pub use limits::Limits;
 pub use meta::{Meta, MetaEntry, Symbolication};
 pub use session::{Deploy, Session, SessionStatus};
 pub use span::{Span, SpanStatus, SpanSummary};

@@ -164,6 +164,11 @@ impl<'a> Object<'a> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
+    /// Entries in order, as stored.
+    pub(crate) fn entries(&self) -> &[(Cow<'a, str>, Json<'a>)] {
+        &self.0
+    }
+
     /// Empties the object, giving back its entries in order.
     pub fn take_entries(&mut self) -> Vec<(Cow<'a, str>, Json<'a>)> {
         std::mem::take(&mut self.0)

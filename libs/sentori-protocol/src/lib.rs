@@ -1,11 +1,12 @@
 //! The SDK-facing wire contract (`protocol.md`), kept apart from any processing.
 //!
-//! Payloads are validated as JSON trees ([`json::Json`], borrowing from the
-//! request body) rather than deserialised into structs: the protocol
-//! promises that unknown fields survive into the stored payload, and
-//! walking the tree lets every error name the exact wire path
-//! (`error.stack[3].line`).
+//! A payload is parsed once into a JSON tree ([`json::Json`], borrowing
+//! from the request body), which is what gets stored: the protocol promises
+//! that unknown fields survive. Validation deserialises that tree into the
+//! model's incoming shapes with a deserializer that knows each value's wire
+//! path, so every error names it (`error.stack[3].line`).
 
+mod check;
 pub mod error_body;
 pub mod json;
 pub mod token;

@@ -281,8 +281,8 @@ fn group_members_are_errors_validated_like_a_cause() {
     assert_eq!(
         fields(validate_event(payload.clone())),
         vec![
-            ("error.exceptions[1]".to_owned(), "must be an object".to_owned()),
             ("error.exceptions[0].stack[0].file".to_owned(), "required".to_owned()),
+            ("error.exceptions[1]".to_owned(), "must be an object".to_owned()),
             ("error.exceptions[2].type".to_owned(), "required".to_owned()),
             ("error.exceptions[2].cause.type".to_owned(), "required".to_owned()),
             ("error.exceptions[2].exceptions[0].type".to_owned(), "must be a string".to_owned()),
