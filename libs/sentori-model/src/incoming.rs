@@ -32,6 +32,134 @@ pub const PRESENCE: &str = "$sentori::presence";
 /// value encoded as JSON (`visit_u64`), instead of reading it.
 pub const ENCODED_SIZE: &str = "$sentori::encoded_size";
 
+/// How ingest cuts a field down when it is over its limit ([`Limits`]);
+/// what was cut is recorded in the stored payload's `_meta`. A field that
+/// is trimmed says so in its type ([`Trimmed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Trim {
+    /// A name or id that becomes a column or key: [`Limits::NAME_MAX_CHARS`] characters.
+    Name,
+    /// Free text: [`Limits::MESSAGE_MAX_BYTES`], cut at a character boundary.
+    Message,
+    /// A time outside [`Limits::TIMESTAMP_MAX_AGE`] before or
+    /// [`Limits::TIMESTAMP_MAX_AHEAD`] after the receive time becomes the receive time.
+    Time,
+    /// A stack: [`Limits::MAX_FRAMES`], half from each end (where it broke, and how it got there).
+    Stack,
+    /// The newest [`Limits::MAX_BREADCRUMBS`] (SDKs append the oldest first).
+    Breadcrumbs,
+    /// The last [`Limits::MAX_CONTEXT_LINES`], nearest the failing line.
+    PreContext,
+    /// The first [`Limits::MAX_CONTEXT_LINES`], nearest the failing line.
+    PostContext,
+    /// The first [`Limits::MAX_TAGS`] keys, keys and values cut to
+    /// [`Limits::TAG_KEY_MAX_CHARS`] and [`Limits::TAG_VALUE_MAX_CHARS`].
+    Tags,
+    /// A cause [`Limits::MAX_CAUSE_DEPTH`] below the start of its chain, or
+    /// beyond the tree's [`Limits::MAX_TREE_ERRORS`], is cut with what it holds.
+    Cause,
+    /// A group's first [`Limits::MAX_GROUP_MEMBERS`], within the tree's
+    /// [`Limits::MAX_TREE_ERRORS`] (a cause comes before the members, and a
+    /// group's members before what they hold).
+    Members,
+    /// Capped at [`Limits::SESSION_MAX_DURATION_MS`].
+    SessionDuration,
+}
+
+/// The newtype names a [`Trimmed`] field asks for, one per rule, in the
+/// order of [`Trim`]'s variants.
+static TRIM_NAMES: [&str; 11] = [
+    "$sentori::trim::name",
+    "$sentori::trim::message",
+    "$sentori::trim::time",
+    "$sentori::trim::stack",
+    "$sentori::trim::breadcrumbs",
+    "$sentori::trim::preContext",
+    "$sentori::trim::postContext",
+    "$sentori::trim::tags",
+    "$sentori::trim::cause",
+    "$sentori::trim::members",
+    "$sentori::trim::sessionDuration",
+];
+
+impl Trim {
+    const ALL: [Trim; 11] = [
+        Trim::Name,
+        Trim::Message,
+        Trim::Time,
+        Trim::Stack,
+        Trim::Breadcrumbs,
+        Trim::PreContext,
+        Trim::PostContext,
+        Trim::Tags,
+        Trim::Cause,
+        Trim::Members,
+        Trim::SessionDuration,
+    ];
+
+    /// The newtype name under which a field trimmed by this rule asks the
+    /// checking deserializer for its value.
+    pub fn newtype_name(self) -> &'static str {
+        TRIM_NAMES[self as usize]
+    }
+
+    /// The rule a newtype name stands for, if it is one.
+    pub fn from_newtype_name(name: &str) -> Option<Trim> {
+        if !name.starts_with('$') {
+            return None;
+        }
+        TRIM_NAMES.iter().position(|known| *known == name).map(|i| Trim::ALL[i])
+    }
+}
+
+/// A value the checking deserializer trims by the rule `RULE` (a [`Trim`]
+/// as `u8`) when it is over its limit; `None` when the rule cut it away (a
+/// cause too deep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trimmed<T, const RULE: u8>(pub Option<T>);
+
+impl<T, const RULE: u8> Trimmed<T, RULE> {
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>, const RULE: u8> Deserialize<'de> for Trimmed<T, RULE> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TrimmedVisitor<T>(PhantomData<fn() -> T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for TrimmedVisitor<T> {
+            type Value = Option<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value")
+            }
+
+            /// The rule cut the value away.
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+                T::deserialize(deserializer).map(Some)
+            }
+        }
+
+        let rule = Trim::ALL[RULE as usize];
+        deserializer.deserialize_newtype_struct(rule.newtype_name(), TrimmedVisitor(PhantomData)).map(Trimmed)
+    }
+}
+
+/// A name or id, cut to [`Limits::NAME_MAX_CHARS`].
+pub type Name<'a> = Trimmed<&'a str, { Trim::Name as u8 }>;
+/// Free text, cut to [`Limits::MESSAGE_MAX_BYTES`].
+pub type MessageText<'a> = Trimmed<&'a str, { Trim::Message as u8 }>;
+/// A device's time, replaced by the receive time when it is far off.
+pub type DeviceTime = Trimmed<Timestamp, { Trim::Time as u8 }>;
+/// Tags: string values, cut by [`Trim::Tags`].
+pub type TagMap = Trimmed<StringMap, { Trim::Tags as u8 }>;
+
 /// A field that may be left out (or be `null`: the protocol reads the two alike).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Field<T> {
@@ -43,6 +171,21 @@ pub enum Field<T> {
 }
 
 impl<T> Field<T> {
+    pub fn as_ref(&self) -> Field<&T> {
+        match self {
+            Field::Valid(value) => Field::Valid(value),
+            Field::Absent => Field::Absent,
+            Field::Invalid => Field::Invalid,
+        }
+    }
+
+    pub fn map_or<U>(self, default: U, f: impl FnOnce(T) -> U) -> U {
+        match self {
+            Field::Valid(value) => f(value),
+            Field::Absent | Field::Invalid => default,
+        }
+    }
+
     pub fn valid(self) -> Option<T> {
         match self {
             Field::Valid(value) => Some(value),
@@ -370,11 +513,11 @@ type Environment<'a> = Text<'a, { Limits::ENVIRONMENT_MAX_CHARS }>;
 #[serde(rename_all = "camelCase")]
 pub struct EventIn<'a> {
     pub id: Required<Id>,
-    pub timestamp: Required<Timestamp>,
+    pub timestamp: Required<DeviceTime>,
     #[serde(borrow)]
-    pub kind: Required<&'a str>,
+    pub kind: Required<Name<'a>>,
     #[serde(borrow)]
-    pub platform: Required<&'a str>,
+    pub platform: Required<Name<'a>>,
     #[serde(borrow)]
     pub release: Required<Release<'a>>,
     #[serde(borrow)]
@@ -387,17 +530,17 @@ pub struct EventIn<'a> {
     pub user: Field<UserIn<'a>>,
     /// Required for a message ([`EventIn::required_by_kind`]).
     #[serde(borrow)]
-    pub message: Field<&'a str>,
+    pub message: Field<MessageText<'a>>,
     /// Required for a message.
     #[serde(borrow)]
-    pub level: Field<&'a str>,
+    pub level: Field<Name<'a>>,
     /// Required for every kind but a message.
     #[serde(borrow)]
     pub error: Field<ErrorIn<'a>>,
-    pub tags: Field<StringMap>,
+    pub tags: Field<TagMap>,
     pub flags: Field<StringMap>,
     #[serde(borrow)]
-    pub breadcrumbs: Field<List<BreadcrumbIn<'a>>>,
+    pub breadcrumbs: Field<Trimmed<List<BreadcrumbIn<'a>>, { Trim::Breadcrumbs as u8 }>>,
     #[serde(borrow)]
     pub fingerprint: Field<Strings<'a>>,
     pub trace_id: Field<Id>,
@@ -411,7 +554,7 @@ impl EventIn<'_> {
     /// names its text and level; any other kind carries an error. An event
     /// whose kind is itself wrong is not judged on these.
     pub fn required_by_kind(&self) -> Vec<&'static str> {
-        let Some(kind) = self.kind.0 else { return Vec::new() };
+        let Some(kind) = self.kind.0.and_then(Trimmed::into_inner) else { return Vec::new() };
         let wanted: &[(&'static str, bool)] = if kind == crate::EventKind::Message.as_str() {
             &[("message", self.message.is_absent()), ("level", self.level.is_absent())]
         } else {
@@ -425,25 +568,25 @@ impl EventIn<'_> {
 #[serde(rename_all = "camelCase")]
 pub struct DeviceIn<'a> {
     #[serde(borrow)]
-    pub os: Required<&'a str>,
+    pub os: Required<Name<'a>>,
     #[serde(borrow)]
-    pub os_version: Required<&'a str>,
+    pub os_version: Required<Name<'a>>,
     #[serde(borrow)]
-    pub model: Field<&'a str>,
+    pub model: Field<Name<'a>>,
     #[serde(borrow)]
-    pub locale: Field<&'a str>,
+    pub locale: Field<Name<'a>>,
     #[serde(borrow)]
-    pub network_type: Field<&'a str>,
+    pub network_type: Field<Name<'a>>,
     #[serde(borrow)]
-    pub install_id: Field<&'a str>,
+    pub install_id: Field<Name<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct AppIn<'a> {
     #[serde(borrow)]
-    pub version: Required<&'a str>,
+    pub version: Required<Name<'a>>,
     #[serde(borrow)]
-    pub build: Field<&'a str>,
+    pub build: Field<Name<'a>>,
     #[serde(borrow)]
     pub framework: Field<FrameworkIn<'a>>,
 }
@@ -451,18 +594,18 @@ pub struct AppIn<'a> {
 #[derive(Debug, Deserialize)]
 pub struct FrameworkIn<'a> {
     #[serde(borrow)]
-    pub name: Field<&'a str>,
+    pub name: Field<Name<'a>>,
     #[serde(borrow)]
-    pub version: Field<&'a str>,
+    pub version: Field<Name<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIn<'a> {
     #[serde(borrow)]
-    pub id: Field<&'a str>,
+    pub id: Field<Name<'a>>,
     #[serde(borrow)]
-    pub name: Field<&'a str>,
+    pub name: Field<Name<'a>>,
     pub anonymous: Field<bool>,
     #[serde(borrow)]
     pub link_hashes: Field<Strings<'a>>,
@@ -474,15 +617,34 @@ pub struct UserIn<'a> {
 #[derive(Debug, Deserialize)]
 pub struct ErrorIn<'a> {
     #[serde(rename = "type", borrow)]
-    pub error_type: Required<&'a str>,
+    pub error_type: Required<Name<'a>>,
     #[serde(borrow)]
-    pub message: Field<&'a str>,
+    pub message: Field<MessageText<'a>>,
     #[serde(borrow)]
-    pub stack: Field<List<FrameIn<'a>>>,
+    pub stack: Field<Trimmed<List<FrameIn<'a>>, { Trim::Stack as u8 }>>,
     #[serde(borrow)]
-    pub cause: Field<Box<ErrorIn<'a>>>,
+    pub cause: Field<Trimmed<Box<ErrorIn<'a>>, { Trim::Cause as u8 }>>,
     #[serde(borrow)]
-    pub exceptions: Field<List<ErrorIn<'a>>>,
+    pub exceptions: Field<Trimmed<List<ErrorIn<'a>>, { Trim::Members as u8 }>>,
+}
+
+/// The errors an error holds, itself included: what cutting it away
+/// removes. Reads only what an [`ErrorIn`] nests errors in; an element
+/// that is not an error counts nothing.
+#[derive(Debug, Deserialize)]
+pub struct ErrorTreeSize {
+    cause: Field<Box<ErrorTreeSize>>,
+    exceptions: Field<Vec<Field<ErrorTreeSize>>>,
+}
+
+impl ErrorTreeSize {
+    pub fn size(&self) -> u64 {
+        let cause = self.cause.as_ref().map_or(0, |cause| cause.size());
+        let members = self.exceptions.as_ref().map_or(0, |members| {
+            members.iter().map(|member| member.as_ref().map_or(0, ErrorTreeSize::size)).sum()
+        });
+        1 + cause + members
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -504,9 +666,9 @@ pub struct FrameIn<'a> {
     pub arch: Field<&'a str>,
     pub in_app: Field<bool>,
     #[serde(borrow)]
-    pub pre_context: Field<Strings<'a>>,
+    pub pre_context: Field<Trimmed<Strings<'a>, { Trim::PreContext as u8 }>>,
     #[serde(borrow)]
-    pub post_context: Field<Strings<'a>>,
+    pub post_context: Field<Trimmed<Strings<'a>, { Trim::PostContext as u8 }>>,
     pub instruction_address: Field<Address>,
     pub image_address: Field<Address>,
 }
@@ -543,11 +705,11 @@ pub struct SpanIn<'a> {
     pub op: Required<Text<'a, { Limits::SPAN_OP_MAX_CHARS }>>,
     #[serde(borrow)]
     pub name: Required<Text<'a, { Limits::SPAN_NAME_MAX_CHARS }>>,
-    pub started_at: Required<Timestamp>,
+    pub started_at: Required<DeviceTime>,
     pub duration_ms: Required<Integer<0, { Limits::SPAN_MAX_DURATION_MS }>>,
     #[serde(borrow)]
-    pub status: Required<&'a str>,
-    pub tags: Field<StringMap>,
+    pub status: Required<Name<'a>>,
+    pub tags: Field<TagMap>,
     #[serde(borrow)]
     pub traceparent: Field<&'a str>,
     pub data: Field<JsonObject<{ Limits::SPAN_DATA_MAX_BYTES }>>,
@@ -560,15 +722,15 @@ pub struct SpanIn<'a> {
 pub struct SessionIn<'a> {
     pub id: Required<Id>,
     #[serde(borrow)]
-    pub user_id: Field<&'a str>,
+    pub user_id: Field<Name<'a>>,
     #[serde(borrow)]
     pub release: Required<Release<'a>>,
     #[serde(borrow)]
     pub environment: Required<Environment<'a>>,
     #[serde(borrow)]
-    pub status: Required<&'a str>,
-    pub started_at: Required<Timestamp>,
-    pub duration_ms: Required<Count>,
+    pub status: Required<Name<'a>>,
+    pub started_at: Required<DeviceTime>,
+    pub duration_ms: Required<Trimmed<Count, { Trim::SessionDuration as u8 }>>,
 }
 
 /// A deploy as sent to `/v1/deploys`.
@@ -585,6 +747,14 @@ pub struct DeployIn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_tree_is_counted_by_the_fields_an_error_nests_errors_in() {
+        let nested = crate::field_names::<ErrorIn>();
+        for name in crate::field_names::<ErrorTreeSize>() {
+            assert!(nested.contains(name), "{name} is not a field of ErrorIn: {nested:?}");
+        }
+    }
 
     #[test]
     fn the_fields_a_kind_requires_are_fields_of_the_event() {

@@ -1,8 +1,8 @@
-//! The protocol's size limits that reject (protocol.md, "Limits: reject or
-//! trim"), and the time window a client's clock is trusted within. The
-//! incoming shapes ([`crate::incoming`]) declare them on their fields.
+//! The protocol's size limits (protocol.md, "Limits: reject or trim"), and
+//! the time window a client's clock is trusted within. The incoming shapes
+//! ([`crate::incoming`]) declare them on their fields.
 
-/// Size limits that reject rather than trim.
+/// Size limits: those that reject, then those that trim.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits;
 
@@ -20,6 +20,24 @@ impl Limits {
     pub const TIMESTAMP_MAX_AHEAD: time::Duration = time::Duration::days(1);
     /// Names and ids that become columns or keys: `user.id`, `device.installId`, `error.type`… (trim).
     pub const NAME_MAX_CHARS: usize = 200;
+    /// `message` and `error.message` (trim, at a character boundary).
+    pub const MESSAGE_MAX_BYTES: usize = 8 * 1024;
+    /// The newest are kept: they explain the crash.
+    pub const MAX_BREADCRUMBS: usize = 100;
+    /// Per stack; half kept at each end.
+    pub const MAX_FRAMES: usize = 100;
+    /// Causes below the error that starts a chain (a group member starts its own).
+    pub const MAX_CAUSE_DEPTH: usize = 10;
+    /// Members kept per exception group: the first ones.
+    pub const MAX_GROUP_MEMBERS: usize = 50;
+    /// Errors kept in one event's tree: the raised error, its causes, group
+    /// members and theirs.
+    pub const MAX_TREE_ERRORS: usize = 100;
+    pub const MAX_TAGS: usize = 50;
+    pub const TAG_KEY_MAX_CHARS: usize = 64;
+    pub const TAG_VALUE_MAX_CHARS: usize = 200;
+    /// `preContext` keeps its last lines, `postContext` its first.
+    pub const MAX_CONTEXT_LINES: usize = 10;
     /// Reporting stops here: a payload this broken gains nothing from a longer list.
     pub const MAX_REPORTED_ERRORS: usize = 50;
 }

@@ -6,64 +6,151 @@
 //! fields are visited in the order the shape declares them (absent ones
 //! too, as a missing value), so the report lists problems in the schema's
 //! order whatever order the client wrote its keys in, and a key sent twice
-//! means its last value. Only structure is judged here; trimming is
-//! `crate::trim`'s.
+//! means its last value.
+//!
+//! The same pass plans the trimming: a field the shape declares
+//! `Trimmed` by a rule is measured against it here, and what must be cut
+//! is recorded with its place in the tree for [`crate::trim::apply`]. The
+//! rules that need to see the whole error tree (causes too deep, members
+//! beyond the tree's budget) steer the walk itself: what they cut is not
+//! walked.
 
 use std::cell::RefCell;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::BorrowedStrDeserializer;
+use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use sentori_model::Limits;
-use sentori_model::incoming::{ENCODED_SIZE, PRESENCE};
+use sentori_model::incoming::{ENCODED_SIZE, PRESENCE, Trim};
+use time::OffsetDateTime;
 
 use crate::FieldError;
 use crate::json::{Json, Number, Object};
 use crate::path::{child, index};
+use crate::trim::{self, Cut, Edit, ErrorTree, Step};
 
-/// Reads `payload` as a `T`, with every problem found on the way. The
-/// value is there whenever the payload is an object: the shapes' fields
-/// stand in for what was wrong.
-pub(crate) fn check<'v, T: Deserialize<'v>>(payload: &'v Json<'v>) -> (Option<T>, Vec<FieldError>) {
-    if payload.as_object().is_none() {
-        return (None, vec![FieldError::new("$".to_owned(), "must be a JSON object")]);
-    }
-    let report = Report::default();
-    let value = T::deserialize(Node { value: Some(payload), path: &Path::Root, in_object: false, report: &report });
-    (value.ok(), report.errors.into_inner())
+/// What checking a payload found.
+pub(crate) struct Checked<T> {
+    /// There whenever the payload is an object: the shapes' fields stand in
+    /// for what was wrong.
+    pub value: Option<T>,
+    pub errors: Vec<FieldError>,
+    /// What trimming must cut, in the order the walk met it (a list's cut
+    /// before its elements'); empty when not asked to trim.
+    pub cuts: Vec<Cut>,
 }
 
-/// The problems found so far.
-#[derive(Default)]
+/// Reads `payload` as a `T`, with every problem found on the way and, when
+/// `received_at` is given, what trimming must cut.
+pub(crate) fn check<'v, T: Deserialize<'v>>(payload: &'v Json<'v>, received_at: Option<OffsetDateTime>) -> Checked<T> {
+    if payload.as_object().is_none() {
+        let errors = vec![FieldError::new("$".to_owned(), "must be a JSON object")];
+        return Checked { value: None, errors, cuts: Vec::new() };
+    }
+    let report = Report {
+        errors: RefCell::default(),
+        trimming: received_at.map(|received_at| RefCell::new(Trimming { received_at, cuts: Vec::new(), tree: ErrorTree::new() })),
+    };
+    let root = Node { value: Some(payload), path: &Path::Root, in_object: false, records_cuts: true, keep: Keep::All, report: &report };
+    let value = T::deserialize(root).ok();
+    let cuts = report.trimming.map(|trimming| trimming.into_inner().cuts).unwrap_or_default();
+    Checked { value, errors: report.errors.into_inner(), cuts }
+}
+
+/// The problems found so far, and what trimming will cut.
 struct Report {
     errors: RefCell<Vec<FieldError>>,
+    trimming: Option<RefCell<Trimming>>,
+}
+
+struct Trimming {
+    received_at: OffsetDateTime,
+    cuts: Vec<Cut>,
+    tree: ErrorTree,
 }
 
 impl Report {
     fn add(&self, path: &Path<'_>, message: String) {
         let mut errors = self.errors.borrow_mut();
         if errors.len() < Limits::MAX_REPORTED_ERRORS {
-            errors.push(FieldError::new(path.to_string(), message));
+            errors.push(FieldError::new(path.render(Numbering::AsSent), message));
         }
     }
 }
 
-/// Where a value stands, spelled out only when something there is wrong.
+/// Where a value stands, spelled out only when something there is wrong
+/// or cut. An element has two indices: where the client sent it, and where
+/// it will be once its list is trimmed (none: trimming drops it).
 enum Path<'p> {
     Root,
     Key(&'p Path<'p>, &'p str),
-    Index(&'p Path<'p>, usize),
+    Index(&'p Path<'p>, usize, Option<usize>),
 }
 
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
+/// Which of an element's indices a path is spelled with.
+#[derive(Clone, Copy, PartialEq)]
+enum Numbering {
+    /// As the client sent it: problems name these.
+    AsSent,
+    /// After trimming: `_meta` and the cuts name these.
+    AsKept,
+}
+
+impl Path<'_> {
+    fn render(&self, numbering: Numbering) -> String {
+        match self {
             Path::Root => String::new(),
-            Path::Key(parent, key) => child(&parent.to_string(), key),
-            Path::Index(parent, i) => index(&parent.to_string(), *i),
+            Path::Key(parent, key) => child(&parent.render(numbering), key),
+            Path::Index(parent, sent, kept) => {
+                let i = if numbering == Numbering::AsKept { kept.unwrap_or(*sent) } else { *sent };
+                index(&parent.render(numbering), i)
+            }
+        }
+    }
+
+    fn steps(&self) -> Vec<Step> {
+        let mut steps = match self {
+            Path::Root => return Vec::new(),
+            Path::Key(parent, _) | Path::Index(parent, ..) => parent.steps(),
         };
-        f.write_str(&text)
+        steps.push(match self {
+            Path::Key(_, key) => Step::Key((*key).to_owned()),
+            Path::Index(_, sent, kept) => Step::Index(kept.unwrap_or(*sent)),
+            Path::Root => unreachable!("handled above"),
+        });
+        steps
+    }
+}
+
+/// Which elements of a list are walked, and what they will be numbered.
+#[derive(Clone, Copy)]
+enum Keep {
+    All,
+    /// The first `n`; the rest are cut unread.
+    First(usize),
+    /// All are read, but only the ends of a list this long are kept.
+    Ends(usize),
+}
+
+impl Keep {
+    /// Element `i`'s index once trimmed, if it stays; `None` from the
+    /// iterator's point of view ends the walk.
+    fn kept(self, i: usize) -> Option<Option<usize>> {
+        match self {
+            Keep::All => Some(Some(i)),
+            Keep::First(n) => (i < n).then_some(Some(i)),
+            Keep::Ends(len) => {
+                let half = Limits::MAX_FRAMES / 2;
+                Some(if i < half {
+                    Some(i)
+                } else if i >= len - half {
+                    Some(i - (len - 2 * half))
+                } else {
+                    None
+                })
+            }
+        }
     }
 }
 
@@ -105,10 +192,14 @@ struct Node<'v, 'p, 'r> {
     /// An object's field, where `null` means absent; an element or a map's
     /// value is a value like any other.
     in_object: bool,
+    /// Whether what is cut here is recorded: not inside an element that
+    /// trimming drops anyway.
+    records_cuts: bool,
+    keep: Keep,
     report: &'r Report,
 }
 
-impl<'v> Node<'v, '_, '_> {
+impl<'v, 'r> Node<'v, '_, 'r> {
     /// The value, unless the protocol reads it as missing.
     fn present(&self) -> Option<&'v Json<'v>> {
         match self.value {
@@ -144,6 +235,62 @@ impl<'v> Node<'v, '_, '_> {
             Json::Number(Number::Int(n)) => visitor.visit_i64(n),
             Json::Number(Number::Uint(n)) => visitor.visit_u64(n),
             _ => return self.wrong("an integer"),
+        };
+        self.judged(result)
+    }
+
+    /// A node of this one's value, for a rule that steers the walk.
+    fn keeping(self, keep: Keep) -> Self {
+        Node { keep, ..self }
+    }
+
+    fn child<'q>(&self, value: Option<&'v Json<'v>>, path: &'q Path<'q>, in_object: bool, records_cuts: bool) -> Node<'v, 'q, 'r> {
+        Node { value, path, in_object, records_cuts, keep: Keep::All, report: self.report }
+    }
+
+    fn cut(&self, trimming: &RefCell<Trimming>, edit: Edit) {
+        let cut = Cut { steps: self.path.steps(), meta_path: self.path.render(Numbering::AsKept), edit };
+        trimming.borrow_mut().cuts.push(cut);
+    }
+
+    /// A field trimmed by `rule`: measured, what is over its limit recorded,
+    /// then read (or, for a cause cut whole, not).
+    fn trimmed<V: Visitor<'v>>(self, rule: Trim, visitor: V) -> Result<V::Value, CheckError> {
+        let (Some(trimming), Some(value), true) = (&self.report.trimming, self.present(), self.records_cuts) else {
+            return self.judged(visitor.visit_newtype_struct(self));
+        };
+        let result = match (rule, value) {
+            (Trim::Cause, Json::Object(_)) => {
+                let entered = trimming.borrow_mut().tree.enter_cause();
+                if entered {
+                    let result = visitor.visit_newtype_struct(self);
+                    trimming.borrow_mut().tree.leave_cause();
+                    result
+                } else {
+                    self.cut(trimming, Edit::CutCause(trim::tree_size(value)));
+                    visitor.visit_unit()
+                }
+            }
+            (Trim::Members, Json::Array(members)) => {
+                let (keep, depth) = trimming.borrow_mut().tree.enter_members(members.len());
+                if keep < members.len() {
+                    self.cut(trimming, Edit::KeepFirst(keep));
+                }
+                let result = visitor.visit_newtype_struct(self.keeping(Keep::First(keep)));
+                trimming.borrow_mut().tree.leave_members(depth);
+                result
+            }
+            (Trim::Stack, Json::Array(frames)) if frames.len() > Limits::MAX_FRAMES => {
+                self.cut(trimming, Edit::KeepEnds(Limits::MAX_FRAMES / 2));
+                visitor.visit_newtype_struct(self.keeping(Keep::Ends(frames.len())))
+            }
+            _ => {
+                let received_at = trimming.borrow().received_at;
+                if let Some(edit) = trim::plan(rule, value, received_at) {
+                    self.cut(trimming, edit);
+                }
+                visitor.visit_newtype_struct(self)
+            }
         };
         self.judged(result)
     }
@@ -231,6 +378,9 @@ impl<'v> de::Deserializer<'v> for Node<'v, '_, '_> {
     }
 
     fn deserialize_newtype_struct<V: Visitor<'v>>(self, name: &'static str, visitor: V) -> Result<V::Value, CheckError> {
+        if let Some(rule) = Trim::from_newtype_name(name) {
+            return self.trimmed(rule, visitor);
+        }
         let result = match name {
             PRESENCE if self.value.is_none() => visitor.visit_unit(),
             ENCODED_SIZE => match self.value()? {
@@ -287,16 +437,19 @@ impl<'v> MapAccess<'v> for Fields<'v, '_, '_> {
     type Error = CheckError;
 
     fn next_key_seed<K: DeserializeSeed<'v>>(&mut self, seed: K) -> Result<Option<K::Value>, CheckError> {
-        let Some(name) = self.names.get(self.next) else { return Ok(None) };
-        seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
+        if self.next == self.names.len() {
+            return Ok(None);
+        }
+        // By position: a derived struct knows its fields by index too, which
+        // spares matching each name against the list again.
+        seed.deserialize(U64Deserializer::new(self.next as u64)).map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'v>>(&mut self, seed: S) -> Result<S::Value, CheckError> {
         let name = self.names[self.next];
         self.next += 1;
         let path = Path::Key(self.node.path, name);
-        let node = Node { value: self.object.get(name), path: &path, in_object: true, report: self.node.report };
-        seed.deserialize(node)
+        seed.deserialize(self.node.child(self.object.get(name), &path, true, self.node.records_cuts))
     }
 }
 
@@ -326,7 +479,7 @@ impl<'v> MapAccess<'v> for Entries<'v, '_, '_> {
     fn next_value_seed<S: DeserializeSeed<'v>>(&mut self, seed: S) -> Result<S::Value, CheckError> {
         let (key, value) = self.value.take().expect("serde asks for a value after its key");
         let path = Path::Key(self.node.path, key);
-        seed.deserialize(Node { value: Some(value), path: &path, in_object: false, report: self.node.report })
+        seed.deserialize(self.node.child(Some(value), &path, false, self.node.records_cuts))
     }
 }
 
@@ -340,8 +493,9 @@ impl<'v, I: Iterator<Item = (usize, &'v Json<'v>)>> SeqAccess<'v> for Elements<'
 
     fn next_element_seed<S: DeserializeSeed<'v>>(&mut self, seed: S) -> Result<Option<S::Value>, CheckError> {
         let Some((i, value)) = self.items.next() else { return Ok(None) };
-        let path = Path::Index(self.node.path, i);
-        seed.deserialize(Node { value: Some(value), path: &path, in_object: false, report: self.node.report }).map(Some)
+        let Some(kept) = self.node.keep.kept(i) else { return Ok(None) };
+        let path = Path::Index(self.node.path, i, kept);
+        seed.deserialize(self.node.child(Some(value), &path, false, self.node.records_cuts && kept.is_some())).map(Some)
     }
 }
 
@@ -352,7 +506,7 @@ mod tests {
     use super::*;
 
     fn problems<'v, T: Deserialize<'v>>(payload: &'v Json<'v>) -> Vec<(String, String)> {
-        check::<T>(payload).1.into_iter().map(|error| (error.field, error.message)).collect()
+        check::<T>(payload, None).errors.into_iter().map(|error| (error.field, error.message)).collect()
     }
 
     #[test]

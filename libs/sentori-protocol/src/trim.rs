@@ -4,92 +4,220 @@
 //! rejects an event: it is cut down, and `_meta` names each trimmed path with
 //! what it was before (`originalLength` in the unit of the limit,
 //! `originalCount` for lists).
+//!
+//! Which field is cut by which rule is the model's to say (a field's type
+//! is `Trimmed` by a `Trim` rule); the checking pass ([`crate::check`])
+//! measures each such field against its rule with [`plan`] and records a
+//! [`Cut`] where it stands; [`apply`] then makes the cuts on the tree.
 
 use std::borrow::Cow;
 
+use sentori_model::incoming::{ErrorTreeSize, Trim};
+use sentori_model::{Limits, Meta};
+use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use sentori_model::{Meta, Symbolication};
-use serde::Deserialize;
-
 use crate::json::{Json, Object};
+use crate::path::child;
 
-use crate::path::{child, index};
-use crate::validate::Limits;
+/// One step from a value to one inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Step {
+    Key(String),
+    Index(usize),
+}
 
-const MESSAGE_MAX_BYTES: usize = 8 * 1024;
-const MAX_BREADCRUMBS: usize = 100;
-const MAX_FRAMES: usize = 100;
-const MAX_CAUSE_DEPTH: usize = 10;
-/// Members kept per exception group: the first ones.
-const MAX_GROUP_MEMBERS: usize = 50;
-/// Errors kept in one event's tree: the raised error, its causes, group
-/// members and theirs.
-const MAX_TREE_ERRORS: usize = 100;
-const MAX_TAGS: usize = 50;
-const TAG_KEY_MAX_CHARS: usize = 64;
-const TAG_VALUE_MAX_CHARS: usize = 200;
-const MAX_CONTEXT_LINES: usize = 10;
+/// What to do to one value that is over its limit.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Edit {
+    /// Keep this many characters of a string.
+    Chars(usize),
+    /// Keep at most this many bytes of a string, at a character boundary.
+    Bytes(usize),
+    /// Put the receive time in place of a time the device had wrong.
+    Time(OffsetDateTime),
+    /// Put this number in place of a larger one.
+    Cap(i64),
+    /// Keep this many elements at each end of a list.
+    KeepEnds(usize),
+    KeepFirst(usize),
+    KeepLast(usize),
+    /// Keep the first tags, with keys and values cut to length.
+    Tags,
+    /// Cut a cause away with what it holds: this many errors.
+    CutCause(u64),
+}
 
-/// Stores `_meta` on the payload when anything was trimmed, and says whether it was.
-fn attach(meta: Meta, obj: &mut Object<'_>) -> bool {
-    if meta.is_empty() {
-        return false;
+/// An edit, where it applies: `steps` lead there in the tree as earlier
+/// cuts leave it, `meta_path` names it in `_meta`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cut {
+    pub steps: Vec<Step>,
+    pub meta_path: String,
+    pub edit: Edit,
+}
+
+/// The edit `rule` asks of `value`, if it is over its limit; a value of
+/// the wrong type is left to the check that reports it.
+pub(crate) fn plan(rule: Trim, value: &Json<'_>, received_at: OffsetDateTime) -> Option<Edit> {
+    let over = |len: usize, max: usize| len > max;
+    match (rule, value) {
+        (Trim::Name, Json::String(text)) => {
+            // Bytes bound characters from above: most names are decided without counting.
+            let max = Limits::NAME_MAX_CHARS;
+            (text.len() > max && text.chars().count() > max).then_some(Edit::Chars(max))
+        }
+        (Trim::Message, Json::String(text)) => {
+            over(text.len(), Limits::MESSAGE_MAX_BYTES).then_some(Edit::Bytes(Limits::MESSAGE_MAX_BYTES))
+        }
+        (Trim::Time, Json::String(text)) => {
+            let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+            (effective_time(at, received_at) != at).then_some(Edit::Time(received_at))
+        }
+        (Trim::Breadcrumbs, Json::Array(crumbs)) => {
+            over(crumbs.len(), Limits::MAX_BREADCRUMBS).then_some(Edit::KeepLast(Limits::MAX_BREADCRUMBS))
+        }
+        (Trim::PreContext, Json::Array(lines)) => {
+            over(lines.len(), Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepLast(Limits::MAX_CONTEXT_LINES))
+        }
+        (Trim::PostContext, Json::Array(lines)) => {
+            over(lines.len(), Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepFirst(Limits::MAX_CONTEXT_LINES))
+        }
+        (Trim::Tags, Json::Object(tags)) => tags_over(tags).then_some(Edit::Tags),
+        (Trim::SessionDuration, value) => {
+            value.as_i64().filter(|ms| *ms > Limits::SESSION_MAX_DURATION_MS).map(|_| Edit::Cap(Limits::SESSION_MAX_DURATION_MS))
+        }
+        // Stacks, causes and group members steer the checking walk itself (crate::check).
+        _ => None,
+    }
+}
+
+/// How much of an event's error tree trimming keeps, as the checking walk
+/// goes through it: a cause comes before the members, and a group's
+/// members before what they hold.
+pub(crate) struct ErrorTree {
+    /// Causes below the error that started the chain being walked (a group
+    /// member starts a chain of its own).
+    depth: usize,
+    /// How many more errors the tree may keep.
+    budget: usize,
+}
+
+impl ErrorTree {
+    pub fn new() -> Self {
+        ErrorTree { depth: 0, budget: Limits::MAX_TREE_ERRORS - 1 }
+    }
+
+    /// Whether the cause met now is kept (then it is walked, and
+    /// [`ErrorTree::leave_cause`] follows).
+    pub fn enter_cause(&mut self) -> bool {
+        if self.depth == Limits::MAX_CAUSE_DEPTH || self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        self.depth += 1;
+        true
+    }
+
+    pub fn leave_cause(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// How many of a group's `count` members are kept, and the depth to
+    /// give back to [`ErrorTree::leave_members`].
+    pub fn enter_members(&mut self, count: usize) -> (usize, usize) {
+        let keep = count.min(Limits::MAX_GROUP_MEMBERS).min(self.budget);
+        self.budget -= keep;
+        (keep, std::mem::replace(&mut self.depth, 0))
+    }
+
+    pub fn leave_members(&mut self, depth: usize) {
+        self.depth = depth;
+    }
+}
+
+/// How many errors `error` (an object) holds, itself included.
+pub(crate) fn tree_size(error: &Json<'_>) -> u64 {
+    crate::check::check::<ErrorTreeSize>(error, None).value.map_or(1, |tree| tree.size())
+}
+
+/// Removes the server-set fields `server_set` a client sent, makes `cuts`
+/// and records them in `_meta`; answers whether the payload changed (an
+/// unchanged payload can be queued as the text it came in).
+pub(crate) fn apply(payload: &mut Json<'_>, server_set: &[&str], cuts: Vec<Cut>) -> bool {
+    let Some(obj) = payload.as_object_mut() else { return false };
+    let removed = server_set.iter().fold(false, |removed, field| obj.remove(field).is_some() | removed);
+    if cuts.is_empty() {
+        return removed;
+    }
+    let mut meta = Meta::default();
+    for cut in cuts {
+        if let Some(value) = walk(payload, &cut.steps) {
+            edit(value, cut.edit, &cut.meta_path, &mut meta);
+        }
     }
     let encoded = serde_json::to_value(&meta).and_then(Json::deserialize);
+    let obj = payload.as_object_mut().expect("checked to be an object above");
     obj.insert(Meta::FIELD, encoded.expect("the model's Meta encodes as JSON"));
     true
 }
 
-/// Each of these returns whether the payload changed (it was trimmed, or a
-/// server-set field the client sent was removed): an unchanged payload can
-/// be queued as the text it came in.
-pub(crate) fn event(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
-    let Some(obj) = payload.as_object_mut() else { return false };
-    // Server-set fields: a client's value would mislead the dashboard.
-    let removed = obj.remove(Symbolication::FIELD).is_some() | obj.remove(Meta::FIELD).is_some();
-    let mut meta = Meta::default();
-    clamp_time(obj, "", "timestamp", received_at, &mut meta);
-    truncate_names(obj, "", &["platform", "kind", "level"], &mut meta);
-    for (key, names) in [
-        ("device", &["os", "osVersion", "model", "locale", "networkType", "installId"][..]),
-        ("app", &["version", "build"]),
-        ("user", &["id", "name"]),
-    ] {
-        if let Some(part) = obj.get_mut(key).and_then(Json::as_object_mut) {
-            truncate_names(part, key, names, &mut meta);
-        }
+fn walk<'t, 'a>(mut value: &'t mut Json<'a>, steps: &[Step]) -> Option<&'t mut Json<'a>> {
+    for step in steps {
+        value = match step {
+            Step::Key(key) => value.as_object_mut()?.get_mut(key)?,
+            Step::Index(i) => value.as_array_mut()?.get_mut(*i)?,
+        };
     }
-    if let Some(framework) =
-        obj.get_mut("app").and_then(Json::as_object_mut).and_then(|app| app.get_mut("framework")).and_then(Json::as_object_mut)
-    {
-        truncate_names(framework, "app.framework", &["name", "version"], &mut meta);
-    }
-    truncate_bytes(obj, "", "message", &mut meta);
-    if let Some(error) = obj.get_mut("error").and_then(Json::as_object_mut) {
-        let mut budget = MAX_TREE_ERRORS - 1;
-        error_tree(error, "error", 0, &mut budget, &mut meta);
-    }
-    if let Some(Json::Array(crumbs)) = obj.get_mut("breadcrumbs") {
-        // SDKs append breadcrumbs oldest first; the newest are the ones that explain the crash.
-        if crumbs.len() > MAX_BREADCRUMBS {
-            meta.at("breadcrumbs").original_count = Some(crumbs.len() as u64);
-            crumbs.drain(..crumbs.len() - MAX_BREADCRUMBS);
-        }
-    }
-    tags(obj, "tags", &mut meta);
-    attach(meta, obj) || removed
+    Some(value)
 }
 
-pub(crate) fn span(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
-    let Some(obj) = payload.as_object_mut() else { return false };
-    let removed = obj.remove(Meta::FIELD).is_some();
-    let mut meta = Meta::default();
-    clamp_time(obj, "", "startedAt", received_at, &mut meta);
-    truncate_names(obj, "", &["status"], &mut meta);
-    tags(obj, "tags", &mut meta);
-    attach(meta, obj) || removed
+fn edit(value: &mut Json<'_>, edit: Edit, path: &str, meta: &mut Meta) {
+    match (edit, value) {
+        (Edit::Chars(max), Json::String(text)) => {
+            if let Some(short) = truncate_chars(text, max) {
+                meta.at(path).original_length = Some(text.chars().count() as u64);
+                *text = Cow::Owned(short);
+            }
+        }
+        (Edit::Bytes(max), Json::String(text)) => {
+            meta.at(path).original_length = Some(text.len() as u64);
+            let mut cut = max.min(text.len());
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.to_mut().truncate(cut);
+        }
+        (Edit::Time(received_at), value) => {
+            meta.at(path).original_value = value.as_str().map(Into::into);
+            let text = received_at.format(&Rfc3339).expect("a receive time formats as RFC 3339");
+            *value = Json::String(Cow::Owned(text));
+        }
+        (Edit::Cap(max), value) => {
+            meta.at(path).original_value = value.as_i64().map(Into::into);
+            *value = Json::from(max);
+        }
+        (Edit::KeepEnds(each), Json::Array(items)) => {
+            meta.at(path).original_count = Some(items.len() as u64);
+            items.drain(each..items.len() - each);
+        }
+        (Edit::KeepFirst(n), Json::Array(items)) => {
+            meta.at(path).original_count = Some(items.len() as u64);
+            items.truncate(n);
+        }
+        (Edit::KeepLast(n), Json::Array(items)) => {
+            meta.at(path).original_count = Some(items.len() as u64);
+            items.drain(..items.len() - n);
+        }
+        (Edit::Tags, Json::Object(tags)) => trim_tags(tags, path, meta),
+        (Edit::CutCause(removed), value) => {
+            meta.at(path).removed_causes = Some(removed);
+            *value = Json::Null;
+        }
+        // A value the walk measured is the value it edits; nothing else can meet here.
+        _ => {}
+    }
 }
 
 /// Whether a span built in the typed model (a protocol mapping's output)
@@ -110,8 +238,8 @@ pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: Offse
         && (0..=Limits::SPAN_MAX_DURATION_MS).contains(&span.duration_ms)
         && within(span.status.as_str(), Limits::NAME_MAX_CHARS)
         && effective_time(span.started_at, received_at) == span.started_at
-        && span.tags.len() <= MAX_TAGS
-        && span.tags.iter().all(|(k, v)| within(k, TAG_KEY_MAX_CHARS) && within(v, TAG_VALUE_MAX_CHARS))
+        && span.tags.len() <= Limits::MAX_TAGS
+        && span.tags.iter().all(|(k, v)| within(k, Limits::TAG_KEY_MAX_CHARS) && within(v, Limits::TAG_VALUE_MAX_CHARS))
         && !span.extra.contains_key(Meta::FIELD)
         && !crate::json::has_nul_escape(text.as_bytes())
         // `data` is part of `text`: a short text needs no second encoding.
@@ -119,110 +247,6 @@ pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: Offse
             || span.data.as_ref().is_none_or(|data| {
                 serde_json::to_vec(data).is_ok_and(|encoded| encoded.len() <= Limits::SPAN_DATA_MAX_BYTES)
             }))
-}
-
-pub(crate) fn session(payload: &mut Json<'_>, received_at: OffsetDateTime) -> bool {
-    let Some(obj) = payload.as_object_mut() else { return false };
-    let removed = obj.remove(Meta::FIELD).is_some();
-    let mut meta = Meta::default();
-    clamp_time(obj, "", "startedAt", received_at, &mut meta);
-    truncate_names(obj, "", &["userId", "status"], &mut meta);
-    if let Some(duration) = obj.get("durationMs").and_then(Json::as_i64) {
-        if duration > Limits::SESSION_MAX_DURATION_MS {
-            meta.at("durationMs").original_value = Some(duration.into());
-            obj.insert("durationMs", Json::from(Limits::SESSION_MAX_DURATION_MS));
-        }
-    }
-    attach(meta, obj) || removed
-}
-
-/// `error` is `depth` causes below the error that starts its chain (a
-/// group member starts a chain of its own); `budget` is how many more
-/// errors the tree may keep. A cause comes before the members, and a
-/// group's members before what they hold.
-fn error_tree(error: &mut Object<'_>, path: &str, depth: usize, budget: &mut usize, meta: &mut Meta) {
-    truncate_names(error, path, &["type"], meta);
-    truncate_bytes(error, path, "message", meta);
-    if let Some(Json::Array(frames)) = error.get_mut("stack") {
-        let stack_path = child(path, "stack");
-        if frames.len() > MAX_FRAMES {
-            // Keep both ends: the top says where it broke, the bottom how it got there.
-            meta.at(stack_path.clone()).original_count = Some(frames.len() as u64);
-            let keep = MAX_FRAMES / 2;
-            frames.drain(keep..frames.len() - keep);
-        }
-        for (i, frame) in frames.iter_mut().enumerate() {
-            if let Some(frame) = frame.as_object_mut() {
-                context_lines(frame, &stack_path, i, meta);
-            }
-        }
-    }
-    let cause_path = child(path, "cause");
-    if let Some(cause) = error.get_mut("cause").and_then(Json::as_object_mut) {
-        if depth == MAX_CAUSE_DEPTH || *budget == 0 {
-            meta.at(cause_path).removed_causes = Some(tree_size(cause) as u64);
-            error.insert("cause", Json::Null);
-        } else {
-            *budget -= 1;
-            error_tree(cause, &cause_path, depth + 1, budget, meta);
-        }
-    }
-    if let Some(Json::Array(members)) = error.get_mut("exceptions") {
-        let members_path = child(path, "exceptions");
-        let keep = members.len().min(MAX_GROUP_MEMBERS).min(*budget);
-        if keep < members.len() {
-            meta.at(members_path.clone()).original_count = Some(members.len() as u64);
-            members.truncate(keep);
-        }
-        *budget -= keep;
-        for (i, member) in members.iter_mut().enumerate() {
-            if let Some(member) = member.as_object_mut() {
-                error_tree(member, &index(&members_path, i), 0, budget, meta);
-            }
-        }
-    }
-}
-
-/// How many errors `error` holds, itself included (validation has bounded
-/// the nesting: the JSON parser's limit).
-fn tree_size(error: &Object<'_>) -> usize {
-    let cause = error.get("cause").and_then(Json::as_object).map_or(0, tree_size);
-    let members = match error.get("exceptions") {
-        Some(Json::Array(members)) => members.iter().filter_map(Json::as_object).map(tree_size).sum(),
-        _ => 0,
-    };
-    1 + cause + members
-}
-
-/// `frame` is element `i` of the stack at `stack_path`; its path is only
-/// spelled out when something is trimmed.
-fn context_lines(frame: &mut Object<'_>, stack_path: &str, i: usize, meta: &mut Meta) {
-    // The lines nearest the failing line matter most: the end of preContext, the start of postContext.
-    if let Some(Json::Array(pre)) = frame.get_mut("preContext") {
-        if pre.len() > MAX_CONTEXT_LINES {
-            meta.at(child(&index(stack_path, i), "preContext")).original_count = Some(pre.len() as u64);
-            pre.drain(..pre.len() - MAX_CONTEXT_LINES);
-        }
-    }
-    if let Some(Json::Array(post)) = frame.get_mut("postContext") {
-        if post.len() > MAX_CONTEXT_LINES {
-            meta.at(child(&index(stack_path, i), "postContext")).original_count = Some(post.len() as u64);
-            post.truncate(MAX_CONTEXT_LINES);
-        }
-    }
-}
-
-fn truncate_bytes(obj: &mut Object<'_>, parent: &str, key: &str, meta: &mut Meta) {
-    if let Some(Json::String(text)) = obj.get_mut(key) {
-        if text.len() > MESSAGE_MAX_BYTES {
-            meta.at(child(parent, key)).original_length = Some(text.len() as u64);
-            let mut cut = MESSAGE_MAX_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.to_mut().truncate(cut);
-        }
-    }
 }
 
 /// `at` when it falls where a timestamp is taken as sent, else the receive
@@ -234,56 +258,27 @@ pub(crate) fn effective_time(at: OffsetDateTime, received_at: OffsetDateTime) ->
     if (earliest..=latest).contains(&at) { at } else { received_at }
 }
 
-/// Puts the receive time in place of the time at `key` (validated as RFC
-/// 3339 before) when [`effective_time`] says so; `_meta` keeps what was sent.
-fn clamp_time(obj: &mut Object<'_>, parent: &str, key: &str, received_at: OffsetDateTime, meta: &mut Meta) {
-    let Some(sent) = obj.get(key).and_then(Json::as_str) else { return };
-    let Ok(at) = OffsetDateTime::parse(sent, &Rfc3339) else { return };
-    if effective_time(at, received_at) == at {
-        return;
-    }
-    meta.at(child(parent, key)).original_value = Some(sent.into());
-    let text = received_at.format(&Rfc3339).expect("a receive time formats as RFC 3339");
-    if let Some(value) = obj.get_mut(key) {
-        *value = Json::String(Cow::Owned(text));
-    }
-}
-
-/// Names and ids that become columns and keys (`user.id` keys the issue's
-/// user count, `device.os` a column): at most [`Limits::NAME_MAX_CHARS`].
-fn truncate_names(obj: &mut Object<'_>, parent: &str, keys: &[&str], meta: &mut Meta) {
-    for &key in keys {
-        if let Some(Json::String(text)) = obj.get_mut(key) {
-            if let Some(short) = truncate_chars(text, Limits::NAME_MAX_CHARS) {
-                meta.at(child(parent, key)).original_length = Some(text.chars().count() as u64);
-                *text = Cow::Owned(short);
-            }
-        }
-    }
-}
-
 fn truncate_chars(text: &str, max: usize) -> Option<String> {
     let count = text.chars().count();
     (count > max).then(|| text.chars().take(max).collect())
 }
 
-/// Tags (and span tags): at most 50 keys, keys of 64 and values of 200 characters.
-fn tags(obj: &mut Object<'_>, key: &str, meta: &mut Meta) {
-    let Some(Json::Object(tags)) = obj.get_mut(key) else { return };
+fn tags_over(tags: &Object<'_>) -> bool {
+    let long = |text: &str, max: usize| text.len() > max && text.chars().count() > max;
+    tags.len() > Limits::MAX_TAGS
+        || tags.iter().any(|(k, v)| long(k, Limits::TAG_KEY_MAX_CHARS) || v.as_str().is_some_and(|v| long(v, Limits::TAG_VALUE_MAX_CHARS)))
+}
+
+/// Tags (and span tags): the first [`Limits::MAX_TAGS`] keys, keys and
+/// values cut to length; `key` is where they stand.
+fn trim_tags(tags: &mut Object<'_>, key: &str, meta: &mut Meta) {
     let original_count = tags.len();
-    let needs_work = original_count > MAX_TAGS
-        || tags.iter().any(|(k, v)| {
-            k.chars().count() > TAG_KEY_MAX_CHARS || v.as_str().is_some_and(|v| v.chars().count() > TAG_VALUE_MAX_CHARS)
-        });
-    if !needs_work {
-        return;
-    }
-    if original_count > MAX_TAGS {
+    if original_count > Limits::MAX_TAGS {
         meta.at(key).original_count = Some(original_count as u64);
     }
     let mut trimmed = Object::default();
-    for (name, value) in tags.take_entries().into_iter().take(MAX_TAGS) {
-        let name = match truncate_chars(&name, TAG_KEY_MAX_CHARS) {
+    for (name, value) in tags.take_entries().into_iter().take(Limits::MAX_TAGS) {
+        let name = match truncate_chars(&name, Limits::TAG_KEY_MAX_CHARS) {
             Some(short) => {
                 meta.at(child(key, &short)).original_key_length = Some(name.chars().count() as u64);
                 Cow::Owned(short)
@@ -291,7 +286,7 @@ fn tags(obj: &mut Object<'_>, key: &str, meta: &mut Meta) {
             None => name,
         };
         let value = match value {
-            Json::String(text) => match truncate_chars(&text, TAG_VALUE_MAX_CHARS) {
+            Json::String(text) => match truncate_chars(&text, Limits::TAG_VALUE_MAX_CHARS) {
                 Some(short) => {
                     meta.at(child(key, &name)).original_length = Some(text.chars().count() as u64);
                     Json::String(Cow::Owned(short))

@@ -209,6 +209,44 @@ fn long_stacks_keep_fifty_at_each_end() {
 }
 
 #[test]
+fn a_trimmed_stack_names_problems_as_sent_and_cuts_as_kept() {
+    let mut payload = event();
+    let long_context: Vec<String> = (0..15).map(|i| i.to_string()).collect();
+    let frames: Vec<Value> = (1..=150)
+        .map(|line| json!({"file": "a.js", "line": line, "preContext": long_context, "postContext": long_context}))
+        .collect();
+    payload["error"]["stack"] = Value::Array(frames.clone());
+    let valid = validate_event(payload.clone()).unwrap();
+    let meta = valid.payload["_meta"].as_object().unwrap();
+    // Frame 120 as sent is frame 70 once the middle 50 are gone; a dropped frame has no entry.
+    assert_eq!(meta["error.stack[70].preContext"]["originalCount"], 15);
+    assert_eq!(meta["error.stack[99].postContext"]["originalCount"], 15);
+    assert_eq!(meta.keys().filter(|path| path.starts_with("error.stack[")).count(), 200, "{:?}", meta.keys());
+    assert_eq!(valid.payload["error"]["stack"][70]["preContext"].as_array().unwrap().len(), 10);
+
+    // A frame trimming drops is still checked, and named where it was sent.
+    let mut broken = frames;
+    broken[75]["line"] = json!("75");
+    payload["error"]["stack"] = Value::Array(broken);
+    assert_eq!(fields(validate_event(payload)), vec![("error.stack[75].line".to_owned(), "must be an integer".to_owned())]);
+}
+
+#[test]
+fn a_cut_cause_is_not_checked() {
+    let mut payload = event();
+    let mut cause = json!({"type": "Deepest", "stack": "not a list"});
+    for depth in (0..11).rev() {
+        cause = json!({"type": format!("Cause{depth}"), "cause": cause});
+    }
+    payload["error"]["cause"] = cause;
+    let valid = validate_event(payload).unwrap();
+    let meta = valid.payload["_meta"].as_object().unwrap();
+    let (path, removed) = meta.iter().find(|(_, entry)| entry.get("removedCauses").is_some()).unwrap();
+    assert_eq!(path.matches("cause").count(), 11, "{path}");
+    assert_eq!(removed["removedCauses"], 2, "Cause10 and the malformed Deepest it held");
+}
+
+#[test]
 fn oversized_content_is_trimmed_and_recorded() {
     let mut payload = event();
     payload["error"]["message"] = json!("é".repeat(5000)); // 10 000 bytes
