@@ -6,6 +6,7 @@
 
 pub mod attachments;
 pub mod copy;
+pub mod issues;
 pub mod partitions;
 pub mod projects;
 pub mod quotas;

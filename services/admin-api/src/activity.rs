@@ -23,6 +23,11 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// As the store's writers take it.
+    pub fn as_store(&self) -> sentori_store::issues::Actor<'_> {
+        sentori_store::issues::Actor { kind: self.kind, name: self.name.as_deref() }
+    }
+
     /// The operator's session is the dashboard; a token is named by its label and last four characters.
     pub async fn of(state: &AppState, caller: &Caller) -> Result<Self, ApiError> {
         let name = match caller {

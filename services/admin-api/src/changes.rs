@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Deserializer};
-use sqlx::PgConnection;
+use sentori_store::issues::{self, StatusChange};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -128,78 +128,19 @@ async fn apply(state: &AppState, project_id: Uuid, ids: &[Uuid], change: &Checke
     let mut tx = state.pool.begin().await?;
     let mut found = Vec::new();
     if let Some(status) = change.status {
-        found = set_status(&mut tx, project_id, ids, status, change, actor).await?;
+        let status = StatusChange {
+            status,
+            resolved_in_release: change.resolved_in_release.as_deref(),
+            silence_for_seconds: change.silence_for_seconds,
+            silence_for_events: change.silence_for_events,
+        };
+        found = issues::set_status(&mut tx, project_id, ids, status, actor.as_store()).await?;
     }
     if let Some(assignee) = &change.assignee {
-        found = assign(&mut tx, project_id, ids, assignee.as_deref(), actor).await?;
+        found = issues::assign(&mut tx, project_id, ids, assignee.as_deref(), actor.as_store()).await?;
     }
     tx.commit().await?;
     Ok(found)
-}
-
-/// Sets the status of `ids`: resolving records `resolved_at`, silencing
-/// when the silence ends; anything else clears what the other statuses set.
-async fn set_status(
-    tx: &mut PgConnection,
-    project_id: Uuid,
-    ids: &[Uuid],
-    status: &str,
-    change: &Checked,
-    actor: &Actor,
-) -> Result<Vec<Uuid>, ApiError> {
-    let updated: Vec<Uuid> = sqlx::query_scalar(
-        "WITH changed AS (
-             UPDATE issues SET status = $3,
-                    resolved_in_release = CASE WHEN $3 = 'resolved' THEN $4 END,
-                    resolved_at = CASE WHEN $3 = 'resolved' THEN now() END,
-                    silenced_until = CASE WHEN $3 = 'silenced' THEN now() + make_interval(secs => $5) END,
-                    silenced_until_event_count = CASE WHEN $3 = 'silenced' THEN event_count + $6 END
-              WHERE project_id = $1 AND id = ANY($2)
-          RETURNING id, old.status AS was, old.resolved_in_release AS was_in, new.status, new.resolved_in_release,
-                    new.silenced_until, new.silenced_until_event_count),
-         logged AS (
-             INSERT INTO issue_activity (project_id, issue_id, kind, actor, actor_name, data)
-             SELECT $1, id, 'status', $7, $8,
-                    jsonb_strip_nulls(jsonb_build_object('from', was, 'to', status, 'resolvedInRelease', resolved_in_release,
-                                                         'silencedUntil', silenced_until,
-                                                         'silencedUntilEventCount', silenced_until_event_count))
-               FROM changed
-              WHERE was <> status OR status = 'silenced' OR resolved_in_release IS DISTINCT FROM was_in)
-         SELECT id FROM changed",
-    )
-    .bind(project_id)
-    .bind(ids)
-    .bind(status)
-    .bind(change.resolved_in_release.as_deref())
-    .bind(change.silence_for_seconds.map(|s| s as f64))
-    .bind(change.silence_for_events)
-    .bind(actor.kind)
-    .bind(actor.name.as_deref())
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(updated)
-}
-
-/// Assigns `ids` to `assignee` (`None`: to no one).
-async fn assign(tx: &mut PgConnection, project_id: Uuid, ids: &[Uuid], assignee: Option<&str>, actor: &Actor) -> Result<Vec<Uuid>, ApiError> {
-    let updated: Vec<Uuid> = sqlx::query_scalar(
-        "WITH changed AS (
-             UPDATE issues SET assignee = $3 WHERE project_id = $1 AND id = ANY($2)
-          RETURNING id, old.assignee AS was, new.assignee),
-         logged AS (
-             INSERT INTO issue_activity (project_id, issue_id, kind, actor, actor_name, data)
-             SELECT $1, id, 'assigned', $4, $5, jsonb_strip_nulls(jsonb_build_object('from', was, 'to', assignee))
-               FROM changed WHERE was IS DISTINCT FROM assignee)
-         SELECT id FROM changed",
-    )
-    .bind(project_id)
-    .bind(ids)
-    .bind(assignee)
-    .bind(actor.kind)
-    .bind(actor.name.as_deref())
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(updated)
 }
 
 /// Resolve, silence (for a while, or until more events) or reopen one issue, or (un)assign it.

@@ -102,20 +102,9 @@ pub struct IssueRow {
     pub trend24h: Vec<i64>,
 }
 
-/// The short id (`SHOPWEB-12`) of the issue `i`, as SQL.
-macro_rules! short_id_sql {
-    () => {
-        "(SELECT coalesce(nullif(upper(left(regexp_replace(p.name, '[^A-Za-z0-9]', '', 'g'), 10)), ''), 'ISSUE')
-            FROM projects p WHERE p.id = i.project_id) || '-' || i.short_id"
-    };
-}
-
-/// The short id of the issue `i`, as SQL.
-pub(crate) const SHORT_ID: &str = short_id_sql!();
-
 const ISSUE_COLUMNS: &str = concat!(
     "i.id, ",
-    short_id_sql!(),
+    sentori_store::short_id_sql!(),
     " AS short_id,
     i.title, i.culprit, i.type, i.kind, i.level, i.status, i.event_count, i.user_count, i.first_seen, i.last_seen,
     i.first_release, i.last_release, i.last_environment, i.resolved_in_release, i.regressed_at,

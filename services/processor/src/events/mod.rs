@@ -71,6 +71,11 @@ struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
+    /// When, in which release and environment it happened, as issue rows count it.
+    fn sighting(&self) -> sentori_store::issues::Sighting<'_> {
+        sentori_store::issues::Sighting { at: self.timestamp, release: &self.release, environment: &self.environment }
+    }
+
     fn parse(envelope: &'a Envelope, payload: EventPayload<'a>, release_has_map: Option<bool>) -> Result<Self, ProcessError> {
         let p = payload.fields();
         let summary: EventSummary = read_tree(p)?;

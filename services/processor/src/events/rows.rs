@@ -1,9 +1,10 @@
 //! The batch's rows besides issues: the events themselves, distinct users
-//! per issue, and hourly counts.
+//! per issue, and hourly counts (written by `sentori_store::issues`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use sentori_store::copy::CopyText;
+use sentori_store::issues;
 use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -94,23 +95,8 @@ pub async fn record_users(
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
-    let issue_ids: Vec<Uuid> = pairs.keys().map(|(issue, _)| *issue).collect();
-    let users: Vec<&str> = pairs.keys().map(|(_, user)| *user).collect();
-    let firsts: Vec<OffsetDateTime> = pairs.values().copied().collect();
-    let added: Vec<(Uuid, i64)> = sqlx::query_as(
-        "WITH new_users AS (
-             INSERT INTO issue_users (project_id, issue_id, user_key, first_seen)
-             SELECT $1, u.* FROM UNNEST($2::uuid[], $3::text[], $4::timestamptz[]) AS u
-             ON CONFLICT DO NOTHING
-             RETURNING issue_id)
-         SELECT issue_id, count(*) FROM new_users GROUP BY issue_id",
-    )
-    .bind(project_id)
-    .bind(&issue_ids)
-    .bind(&users)
-    .bind(&firsts)
-    .fetch_all(&mut **tx)
-    .await?;
+    let users: Vec<(Uuid, &str, OffsetDateTime)> = pairs.into_iter().map(|((issue, user), first)| (issue, user, first)).collect();
+    let added = issues::add_users(tx, project_id, &users).await?;
     Ok(added.into_iter().collect())
 }
 
@@ -127,20 +113,8 @@ pub async fn count_hours(
     for event in events {
         *hours.entry((issues[&event.grouping.fingerprint].id, counted_hour(event.timestamp, event.received_at))).or_default() += 1;
     }
-    let issue_ids: Vec<Uuid> = hours.keys().map(|(issue, _)| *issue).collect();
-    let starts: Vec<OffsetDateTime> = hours.keys().map(|(_, hour)| *hour).collect();
-    let counts: Vec<i64> = hours.values().copied().collect();
-    sqlx::query(
-        "INSERT INTO issue_hourly (project_id, issue_id, hour, count)
-         SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[], $4::bigint[]) AS u
-         ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly.count + EXCLUDED.count",
-    )
-    .bind(project_id)
-    .bind(&issue_ids)
-    .bind(&starts)
-    .bind(&counts)
-    .execute(&mut **tx)
-    .await?;
+    let hours: Vec<(Uuid, OffsetDateTime, i64)> = hours.into_iter().map(|((issue, hour), count)| (issue, hour, count)).collect();
+    issues::add_hours(tx, project_id, &hours).await?;
     Ok(())
 }
 
