@@ -273,8 +273,7 @@ impl<'de: 'a, 'a, const MAX: usize> Deserialize<'de> for Text<'a, MAX> {
                 if text.is_empty() {
                     return Err(E::custom("must not be empty"));
                 }
-                // Bytes bound characters from above: most strings are decided without counting.
-                if text.len() > MAX && text.chars().count() > MAX {
+                if Limits::over_chars(text, MAX) {
                     return Err(E::custom(format_args!("must be at most {MAX} characters")));
                 }
                 Ok(Text(text))

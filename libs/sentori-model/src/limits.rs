@@ -41,3 +41,11 @@ impl Limits {
     /// Reporting stops here: a payload this broken gains nothing from a longer list.
     pub const MAX_REPORTED_ERRORS: usize = 50;
 }
+
+impl Limits {
+    /// Whether `text` has more than `max` characters. Bytes bound characters
+    /// from above, so most strings are decided without counting.
+    pub fn over_chars(text: &str, max: usize) -> bool {
+        text.len() > max && text.chars().count() > max
+    }
+}

@@ -61,28 +61,25 @@ pub(crate) struct Cut {
 /// The edit `rule` asks of `value`, if it is over its limit; a value of
 /// the wrong type is left to the check that reports it.
 pub(crate) fn plan(rule: Trim, value: &Json<'_>, received_at: OffsetDateTime) -> Option<Edit> {
-    let over = |len: usize, max: usize| len > max;
     match (rule, value) {
         (Trim::Name, Json::String(text)) => {
-            // Bytes bound characters from above: most names are decided without counting.
-            let max = Limits::NAME_MAX_CHARS;
-            (text.len() > max && text.chars().count() > max).then_some(Edit::Chars(max))
+            Limits::over_chars(text, Limits::NAME_MAX_CHARS).then_some(Edit::Chars(Limits::NAME_MAX_CHARS))
         }
         (Trim::Message, Json::String(text)) => {
-            over(text.len(), Limits::MESSAGE_MAX_BYTES).then_some(Edit::Bytes(Limits::MESSAGE_MAX_BYTES))
+            (text.len() > Limits::MESSAGE_MAX_BYTES).then_some(Edit::Bytes(Limits::MESSAGE_MAX_BYTES))
         }
         (Trim::Time, Json::String(text)) => {
             let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
             (effective_time(at, received_at) != at).then_some(Edit::Time(received_at))
         }
         (Trim::Breadcrumbs, Json::Array(crumbs)) => {
-            over(crumbs.len(), Limits::MAX_BREADCRUMBS).then_some(Edit::KeepLast(Limits::MAX_BREADCRUMBS))
+            (crumbs.len() > Limits::MAX_BREADCRUMBS).then_some(Edit::KeepLast(Limits::MAX_BREADCRUMBS))
         }
         (Trim::PreContext, Json::Array(lines)) => {
-            over(lines.len(), Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepLast(Limits::MAX_CONTEXT_LINES))
+            (lines.len() > Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepLast(Limits::MAX_CONTEXT_LINES))
         }
         (Trim::PostContext, Json::Array(lines)) => {
-            over(lines.len(), Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepFirst(Limits::MAX_CONTEXT_LINES))
+            (lines.len() > Limits::MAX_CONTEXT_LINES).then_some(Edit::KeepFirst(Limits::MAX_CONTEXT_LINES))
         }
         (Trim::Tags, Json::Object(tags)) => tags_over(tags).then_some(Edit::Tags),
         (Trim::SessionDuration, value) => {
@@ -228,8 +225,7 @@ fn edit(value: &mut Json<'_>, edit: Edit, path: &str, meta: &mut Meta) {
 /// takes the full path. `extra` is assumed to hold no named field, as the
 /// model's deserialiser and the mappings guarantee.
 pub fn span_untouched(span: &sentori_model::Span, text: &str, received_at: OffsetDateTime) -> bool {
-    // Bytes bound characters from above: most strings are decided without counting.
-    let within = |text: &str, max: usize| text.len() <= max || text.chars().count() <= max;
+    let within = |text: &str, max: usize| !Limits::over_chars(text, max);
     // `op` and `name` are validated as 1..=max characters, the rest only trimmed.
     !span.op.is_empty()
         && within(&span.op, Limits::SPAN_OP_MAX_CHARS)
@@ -264,9 +260,8 @@ fn truncate_chars(text: &str, max: usize) -> Option<String> {
 }
 
 fn tags_over(tags: &Object<'_>) -> bool {
-    let long = |text: &str, max: usize| text.len() > max && text.chars().count() > max;
-    tags.len() > Limits::MAX_TAGS
-        || tags.iter().any(|(k, v)| long(k, Limits::TAG_KEY_MAX_CHARS) || v.as_str().is_some_and(|v| long(v, Limits::TAG_VALUE_MAX_CHARS)))
+    let long_value = |v: &Json<'_>| v.as_str().is_some_and(|v| Limits::over_chars(v, Limits::TAG_VALUE_MAX_CHARS));
+    tags.len() > Limits::MAX_TAGS || tags.iter().any(|(k, v)| Limits::over_chars(k, Limits::TAG_KEY_MAX_CHARS) || long_value(v))
 }
 
 /// Tags (and span tags): the first [`Limits::MAX_TAGS`] keys, keys and
