@@ -20,13 +20,21 @@ APT_PACKAGES=()
 
 # A stack someone started by hand (to iterate with plain `cargo test`) stays
 # up afterwards; one this script started is stopped, on failure too.
+STOP_STACK=0
 stop_stack_on_exit() {
   if "$STACK" status test >/dev/null 2>&1; then
     log "test stack was already running; leaving it up"
     return 0
   fi
-  trap '"$STACK" stop test' EXIT
+  STOP_STACK=1
 }
+
+SQLX_RECORD=
+clean_up() {
+  [[ -z $SQLX_RECORD ]] || rm -rf "$SQLX_RECORD"
+  ((STOP_STACK == 0)) || "$STACK" stop test
+}
+trap clean_up EXIT
 
 main() {
   command -v cargo >/dev/null || die "cargo is not on PATH"
@@ -47,8 +55,21 @@ main() {
   # size). A developer iterating with plain `cargo test` keeps it.
   export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
+  # The query macros check each query against a database migrated afresh
+  # (not against .sqlx/, which only records such a check) and record what
+  # they found in a folder of this run; that record must be .sqlx/.
+  SQLX_RECORD=$(mktemp -d)
+  eval "$("$LOCAL_DIR/sqlx.sh" env "$SQLX_RECORD")"
+
   local status=0
   (cd "$REPO_ROOT" && cargo test --workspace --all-targets "$@") || status=$?
+
+  # A run of some crates (arguments given) recorded only their queries.
+  local whole=()
+  (($# > 0)) || whole=(--all)
+  if ((status == 0)); then
+    "$LOCAL_DIR/sqlx.sh" compare "$SQLX_RECORD" "${whole[@]}" || status=$?
+  fi
 
   # The dashboard in Debian's headless Chromium behind deploy/nginx.conf;
   # the script installs chromium, nginx and playwright-core itself.

@@ -45,9 +45,7 @@ pub async fn install_if_configured(
     producer: Producer,
 ) -> Result<(), sqlx::Error> {
     let Some(project_id) = project_id else { return Ok(()) };
-    let org_id: Option<Uuid> =
-        sqlx::query_scalar("SELECT org_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(pool).await?;
-    let Some(org_id) = org_id else {
+    let Some(org_id) = sentori_store::projects::org_of(pool, project_id).await? else {
         tracing::error!(%project_id, "SENTORI_SELF_TRACE_PROJECT_ID names no project; self-tracing is off");
         return Ok(());
     };

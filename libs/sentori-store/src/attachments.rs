@@ -59,9 +59,8 @@ pub struct NewAttachment<'a> {
 /// deleted: held from storing a blob to committing its row, it keeps a
 /// concurrent expiry from deleting the bytes just stored.
 pub async fn lock_blob(tx: &mut PgConnection, sha256: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))")
-        .bind(sha256)
-        .execute(&mut *tx)
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('attachment-blob:' || $1, 0))", sha256)
+        .fetch_one(&mut *tx)
         .await?;
     Ok(())
 }
@@ -69,20 +68,20 @@ pub async fn lock_blob(tx: &mut PgConnection, sha256: &str) -> Result<(), sqlx::
 /// Writes the row of a blob published under [`lock_blob`]; a reference id
 /// stored before is kept as it is (an upload retried).
 pub async fn insert(tx: &mut PgConnection, row: &NewAttachment<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO attachments (project_id, id, event_id, kind, media_type, size_bytes, sha256, source, captured_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT DO NOTHING",
+        row.project_id,
+        row.id,
+        row.event_id,
+        row.kind,
+        row.media_type,
+        row.size_bytes,
+        row.sha256,
+        row.source,
+        row.captured_at,
     )
-    .bind(row.project_id)
-    .bind(row.id)
-    .bind(row.event_id)
-    .bind(row.kind)
-    .bind(row.media_type)
-    .bind(row.size_bytes)
-    .bind(row.sha256)
-    .bind(row.source)
-    .bind(row.captured_at)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -96,9 +95,7 @@ pub async fn delete_of_events(
     events: &[Uuid],
     dir: Option<&Path>,
 ) -> Result<BlobRemoval, sqlx::Error> {
-    let shas: Vec<String> = sqlx::query_scalar("DELETE FROM attachments WHERE project_id = $1 AND event_id = ANY($2) RETURNING sha256")
-        .bind(project_id)
-        .bind(events)
+    let shas = sqlx::query_scalar!("DELETE FROM attachments WHERE project_id = $1 AND event_id = ANY($2) RETURNING sha256", project_id, events)
         .fetch_all(&mut *tx)
         .await?;
     remove_unreferenced_blobs(tx, &shas, dir).await
@@ -112,12 +109,12 @@ pub async fn delete_received_before(
     limit: i64,
     dir: Option<&Path>,
 ) -> Result<(u64, BlobRemoval), sqlx::Error> {
-    let shas: Vec<String> = sqlx::query_scalar(
+    let shas = sqlx::query_scalar!(
         "DELETE FROM attachments WHERE ctid IN (SELECT ctid FROM attachments WHERE created_at < $1 LIMIT $2)
          RETURNING sha256",
+        before,
+        limit,
     )
-    .bind(before)
-    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     Ok((shas.len() as u64, remove_unreferenced_blobs(tx, &shas, dir).await?))
@@ -141,10 +138,10 @@ async fn remove_unreferenced_blobs(tx: &mut PgConnection, shas: &[String], dir: 
     for sha in &distinct {
         lock_blob(tx, sha).await?;
     }
-    let orphans: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)",
+    let orphans = sqlx::query_scalar!(
+        r#"SELECT DISTINCT s AS "sha256!" FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = s)"#,
+        &distinct,
     )
-    .bind(&distinct)
     .fetch_all(&mut *tx)
     .await?;
     let mut removal = BlobRemoval::default();

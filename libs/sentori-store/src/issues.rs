@@ -86,8 +86,8 @@ pub async fn create<'a>(tx: &mut PgConnection, project_id: Uuid, issues: &[NewIs
     let firsts: Vec<OffsetDateTime> = issues.iter().map(|i| i.first.at).collect();
     let lasts: Vec<OffsetDateTime> = issues.iter().map(|i| i.last.at).collect();
     let first_events: Vec<Uuid> = issues.iter().map(|i| i.first_event).collect();
-    sqlx::query_as(
-        "WITH created AS (
+    sqlx::query!(
+        r#"WITH created AS (
              INSERT INTO issues (project_id, id, short_id, fingerprint, components, title, culprit, type, kind, level,
                                  first_seen, last_seen, first_release, last_release, last_environment)
              SELECT $1, u.* FROM UNNEST($2::uuid[], $3::bigint[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
@@ -99,24 +99,25 @@ pub async fn create<'a>(tx: &mut PgConnection, project_id: Uuid, issues: &[NewIs
              INSERT INTO issue_activity (project_id, issue_id, kind, actor, data)
              SELECT $1, created.id, 'firstSeen', 'processor', jsonb_build_object('eventId', f.event_id, 'release', nullif(f.release, ''))
                FROM created JOIN UNNEST($4::text[], $16::uuid[], $13::text[]) AS f(fingerprint, event_id, release) USING (fingerprint))
-         SELECT fingerprint, id FROM created",
+         SELECT fingerprint AS "fingerprint!", id AS "id!" FROM created"#,
+        project_id,
+        &ids,
+        &shorts,
+        column(|i| i.fingerprint) as _,
+        &components as _,
+        column(|i| i.title) as _,
+        &culprits as _,
+        &types as _,
+        column(|i| i.kind) as _,
+        column(|i| i.level) as _,
+        &firsts,
+        &lasts,
+        column(|i| i.first.release) as _,
+        column(|i| i.last.release) as _,
+        column(|i| i.last.environment) as _,
+        &first_events,
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&shorts)
-    .bind(column(|i| i.fingerprint))
-    .bind(&components)
-    .bind(column(|i| i.title))
-    .bind(&culprits)
-    .bind(&types)
-    .bind(column(|i| i.kind))
-    .bind(column(|i| i.level))
-    .bind(&firsts)
-    .bind(&lasts)
-    .bind(column(|i| i.first.release))
-    .bind(column(|i| i.last.release))
-    .bind(column(|i| i.last.environment))
-    .bind(&first_events)
+    .map(|row| (row.fingerprint, row.id))
     .fetch_all(tx)
     .await
 }
@@ -144,7 +145,7 @@ pub async fn add_counts<'a>(tx: &mut PgConnection, project_id: Uuid, counts: &[C
     let users: Vec<i64> = counts.iter().map(|c| c.new_users).collect();
     let firsts: Vec<OffsetDateTime> = counts.iter().map(|c| c.first.at).collect();
     let lasts: Vec<OffsetDateTime> = counts.iter().map(|c| c.last.at).collect();
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE issues AS i SET
              event_count      = i.event_count + u.count,
              user_count       = i.user_count + u.users,
@@ -158,17 +159,17 @@ pub async fn add_counts<'a>(tx: &mut PgConnection, project_id: Uuid, counts: &[C
                        $8::text[], $9::text[], $10::text[])
                 AS u(id, count, users, first_seen, last_seen, first_release, last_release, last_environment, level)
           WHERE i.project_id = $1 AND i.id = u.id",
+        project_id,
+        &ids,
+        &events,
+        &users,
+        &firsts,
+        &lasts,
+        column(|c| c.first.release) as _,
+        column(|c| c.last.release) as _,
+        column(|c| c.last.environment) as _,
+        column(|c| c.level) as _,
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&events)
-    .bind(&users)
-    .bind(&firsts)
-    .bind(&lasts)
-    .bind(column(|c| c.first.release))
-    .bind(column(|c| c.last.release))
-    .bind(column(|c| c.last.environment))
-    .bind(column(|c| c.level))
     .execute(tx)
     .await?;
     Ok(updated.rows_affected())
@@ -191,8 +192,8 @@ pub async fn regress(tx: &mut PgConnection, project_id: Uuid, seen: &[NewestRele
     let ids: Vec<Uuid> = seen.iter().map(|s| s.id).collect();
     let newest: Vec<Option<OffsetDateTime>> = seen.iter().map(|s| s.first_seen).collect();
     let releases: Vec<Option<&str>> = seen.iter().map(|s| s.release).collect();
-    sqlx::query_as(
-        "WITH regressed AS (
+    sqlx::query!(
+        r#"WITH regressed AS (
              UPDATE issues AS i
                 SET status = 'regressed', regressed_at = now(), regression_count = i.regression_count + 1,
                     regressed_in_release = b.newest_release
@@ -209,12 +210,13 @@ pub async fn regress(tx: &mut PgConnection, project_id: Uuid, seen: &[NewestRele
              SELECT $1, id, 'regressed', 'processor',
                     jsonb_build_object('occurrence', regression_count, 'release', nullif(newest_release, ''))
                FROM regressed)
-         SELECT id, regression_count FROM regressed",
+         SELECT id AS "id!", regression_count AS "regression_count!" FROM regressed"#,
+        project_id,
+        &ids,
+        &newest as _,
+        &releases as _,
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&newest)
-    .bind(&releases)
+    .map(|row| (row.id, row.regression_count))
     .fetch_all(tx)
     .await
 }
@@ -225,18 +227,19 @@ pub async fn add_users(tx: &mut PgConnection, project_id: Uuid, users: &[(Uuid, 
     let issue_ids: Vec<Uuid> = users.iter().map(|(issue, ..)| *issue).collect();
     let keys: Vec<&str> = users.iter().map(|(_, key, _)| *key).collect();
     let firsts: Vec<OffsetDateTime> = users.iter().map(|(.., first)| *first).collect();
-    sqlx::query_as(
-        "WITH new_users AS (
+    sqlx::query!(
+        r#"WITH new_users AS (
              INSERT INTO issue_users (project_id, issue_id, user_key, first_seen)
              SELECT $1, u.* FROM UNNEST($2::uuid[], $3::text[], $4::timestamptz[]) AS u
              ON CONFLICT DO NOTHING
              RETURNING issue_id)
-         SELECT issue_id, count(*) FROM new_users GROUP BY issue_id",
+         SELECT issue_id AS "issue_id!", count(*) AS "new!" FROM new_users GROUP BY issue_id"#,
+        project_id,
+        &issue_ids,
+        &keys as _,
+        &firsts,
     )
-    .bind(project_id)
-    .bind(&issue_ids)
-    .bind(&keys)
-    .bind(&firsts)
+    .map(|row| (row.issue_id, row.new))
     .fetch_all(tx)
     .await
 }
@@ -246,15 +249,15 @@ pub async fn add_hours(tx: &mut PgConnection, project_id: Uuid, hours: &[(Uuid, 
     let issue_ids: Vec<Uuid> = hours.iter().map(|(issue, ..)| *issue).collect();
     let starts: Vec<OffsetDateTime> = hours.iter().map(|(_, hour, _)| *hour).collect();
     let counts: Vec<i64> = hours.iter().map(|(.., count)| *count).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO issue_hourly (project_id, issue_id, hour, count)
          SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[], $4::bigint[]) AS u
          ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly.count + EXCLUDED.count",
+        project_id,
+        &issue_ids,
+        &starts,
+        &counts,
     )
-    .bind(project_id)
-    .bind(&issue_ids)
-    .bind(&starts)
-    .bind(&counts)
     .execute(tx)
     .await?;
     Ok(())
@@ -262,11 +265,13 @@ pub async fn add_hours(tx: &mut PgConnection, project_id: Uuid, hours: &[(Uuid, 
 
 /// Locks the project's issues `ids` (see the module's note); answers those that exist.
 pub async fn lock(tx: &mut PgConnection, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM issues WHERE project_id = $1 AND id = ANY($2) ORDER BY fingerprint FOR UPDATE")
-        .bind(project_id)
-        .bind(ids)
-        .fetch_all(tx)
-        .await
+    sqlx::query_scalar!(
+        "SELECT id FROM issues WHERE project_id = $1 AND id = ANY($2) ORDER BY fingerprint FOR UPDATE",
+        project_id,
+        ids,
+    )
+    .fetch_all(tx)
+    .await
 }
 
 /// Sets the status of `ids`: resolving records `resolved_at`, silencing
@@ -280,7 +285,7 @@ pub async fn set_status(
     change: StatusChange<'_>,
     actor: Actor<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "WITH changed AS (
              UPDATE issues SET status = $3,
                     resolved_in_release = CASE WHEN $3 = 'resolved' THEN $4 END,
@@ -299,15 +304,15 @@ pub async fn set_status(
                FROM changed
               WHERE was <> status OR status = 'silenced' OR resolved_in_release IS DISTINCT FROM was_in)
          SELECT id FROM changed",
+        project_id,
+        ids,
+        change.status,
+        change.resolved_in_release,
+        change.silence_for_seconds.map(|s| s as f64),
+        change.silence_for_events,
+        actor.kind,
+        actor.name,
     )
-    .bind(project_id)
-    .bind(ids)
-    .bind(change.status)
-    .bind(change.resolved_in_release)
-    .bind(change.silence_for_seconds.map(|s| s as f64))
-    .bind(change.silence_for_events)
-    .bind(actor.kind)
-    .bind(actor.name)
     .fetch_all(tx)
     .await
 }
@@ -321,7 +326,7 @@ pub async fn assign(
     assignee: Option<&str>,
     actor: Actor<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "WITH changed AS (
              UPDATE issues SET assignee = $3 WHERE project_id = $1 AND id = ANY($2)
           RETURNING id, old.assignee AS was, new.assignee),
@@ -330,12 +335,12 @@ pub async fn assign(
              SELECT $1, id, 'assigned', $4, $5, jsonb_strip_nulls(jsonb_build_object('from', was, 'to', assignee))
                FROM changed WHERE was IS DISTINCT FROM assignee)
          SELECT id FROM changed",
+        project_id,
+        ids,
+        assignee,
+        actor.kind,
+        actor.name,
     )
-    .bind(project_id)
-    .bind(ids)
-    .bind(assignee)
-    .bind(actor.kind)
-    .bind(actor.name)
     .fetch_all(tx)
     .await
 }
@@ -351,25 +356,27 @@ pub async fn merge(
     target: Uuid,
     actor: Actor<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH repointed AS (UPDATE merged_fingerprints SET issue_id = $3 WHERE project_id = $1 AND issue_id = ANY($2))
          INSERT INTO merged_fingerprints (project_id, fingerprint, issue_id)
          SELECT project_id, fingerprint, $3 FROM issues WHERE project_id = $1 AND id = ANY($2)",
+        project_id,
+        sources,
+        target,
     )
-    .bind(project_id)
-    .bind(sources)
-    .bind(target)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE events SET issue_id = $3 WHERE project_id = $1 AND issue_id = ANY($2)")
-        .bind(project_id)
-        .bind(sources)
-        .bind(target)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE events SET issue_id = $3 WHERE project_id = $1 AND issue_id = ANY($2)",
+        project_id,
+        sources,
+        target,
+    )
+    .execute(&mut *tx)
+    .await?;
     // A user of several of the issues counts once: only users new to the target add to its count.
-    let new_users: i64 = sqlx::query_scalar(
-        "WITH moved AS (
+    let new_users = sqlx::query_scalar!(
+        r#"WITH moved AS (
              INSERT INTO issue_users (project_id, issue_id, user_key, first_seen)
              SELECT $1, $3, user_key, min(first_seen) FROM issue_users
               WHERE project_id = $1 AND issue_id = ANY($2) GROUP BY user_key
@@ -378,17 +385,17 @@ pub async fn merge(
              INSERT INTO issue_hourly (project_id, issue_id, hour, count)
              SELECT $1, $3, hour, sum(count) FROM issue_hourly WHERE project_id = $1 AND issue_id = ANY($2) GROUP BY hour
              ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly.count + EXCLUDED.count)
-         SELECT count(*) FROM moved",
+         SELECT count(*) AS "moved!" FROM moved"#,
+        project_id,
+        sources,
+        target,
     )
-    .bind(project_id)
-    .bind(sources)
-    .bind(target)
     .fetch_one(&mut *tx)
     .await?;
     // The counters add up; first and last seen (with their release,
     // environment and level) come from whichever issue saw them. A silence
     // until N more events keeps waiting for N events that arrive from now on.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE issues t SET
              event_count = t.event_count + s.events,
              user_count = t.user_count + $4,
@@ -406,11 +413,11 @@ pub async fn merge(
                         (array_agg(level ORDER BY last_seen DESC))[1] AS level
                    FROM issues WHERE project_id = $1 AND id = ANY($2)) AS s
           WHERE t.project_id = $1 AND t.id = $3",
+        project_id,
+        sources,
+        target,
+        new_users,
     )
-    .bind(project_id)
-    .bind(sources)
-    .bind(target)
-    .bind(new_users)
     .execute(&mut *tx)
     .await?;
     sqlx::query(concat!(
@@ -436,11 +443,13 @@ pub async fn merge(
 /// (`crate::attachments::delete_of_events`, a chunk per transaction). The
 /// ids stay in `event_ids`, so an SDK resending one does not bring it back.
 pub async fn delete(tx: &mut PgConnection, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
-    let events = sqlx::query_scalar("DELETE FROM events WHERE project_id = $1 AND issue_id = ANY($2) RETURNING id")
-        .bind(project_id)
-        .bind(ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let events = sqlx::query_scalar!(
+        "DELETE FROM events WHERE project_id = $1 AND issue_id = ANY($2) RETURNING id",
+        project_id,
+        ids,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     forget(tx, project_id, ids).await?;
     Ok(events)
 }
@@ -450,16 +459,16 @@ pub async fn delete(tx: &mut PgConnection, project_id: Uuid, ids: &[Uuid]) -> Re
 /// unpublished announcements and the notifier's records. The search
 /// document, activity log and merged fingerprints go by foreign key.
 async fn forget(tx: &mut PgConnection, project_id: Uuid, ids: &[Uuid]) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH users AS (DELETE FROM issue_users WHERE project_id = $1 AND issue_id = ANY($2)),
               hours AS (DELETE FROM issue_hourly WHERE project_id = $1 AND issue_id = ANY($2)),
               outbox AS (DELETE FROM announcements WHERE project_id = $1 AND issue_id = ANY($2)),
               sent AS (DELETE FROM deliveries WHERE project_id = $1 AND issue_id = ANY($2)),
               held AS (DELETE FROM notify_digest_items WHERE project_id = $1 AND issue_id = ANY($2))
          DELETE FROM issues WHERE project_id = $1 AND id = ANY($2)",
+        project_id,
+        ids,
     )
-    .bind(project_id)
-    .bind(ids)
     .execute(tx)
     .await?;
     Ok(())

@@ -92,5 +92,5 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, Store
 
 /// A cheap round trip for readiness checks.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+    sqlx::query_scalar!("SELECT 1 AS alive").fetch_one(pool).await.map(|_| ())
 }

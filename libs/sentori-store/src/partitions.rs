@@ -24,9 +24,7 @@ pub async fn ensure_ahead(pool: &PgPool, now: OffsetDateTime) -> Result<Vec<Stri
     for table in PARTITIONED {
         for offset in 0..=MONTHS_AHEAD as i32 {
             let start = month_start(now, offset);
-            let made: bool = sqlx::query_scalar("SELECT sentori_ensure_month_partition($1, $2)")
-                .bind(table)
-                .bind(start)
+            let made = sqlx::query_scalar!(r#"SELECT sentori_ensure_month_partition($1, $2) AS "made!""#, table, start)
                 .fetch_one(pool)
                 .await?;
             if made {

@@ -9,16 +9,21 @@ use uuid::Uuid;
 /// org the migrations create), which every new project joins.
 pub async fn create(pool: &PgPool, name: &str, platform: Option<&str>) -> Result<Option<Uuid>, sqlx::Error> {
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO projects (id, org_id, name, platform)
          SELECT $1, o.id, $2, $3 FROM orgs o ORDER BY o.created_at, o.id LIMIT 1",
+        id,
+        name,
+        platform,
     )
-    .bind(id)
-    .bind(name)
-    .bind(platform)
     .execute(pool)
     .await?;
     Ok((inserted.rows_affected() == 1).then_some(id))
+}
+
+/// The org a project belongs to (`None`: no such project).
+pub async fn org_of(pool: &PgPool, project_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT org_id FROM projects WHERE id = $1", project_id).fetch_optional(pool).await
 }
 
 /// The first of `count` numbers for new issues of the project (`None`: no
@@ -27,11 +32,13 @@ pub async fn create(pool: &PgPool, name: &str, platform: Option<&str>) -> Result
 /// processor working on the project; an issue created concurrently by
 /// another processor just leaves a gap.
 pub async fn reserve_short_ids(pool: &PgPool, project_id: Uuid, count: usize) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("UPDATE projects SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2")
-        .bind(project_id)
-        .bind(count as i64)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_scalar!(
+        r#"UPDATE projects SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2 AS "first!""#,
+        project_id,
+        count as i64,
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 #[cfg(test)]

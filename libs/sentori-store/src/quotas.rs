@@ -41,15 +41,15 @@ pub async fn add_usage<'e>(
     let orgs: Vec<Uuid> = counts.keys().map(|(org, _)| *org).collect();
     let months: Vec<Date> = counts.keys().map(|(_, month)| *month).collect();
     let used: Vec<i64> = counts.values().copied().collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO quota_usage (org_id, month, category, used)
          SELECT u.org_id, u.month, $4, u.used FROM UNNEST($1::uuid[], $2::date[], $3::bigint[]) AS u(org_id, month, used)
          ON CONFLICT (org_id, month, category) DO UPDATE SET used = quota_usage.used + EXCLUDED.used",
+        &orgs,
+        &months,
+        &used,
+        category.as_str(),
     )
-    .bind(&orgs)
-    .bind(&months)
-    .bind(&used)
-    .bind(category.as_str())
     .execute(executor)
     .await?;
     Ok(())
@@ -57,12 +57,13 @@ pub async fn add_usage<'e>(
 
 /// The stored usage of one org in one month.
 pub async fn usage(pool: &PgPool, org_id: Uuid, month: Date, category: Category) -> Result<i64, sqlx::Error> {
-    let used: Option<i64> =
-        sqlx::query_scalar("SELECT used FROM quota_usage WHERE org_id = $1 AND month = $2 AND category = $3")
-            .bind(org_id)
-            .bind(month)
-            .bind(category.as_str())
-            .fetch_optional(pool)
-            .await?;
+    let used = sqlx::query_scalar!(
+        "SELECT used FROM quota_usage WHERE org_id = $1 AND month = $2 AND category = $3",
+        org_id,
+        month,
+        category.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(used.unwrap_or(0))
 }

@@ -26,13 +26,10 @@ pub async fn record_seen<'a>(
     insert_missing(tx, project_id, &ids, &names, &times).await?;
     // A statement of its own, so it sees rows that a concurrent batch committed
     // while the insert waited for it.
-    let rows: Vec<(String, OffsetDateTime)> =
-        sqlx::query_as("SELECT name, first_seen FROM releases WHERE project_id = $1 AND name = ANY($2)")
-            .bind(project_id)
-            .bind(&names)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let rows = sqlx::query!("SELECT name, first_seen FROM releases WHERE project_id = $1 AND name = ANY($2)", project_id, &names as _)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.name, row.first_seen)).collect())
 }
 
 /// Inserts the releases not stored yet, leaving existing rows untouched.
@@ -47,15 +44,15 @@ async fn insert_missing(
     names: &[&str],
     first_seen: &[OffsetDateTime],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO releases (project_id, id, name, first_seen)
          SELECT $1, u.* FROM UNNEST($2::uuid[], $3::text[], $4::timestamptz[]) AS u
          ON CONFLICT DO NOTHING",
+        project_id,
+        ids,
+        names as _,
+        first_seen,
     )
-    .bind(project_id)
-    .bind(ids)
-    .bind(names)
-    .bind(first_seen)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -83,14 +80,14 @@ pub async fn record_deploy(
 ) -> Result<(), sqlx::Error> {
     let id = sentori_protocol::release_id(project_id, name);
     insert_missing(tx, project_id, &[id], &[name], &[received_at]).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE releases SET deploy_at = $3, environment = COALESCE($4, environment)
           WHERE project_id = $1 AND name = $2",
+        project_id,
+        name,
+        deployed_at,
+        environment,
     )
-    .bind(project_id)
-    .bind(name)
-    .bind(deployed_at)
-    .bind(environment)
     .execute(&mut **tx)
     .await?;
     Ok(())

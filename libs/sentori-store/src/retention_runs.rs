@@ -62,16 +62,11 @@ pub struct Run {
 
 /// Records the start of a pass computed as of `as_of`; returns the run's id.
 pub async fn start(conn: &mut PgConnection, as_of: OffsetDateTime) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("INSERT INTO retention_runs (started_at, as_of) VALUES (now(), $1) RETURNING id")
-        .bind(as_of)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!("INSERT INTO retention_runs (started_at, as_of) VALUES (now(), $1) RETURNING id", as_of).fetch_one(conn).await
 }
 
 pub async fn finish(conn: &mut PgConnection, run_id: i64, summary: &RunSummary) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE retention_runs SET finished_at = now(), summary = $2 WHERE id = $1")
-        .bind(run_id)
-        .bind(Json(summary))
+    sqlx::query!("UPDATE retention_runs SET finished_at = now(), summary = $2 WHERE id = $1", run_id, Json(summary) as _)
         .execute(conn)
         .await?;
     Ok(())
@@ -80,15 +75,13 @@ pub async fn finish(conn: &mut PgConnection, run_id: i64, summary: &RunSummary) 
 /// The most recent run, finished or not. A summary that does not read as
 /// a [`RunSummary`] is shown as its error rather than failing the caller.
 pub async fn latest(pool: &PgPool) -> Result<Option<Run>, sqlx::Error> {
-    let row: Option<(OffsetDateTime, Option<OffsetDateTime>, serde_json::Value)> = sqlx::query_as(
-        "SELECT started_at, finished_at, summary FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(started_at, finished_at, summary)| Run {
-        started_at,
-        finished_at,
-        summary: RunSummary::deserialize(summary)
+    let row = sqlx::query!("SELECT started_at, finished_at, summary FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|row| Run {
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        summary: RunSummary::deserialize(row.summary)
             .unwrap_or_else(|err| RunSummary { error: Some(format!("unreadable summary: {err}")), ..RunSummary::default() }),
     }))
 }

@@ -167,17 +167,23 @@ impl TokenDirectory {
     }
 
     async fn lookup(&self, digest: &Digest) -> Result<Option<ResolvedToken>, sqlx::Error> {
-        let row: Option<(Uuid, i64, Uuid, String, Option<i64>)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT t.project_id, p.number, p.org_id, t.kind, o.monthly_event_limit
                FROM tokens t JOIN projects p ON p.id = t.project_id JOIN orgs o ON o.id = p.org_id
               WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
+            &digest[..],
         )
-        .bind(&digest[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(project_id, project_number, org_id, kind, monthly_event_limit)| {
-            TokenKind::parse(&kind)
-                .map(|kind| ResolvedToken { project_id, project_number, org_id, kind, is_dev: false, monthly_event_limit })
+        Ok(row.and_then(|row| {
+            TokenKind::parse(&row.kind).map(|kind| ResolvedToken {
+                project_id: row.project_id,
+                project_number: row.number,
+                org_id: row.org_id,
+                kind,
+                is_dev: false,
+                monthly_event_limit: row.monthly_event_limit,
+            })
         }))
     }
 }
@@ -202,16 +208,16 @@ pub async fn create_token_by(
 ) -> Result<(Uuid, String), sqlx::Error> {
     let token = sentori_protocol::token::generate();
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO tokens (id, project_id, kind, label, token_sha256, last4, created_by_token) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        project_id,
+        kind.as_str(),
+        label,
+        &hash_token(&token)[..],
+        &token[token.len() - 4..],
+        created_by_token,
     )
-    .bind(id)
-    .bind(project_id)
-    .bind(kind.as_str())
-    .bind(label)
-    .bind(&hash_token(&token)[..])
-    .bind(&token[token.len() - 4..])
-    .bind(created_by_token)
     .execute(pool)
     .await?;
     Ok((id, token))

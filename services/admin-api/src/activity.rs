@@ -34,10 +34,13 @@ impl Actor {
             Caller::Operator { .. } => return Ok(Actor { kind: "dashboard", name: None }),
             Caller::ProjectAdmin { token: AdminToken::Dev, .. } => Some("dev token".to_owned()),
             Caller::ProjectAdmin { token: AdminToken::Stored { sha256 }, .. } => {
-                let token: Option<(String, String)> = sqlx::query_as("SELECT label, last4 FROM tokens WHERE token_sha256 = $1")
-                    .bind(&sha256[..])
-                    .fetch_optional(&state.pool)
-                    .await?;
+                let token: Option<(String, String)> = sqlx::query!(
+                    "SELECT label, last4 FROM tokens WHERE token_sha256 = $1",
+                    &sha256[..],
+                )
+                .map(|row| (row.label, row.last4))
+                .fetch_optional(&state.pool)
+                .await?;
                 token.map(|(label, last4)| if label.is_empty() { format!("token …{last4}") } else { format!("{label} (…{last4})") })
             }
         };
@@ -156,11 +159,13 @@ pub async fn list(
 ) -> Result<Page<ActivityEntry>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let (limit, after) = params.page(100, 500)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
-        .bind(project_id)
-        .bind(issue_id)
-        .fetch_one(&state.pool)
-        .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2) AS "exists!""#,
+        project_id,
+        issue_id,
+    )
+    .fetch_one(&state.pool)
+    .await?;
     if !exists {
         return Err(ApiError::NotFound);
     }
@@ -168,16 +173,17 @@ pub async fn list(
         Some(cursor) => (Some(cursor.time()?), Some(cursor.id)),
         None => (None, None),
     };
-    let rows: Vec<ActivityRow> = sqlx::query_as(
-        "SELECT id, at, kind, actor, actor_name, data FROM issue_activity
-          WHERE project_id = $1 AND issue_id = $2 AND ($3::timestamptz IS NULL OR at < $3 OR (at = $3 AND id > $4))
-          ORDER BY at DESC, id ASC LIMIT $5",
+    let rows: Vec<ActivityRow> = sqlx::query!(
+        r#"SELECT id, at, kind, actor, actor_name, data AS "data: sqlx::types::Json<ActivityData>" FROM issue_activity
+            WHERE project_id = $1 AND issue_id = $2 AND ($3::timestamptz IS NULL OR at < $3 OR (at = $3 AND id > $4))
+            ORDER BY at DESC, id ASC LIMIT $5"#,
+        project_id,
+        issue_id,
+        after_at,
+        after_id,
+        limit + 1,
     )
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(after_at)
-    .bind(after_id)
-    .bind(limit + 1)
+    .map(|row| (row.id, row.at, row.kind, row.actor, row.actor_name, row.data))
     .fetch_all(&state.pool)
     .await?;
     let entries = rows

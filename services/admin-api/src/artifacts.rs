@@ -156,7 +156,7 @@ struct UploadedArtifact {
     content_hash: String,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ArtifactRow {
     id: Uuid,
@@ -165,10 +165,8 @@ struct ArtifactRow {
     kind: String,
     size_bytes: i64,
     /// SHA-256 of the file, hex.
-    #[sqlx(rename = "content_sha256")]
     content_hash: String,
     /// For a source map: the `file` it describes.
-    #[sqlx(rename = "map_file")]
     #[schema(required)]
     file: Option<String>,
     /// For a source map: its `debugId` (or `debug_id`).
@@ -227,12 +225,13 @@ async fn list(
     Path((project_id, release)): Path<(Uuid, String)>,
 ) -> Result<Json<Vec<ArtifactRow>>, ArtifactError> {
     caller.require_project(project_id)?;
-    let rows = sqlx::query_as::<_, ArtifactRow>(
-        "SELECT id, name, kind, size_bytes, content_sha256, map_file, debug_id, created_at
+    let rows = sqlx::query_as!(
+        ArtifactRow,
+        "SELECT id, name, kind, size_bytes, content_sha256 AS content_hash, map_file AS file, debug_id, created_at
            FROM artifacts WHERE project_id = $1 AND release_id = $2 ORDER BY name",
+        project_id,
+        sentori_protocol::release_id(project_id, &release),
     )
-    .bind(project_id)
-    .bind(sentori_protocol::release_id(project_id, &release))
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(rows))
@@ -251,12 +250,12 @@ async fn remove(
 ) -> Result<Json<OkBody>, ArtifactError> {
     caller.require_project(project_id)?;
     let artifact_id = Uuid::parse_str(&artifact_id).map_err(|_| ApiError::NotFound)?;
-    let sha: Option<String> = sqlx::query_scalar(
+    let sha: Option<String> = sqlx::query_scalar!(
         "DELETE FROM artifacts WHERE project_id = $1 AND release_id = $2 AND id = $3 RETURNING content_sha256",
+        project_id,
+        sentori_protocol::release_id(project_id, &release),
+        artifact_id,
     )
-    .bind(project_id)
-    .bind(sentori_protocol::release_id(project_id, &release))
-    .bind(artifact_id)
     .fetch_optional(&state.pool)
     .await?;
     let sha = sha.ok_or(ApiError::NotFound)?;
@@ -275,7 +274,7 @@ struct BundleQuery {
 }
 
 /// An assembled artifact bundle (uploaded by sentry-cli through `/api/0/`).
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BundleRow {
     id: Uuid,
@@ -290,7 +289,6 @@ struct BundleRow {
     file_count: i32,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
-    #[sqlx(json)]
     files: Vec<BundleFileRow>,
 }
 
@@ -320,20 +318,31 @@ async fn list_bundles(
     Query(query): Query<BundleQuery>,
 ) -> Result<Json<Vec<BundleRow>>, ArtifactError> {
     caller.require_project(project_id)?;
-    let rows = sqlx::query_as::<_, BundleRow>(
-        "SELECT b.id, b.checksum, b.bundle_id, b.release, b.dist, b.file_count, b.created_at,
+    let rows = sqlx::query!(
+        r#"SELECT b.id, b.checksum, b.bundle_id, b.release, b.dist, b.file_count, b.created_at,
                 coalesce((SELECT json_agg(json_build_object('name', f.name, 'url', f.url, 'kind', f.kind, 'debugId', f.debug_id,
                                                             'sizeBytes', f.size_bytes, 'contentHash', f.content_sha256)
                                           ORDER BY f.url)
-                            FROM artifact_bundle_files f WHERE f.project_id = b.project_id AND f.bundle_id = b.id), '[]') AS files
+                            FROM artifact_bundle_files f WHERE f.project_id = b.project_id AND f.bundle_id = b.id), '[]')
+                  AS "files!: sqlx::types::Json<Vec<BundleFileRow>>"
            FROM artifact_bundles b
           WHERE b.project_id = $1 AND b.state = 'ok' AND ($2::text IS NULL OR b.release = $2)
           ORDER BY b.updated_at DESC
-          LIMIT $3",
+          LIMIT $3"#,
+        project_id,
+        query.release.as_deref(),
+        BUNDLES_LISTED,
     )
-    .bind(project_id)
-    .bind(query.release.as_deref())
-    .bind(BUNDLES_LISTED)
+    .map(|row| BundleRow {
+        id: row.id,
+        checksum: row.checksum,
+        bundle_id: row.bundle_id,
+        release: row.release,
+        dist: row.dist,
+        file_count: row.file_count,
+        created_at: row.created_at,
+        files: row.files.0,
+    })
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(rows))
@@ -492,30 +501,30 @@ pub(crate) async fn upsert_artifact(
     release_id: Uuid,
     row: &ArtifactUpsert<'_>,
 ) -> Result<Option<String>, sqlx::Error> {
-    let previous: Option<String> = sqlx::query_scalar(
+    let previous: Option<String> = sqlx::query_scalar!(
         "SELECT content_sha256 FROM artifacts WHERE project_id = $1 AND release_id = $2 AND name = $3 FOR UPDATE",
+        project_id,
+        release_id,
+        row.name,
     )
-    .bind(project_id)
-    .bind(release_id)
-    .bind(row.name)
     .fetch_optional(&mut **tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO artifacts (project_id, id, release_id, name, kind, content_sha256, size_bytes, map_file, debug_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (project_id, release_id, name) DO UPDATE SET
              kind = EXCLUDED.kind, content_sha256 = EXCLUDED.content_sha256, size_bytes = EXCLUDED.size_bytes,
              map_file = EXCLUDED.map_file, debug_id = EXCLUDED.debug_id, created_at = now()",
+        project_id,
+        Uuid::now_v7(),
+        release_id,
+        row.name,
+        row.kind.as_str(),
+        row.sha256,
+        i64::try_from(row.size).unwrap_or(i64::MAX),
+        row.map_file,
+        row.debug_id,
     )
-    .bind(project_id)
-    .bind(Uuid::now_v7())
-    .bind(release_id)
-    .bind(row.name)
-    .bind(row.kind.as_str())
-    .bind(row.sha256)
-    .bind(i64::try_from(row.size).unwrap_or(i64::MAX))
-    .bind(row.map_file)
-    .bind(row.debug_id)
     .execute(&mut **tx)
     .await?;
     Ok(previous.filter(|p| p != row.sha256))
@@ -524,28 +533,56 @@ pub(crate) async fn upsert_artifact(
 /// Removes the artifact blob unless an artifact row or a bundle file still
 /// names it, under its lock.
 pub(crate) async fn remove_if_unreferenced(state: &AppState, artifacts: &Artifacts, sha: &str) -> Result<(), ApiError> {
-    let used = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE content_sha256 = $1)
-                    OR EXISTS (SELECT 1 FROM artifact_bundle_files WHERE content_sha256 = $1)";
-    remove_blob_unless_used(&state.pool, &*artifacts.store, BLOB_LOCK, used, sha).await
+    remove_blob_unless_used(&state.pool, &*artifacts.store, BlobKind::Artifact, sha).await
 }
 
 /// The advisory-lock namespace of artifact blobs.
 pub(crate) const BLOB_LOCK: &str = "artifact-blob:";
 
-/// Deletes a blob when `used` (a query of one `$1`, the hash, answering a
-/// boolean) says nothing names it, holding the hash's lock in `namespace`
+/// The two kinds of blob admin-api stores, each with its own lock namespace
+/// and its own rows that can name a blob.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BlobKind {
+    /// Named by artifacts and by the files of assembled bundles.
+    Artifact,
+    /// Named by the chunks of uploads not assembled yet.
+    Chunk,
+}
+
+impl BlobKind {
+    fn lock_namespace(self) -> &'static str {
+        match self {
+            BlobKind::Artifact => BLOB_LOCK,
+            BlobKind::Chunk => crate::sentry_api::chunks::CHUNK_LOCK,
+        }
+    }
+
+    async fn is_named(self, tx: &mut sqlx::PgConnection, sha: &str) -> Result<bool, sqlx::Error> {
+        match self {
+            BlobKind::Artifact => {
+                sqlx::query_scalar!(
+                    r#"SELECT EXISTS (SELECT 1 FROM artifacts WHERE content_sha256 = $1)
+                           OR EXISTS (SELECT 1 FROM artifact_bundle_files WHERE content_sha256 = $1) AS "named!""#,
+                    sha,
+                )
+                .fetch_one(tx)
+                .await
+            }
+            BlobKind::Chunk => {
+                sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM upload_chunks WHERE content_sha256 = $1) AS "named!""#, sha)
+                    .fetch_one(tx)
+                    .await
+            }
+        }
+    }
+}
+
+/// Deletes a blob when no row of its kind names it, holding the hash's lock
 /// so a concurrent upload that records it waits or is waited for.
-pub(crate) async fn remove_blob_unless_used(
-    pool: &sqlx::PgPool,
-    store: &dyn BlobStore,
-    namespace: &str,
-    used: &str,
-    sha: &str,
-) -> Result<(), ApiError> {
+pub(crate) async fn remove_blob_unless_used(pool: &sqlx::PgPool, store: &dyn BlobStore, kind: BlobKind, sha: &str) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
-    lock_blob(&mut tx, namespace, sha).await?;
-    let referenced: bool = sqlx::query_scalar(used).bind(sha).fetch_one(&mut *tx).await?;
-    if !referenced {
+    lock_blob(&mut tx, kind.lock_namespace(), sha).await?;
+    if !kind.is_named(&mut tx, sha).await? {
         store.delete(sha).await?;
     }
     tx.commit().await?;
@@ -563,7 +600,7 @@ pub(crate) async fn lock_blobs(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, m
 }
 
 pub(crate) async fn lock_blob(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, namespace: &str, sha: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || $2, 0))").bind(namespace).bind(sha).execute(&mut **tx).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1 || $2, 0))", namespace, sha).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -237,20 +237,22 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(body): 
         return Err(ApiError::Unauthorized);
     }
     // Sessions that ended more than a day ago are of no further use.
-    sqlx::query("DELETE FROM admin_sessions WHERE expires_at < now() - interval '1 day'").execute(&state.pool).await?;
+    sqlx::query!("DELETE FROM admin_sessions WHERE expires_at < now() - interval '1 day'").execute(&state.pool).await?;
     let id = Uuid::new_v4();
     let mut csrf = [0u8; 32];
     rand::rng().fill_bytes(&mut csrf);
     let csrf_token = URL_SAFE_NO_PAD.encode(csrf);
     let now = OffsetDateTime::now_utc();
     let expires_at = state.sessions.expiry(now, now);
-    sqlx::query("INSERT INTO admin_sessions (id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(&csrf_token)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&state.pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO admin_sessions (id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        id,
+        &csrf_token,
+        now,
+        expires_at,
+    )
+    .execute(&state.pool)
+    .await?;
     Ok((state.sessions.issue(id, now, expires_at), axum::Json(LoginAnswer { csrf_token, expires_at })).into_response())
 }
 
@@ -264,8 +266,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     if let Some(axum::Extension(session)) = session {
         check_csrf(&headers, &session, &state.public_origin)?;
-        sqlx::query("UPDATE admin_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-            .bind(session.id)
+        sqlx::query!("UPDATE admin_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", session.id)
             .execute(&state.pool)
             .await?;
     }

@@ -90,11 +90,13 @@ impl IssueChange {
             if status != Some("resolved") {
                 return Err(ApiError::invalid("resolvedInRelease", "is only allowed with status resolved"));
             }
-            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
-                .bind(project_id)
-                .bind(release)
-                .fetch_one(&state.pool)
-                .await?;
+            let known: bool = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2) AS "exists!""#,
+                project_id,
+                release,
+            )
+            .fetch_one(&state.pool)
+            .await?;
             if !known {
                 return Err(ApiError::invalid("resolvedInRelease", "is not a release of this project"));
             }

@@ -58,18 +58,21 @@ pub async fn list(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let issue_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
-        .bind(project_id)
-        .bind(issue_id)
-        .fetch_one(&state.reads)
-        .await?;
+    let issue_exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2) AS "exists!""#,
+        project_id,
+        issue_id,
+    )
+    .fetch_one(&state.reads)
+    .await?;
     if !issue_exists {
         return Err(ApiError::NotFound);
     }
     // Columns the processor filled from the payload: the payload itself is
     // `json` text, which every `->` would parse whole again. `user_key` is
     // `user:<id>` or `install:<id>`; the list shows the id.
-    let rows = sqlx::query_as::<_, EventSummary>(
+    let rows = sqlx::query_as!(
+        EventSummary,
         "SELECT id, timestamp, received_at, release, environment, title,
                 substr(user_key, strpos(user_key, ':') + 1) AS user_id,
                 os, os_version, device_model, trace_id
@@ -77,12 +80,12 @@ pub async fn list(
           WHERE project_id = $1 AND issue_id = $2
             AND ($3::timestamptz IS NULL OR (timestamp, id) < ($3, $4))
           ORDER BY timestamp DESC, id DESC LIMIT $5",
+        project_id,
+        issue_id,
+        after_time,
+        after_id,
+        limit + 1,
     )
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(after_time)
-    .bind(after_id)
-    .bind(limit + 1)
     .fetch_all(&state.reads)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.timestamp), id: row.id }))
@@ -133,45 +136,54 @@ pub async fn latest(
 ) -> Result<axum::Json<EventDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let latest: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1")
-            .bind(project_id)
-            .bind(issue_id)
-            .fetch_optional(&state.pool)
-            .await?;
+        sqlx::query_scalar!(
+            "SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1",
+            project_id,
+            issue_id,
+        )
+        .fetch_optional(&state.pool)
+        .await?;
     Ok(axum::Json(load_detail(&state, project_id, latest.ok_or(ApiError::NotFound)?).await?))
 }
 
 async fn load_detail(state: &AppState, project_id: Uuid, event_id: Uuid) -> Result<EventDetail, ApiError> {
-    let row: Option<(sqlx::types::Json<sentori_model::Event>, Uuid, OffsetDateTime, OffsetDateTime, Option<String>)> = sqlx::query_as(
-        "SELECT payload, issue_id, timestamp, received_at, sdk FROM events WHERE project_id = $1 AND id = $2 LIMIT 1",
+    let stored = sqlx::query!(
+        r#"SELECT payload AS "payload: sqlx::types::Json<sentori_model::Event>", issue_id AS "issue_id!", timestamp, received_at, sdk
+             FROM events WHERE project_id = $1 AND id = $2 LIMIT 1"#,
+        project_id,
+        event_id,
     )
-    .bind(project_id)
-    .bind(event_id)
     .fetch_optional(&state.pool)
-    .await?;
-    let (sqlx::types::Json(event), issue_id, timestamp, received_at, sdk) = row.ok_or(ApiError::NotFound)?;
-    let (previous_event_id, next_event_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
-        "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) < ($3, $4)
-                  ORDER BY timestamp DESC, id DESC LIMIT 1),
-                (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) > ($3, $4)
-                  ORDER BY timestamp ASC, id ASC LIMIT 1)",
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let neighbours = sqlx::query!(
+        r#"SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) < ($3, $4)
+                    ORDER BY timestamp DESC, id DESC LIMIT 1) AS "previous?",
+                  (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 AND (timestamp, id) > ($3, $4)
+                    ORDER BY timestamp ASC, id ASC LIMIT 1) AS "next?""#,
+        project_id,
+        stored.issue_id,
+        stored.timestamp,
+        event_id,
     )
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(timestamp)
-    .bind(event_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(EventDetail { event, issue_id, received_at, sdk, previous_event_id, next_event_id })
+    Ok(EventDetail {
+        event: stored.payload.0,
+        issue_id: stored.issue_id,
+        received_at: stored.received_at,
+        sdk: stored.sdk,
+        previous_event_id: neighbours.previous,
+        next_event_id: neighbours.next,
+    })
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentRow {
     /// The attachment's id, as the upload answered it (`refId`).
     #[serde(rename = "ref")]
-    #[sqlx(rename = "id")]
-    pub r#ref: Uuid,
+    pub id: Uuid,
     pub kind: String,
     pub media_type: String,
     pub size_bytes: i64,
@@ -187,11 +199,13 @@ pub struct AttachmentRow {
 }
 
 async fn event_exists(state: &AppState, project_id: Uuid, event_id: Uuid) -> Result<bool, ApiError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_ids WHERE project_id = $1 AND id = $2)")
-        .bind(project_id)
-        .bind(event_id)
-        .fetch_one(&state.pool)
-        .await?)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM event_ids WHERE project_id = $1 AND id = $2) AS "exists!""#,
+        project_id,
+        event_id,
+    )
+    .fetch_one(&state.pool)
+    .await?)
 }
 
 /// An event's attachments. Listed by event id even when the event itself
@@ -208,12 +222,13 @@ pub async fn attachments(
     if state.config.attachment_dir.is_none() {
         return Err(ApiError::AttachmentsDisabled);
     }
-    let rows = sqlx::query_as::<_, AttachmentRow>(
+    let rows = sqlx::query_as!(
+        AttachmentRow,
         "SELECT id, kind, media_type, size_bytes, source, captured_at, created_at, sha256
            FROM attachments WHERE project_id = $1 AND event_id = $2 ORDER BY created_at, id",
+        project_id,
+        event_id,
     )
-    .bind(project_id)
-    .bind(event_id)
     .fetch_all(&state.pool)
     .await?;
     if rows.is_empty() && !event_exists(&state, project_id, event_id).await? {
@@ -237,13 +252,14 @@ pub async fn blob(
 ) -> Result<Response, ApiError> {
     scope(&state, &caller, project_id).await?;
     let Some(dir) = state.config.attachment_dir.clone() else { return Err(ApiError::AttachmentsDisabled) };
-    let row = sqlx::query_as::<_, AttachmentRow>(
+    let row = sqlx::query_as!(
+        AttachmentRow,
         "SELECT id, kind, media_type, size_bytes, source, captured_at, created_at, sha256
            FROM attachments WHERE project_id = $1 AND event_id = $2 AND id = $3",
+        project_id,
+        event_id,
+        attachment_id,
     )
-    .bind(project_id)
-    .bind(event_id)
-    .bind(attachment_id)
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound)?;
@@ -274,7 +290,7 @@ pub async fn blob(
         "{}; filename=\"{}-{}.{extension}\"",
         if inline { "inline" } else { "attachment" },
         row.kind.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-        row.r#ref.simple()
+        row.id.simple()
     );
     let mut response = body.into_response();
     let headers = response.headers_mut();

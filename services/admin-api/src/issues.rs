@@ -410,14 +410,15 @@ fn push_key(q: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: &Cursor) -> R
 /// Fills `trend24h` from `issue_hourly`: 24 buckets, the current hour last.
 async fn fill_trends(pool: &PgPool, project_id: Uuid, rows: &mut [IssueRow]) -> Result<(), ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let counts: Vec<(Uuid, i32, i64)> = sqlx::query_as(
-        "SELECT issue_id, (extract(epoch FROM date_trunc('hour', now()) - hour) / 3600)::int AS ago, count
-           FROM issue_hourly
-          WHERE project_id = $1 AND issue_id = ANY($2)
-            AND hour >= date_trunc('hour', now()) - interval '23 hours' AND hour <= date_trunc('hour', now())",
+    let counts: Vec<(Uuid, i32, i64)> = sqlx::query!(
+        r#"SELECT issue_id, (extract(epoch FROM date_trunc('hour', now()) - hour) / 3600)::int AS "ago!", count
+             FROM issue_hourly
+            WHERE project_id = $1 AND issue_id = ANY($2)
+              AND hour >= date_trunc('hour', now()) - interval '23 hours' AND hour <= date_trunc('hour', now())"#,
+        project_id,
+        &ids,
     )
-    .bind(project_id)
-    .bind(&ids)
+    .map(|row| (row.issue_id, row.ago, row.count))
     .fetch_all(pool)
     .await?;
     let mut by_issue: HashMap<Uuid, Vec<i64>> = HashMap::new();
@@ -498,21 +499,20 @@ pub async fn detail(
 ) -> Result<axum::Json<IssueDetail>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let row = fetch_rows(&state, project_id, &[issue_id]).await?.pop().ok_or(ApiError::NotFound)?;
-    let (sqlx::types::Json(fingerprint), fingerprint_hash, merged_fingerprints): (sqlx::types::Json<Vec<String>>, String, Vec<String>) =
-        sqlx::query_as(
-            "SELECT components, fingerprint,
-                    ARRAY(SELECT m.fingerprint FROM merged_fingerprints m
-                           WHERE m.project_id = i.project_id AND m.issue_id = i.id ORDER BY m.merged_at, m.fingerprint)
-               FROM issues i WHERE project_id = $1 AND id = $2",
-        )
-            .bind(project_id)
-            .bind(issue_id)
-            .fetch_one(&state.pool)
-            .await?;
+    let grouping = sqlx::query!(
+        r#"SELECT components AS "components: sqlx::types::Json<Vec<String>>", fingerprint,
+                  ARRAY(SELECT m.fingerprint FROM merged_fingerprints m
+                         WHERE m.project_id = i.project_id AND m.issue_id = i.id ORDER BY m.merged_at, m.fingerprint) AS "merged!"
+             FROM issues i WHERE project_id = $1 AND id = $2"#,
+        project_id,
+        issue_id,
+    )
+    .fetch_one(&state.pool)
+    .await?;
     // The tags come from columns the processor filled from each payload
     // (the payload is `json` text, parsed whole by every look inside it).
-    let tag_rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH recent AS (
+    let tag_rows: Vec<(String, String, i64)> = sqlx::query!(
+        r#"WITH recent AS (
              SELECT release, environment, nullif(trim(concat_ws(' ', os, os_version)), '') AS os, device_model, runtime, tags
                FROM events
               WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT $3),
@@ -527,12 +527,13 @@ pub async fn detail(
              SELECT key, value, count(*) AS n,
                     row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value) AS rank
                FROM vals WHERE value IS NOT NULL AND value <> '' GROUP BY key, value)
-         SELECT key, value, n FROM counted WHERE rank <= 10 ORDER BY key, n DESC, value",
+         SELECT key AS "key!", value AS "value!", n AS "n!" FROM counted WHERE rank <= 10 ORDER BY key, n DESC, value"#,
+        project_id,
+        issue_id,
+        TAG_SAMPLE,
+        CUSTOM_TAG_PREFIX,
     )
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(TAG_SAMPLE)
-    .bind(CUSTOM_TAG_PREFIX)
+    .map(|row| (row.key, row.value, row.n))
     .fetch_all(&state.pool)
     .await?;
     let mut tags = serde_json::Map::new();
@@ -551,23 +552,23 @@ pub async fn detail(
         }
     }
     let custom_tags = most_common_keys(custom, CUSTOM_TAG_KEYS);
-    let (latest_event_id, oldest_event_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
-        "SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1),
-                (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp ASC, id ASC LIMIT 1)",
+    let ends = sqlx::query!(
+        r#"SELECT (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp DESC, id DESC LIMIT 1) AS "latest?",
+                  (SELECT id FROM events WHERE project_id = $1 AND issue_id = $2 ORDER BY timestamp ASC, id ASC LIMIT 1) AS "oldest?""#,
+        project_id,
+        issue_id,
     )
-    .bind(project_id)
-    .bind(issue_id)
     .fetch_one(&state.pool)
     .await?;
     Ok(axum::Json(IssueDetail {
         row,
-        fingerprint,
-        fingerprint_hash,
-        merged_fingerprints,
+        fingerprint: grouping.components.0,
+        fingerprint_hash: grouping.fingerprint,
+        merged_fingerprints: grouping.merged,
         tags,
         custom_tags,
-        latest_event_id,
-        oldest_event_id,
+        latest_event_id: ends.latest,
+        oldest_event_id: ends.oldest,
     }))
 }
 

@@ -17,14 +17,13 @@ use crate::extract::{Json, Path};
 /// The caller may act on `project_id` and the project exists; `404` otherwise.
 pub async fn scope(state: &AppState, caller: &Caller, project_id: Uuid) -> Result<(), ApiError> {
     caller.require_project(project_id)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
-        .bind(project_id)
+    let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1) AS "exists!""#, project_id)
         .fetch_one(&state.pool)
         .await?;
     if exists { Ok(()) } else { Err(ApiError::NotFound) }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectRow {
     pub id: Uuid,
@@ -55,7 +54,7 @@ pub struct NewProject {
     pub platform: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRow {
     pub id: Uuid,
@@ -73,7 +72,6 @@ pub struct TokenRow {
     /// Public tokens only. The token itself is not stored, so this DSN shows
     /// the token masked (`st_pk_…` + its last 4 characters): copy the full
     /// DSN from the answer that created the token.
-    #[sqlx(skip)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dsn: Option<String>,
 }
@@ -105,29 +103,30 @@ pub struct NewToken {
     pub kind: Option<String>,
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.number, p.name, p.platform, p.created_at,
-    coalesce((SELECT sum(h.count) FROM issue_hourly h
-               WHERE h.project_id = p.id AND h.hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint
-      AS event_count24h";
-
 /// Projects the caller may see, by name.
 #[utoipa::path(get, path = "/projects", operation_id = "list_projects", tag = "projects",
     responses((status = 200, body = [ProjectRow])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ProjectRow>>, ApiError> {
-    let rows = sqlx::query_as::<_, ProjectRow>(&format!(
-        "SELECT {PROJECT_COLUMNS} FROM projects p WHERE $1::uuid IS NULL OR p.id = $1 ORDER BY p.name, p.id"
-    ))
-    .bind(caller.project_id())
+    Ok(axum::Json(project_rows(&state, caller.project_id()).await?))
+}
+
+/// Every project by name, or only the project `only`.
+async fn project_rows(state: &AppState, only: Option<Uuid>) -> Result<Vec<ProjectRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ProjectRow,
+        r#"SELECT p.id, p.number, p.name, p.platform, p.created_at,
+                  coalesce((SELECT sum(h.count) FROM issue_hourly h
+                             WHERE h.project_id = p.id AND h.hour >= date_trunc('hour', now()) - interval '23 hours'), 0)::bigint
+                    AS "event_count24h!"
+             FROM projects p WHERE $1::uuid IS NULL OR p.id = $1 ORDER BY p.name, p.id"#,
+        only,
+    )
     .fetch_all(&state.pool)
-    .await?;
-    Ok(axum::Json(rows))
+    .await
 }
 
 async fn fetch_project(state: &AppState, id: Uuid) -> Result<ProjectRow, ApiError> {
-    Ok(sqlx::query_as::<_, ProjectRow>(&format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.id = $1"))
-        .bind(id)
-        .fetch_one(&state.pool)
-        .await?)
+    project_rows(state, Some(id)).await?.pop().ok_or(ApiError::NotFound)
 }
 
 /// Create a project (operator only), with a first public token.
@@ -173,12 +172,22 @@ pub async fn tokens(
     Path(project_id): Path<Uuid>,
 ) -> Result<axum::Json<Vec<TokenRow>>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let mut rows = sqlx::query_as::<_, TokenRow>(
-        "SELECT id, kind, NULLIF(label, '') AS label, last4, coalesce(created_by_token::text, 'operator') AS created_by,
-                created_at, revoked_at
-           FROM tokens WHERE project_id = $1 ORDER BY created_at DESC, id DESC",
+    let mut rows = sqlx::query!(
+        r#"SELECT id, kind, NULLIF(label, '') AS label, last4, coalesce(created_by_token::text, 'operator') AS "created_by!",
+                  created_at, revoked_at
+             FROM tokens WHERE project_id = $1 ORDER BY created_at DESC, id DESC"#,
+        project_id,
     )
-    .bind(project_id)
+    .map(|row| TokenRow {
+        id: row.id,
+        kind: row.kind,
+        label: row.label,
+        last4: row.last4,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+        dsn: None,
+    })
     .fetch_all(&state.pool)
     .await?;
     let number = project_number(&state, project_id).await?;
@@ -207,10 +216,13 @@ impl CreatedBy {
             Caller::ProjectAdmin { token: AdminToken::Stored { sha256 }, .. } => sha256,
         };
         let row: Option<(Uuid, Option<Uuid>)> =
-            sqlx::query_as("SELECT id, created_by_token FROM tokens WHERE token_sha256 = $1 AND revoked_at IS NULL")
-                .bind(&sha256[..])
-                .fetch_optional(&state.pool)
-                .await?;
+            sqlx::query!(
+                "SELECT id, created_by_token FROM tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
+                &sha256[..],
+            )
+            .map(|row| (row.id, row.created_by_token))
+            .fetch_optional(&state.pool)
+            .await?;
         // Revoked since the token cache vouched for it.
         let (id, creator) = row.ok_or(ApiError::Unauthorized)?;
         Ok(CreatedBy::Token { id, created_by_operator: creator.is_none() })
@@ -264,7 +276,7 @@ pub async fn create_token(
     }
     let (id, token) = sentori_store::tokens::create_token_by(&state.pool, project_id, kind, label, created_by.token_id()).await?;
     let created_at: OffsetDateTime =
-        sqlx::query_scalar("SELECT created_at FROM tokens WHERE id = $1").bind(id).fetch_one(&state.pool).await?;
+        sqlx::query_scalar!("SELECT created_at FROM tokens WHERE id = $1", id).fetch_one(&state.pool).await?;
     let label = (!label.is_empty()).then(|| label.to_owned());
     let created_by = created_by.to_string();
     let dsn = match kind {
@@ -276,7 +288,7 @@ pub async fn create_token(
 }
 
 async fn project_number(state: &AppState, project_id: Uuid) -> Result<i64, ApiError> {
-    Ok(sqlx::query_scalar("SELECT number FROM projects WHERE id = $1").bind(project_id).fetch_one(&state.pool).await?)
+    Ok(sqlx::query_scalar!("SELECT number FROM projects WHERE id = $1", project_id).fetch_one(&state.pool).await?)
 }
 
 /// Revoke a token; it stays listed with `revokedAt`.
@@ -288,11 +300,13 @@ pub async fn revoke_token(
     Path((project_id, token_id)): Path<(Uuid, Uuid)>,
 ) -> Result<axum::Json<OkBody>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let done = sqlx::query("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE project_id = $1 AND id = $2")
-        .bind(project_id)
-        .bind(token_id)
-        .execute(&state.pool)
-        .await?;
+    let done = sqlx::query!(
+        "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE project_id = $1 AND id = $2",
+        project_id,
+        token_id,
+    )
+    .execute(&state.pool)
+    .await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound);
     }

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::projects::scope;
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+// Every query here answers these columns (`query_as!` checks them against the fields).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecipientRow {
     pub id: Uuid,
@@ -39,8 +40,6 @@ pub struct RecipientChange {
     pub on_new_issue: Option<bool>,
     pub on_regression: Option<bool>,
 }
-
-const COLUMNS: &str = "id, email, on_new_issue, on_regression, created_at";
 
 /// A deliberately plain address check: one `@`, a local part, a dotted
 /// domain, no spaces or control characters. Deliverability is the mail
@@ -68,10 +67,11 @@ pub async fn list(
     Path(project_id): Path<Uuid>,
 ) -> Result<axum::Json<Vec<RecipientRow>>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let rows = sqlx::query_as::<_, RecipientRow>(&format!(
-        "SELECT {COLUMNS} FROM recipients WHERE project_id = $1 ORDER BY lower(email), id"
-    ))
-    .bind(project_id)
+    let rows = sqlx::query_as!(
+        RecipientRow,
+        "SELECT id, email, on_new_issue, on_regression, created_at FROM recipients WHERE project_id = $1 ORDER BY lower(email), id",
+        project_id,
+    )
     .fetch_all(&state.pool)
     .await?;
     Ok(axum::Json(rows))
@@ -93,15 +93,16 @@ pub async fn create(
     if !valid_email(email) {
         return Err(ApiError::BadRequest { code: "invalidEmail", message: format!("\"{email}\" is not an email address") });
     }
-    let inserted = sqlx::query_as::<_, RecipientRow>(&format!(
+    let inserted = sqlx::query_as!(
+        RecipientRow,
         "INSERT INTO recipients (project_id, id, email, on_new_issue, on_regression)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(project_id)
-    .bind(Uuid::now_v7())
-    .bind(email)
-    .bind(body.on_new_issue.unwrap_or(true))
-    .bind(body.on_regression.unwrap_or(true))
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id, email, on_new_issue, on_regression, created_at",
+        project_id,
+        Uuid::now_v7(),
+        email,
+        body.on_new_issue.unwrap_or(true),
+        body.on_regression.unwrap_or(true),
+    )
     .fetch_optional(&state.pool)
     .await?;
     match inserted {
@@ -121,14 +122,15 @@ pub async fn update(
     Json(body): Json<RecipientChange>,
 ) -> Result<axum::Json<RecipientRow>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let row = sqlx::query_as::<_, RecipientRow>(&format!(
+    let row = sqlx::query_as!(
+        RecipientRow,
         "UPDATE recipients SET on_new_issue = coalesce($3, on_new_issue), on_regression = coalesce($4, on_regression)
-          WHERE project_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(project_id)
-    .bind(recipient_id)
-    .bind(body.on_new_issue)
-    .bind(body.on_regression)
+          WHERE project_id = $1 AND id = $2 RETURNING id, email, on_new_issue, on_regression, created_at",
+        project_id,
+        recipient_id,
+        body.on_new_issue,
+        body.on_regression,
+    )
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound)?;
@@ -144,9 +146,7 @@ pub async fn delete(
     Path((project_id, recipient_id)): Path<(Uuid, Uuid)>,
 ) -> Result<axum::Json<OkBody>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let done = sqlx::query("DELETE FROM recipients WHERE project_id = $1 AND id = $2")
-        .bind(project_id)
-        .bind(recipient_id)
+    let done = sqlx::query!("DELETE FROM recipients WHERE project_id = $1 AND id = $2", project_id, recipient_id)
         .execute(&state.pool)
         .await?;
     if done.rows_affected() == 0 {

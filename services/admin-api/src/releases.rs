@@ -128,11 +128,14 @@ async fn by_first_seen(state: &AppState, project_id: Uuid, limit: i64, after: Op
 /// new release has moved it.
 async fn by_version(state: &AppState, project_id: Uuid, limit: i64, after: Option<Cursor>) -> Result<Page<ReleaseRow>, ApiError> {
     let mut names: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT $2")
-            .bind(project_id)
-            .bind(VERSION_SORT_MAX)
-            .fetch_all(&state.reads)
-            .await?;
+        sqlx::query!(
+            "SELECT id, name FROM releases WHERE project_id = $1 ORDER BY first_seen DESC LIMIT $2",
+            project_id,
+            VERSION_SORT_MAX,
+        )
+        .map(|row| (row.id, row.name))
+        .fetch_all(&state.reads)
+        .await?;
     names.sort_by(|(a_id, a), (b_id, b)| crate::release_version::newest_first(a, b).then_with(|| a_id.cmp(b_id)));
     let start = match after {
         Some(c) => names.iter().position(|(id, _)| *id == c.id).map_or(usize::try_from(c.key).unwrap_or(usize::MAX), |at| at + 1),
@@ -306,11 +309,13 @@ pub async fn issues(
         "regressed" => "regressed_in_release",
         _ => return Err(ApiError::invalid("which", "must be new or regressed")),
     };
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2)")
-        .bind(project_id)
-        .bind(&release)
-        .fetch_one(&state.reads)
-        .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2) AS "exists!""#,
+        project_id,
+        &release,
+    )
+    .fetch_one(&state.reads)
+    .await?;
     if !exists {
         return Err(ApiError::NotFound);
     }

@@ -133,12 +133,13 @@ async fn load_session(
     state: &AppState,
     id: Uuid,
 ) -> Result<Option<(OperatorSession, Option<(OffsetDateTime, OffsetDateTime)>)>, ApiError> {
-    let row: Option<(String, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
+    let row: Option<(String, OffsetDateTime, OffsetDateTime)> = sqlx::query!(
         "SELECT csrf_token, created_at, expires_at FROM admin_sessions
-          WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND created_at > now() - make_interval(secs => $2)",
+        WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND created_at > now() - make_interval(secs => $2)",
+        id,
+        state.sessions.lifetime.as_seconds_f64(),
     )
-    .bind(id)
-    .bind(state.sessions.lifetime.as_seconds_f64())
+    .map(|row| (row.csrf_token, row.created_at, row.expires_at))
     .fetch_optional(&state.pool)
     .await?;
     let Some((csrf_token, created_at, expires_at)) = row else {
@@ -148,9 +149,7 @@ async fn load_session(
     let new_expiry = state.sessions.expiry(created_at, now);
     let mut slid_to = None;
     if expires_at < new_expiry - SLIDE_EVERY {
-        sqlx::query("UPDATE admin_sessions SET expires_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(new_expiry)
+        sqlx::query!("UPDATE admin_sessions SET expires_at = $2 WHERE id = $1 AND revoked_at IS NULL", id, new_expiry)
             .execute(&state.pool)
             .await?;
         slid_to = Some((now, new_expiry));

@@ -34,7 +34,12 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+// The list and the single trace select these columns, written out in each
+// (a `query_as!` takes its text whole, and checks it against the fields).
+// `traces.error_count` counts failed spans; the errors a trace's page lists
+// are events, counted from `events` (by the `events_trace` index) so that
+// every "errors" the dashboard shows for a trace is the same number.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceSummary {
     pub trace_id: Uuid,
@@ -56,13 +61,6 @@ pub struct TraceSummary {
     /// The `service.name` tags of its spans, sorted.
     pub services: Vec<String>,
 }
-
-/// `traces.error_count` counts failed spans; the errors a trace's page
-/// lists are events, counted here (by the `events_trace` index) so that
-/// every "errors" the dashboard shows for a trace is the same number.
-const SUMMARY_COLUMNS: &str = "trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
-     (SELECT count(*) FROM events e WHERE e.project_id = traces.project_id AND e.trace_id = traces.trace_id) AS error_count,
-     error_count AS failed_span_count, status, services";
 
 /// Trace summaries, newest first.
 #[utoipa::path(get, path = "/projects/{pid}/traces", operation_id = "list_traces", tag = "traces",
@@ -88,8 +86,12 @@ pub async fn list(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let rows = sqlx::query_as::<_, TraceSummary>(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM traces
+    let rows = sqlx::query_as!(
+        TraceSummary,
+        r#"SELECT trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
+                (SELECT count(*) FROM events e WHERE e.project_id = traces.project_id AND e.trace_id = traces.trace_id) AS "error_count!",
+                error_count AS failed_span_count, status, services
+           FROM traces
           WHERE project_id = $1
             AND ($2::text IS NULL OR root_op = $2)
             AND ($3::text IS NULL OR status = $3)
@@ -97,17 +99,17 @@ pub async fn list(
             AND ($5::timestamptz IS NULL OR started_at < $5 OR (started_at = $5 AND trace_id > $6))
             AND ($8::text IS NULL OR services @> ARRAY[$8::text])
             AND ($9::text IS NULL OR root_name = $9)
-          ORDER BY started_at DESC, trace_id ASC LIMIT $7"
-    ))
-    .bind(project_id)
-    .bind(params.op.as_deref().filter(|s| !s.is_empty()))
-    .bind(status)
-    .bind(params.min_duration_ms)
-    .bind(after_time)
-    .bind(after_id)
-    .bind(limit + 1)
-    .bind(params.service.as_deref().filter(|s| !s.is_empty()))
-    .bind(params.name.as_deref().filter(|s| !s.is_empty()))
+          ORDER BY started_at DESC, trace_id ASC LIMIT $7"#,
+        project_id,
+        params.op.as_deref().filter(|s| !s.is_empty()),
+        status,
+        params.min_duration_ms,
+        after_time,
+        after_id,
+        limit + 1,
+        params.service.as_deref().filter(|s| !s.is_empty()),
+        params.name.as_deref().filter(|s| !s.is_empty()),
+    )
     .fetch_all(&state.reads)
     .await?;
     Ok(Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.started_at), id: row.trace_id }))
@@ -167,45 +169,53 @@ pub async fn detail(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let mut trace = sqlx::query_as::<_, TraceSummary>(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM traces WHERE project_id = $1 AND trace_id = $2"
-    ))
-    .bind(project_id)
-    .bind(trace_id)
+    let mut trace = sqlx::query_as!(
+        TraceSummary,
+        r#"SELECT trace_id, root_op, root_name, started_at, ended_at, duration_ms, span_count,
+                (SELECT count(*) FROM events e WHERE e.project_id = traces.project_id AND e.trace_id = traces.trace_id) AS "error_count!",
+                error_count AS failed_span_count, status, services
+           FROM traces WHERE project_id = $1 AND trace_id = $2"#,
+        project_id,
+        trace_id,
+    )
     .fetch_optional(&state.reads)
     .await?
     .ok_or(ApiError::NotFound)?;
     // Counted, not `traces.span_count`: retention can drop some months of a
     // trace's spans before the trace, and the pages must add up to this.
-    let span_count: i64 = sqlx::query_scalar("SELECT count(*) FROM spans WHERE project_id = $1 AND trace_id = $2")
-        .bind(project_id)
-        .bind(trace_id)
-        .fetch_one(&state.reads)
-        .await?;
+    let span_count: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM spans WHERE project_id = $1 AND trace_id = $2"#,
+        project_id,
+        trace_id,
+    )
+    .fetch_one(&state.reads)
+    .await?;
     // `started_at >= $3` is the part the (project_id, trace_id, started_at)
     // index serves; the id breaks ties between spans that started together.
-    let rows: Vec<SpanRow> = sqlx::query_as(
+    let rows: Vec<SpanRow> = sqlx::query!(
         "SELECT id, parent_span_id, op, name, started_at, duration_ms, status, payload
-           FROM spans
-          WHERE project_id = $1 AND trace_id = $2
-            AND ($3::timestamptz IS NULL OR (started_at >= $3 AND (started_at > $3 OR id > $4)))
-          ORDER BY started_at, id LIMIT $5",
+        FROM spans
+        WHERE project_id = $1 AND trace_id = $2
+        AND ($3::timestamptz IS NULL OR (started_at >= $3 AND (started_at > $3 OR id > $4)))
+        ORDER BY started_at, id LIMIT $5",
+        project_id,
+        trace_id,
+        after_time,
+        after_id,
+        limit + 1,
     )
-    .bind(project_id)
-    .bind(trace_id)
-    .bind(after_time)
-    .bind(after_id)
-    .bind(limit + 1)
+    .map(|row| (row.id, row.parent_span_id, row.op, row.name, row.started_at, row.duration_ms, row.status, row.payload))
     .fetch_all(&state.reads)
     .await?;
     let page = Page::from_overfetch(rows, limit, |row| Cursor { key: cursor::micros(row.4), id: row.0 });
     let spans = page.rows.into_iter().map(|row| StoredSpan::from_row(trace_id, row)).collect();
-    let events = sqlx::query_as::<_, TraceEvent>(
+    let events = sqlx::query_as!(
+        TraceEvent,
         "SELECT id, issue_id, span_id, title, timestamp
            FROM events WHERE project_id = $1 AND trace_id = $2 ORDER BY timestamp, id",
+        project_id,
+        trace_id,
     )
-    .bind(project_id)
-    .bind(trace_id)
     .fetch_all(&state.reads)
     .await?;
     // The list the page shows, counted: an event stored between the two

@@ -75,19 +75,20 @@ pub async fn summary(
     // `traces_root_name` serves this as a skip scan: one descent per name
     // into its newest start times, in name order, from the index alone. One
     // ordered-set aggregate gives the three percentiles from one sort.
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT root_name, count(*),
-                percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms),
-                count(*) FILTER (WHERE status = 'error')
-           FROM traces
-          WHERE project_id = $1 AND root_name IS NOT NULL AND started_at >= $2
-          GROUP BY root_name
-          ORDER BY count(*) DESC, root_name
-          LIMIT $3",
+    let rows: Vec<Row> = sqlx::query!(
+        r#"SELECT root_name AS "root_name!", count(*) AS "count!",
+        percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS "percentiles!",
+        count(*) FILTER (WHERE status = 'error') AS "errors!"
+        FROM traces
+        WHERE project_id = $1 AND root_name IS NOT NULL AND started_at >= $2
+        GROUP BY root_name
+        ORDER BY count(*) DESC, root_name
+        LIMIT $3"#,
+        project_id,
+        since,
+        limit,
     )
-    .bind(project_id)
-    .bind(since)
-    .bind(limit)
+    .map(|row| (row.root_name, row.count, row.percentiles, row.errors))
     .fetch_all(&state.reads)
     .await?;
     let transactions = rows

@@ -119,15 +119,16 @@ pub(crate) async fn store_attachment(
     // One upload per event at a time, so parallel uploads cannot all pass
     // the per-event caps on the same count.
     advisory_lock(&mut tx, &format!("attachment-event:{project_id}:{event_id}")).await?;
-    let (count, bytes, stored): (i64, i64, bool) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint, coalesce(bool_or(id = $3), false)
-           FROM attachments WHERE project_id = $1 AND event_id = $2",
+    let held = sqlx::query!(
+        r#"SELECT count(*) AS "count!", coalesce(sum(size_bytes), 0)::bigint AS "bytes!", coalesce(bool_or(id = $3), false) AS "stored!"
+             FROM attachments WHERE project_id = $1 AND event_id = $2"#,
+        project_id,
+        event_id,
+        ref_id,
     )
-    .bind(project_id)
-    .bind(event_id)
-    .bind(ref_id)
     .fetch_one(&mut *tx)
     .await?;
+    let (count, bytes, stored) = (held.count, held.bytes, held.stored);
     // A retry of a stored attachment changes nothing, so it passes every cap.
     let grant = if stored {
         None
@@ -161,8 +162,7 @@ pub(crate) async fn stage(store: &AttachmentStore, bytes: &[u8]) -> Result<Box<d
 }
 
 async fn advisory_lock(tx: &mut Transaction<'_, Postgres>, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(name)
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -100,9 +100,21 @@ pub struct Deliverer {
     pub digest: DigestPolicy,
 }
 
-const FACTS: &str = "SELECT i.project_id, p.name AS project_name, i.id AS issue_id, i.title, i.culprit, i.status,
-        i.first_release, i.last_release, i.last_environment AS environment, i.first_seen, i.event_count
-    FROM issues i JOIN projects p ON p.id = i.project_id";
+/// What the emails say about the issues `ids` of a project, oldest first.
+async fn issue_facts<'e>(executor: impl sqlx::PgExecutor<'e>, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<IssueFacts>, sqlx::Error> {
+    sqlx::query_as!(
+        IssueFacts,
+        "SELECT i.project_id, p.name AS project_name, i.id AS issue_id, i.title, i.culprit, i.status,
+                i.first_release, i.last_release, i.last_environment AS environment, i.first_seen, i.event_count
+           FROM issues i JOIN projects p ON p.id = i.project_id
+          WHERE i.project_id = $1 AND i.id = ANY($2)
+          ORDER BY i.first_seen, i.id",
+        project_id,
+        ids,
+    )
+    .fetch_all(executor)
+    .await
+}
 
 impl Deliverer {
     /// Emails every recipient of the project whose switch matches, once each.
@@ -110,11 +122,7 @@ impl Deliverer {
     /// failure only sends what is missing.
     pub async fn announce(&self, announcement: &Announcement) -> Result<Report, Failure> {
         let mut report = Report::default();
-        let facts: Option<IssueFacts> = sqlx::query_as(&format!("{FACTS} WHERE i.project_id = $1 AND i.id = $2"))
-            .bind(announcement.project_id)
-            .bind(announcement.issue_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let facts = issue_facts(&self.pool, announcement.project_id, &[announcement.issue_id]).await?.pop();
         let Some(facts) = facts else {
             // The project or issue was deleted since: there is nobody to tell.
             tracing::info!(issue = %announcement.issue_id, "the announced issue no longer exists; nothing to send");
@@ -124,15 +132,17 @@ impl Deliverer {
             tracing::debug!(issue = %announcement.issue_id, "the issue is silenced; no email");
             return Ok(report);
         }
-        let switch = match announcement.reason {
-            Reason::New => "on_new_issue",
-            Reason::Regressed => "on_regression",
-        };
-        let recipients: Vec<(Uuid, String)> =
-            sqlx::query_as(&format!("SELECT id, email FROM recipients WHERE project_id = $1 AND {switch} ORDER BY created_at, id"))
-                .bind(announcement.project_id)
-                .fetch_all(&self.pool)
-                .await?;
+        // Each recipient's switch for the announcement's reason.
+        let recipients: Vec<(Uuid, String)> = sqlx::query!(
+            "SELECT id, email FROM recipients
+              WHERE project_id = $1 AND CASE $2 WHEN 'new' THEN on_new_issue ELSE on_regression END
+              ORDER BY created_at, id",
+            announcement.project_id,
+            announcement.reason.as_str(),
+        )
+        .map(|row| (row.id, row.email))
+        .fetch_all(&self.pool)
+        .await?;
         let mut transient = None;
         let mut permanent = None;
         for (recipient_id, email) in recipients {
@@ -156,47 +166,47 @@ impl Deliverer {
     async fn one_recipient(&self, a: &Announcement, facts: &IssueFacts, recipient_id: Uuid, email: &str) -> Result<Step, Failure> {
         let mut tx = self.pool.begin().await?;
         lock_recipient(&mut tx, a.project_id, recipient_id).await?;
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deliveries
-              WHERE project_id = $1 AND issue_id = $2 AND reason = $3 AND occurrence = $4 AND recipient_id = $5)",
+        let done: bool = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM deliveries
+              WHERE project_id = $1 AND issue_id = $2 AND reason = $3 AND occurrence = $4 AND recipient_id = $5) AS "done!""#,
+            a.project_id,
+            a.issue_id,
+            a.reason.as_str(),
+            a.occurrence,
+            recipient_id,
         )
-        .bind(a.project_id)
-        .bind(a.issue_id)
-        .bind(a.reason.as_str())
-        .bind(a.occurrence)
-        .bind(recipient_id)
         .fetch_one(&mut *tx)
         .await?;
         if done {
             return Ok(Step::AlreadySent);
         }
         if a.reason == Reason::New {
-            let (held, recent): (bool, i64) = sqlx::query_as(
-                "SELECT EXISTS (SELECT 1 FROM notify_digest_items
-                          WHERE project_id = $1 AND recipient_id = $2 AND issue_id = $3 AND occurrence = $4),
+            let row = sqlx::query!(
+                r#"SELECT EXISTS (SELECT 1 FROM notify_digest_items
+                          WHERE project_id = $1 AND recipient_id = $2 AND issue_id = $3 AND occurrence = $4) AS "held!",
                         (SELECT count(*) FROM deliveries
                           WHERE project_id = $1 AND recipient_id = $2 AND reason = 'new'
                             AND sent_at > clock_timestamp() - make_interval(secs => $5))
-                      + (SELECT count(*) FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2)",
+                      + (SELECT count(*) FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2) AS "recent!""#,
+                a.project_id,
+                recipient_id,
+                a.issue_id,
+                a.occurrence,
+                self.digest.window.as_secs_f64(),
             )
-            .bind(a.project_id)
-            .bind(recipient_id)
-            .bind(a.issue_id)
-            .bind(a.occurrence)
-            .bind(self.digest.window.as_secs_f64())
             .fetch_one(&mut *tx)
             .await?;
-            if held {
+            if row.held {
                 return Ok(Step::Held);
             }
-            if recent >= self.digest.threshold {
-                sqlx::query(
+            if row.recent >= self.digest.threshold {
+                sqlx::query!(
                     "INSERT INTO notify_digest_items (project_id, recipient_id, issue_id, occurrence) VALUES ($1, $2, $3, $4)",
+                    a.project_id,
+                    recipient_id,
+                    a.issue_id,
+                    a.occurrence,
                 )
-                .bind(a.project_id)
-                .bind(recipient_id)
-                .bind(a.issue_id)
-                .bind(a.occurrence)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -213,11 +223,12 @@ impl Deliverer {
 
     /// The (project, recipient) pairs whose held items have waited a whole window.
     pub async fn due_digests(&self) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
-        sqlx::query_as(
+        sqlx::query!(
             "SELECT project_id, recipient_id FROM notify_digest_items GROUP BY 1, 2
-             HAVING min(queued_at) <= clock_timestamp() - make_interval(secs => $1)",
+            HAVING min(queued_at) <= clock_timestamp() - make_interval(secs => $1)",
+            self.digest.window.as_secs_f64(),
         )
-        .bind(self.digest.window.as_secs_f64())
+        .map(|row| (row.project_id, row.recipient_id))
         .fetch_all(&self.pool)
         .await
     }
@@ -228,47 +239,46 @@ impl Deliverer {
     pub async fn send_digest(&self, project_id: Uuid, recipient_id: Uuid) -> Result<usize, Failure> {
         let mut tx = self.pool.begin().await?;
         lock_recipient(&mut tx, project_id, recipient_id).await?;
-        let held: Vec<(Uuid, i64)> = sqlx::query_as(
+        let held: Vec<(Uuid, i64)> = sqlx::query!(
             "DELETE FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2 RETURNING issue_id, occurrence",
+            project_id,
+            recipient_id,
         )
-        .bind(project_id)
-        .bind(recipient_id)
+        .map(|row| (row.issue_id, row.occurrence))
         .fetch_all(&mut *tx)
         .await?;
         if held.is_empty() {
             return Ok(0);
         }
         let email: Option<String> =
-            sqlx::query_scalar("SELECT email FROM recipients WHERE project_id = $1 AND id = $2 AND on_new_issue")
-                .bind(project_id)
-                .bind(recipient_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            sqlx::query_scalar!(
+                "SELECT email FROM recipients WHERE project_id = $1 AND id = $2 AND on_new_issue",
+                project_id,
+                recipient_id,
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(email) = email else {
             tracing::info!(%recipient_id, "the recipient was removed or unsubscribed while a digest was held; dropping it");
             tx.commit().await?;
             return Ok(0);
         };
         let (issue_ids, occurrences): (Vec<Uuid>, Vec<i64>) = held.into_iter().unzip();
-        let fresh: Vec<Uuid> = sqlx::query_scalar(
+        let fresh: Vec<Uuid> = sqlx::query_scalar!(
             "INSERT INTO deliveries (project_id, issue_id, reason, occurrence, recipient_id, sent_at)
              SELECT $1, t.issue_id, 'new', t.occurrence, $2, clock_timestamp()
              FROM unnest($3::uuid[], $4::bigint[]) AS t (issue_id, occurrence)
              ON CONFLICT DO NOTHING
              RETURNING issue_id",
+            project_id,
+            recipient_id,
+            &issue_ids,
+            &occurrences,
         )
-        .bind(project_id)
-        .bind(recipient_id)
-        .bind(&issue_ids)
-        .bind(&occurrences)
         .fetch_all(&mut *tx)
         .await?;
-        let facts: Vec<IssueFacts> =
-            sqlx::query_as(&format!("{FACTS} WHERE i.project_id = $1 AND i.id = ANY($2) AND i.status <> 'silenced' ORDER BY i.first_seen, i.id"))
-                .bind(project_id)
-                .bind(&fresh)
-                .fetch_all(&mut *tx)
-                .await?;
+        let mut facts = issue_facts(&mut *tx, project_id, &fresh).await?;
+        facts.retain(|issue| issue.status != "silenced");
         let message = match facts.as_slice() {
             [] => {
                 tx.commit().await?;
@@ -285,15 +295,15 @@ impl Deliverer {
     /// Gives up on a digest: deletes its held items and returns them (and the
     /// org) so the caller can put them on the dead-letter stream.
     pub async fn abandon_digest(&self, project_id: Uuid, recipient_id: Uuid) -> Result<(Uuid, Vec<(Uuid, i64)>), sqlx::Error> {
-        let held: Vec<(Uuid, i64)> = sqlx::query_as(
+        let held: Vec<(Uuid, i64)> = sqlx::query!(
             "DELETE FROM notify_digest_items WHERE project_id = $1 AND recipient_id = $2 RETURNING issue_id, occurrence",
+            project_id,
+            recipient_id,
         )
-        .bind(project_id)
-        .bind(recipient_id)
+        .map(|row| (row.issue_id, row.occurrence))
         .fetch_all(&self.pool)
         .await?;
-        let org: Option<Uuid> =
-            sqlx::query_scalar("SELECT org_id FROM projects WHERE id = $1").bind(project_id).fetch_optional(&self.pool).await?;
+        let org = sentori_store::projects::org_of(&self.pool, project_id).await?;
         Ok((org.unwrap_or_default(), held))
     }
 }
@@ -301,11 +311,13 @@ impl Deliverer {
 /// Serialises the decisions about one recipient of one project across
 /// notifier replicas (the storm guard counts, the delivery row checks).
 async fn lock_recipient(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, recipient_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('sentori_notify:' || $1::text || ':' || $2::text, 0))")
-        .bind(project_id)
-        .bind(recipient_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('sentori_notify:' || $1::uuid::text || ':' || $2::uuid::text, 0))",
+        project_id,
+        recipient_id,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -317,15 +329,15 @@ async fn record_delivery(
     occurrence: i64,
     recipient_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO deliveries (project_id, issue_id, reason, occurrence, recipient_id, sent_at)
          VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+        project_id,
+        issue_id,
+        reason.as_str(),
+        occurrence,
+        recipient_id,
     )
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(reason.as_str())
-    .bind(occurrence)
-    .bind(recipient_id)
     .execute(&mut **tx)
     .await?;
     Ok(())

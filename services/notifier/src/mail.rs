@@ -114,7 +114,7 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters, lettre::transpor
 }
 
 /// What an email says about one issue (loaded from `issues` and `projects`).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct IssueFacts {
     pub project_id: Uuid,
     pub project_name: String,

@@ -25,6 +25,16 @@ pub struct Announcement {
     pub occurrence: i64,
 }
 
+/// An announcement row waiting to be published.
+struct Pending {
+    id: i64,
+    project_id: Uuid,
+    org_id: Uuid,
+    issue_id: Uuid,
+    reason: String,
+    occurrence: i64,
+}
+
 enum Filter<'a> {
     Ids(&'a [i64]),
     OlderThan(OffsetDateTime),
@@ -55,16 +65,16 @@ impl Outbox {
         let issues: Vec<Uuid> = announcements.iter().map(|a| a.issue_id).collect();
         let reasons: Vec<&str> = announcements.iter().map(|a| a.reason.as_str()).collect();
         let occurrences: Vec<i64> = announcements.iter().map(|a| a.occurrence).collect();
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "INSERT INTO announcements (project_id, org_id, issue_id, reason, occurrence)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[])
              RETURNING id",
+            &projects,
+            &orgs,
+            &issues,
+            &reasons as _,
+            &occurrences,
         )
-        .bind(&projects)
-        .bind(&orgs)
-        .bind(&issues)
-        .bind(&reasons)
-        .bind(&occurrences)
         .fetch_all(&mut **tx)
         .await
     }
@@ -82,32 +92,42 @@ impl Outbox {
     async fn publish_where(&self, filter: Filter<'_>) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
         let mut tx = self.pool.begin().await?;
         // SKIP LOCKED: a row another processor is publishing right now is its business.
-        const COLUMNS: &str = "SELECT id, project_id, org_id, issue_id, reason, occurrence FROM announcements";
-        const LOCK: &str = "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1000";
-        type Row = (i64, Uuid, Uuid, Uuid, String, i64);
-        let rows: Vec<Row> = match filter {
+        let rows = match filter {
             Filter::Ids(ids) => {
-                sqlx::query_as(&format!("{COLUMNS} WHERE id = ANY($1) {LOCK}")).bind(ids).fetch_all(&mut *tx).await?
+                sqlx::query_as!(
+                    Pending,
+                    "SELECT id, project_id, org_id, issue_id, reason, occurrence FROM announcements
+                      WHERE id = ANY($1) ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1000",
+                    ids,
+                )
+                .fetch_all(&mut *tx)
+                .await?
             }
             Filter::OlderThan(at) => {
-                sqlx::query_as(&format!("{COLUMNS} WHERE created_at < $1 {LOCK}")).bind(at).fetch_all(&mut *tx).await?
+                sqlx::query_as!(
+                    Pending,
+                    "SELECT id, project_id, org_id, issue_id, reason, occurrence FROM announcements
+                      WHERE created_at < $1 ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1000",
+                    at,
+                )
+                .fetch_all(&mut *tx)
+                .await?
             }
         };
         if rows.is_empty() {
             return Ok(0);
         }
         let mut envelopes = Vec::with_capacity(rows.len());
-        for (_, project_id, org_id, issue_id, reason, occurrence) in &rows {
-            let announcement = sentori_model::Announcement { issue_id: *issue_id, reason: reason.parse()?, occurrence: *occurrence };
+        for row in &rows {
+            let announcement = sentori_model::Announcement { issue_id: row.issue_id, reason: row.reason.parse()?, occurrence: row.occurrence };
             envelopes.push(
-                Envelope::new(ItemKind::Notification, *project_id, *org_id, OffsetDateTime::now_utc())
+                Envelope::new(ItemKind::Notification, row.project_id, row.org_id, OffsetDateTime::now_utc())
                     .with_payload(serde_json::to_value(&announcement)?),
             );
         }
-        let (_, project_id, _, issue_id, ..) = &rows[0];
-        self.producer.append(Stream::Notify, PartitionKey::of(*project_id, *issue_id), &envelopes).await?;
-        let done: Vec<i64> = rows.iter().map(|row| row.0).collect();
-        sqlx::query("DELETE FROM announcements WHERE id = ANY($1)").bind(&done).execute(&mut *tx).await?;
+        self.producer.append(Stream::Notify, PartitionKey::of(rows[0].project_id, rows[0].issue_id), &envelopes).await?;
+        let done: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        sqlx::query!("DELETE FROM announcements WHERE id = ANY($1)", &done).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.len())
     }

@@ -47,13 +47,14 @@ pub async fn keep_known(pool: &PgPool, items: &mut [(Uuid, &mut Value)]) -> Resu
     if events.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+    let rows: Vec<(Uuid, Uuid, Uuid)> = sqlx::query!(
         "SELECT a.project_id, a.event_id, a.id FROM attachments a
            JOIN UNNEST($1::uuid[], $2::uuid[]) AS e(project_id, event_id)
              ON a.project_id = e.project_id AND a.event_id = e.event_id",
+        &projects,
+        &events,
     )
-    .bind(&projects)
-    .bind(&events)
+    .map(|row| (row.project_id, row.event_id, row.id))
     .fetch_all(pool)
     .await?;
     let known: HashSet<(Uuid, Uuid, Uuid)> = rows.into_iter().collect();

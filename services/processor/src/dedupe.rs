@@ -17,21 +17,6 @@ pub enum IdTable {
     Spans,
 }
 
-impl IdTable {
-    fn insert(self) -> &'static str {
-        match self {
-            IdTable::Events => {
-                "INSERT INTO event_ids (project_id, id, received_at)
-                 SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u ON CONFLICT DO NOTHING RETURNING id"
-            }
-            IdTable::Spans => {
-                "INSERT INTO span_ids (project_id, id, received_at)
-                 SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u ON CONFLICT DO NOTHING RETURNING id"
-            }
-        }
-    }
-}
-
 /// Keeps the items whose id was never stored for `project_id` (and the first
 /// of repeats within the batch), recording their ids in the same transaction.
 pub async fn keep_new<'a, T>(
@@ -44,8 +29,24 @@ pub async fn keep_new<'a, T>(
     let mut seen = HashSet::new();
     let items: Vec<&T> = items.into_iter().filter(|item| seen.insert(key(item).0)).collect();
     let (ids, received): (Vec<Uuid>, Vec<OffsetDateTime>) = items.iter().map(|item| key(item)).unzip();
-    let inserted: Vec<Uuid> =
-        sqlx::query_scalar(table.insert()).bind(project_id).bind(&ids).bind(&received).fetch_all(&mut **tx).await?;
+    // One statement per table, each checked when it compiles.
+    macro_rules! insert_ids {
+        ($table:literal) => {
+            sqlx::query_scalar!(
+                "INSERT INTO " + $table + " (project_id, id, received_at)
+                 SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[]) AS u ON CONFLICT DO NOTHING RETURNING id",
+                project_id,
+                &ids,
+                &received,
+            )
+            .fetch_all(&mut **tx)
+            .await?
+        };
+    }
+    let inserted = match table {
+        IdTable::Events => insert_ids!("event_ids"),
+        IdTable::Spans => insert_ids!("span_ids"),
+    };
     let inserted: HashSet<Uuid> = inserted.into_iter().collect();
     Ok(items.into_iter().filter(|item| inserted.contains(&key(item).0)).collect())
 }

@@ -30,20 +30,20 @@ pub async fn add_hours(
     let ids: Vec<Uuid> = hours.keys().map(|(name, _)| sentori_protocol::release_id(project_id, name)).collect();
     let starts: Vec<OffsetDateTime> = hours.keys().map(|(_, hour)| *hour).collect();
     let column = |f: fn(&HourCounts) -> i64| hours.values().map(f).collect::<Vec<i64>>();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO release_hourly (project_id, release_id, hour, events, sessions, crashed_sessions)
          SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[]) AS u
          ON CONFLICT (project_id, release_id, hour) DO UPDATE
             SET events = release_hourly.events + EXCLUDED.events,
                 sessions = release_hourly.sessions + EXCLUDED.sessions,
                 crashed_sessions = release_hourly.crashed_sessions + EXCLUDED.crashed_sessions",
+        project_id,
+        &ids,
+        &starts,
+        &column(|c| c.events),
+        &column(|c| c.sessions),
+        &column(|c| c.crashed_sessions),
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&starts)
-    .bind(column(|c| c.events))
-    .bind(column(|c| c.sessions))
-    .bind(column(|c| c.crashed_sessions))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -58,15 +58,15 @@ pub async fn record_user(
     user_key: &str,
     crashed: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO release_users (project_id, release_id, user_key, crashed) VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id, release_id, user_key) DO UPDATE SET crashed = true
             WHERE EXCLUDED.crashed AND NOT release_users.crashed",
+        project_id,
+        sentori_protocol::release_id(project_id, release),
+        user_key,
+        crashed,
     )
-    .bind(project_id)
-    .bind(sentori_protocol::release_id(project_id, release))
-    .bind(user_key)
-    .bind(crashed)
     .execute(&mut **tx)
     .await?;
     Ok(())

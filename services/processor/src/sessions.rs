@@ -46,20 +46,20 @@ impl BatchHandler for SessionHandler {
         for (envelope, row) in items.iter().zip(&rows) {
             let project_id = envelope.project_id;
             sentori_store::releases::record_seen(&mut tx, project_id, std::iter::once((row.release.as_str(), envelope.received_at()))).await?;
-            let inserted = sqlx::query(
+            let inserted = sqlx::query!(
                 "INSERT INTO sessions (project_id, id, received_at, user_id, release, environment, status, started_at, duration_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (project_id, id) DO NOTHING",
+                project_id,
+                row.id,
+                envelope.received_at(),
+                &row.user_id as _,
+                &row.release,
+                &row.environment,
+                row.status.as_str(),
+                row.started_at,
+                row.duration_ms,
             )
-            .bind(project_id)
-            .bind(row.id)
-            .bind(envelope.received_at())
-            .bind(&row.user_id)
-            .bind(&row.release)
-            .bind(&row.environment)
-            .bind(row.status.as_str())
-            .bind(row.started_at)
-            .bind(row.duration_ms)
             .execute(&mut *tx)
             .await?
             .rows_affected()

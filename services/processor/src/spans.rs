@@ -134,22 +134,22 @@ async fn insert_spans(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, span
     let durations: Vec<i64> = spans.iter().map(|s| s.duration_ms).collect();
     let statuses: Vec<&str> = spans.iter().map(|s| s.status).collect();
     let payloads: Vec<Json<&Value>> = spans.iter().map(|s| Json(s.payload)).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO spans (project_id, id, received_at, trace_id, parent_span_id, op, name, started_at, duration_ms, status, payload)
          SELECT $1, u.* FROM UNNEST($2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
                                     $8::timestamptz[], $9::bigint[], $10::text[], $11::jsonb[]) AS u",
+        project_id,
+        &ids,
+        &received,
+        &traces,
+        &parents as _,
+        &ops as _,
+        &names as _,
+        &starts,
+        &durations,
+        &statuses as _,
+        &payloads as _,
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&received)
-    .bind(&traces)
-    .bind(&parents)
-    .bind(&ops)
-    .bind(&names)
-    .bind(&starts)
-    .bind(&durations)
-    .bind(&statuses)
-    .bind(&payloads)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -212,7 +212,7 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
     // length): the services joined by a newline, which a tag value may not
     // usefully hold and which the query splits again.
     let services: Vec<String> = traces.values().map(|t| t.services.join("\n")).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO traces AS t (project_id, trace_id, root_op, root_name, root_duration_ms, started_at, ended_at,
                                   duration_ms, span_count, error_count, status, services)
          SELECT $1, u.trace_id, u.root_op, u.root_name, u.root_duration_ms, u.started_at, u.ended_at,
@@ -239,18 +239,18 @@ async fn update_traces(tx: &mut Transaction<'_, Postgres>, project_id: Uuid, spa
              services         = CASE WHEN EXCLUDED.services <@ t.services THEN t.services
                                      ELSE ARRAY(SELECT DISTINCT x FROM unnest(t.services || EXCLUDED.services) AS x ORDER BY x)
                                 END",
+        project_id,
+        &ids,
+        &root_ops as _,
+        &root_names as _,
+        &root_durations as _,
+        &starts,
+        &ends,
+        &counts,
+        &errors,
+        &statuses as _,
+        &services,
     )
-    .bind(project_id)
-    .bind(&ids)
-    .bind(&root_ops)
-    .bind(&root_names)
-    .bind(&root_durations)
-    .bind(&starts)
-    .bind(&ends)
-    .bind(&counts)
-    .bind(&errors)
-    .bind(&statuses)
-    .bind(&services)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -79,14 +79,14 @@ pub async fn run_pass(pool: &PgPool, now: OffsetDateTime, options: &PassOptions)
     // whole pass. If the process dies, the server ends the session and the
     // lock with it, so a crashed pass never blocks the next one.
     let mut lock_conn = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(&mut *lock_conn).await?;
+    let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, LOCK_KEY).fetch_one(&mut *lock_conn).await?;
     if !locked {
         return Ok(PassOutcome::Skipped);
     }
     // A panic must not skip the unlock below: the connection would go back
     // to the pool holding the lock, and no later pass could take it.
     let result = catch_panic(locked_pass(pool, &mut lock_conn, now, options)).await.unwrap_or_else(|panicked| Err(panicked.into()));
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *lock_conn).await;
+    let unlocked = sqlx::query!("SELECT pg_advisory_unlock($1)", LOCK_KEY).fetch_one(&mut *lock_conn).await;
     if let Err(err) = unlocked {
         // Dropping the connection would return it to the pool still holding
         // the lock; close it instead so the server releases it.
@@ -120,7 +120,7 @@ async fn steps(pool: &PgPool, now: OffsetDateTime, options: &PassOptions) -> Res
     // default partition into the new partition before attaching it.
     let created = ensure_ahead(pool, now).await?;
 
-    let plan_days: Option<i32> = sqlx::query_scalar("SELECT max(event_retention_days) FROM orgs").fetch_one(pool).await?;
+    let plan_days: Option<i32> = sqlx::query_scalar!("SELECT max(event_retention_days) FROM orgs").fetch_one(pool).await?;
     let event_days = MIN_EVENT_RETENTION_DAYS.max(plan_days.unwrap_or(0) as i64);
     let events_cutoff = cutoff(now, event_days);
     let spans_cutoff = cutoff(now, options.trace_retention_days as i64);
@@ -173,11 +173,11 @@ fn month_boundary(cutoff: OffsetDateTime) -> OffsetDateTime {
 
 /// Drops the monthly partitions `<table>_pYYYYMM` that end at or before `boundary`.
 async fn drop_partitions_before(pool: &PgPool, table: &str, boundary: OffsetDateTime) -> Result<Vec<String>, PassError> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = $1::regclass ORDER BY c.relname",
+    let names: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT c.relname::text AS "name!" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::text::regclass ORDER BY c.relname"#,
+        table,
     )
-    .bind(table)
     .fetch_all(pool)
     .await?;
     let prefix = format!("{table}_p");

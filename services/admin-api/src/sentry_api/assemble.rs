@@ -125,12 +125,13 @@ pub async fn assemble(
 ) -> Result<Json<AssembleAnswer>, CliError> {
     let Json(request) = body.map_err(|rejection| CliError::Invalid(rejection.body_text()))?;
     let job = check(&project, request, uploads.artifacts.max_bytes)?;
-    let row: Option<(String, Option<String>, f64)> = sqlx::query_as(
-        "SELECT state, detail, extract(epoch FROM now() - updated_at)::float8
-           FROM artifact_bundles WHERE project_id = $1 AND checksum = $2",
+    let row: Option<(String, Option<String>, f64)> = sqlx::query!(
+        r#"SELECT state, detail, extract(epoch FROM now() - updated_at)::float8 AS "age!"
+        FROM artifact_bundles WHERE project_id = $1 AND checksum = $2"#,
+        project.project_id,
+        &job.checksum,
     )
-    .bind(project.project_id)
-    .bind(&job.checksum)
+    .map(|row| (row.state, row.detail, row.age))
     .fetch_optional(&state.pool)
     .await?;
     let stored = row.map(|(state, detail, age_secs)| match state.as_str() {
@@ -181,11 +182,13 @@ fn check(project: &CliProject, request: AssembleRequest, max_bytes: u64) -> Resu
 /// assembly.
 async fn missing_chunks(state: &AppState, project_id: Uuid, chunks: &[String]) -> Result<Vec<String>, CliError> {
     let present: Vec<String> =
-        sqlx::query_scalar("UPDATE upload_chunks SET created_at = now() WHERE project_id = $1 AND sha1 = ANY($2) RETURNING sha1")
-            .bind(project_id)
-            .bind(chunks)
-            .fetch_all(&state.pool)
-            .await?;
+        sqlx::query_scalar!(
+            "UPDATE upload_chunks SET created_at = now() WHERE project_id = $1 AND sha1 = ANY($2) RETURNING sha1",
+            project_id,
+            chunks,
+        )
+        .fetch_all(&state.pool)
+        .await?;
     let mut missing: Vec<String> = chunks.iter().filter(|c| !present.contains(c)).cloned().collect();
     missing.dedup();
     Ok(missing)
@@ -193,21 +196,21 @@ async fn missing_chunks(state: &AppState, project_id: Uuid, chunks: &[String]) -
 
 /// Claims the assembly (unless another request just did) and runs it.
 async fn start(state: AppState, uploads: Uploads, project_id: Uuid, job: Job) -> Result<AssembleAnswer, CliError> {
-    let claimed: Option<Uuid> = sqlx::query_scalar(
+    let claimed: Option<Uuid> = sqlx::query_scalar!(
         "INSERT INTO artifact_bundles (project_id, id, checksum, state, release, dist) VALUES ($1, $2, $3, 'assembling', $4, $5)
          ON CONFLICT (project_id, checksum) DO UPDATE
             SET state = 'assembling', detail = NULL, release = EXCLUDED.release, dist = EXCLUDED.dist, updated_at = now()
           WHERE (artifact_bundles.state = 'error' AND artifact_bundles.updated_at < now() - make_interval(secs => $6))
              OR (artifact_bundles.state = 'assembling' AND artifact_bundles.updated_at < now() - make_interval(secs => $7))
          RETURNING id",
+        project_id,
+        Uuid::now_v7(),
+        &job.checksum,
+        &job.release as _,
+        &job.dist as _,
+        ERROR_KEPT_SECS,
+        STALE_ASSEMBLY_SECS,
     )
-    .bind(project_id)
-    .bind(Uuid::now_v7())
-    .bind(&job.checksum)
-    .bind(&job.release)
-    .bind(&job.dist)
-    .bind(ERROR_KEPT_SECS)
-    .bind(STALE_ASSEMBLY_SECS)
     .fetch_optional(&state.pool)
     .await?;
     let Some(bundle_id) = claimed else {
@@ -268,12 +271,12 @@ async fn run(state: AppState, uploads: Uploads, project_id: Uuid, bundle_id: Uui
     };
     let detail = err.detail();
     tracing::warn!(%project_id, checksum = job.checksum, error = %err, "an artifact bundle assembly failed");
-    let marked = sqlx::query(
+    let marked = sqlx::query!(
         "UPDATE artifact_bundles SET state = 'error', detail = $3, updated_at = now() WHERE project_id = $1 AND id = $2",
+        project_id,
+        bundle_id,
+        &detail,
     )
-    .bind(project_id)
-    .bind(bundle_id)
-    .bind(&detail)
     .execute(&state.pool)
     .await;
     if let Err(err) = marked {
@@ -298,11 +301,14 @@ struct FileRow {
 
 async fn build(state: &AppState, uploads: &Uploads, project_id: Uuid, bundle_id: Uuid, job: &Job) -> Result<(), AssemblyError> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT sha1, content_sha256 FROM upload_chunks WHERE project_id = $1 AND sha1 = ANY($2)")
-            .bind(project_id)
-            .bind(&job.chunks)
-            .fetch_all(&state.pool)
-            .await?;
+        sqlx::query!(
+            "SELECT sha1, content_sha256 FROM upload_chunks WHERE project_id = $1 AND sha1 = ANY($2)",
+            project_id,
+            &job.chunks,
+        )
+        .map(|row| (row.sha1, row.content_sha256))
+        .fetch_all(&state.pool)
+        .await?;
     let by_sha1: HashMap<String, String> = rows.into_iter().collect();
     let mut paths = Vec::with_capacity(job.chunks.len());
     for sha1 in &job.chunks {
@@ -327,11 +333,13 @@ async fn build(state: &AppState, uploads: &Uploads, project_id: Uuid, bundle_id:
     }
     // The bundle is known by its checksum from now on: its chunks are done.
     let used: Vec<String> =
-        sqlx::query_scalar("DELETE FROM upload_chunks WHERE project_id = $1 AND sha1 = ANY($2) RETURNING content_sha256")
-            .bind(project_id)
-            .bind(&job.chunks)
-            .fetch_all(&state.pool)
-            .await?;
+        sqlx::query_scalar!(
+            "DELETE FROM upload_chunks WHERE project_id = $1 AND sha1 = ANY($2) RETURNING content_sha256",
+            project_id,
+            &job.chunks,
+        )
+        .fetch_all(&state.pool)
+        .await?;
     forget_files(state, uploads, used).await?;
     Ok(())
 }
@@ -430,35 +438,33 @@ async fn record(
         }
     }
     // A bundle taken over from a dead claim may have rows of its own.
-    sqlx::query("DELETE FROM artifact_bundle_files WHERE project_id = $1 AND bundle_id = $2")
-        .bind(project_id)
-        .bind(bundle_id)
+    sqlx::query!("DELETE FROM artifact_bundle_files WHERE project_id = $1 AND bundle_id = $2", project_id, bundle_id)
         .execute(&mut *tx)
         .await?;
     for file in &files {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO artifact_bundle_files (project_id, bundle_id, name, url, kind, debug_id, content_sha256, size_bytes)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            project_id,
+            bundle_id,
+            &file.name,
+            &file.url,
+            &file.kind,
+            file.debug_id,
+            &file.sha256,
+            i64::try_from(file.size).unwrap_or(i64::MAX),
         )
-        .bind(project_id)
-        .bind(bundle_id)
-        .bind(&file.name)
-        .bind(&file.url)
-        .bind(&file.kind)
-        .bind(file.debug_id)
-        .bind(&file.sha256)
-        .bind(i64::try_from(file.size).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE artifact_bundles SET state = 'ok', detail = NULL, bundle_id = $3, file_count = $4, updated_at = now()
           WHERE project_id = $1 AND id = $2",
+        project_id,
+        bundle_id,
+        manifest_id,
+        i32::try_from(files.len()).unwrap_or(i32::MAX),
     )
-    .bind(project_id)
-    .bind(bundle_id)
-    .bind(manifest_id)
-    .bind(i32::try_from(files.len()).unwrap_or(i32::MAX))
     .execute(&mut *tx)
     .await?;
     for blob in staged {

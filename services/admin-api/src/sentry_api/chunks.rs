@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{CliError, CliProject, Uploads, is_sha1};
 use crate::AppState;
-use crate::artifacts::{lock_blob, remove_blob_unless_used};
+use crate::artifacts::{BlobKind, lock_blob, remove_blob_unless_used};
 
 /// A power of two, as sentry-cli requires.
 pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
@@ -34,7 +34,6 @@ const SWEEP_BATCH: i64 = 200;
 const MAX_WAIT_SECS: u64 = 300;
 /// The chunk store's advisory-lock namespace (see artifacts.rs).
 pub const CHUNK_LOCK: &str = "upload-chunk:";
-const CHUNK_USED: &str = "SELECT EXISTS (SELECT 1 FROM upload_chunks WHERE content_sha256 = $1)";
 
 /// What `GET .../chunk-upload/` answers (sentry-cli's `ChunkServerOptions`).
 #[derive(Debug, Serialize)]
@@ -161,11 +160,13 @@ pub fn decode_chunk(gzip: bool, claimed_sha1: &str, body: &[u8], chunk_size: usi
 /// Stores a verified chunk once per project and SHA-1; a chunk sent again
 /// only has its clock reset.
 async fn store_chunk(state: &AppState, uploads: &Uploads, project_id: Uuid, sha1: &str, bytes: &[u8]) -> Result<(), CliError> {
-    let touched = sqlx::query("UPDATE upload_chunks SET created_at = now() WHERE project_id = $1 AND sha1 = $2")
-        .bind(project_id)
-        .bind(sha1)
-        .execute(&state.pool)
-        .await?;
+    let touched = sqlx::query!(
+        "UPDATE upload_chunks SET created_at = now() WHERE project_id = $1 AND sha1 = $2",
+        project_id,
+        sha1,
+    )
+    .execute(&state.pool)
+    .await?;
     if touched.rows_affected() > 0 {
         return Ok(());
     }
@@ -174,14 +175,14 @@ async fn store_chunk(state: &AppState, uploads: &Uploads, project_id: Uuid, sha1
     let staged = writer.finish().await?;
     let mut tx = state.pool.begin().await?;
     lock_blob(&mut tx, CHUNK_LOCK, staged.sha256()).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO upload_chunks (project_id, sha1, content_sha256, size_bytes) VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id, sha1) DO UPDATE SET created_at = now()",
+        project_id,
+        sha1,
+        staged.sha256(),
+        bytes.len() as i64,
     )
-    .bind(project_id)
-    .bind(sha1)
-    .bind(staged.sha256())
-    .bind(bytes.len() as i64)
     .execute(&mut *tx)
     .await?;
     // Published under the lock: a sweep of the same bytes waits, then sees the row.
@@ -192,13 +193,13 @@ async fn store_chunk(state: &AppState, uploads: &Uploads, project_id: Uuid, sha1
 
 /// Removes a batch of chunks that waited longer than [`CHUNK_TTL_SECS`].
 async fn sweep_expired(state: &AppState, uploads: &Uploads) -> Result<(), CliError> {
-    let gone: Vec<String> = sqlx::query_scalar(
+    let gone: Vec<String> = sqlx::query_scalar!(
         "DELETE FROM upload_chunks WHERE (project_id, sha1) IN (
              SELECT project_id, sha1 FROM upload_chunks WHERE created_at < now() - make_interval(secs => $1) LIMIT $2)
          RETURNING content_sha256",
+        CHUNK_TTL_SECS,
+        SWEEP_BATCH,
     )
-    .bind(CHUNK_TTL_SECS)
-    .bind(SWEEP_BATCH)
     .fetch_all(&state.pool)
     .await?;
     forget_files(state, uploads, gone).await
@@ -209,7 +210,7 @@ pub async fn forget_files(state: &AppState, uploads: &Uploads, mut hashes: Vec<S
     hashes.sort();
     hashes.dedup();
     for sha in hashes {
-        remove_blob_unless_used(&state.pool, &*uploads.chunks, CHUNK_LOCK, CHUNK_USED, &sha).await?;
+        remove_blob_unless_used(&state.pool, &*uploads.chunks, BlobKind::Chunk, &sha).await?;
     }
     Ok(())
 }

@@ -63,26 +63,28 @@ pub async fn resolve_ids(
 /// The issues of `fingerprints`: by their own fingerprint, else by the
 /// fingerprint of an issue merged into them (docs/decisions.md, "Merging").
 async fn existing(tx: &mut PgConnection, project_id: Uuid, fingerprints: &[&str]) -> Result<IssueIds, sqlx::Error> {
-    let rows: Vec<(String, String, Uuid, bool, bool)> = sqlx::query_as(
-        "SELECT fingerprint, fingerprint, id, status = 'silenced' AND (silenced_until IS NOT NULL OR silenced_until_event_count IS NOT NULL),
-                false AS merged
+    let rows = sqlx::query!(
+        r#"SELECT fingerprint AS "key!", fingerprint AS "fingerprint!", id AS "id!",
+                status = 'silenced' AND (silenced_until IS NOT NULL OR silenced_until_event_count IS NOT NULL) AS "silence_may_end!",
+                false AS "merged!"
            FROM issues WHERE project_id = $1 AND fingerprint = ANY($2)
          UNION ALL
          SELECT m.fingerprint, i.fingerprint, i.id,
                 i.status = 'silenced' AND (i.silenced_until IS NOT NULL OR i.silenced_until_event_count IS NOT NULL), true
            FROM merged_fingerprints m JOIN issues i ON i.project_id = m.project_id AND i.id = m.issue_id
           WHERE m.project_id = $1 AND m.fingerprint = ANY($2)
-         ORDER BY merged",
+         ORDER BY 5"#,
+        project_id,
+        fingerprints as _,
     )
-    .bind(project_id)
-    .bind(fingerprints)
     .fetch_all(tx)
     .await?;
     let mut ids = IssueIds::with_capacity(rows.len());
-    for (key, fingerprint, id, silence_may_end, _merged) in rows {
+    for row in rows {
         // An issue's own fingerprint wins over a merged one (they never
         // coincide: a merged issue's row, fingerprint and all, is gone).
-        ids.entry(key).or_insert(IssueRef { id, inserted: false, fingerprint, silence_may_end });
+        let issue = IssueRef { id: row.id, inserted: false, fingerprint: row.fingerprint, silence_may_end: row.silence_may_end };
+        ids.entry(row.key).or_insert(issue);
     }
     Ok(ids)
 }

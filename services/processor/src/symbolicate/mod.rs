@@ -107,20 +107,20 @@ impl Symbolicator {
             return Ok(HashMap::new());
         }
         let (projects, debug_ids): (Vec<Uuid>, Vec<Uuid>) = wanted.into_iter().unzip();
-        let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
-            "SELECT DISTINCT ON (f.project_id, f.debug_id) f.project_id, f.debug_id, f.content_sha256, f.url
+        let rows = sqlx::query!(
+            r#"SELECT DISTINCT ON (f.project_id, f.debug_id) f.project_id, f.debug_id AS "debug_id!", f.content_sha256, f.url
                FROM artifact_bundle_files f
                JOIN artifact_bundles b ON b.project_id = f.project_id AND b.id = f.bundle_id
                JOIN UNNEST($1::uuid[], $2::uuid[]) AS w(project_id, debug_id)
                  ON f.project_id = w.project_id AND f.debug_id = w.debug_id
               WHERE f.kind = 'source_map' AND b.state = 'ok'
-              ORDER BY f.project_id, f.debug_id, b.updated_at DESC",
+              ORDER BY f.project_id, f.debug_id, b.updated_at DESC"#,
+            &projects,
+            &debug_ids,
         )
-        .bind(&projects)
-        .bind(&debug_ids)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(project, debug_id, sha256, url)| ((project, debug_id), DebugIdMap { sha256, url })).collect())
+        Ok(rows.into_iter().map(|row| ((row.project_id, row.debug_id), DebugIdMap { sha256: row.content_sha256, url: row.url })).collect())
     }
 
     /// The artifacts of every release of the batch's error events, by
@@ -143,21 +143,22 @@ impl Symbolicator {
             return Ok(HashMap::new());
         }
         let (projects, release_ids): (Vec<Uuid>, Vec<Uuid>) = wanted.iter().map(|(id, (project, _))| (*project, *id)).unzip();
-        let rows: Vec<(Uuid, Uuid, String, String, String, Option<String>)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT a.project_id, a.release_id, a.name, a.kind, a.content_sha256, a.map_file
                FROM artifacts a
                JOIN UNNEST($1::uuid[], $2::uuid[]) AS w(project_id, release_id)
                  ON a.project_id = w.project_id AND a.release_id = w.release_id
               ORDER BY a.created_at, a.name",
+            &projects,
+            &release_ids,
         )
-        .bind(&projects)
-        .bind(&release_ids)
         .fetch_all(&self.pool)
         .await?;
         let mut grouped: HashMap<(Uuid, String), Vec<ArtifactRef>> = HashMap::new();
-        for (_, release_id, name, kind, sha256, map_file) in rows {
-            if let Some(key) = wanted.get(&release_id) {
-                grouped.entry(key.clone()).or_default().push(ArtifactRef { name, kind, sha256, map_file });
+        for row in rows {
+            if let Some(key) = wanted.get(&row.release_id) {
+                let artifact = ArtifactRef { name: row.name, kind: row.kind, sha256: row.content_sha256, map_file: row.map_file };
+                grouped.entry(key.clone()).or_default().push(artifact);
             }
         }
         let releases: HashMap<(Uuid, String), ReleaseArtifacts> =
