@@ -489,29 +489,31 @@ pub enum SilenceScope<'a> {
 /// The row lock of the update decides once: a second processor waits, then
 /// finds the issue no longer silenced. Answers how many ended.
 pub async fn end_silences(conn: &mut PgConnection, scope: SilenceScope<'_>) -> Result<u64, sqlx::Error> {
-    let statement = |scope: &str, ended_when: &str| {
-        format!(
-            "WITH ended AS (
-                 UPDATE issues AS i SET status = 'active', silenced_until = NULL, silenced_until_event_count = NULL
-                  WHERE i.status = 'silenced' AND {scope} AND ({ended_when})
-              RETURNING i.project_id, i.id, CASE WHEN old.silenced_until <= now() THEN 'time' ELSE 'events' END AS reason)
-             INSERT INTO issue_activity (project_id, issue_id, kind, actor, data)
-             SELECT project_id, id, 'silenceEnded', 'processor', jsonb_build_object('reason', reason) FROM ended"
-        )
-    };
+    // One statement per scope, each checked when it compiles.
+    macro_rules! end_where {
+        ($scope:literal, $ended_when:literal $(, $arg:expr)*) => {
+            sqlx::query!(
+                "WITH ended AS (
+                     UPDATE issues AS i SET status = 'active', silenced_until = NULL, silenced_until_event_count = NULL
+                      WHERE i.status = 'silenced' AND " + $scope + " AND (" + $ended_when + ")
+                  RETURNING i.project_id, i.id, CASE WHEN old.silenced_until <= now() THEN 'time' ELSE 'events' END AS reason)
+                 INSERT INTO issue_activity (project_id, issue_id, kind, actor, data)
+                 SELECT project_id, id, 'silenceEnded', 'processor', jsonb_build_object('reason', reason) FROM ended",
+                $($arg),*
+            )
+            .execute(conn)
+            .await?
+        };
+    }
     let done = match scope {
         SilenceScope::Counted(_, []) => return Ok(0),
-        SilenceScope::Counted(project_id, issues) => {
-            let sql = statement(
-                "i.project_id = $1 AND i.id = ANY($2)",
-                "i.silenced_until <= now() OR i.event_count >= i.silenced_until_event_count",
-            );
-            sqlx::query(&sql).bind(project_id).bind(issues).execute(conn).await?
-        }
-        SilenceScope::Due => {
-            let sql = statement("i.silenced_until IS NOT NULL", "i.silenced_until <= now()");
-            sqlx::query(&sql).execute(conn).await?
-        }
+        SilenceScope::Counted(project_id, issues) => end_where!(
+            "i.project_id = $1 AND i.id = ANY($2)",
+            "i.silenced_until <= now() OR i.event_count >= i.silenced_until_event_count",
+            project_id,
+            issues
+        ),
+        SilenceScope::Due => end_where!("i.silenced_until IS NOT NULL", "i.silenced_until <= now()"),
     };
     Ok(done.rows_affected())
 }

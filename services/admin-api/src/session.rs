@@ -135,7 +135,7 @@ async fn load_session(
 ) -> Result<Option<(OperatorSession, Option<(OffsetDateTime, OffsetDateTime)>)>, ApiError> {
     let row: Option<(String, OffsetDateTime, OffsetDateTime)> = sqlx::query!(
         "SELECT csrf_token, created_at, expires_at FROM admin_sessions
-        WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND created_at > now() - make_interval(secs => $2)",
+          WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND created_at > now() - make_interval(secs => $2)",
         id,
         state.sessions.lifetime.as_seconds_f64(),
     )

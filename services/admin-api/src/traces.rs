@@ -194,10 +194,10 @@ pub async fn detail(
     // index serves; the id breaks ties between spans that started together.
     let rows: Vec<SpanRow> = sqlx::query!(
         "SELECT id, parent_span_id, op, name, started_at, duration_ms, status, payload
-        FROM spans
-        WHERE project_id = $1 AND trace_id = $2
-        AND ($3::timestamptz IS NULL OR (started_at >= $3 AND (started_at > $3 OR id > $4)))
-        ORDER BY started_at, id LIMIT $5",
+           FROM spans
+          WHERE project_id = $1 AND trace_id = $2
+            AND ($3::timestamptz IS NULL OR (started_at >= $3 AND (started_at > $3 OR id > $4)))
+          ORDER BY started_at, id LIMIT $5",
         project_id,
         trace_id,
         after_time,

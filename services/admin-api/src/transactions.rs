@@ -77,13 +77,13 @@ pub async fn summary(
     // ordered-set aggregate gives the three percentiles from one sort.
     let rows: Vec<Row> = sqlx::query!(
         r#"SELECT root_name AS "root_name!", count(*) AS "count!",
-        percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS "percentiles!",
-        count(*) FILTER (WHERE status = 'error') AS "errors!"
-        FROM traces
-        WHERE project_id = $1 AND root_name IS NOT NULL AND started_at >= $2
-        GROUP BY root_name
-        ORDER BY count(*) DESC, root_name
-        LIMIT $3"#,
+                  percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS "percentiles!",
+                  count(*) FILTER (WHERE status = 'error') AS "errors!"
+             FROM traces
+            WHERE project_id = $1 AND root_name IS NOT NULL AND started_at >= $2
+            GROUP BY root_name
+            ORDER BY count(*) DESC, root_name
+            LIMIT $3"#,
         project_id,
         since,
         limit,

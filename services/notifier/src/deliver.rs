@@ -225,7 +225,7 @@ impl Deliverer {
     pub async fn due_digests(&self) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
         sqlx::query!(
             "SELECT project_id, recipient_id FROM notify_digest_items GROUP BY 1, 2
-            HAVING min(queued_at) <= clock_timestamp() - make_interval(secs => $1)",
+             HAVING min(queued_at) <= clock_timestamp() - make_interval(secs => $1)",
             self.digest.window.as_secs_f64(),
         )
         .map(|row| (row.project_id, row.recipient_id))

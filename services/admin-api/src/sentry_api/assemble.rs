@@ -127,7 +127,7 @@ pub async fn assemble(
     let job = check(&project, request, uploads.artifacts.max_bytes)?;
     let row: Option<(String, Option<String>, f64)> = sqlx::query!(
         r#"SELECT state, detail, extract(epoch FROM now() - updated_at)::float8 AS "age!"
-        FROM artifact_bundles WHERE project_id = $1 AND checksum = $2"#,
+             FROM artifact_bundles WHERE project_id = $1 AND checksum = $2"#,
         project.project_id,
         &job.checksum,
     )
