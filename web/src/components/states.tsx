@@ -105,3 +105,38 @@ export function EmptyState({ title, children, testId }: { title: string; childre
     </div>
   );
 }
+
+/** The parts of a query result the list states need. */
+interface ListQuery<T> {
+  isPending: boolean;
+  isError: boolean;
+  data: T | undefined;
+  error: unknown;
+  refetch: () => unknown;
+}
+
+/**
+ * A query's loading, error, empty or loaded state. When a refetch or a next
+ * page fails, what was loaded stays shown (a pager shows the error) unless
+ * `errorHidesData`.
+ */
+export function QueryState<T>({
+  query,
+  label,
+  isEmpty,
+  empty,
+  errorHidesData = false,
+  children,
+}: {
+  query: ListQuery<T>;
+  label: string;
+  isEmpty: (data: T) => boolean;
+  empty: ReactNode;
+  errorHidesData?: boolean;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <Loading label={label} />;
+  if (query.data === undefined || (errorHidesData && query.isError)) return <ErrorState error={query.error} onRetry={() => query.refetch()} />;
+  if (isEmpty(query.data)) return empty;
+  return children(query.data);
+}

@@ -8,7 +8,7 @@ import { Shortcuts } from '../../components/Shortcuts';
 import { PageHeader } from '../../components/PageHeader';
 import { Sparkline } from '../../components/Sparkline';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { EmptyState, InlineError, QueryState } from '../../components/states';
 import { LoadMore } from '../../components/LoadMore';
 import { formatCount } from '../../lib/format';
 import {
@@ -450,41 +450,42 @@ export function IssuesPage() {
         <InlineError error={bulk.error ?? merge.error ?? remove.error ?? setStatus.error} />
       </div>
 
-      {list.isPending ? (
-        <Loading label="Loading issues…" />
-      ) : !list.data ? (
-        <ErrorState error={list.error} onRetry={() => list.refetch()} />
-      ) : issues.length === 0 ? (
-        <EmptyIssues filters={filters} pid={pid} onClear={() => setFilters({ ...DEFAULT_FILTERS, status: filters.status, sort: filters.sort })} />
-      ) : (
-        <>
-          <table className="table issues-table" data-testid="issues-table">
-            <thead>
-              <tr>
-                <th className="col-check" aria-label="Selection" />
-                <th>Issue</th>
-                <th className="col-trend">24 h</th>
-                <th className="col-num">Events</th>
-                <th className="col-num col-users">Users</th>
-                <th className="col-time">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(shown < issues.length ? issues.slice(0, shown) : issues).map((issue) => (
-                <IssueRow
-                  key={issue.id}
-                  pid={pid}
-                  issue={issue}
-                  selected={selected.has(issue.id)}
-                  focused={issue.id === focusedIssue?.id}
-                  onToggle={toggle}
-                />
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={list} end={<span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>} />
-        </>
-      )}
+      <QueryState
+        query={list}
+        label="Loading issues…"
+        isEmpty={() => issues.length === 0}
+        empty={<EmptyIssues filters={filters} pid={pid} onClear={() => setFilters({ ...DEFAULT_FILTERS, status: filters.status, sort: filters.sort })} />}
+      >
+        {() => (
+          <>
+            <table className="table issues-table" data-testid="issues-table">
+              <thead>
+                <tr>
+                  <th className="col-check" aria-label="Selection" />
+                  <th>Issue</th>
+                  <th className="col-trend">24 h</th>
+                  <th className="col-num">Events</th>
+                  <th className="col-num col-users">Users</th>
+                  <th className="col-time">Last seen</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(shown < issues.length ? issues.slice(0, shown) : issues).map((issue) => (
+                  <IssueRow
+                    key={issue.id}
+                    pid={pid}
+                    issue={issue}
+                    selected={selected.has(issue.id)}
+                    focused={issue.id === focusedIssue?.id}
+                    onToggle={toggle}
+                  />
+                ))}
+              </tbody>
+            </table>
+            <LoadMore list={list} end={<span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>} />
+          </>
+        )}
+      </QueryState>
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { api, keys } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, QueryState } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
 import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
@@ -64,64 +64,67 @@ export function ReleasesPage() {
           </label>
         }
       />
-      {list.isPending ? (
-        <Loading label="Loading releases…" />
-      ) : !list.data ? (
-        <ErrorState error={list.error} onRetry={() => list.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title="No releases yet." testId="releases-empty">
-          A release appears with its first event, session, deploy (<code>POST /v1/deploys</code>) or source-map upload. Set{' '}
-          <code>release</code> in your SDK's init to <code>app@version+build</code>.
-        </EmptyState>
-      ) : (
-        <>
-          <table className="table" data-testid="releases-table">
-            <thead>
-              <tr>
-                <th>Release</th>
-                <th className="col-num">Events</th>
-                <th className="col-num">New issues</th>
-                <th className="col-num">Sessions</th>
-                <th className="col-num">Crash-free sessions</th>
-                <th className="col-num">Crash-free users</th>
-                <th className="col-time">Deployed</th>
-                <th className="col-time">First seen</th>
-                <th className="col-num">Artifacts</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.name} data-testid="release-row">
-                  <td>
-                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
-                      {clipText(r.name, 300)}
-                    </Link>
-                  </td>
-                  <td className="col-num">
-                    <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(r.name)}`} title="Issues seen in this release">
-                      {formatCount(r.eventCount)}
-                    </Link>
-                  </td>
-                  <td className="col-num">{formatCount(r.newIssueCount)}</td>
-                  <td className="col-num">{formatCount(r.sessionCount)}</td>
-                  <CrashFree share={r.crashFreeSessions ?? null} sessions={r.sessionCount} />
-                  <CrashFree share={r.crashFreeUsers ?? null} sessions={r.sessionCount} />
-                  <td className="col-time">
-                    <RelativeTime value={r.deployAt} />
-                  </td>
-                  <td className="col-time">
-                    <RelativeTime value={r.firstSeen} />
-                  </td>
-                  <td className="col-num">
-                    <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`}>{r.artifactCount}</Link>
-                  </td>
+      <QueryState
+        query={list}
+        label="Loading releases…"
+        isEmpty={() => rows.length === 0}
+        empty={
+          <EmptyState title="No releases yet." testId="releases-empty">
+            A release appears with its first event, session, deploy (<code>POST /v1/deploys</code>) or source-map upload. Set{' '}
+            <code>release</code> in your SDK's init to <code>app@version+build</code>.
+          </EmptyState>
+        }
+      >
+        {() => (
+          <>
+            <table className="table" data-testid="releases-table">
+              <thead>
+                <tr>
+                  <th>Release</th>
+                  <th className="col-num">Events</th>
+                  <th className="col-num">New issues</th>
+                  <th className="col-num">Sessions</th>
+                  <th className="col-num">Crash-free sessions</th>
+                  <th className="col-num">Crash-free users</th>
+                  <th className="col-time">Deployed</th>
+                  <th className="col-time">First seen</th>
+                  <th className="col-num">Artifacts</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={list} />
-        </>
-      )}
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr key={r.name} data-testid="release-row">
+                    <td>
+                      <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
+                        {clipText(r.name, 300)}
+                      </Link>
+                    </td>
+                    <td className="col-num">
+                      <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(r.name)}`} title="Issues seen in this release">
+                        {formatCount(r.eventCount)}
+                      </Link>
+                    </td>
+                    <td className="col-num">{formatCount(r.newIssueCount)}</td>
+                    <td className="col-num">{formatCount(r.sessionCount)}</td>
+                    <CrashFree share={r.crashFreeSessions ?? null} sessions={r.sessionCount} />
+                    <CrashFree share={r.crashFreeUsers ?? null} sessions={r.sessionCount} />
+                    <td className="col-time">
+                      <RelativeTime value={r.deployAt} />
+                    </td>
+                    <td className="col-time">
+                      <RelativeTime value={r.firstSeen} />
+                    </td>
+                    <td className="col-num">
+                      <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`}>{r.artifactCount}</Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <LoadMore list={list} />
+          </>
+        )}
+      </QueryState>
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, type Recipient } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { EmptyState, InlineError, QueryState } from '../../components/states';
 
 export function RecipientsPanel({ pid }: { pid: string }) {
   const queryClient = useQueryClient();
@@ -60,62 +60,66 @@ export function RecipientsPanel({ pid }: { pid: string }) {
       </form>
       <InlineError error={add.error ?? update.error ?? remove.error} />
 
-      {list.isPending ? (
-        <Loading label="Loading recipients…" />
-      ) : list.isError ? (
-        <ErrorState error={list.error} onRetry={() => list.refetch()} />
-      ) : list.data.length === 0 ? (
-        <EmptyState title="Nobody is notified yet." testId="recipients-empty">
-          Add an address above to get an email for new issues and regressions.
-        </EmptyState>
-      ) : (
-        <table className="table" data-testid="recipients-table">
-          <thead>
-            <tr>
-              <th>Email</th>
-              <th>New issues</th>
-              <th>Regressions</th>
-              <th className="col-time">Added</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((r) => (
-              <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
-                <td>{r.email}</td>
-                <td>
-                  <input
-                    type="checkbox"
-                    checked={r.onNewIssue}
-                    disabled={update.isPending}
-                    onChange={(e) => update.mutate({ id: r.id, patch: { onNewIssue: e.target.checked } })}
-                    aria-label={`Email ${r.email} about new issues`}
-                    data-testid="recipient-new-issue"
-                  />
-                </td>
-                <td>
-                  <input
-                    type="checkbox"
-                    checked={r.onRegression}
-                    disabled={update.isPending}
-                    onChange={(e) => update.mutate({ id: r.id, patch: { onRegression: e.target.checked } })}
-                    aria-label={`Email ${r.email} about regressions`}
-                    data-testid="recipient-regression"
-                  />
-                </td>
-                <td className="col-time">
-                  <RelativeTime value={r.createdAt} />
-                </td>
-                <td className="col-actions">
-                  <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
-                    Remove
-                  </ConfirmButton>
-                </td>
+      <QueryState
+        query={list}
+        label="Loading recipients…"
+        isEmpty={(recipients) => recipients.length === 0}
+        empty={
+          <EmptyState title="Nobody is notified yet." testId="recipients-empty">
+            Add an address above to get an email for new issues and regressions.
+          </EmptyState>
+        }
+        errorHidesData
+      >
+        {(recipients) => (
+          <table className="table" data-testid="recipients-table">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>New issues</th>
+                <th>Regressions</th>
+                <th className="col-time">Added</th>
+                <th aria-label="Actions" />
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {recipients.map((r) => (
+                <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
+                  <td>{r.email}</td>
+                  <td>
+                    <input
+                      type="checkbox"
+                      checked={r.onNewIssue}
+                      disabled={update.isPending}
+                      onChange={(e) => update.mutate({ id: r.id, patch: { onNewIssue: e.target.checked } })}
+                      aria-label={`Email ${r.email} about new issues`}
+                      data-testid="recipient-new-issue"
+                    />
+                  </td>
+                  <td>
+                    <input
+                      type="checkbox"
+                      checked={r.onRegression}
+                      disabled={update.isPending}
+                      onChange={(e) => update.mutate({ id: r.id, patch: { onRegression: e.target.checked } })}
+                      aria-label={`Email ${r.email} about regressions`}
+                      data-testid="recipient-regression"
+                    />
+                  </td>
+                  <td className="col-time">
+                    <RelativeTime value={r.createdAt} />
+                  </td>
+                  <td className="col-actions">
+                    <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
+                      Remove
+                    </ConfirmButton>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, keys } from '../../api';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, QueryState } from '../../components/states';
 import { ArtifactList } from '../release/ArtifactList';
 
 export function SourceMapsPanel({ pid }: { pid: string }) {
@@ -22,34 +22,39 @@ export function SourceMapsPanel({ pid }: { pid: string }) {
         Source maps turn minified stack frames into original files and lines. Upload them per release with the CLI and an admin
         token; each file is stored once by its SHA-256.
       </p>
-      {releases.isPending ? (
-        <Loading label="Loading releases…" />
-      ) : !releases.data ? (
-        <ErrorState error={releases.error} onRetry={() => releases.refetch()} />
-      ) : rows.length === 0 || !release ? (
-        <EmptyState title="No releases yet." testId="sourcemaps-empty">
-          Upload source maps for a release (<code>POST /admin/api/releases/&lt;release&gt;/sourcemaps</code>) and they are listed here.
-        </EmptyState>
-      ) : (
-        <>
-          <label className="inline-form">
-            Release
-            <select value={release} onChange={(e) => setChosen(e.target.value)} data-testid="sourcemaps-release">
-              {rows.map((r) => (
-                <option key={r.name} value={r.name}>
-                  {r.name} ({r.artifactCount} file{r.artifactCount === 1 ? '' : 's'})
-                </option>
-              ))}
-            </select>
-            {releases.hasNextPage && (
-              <button type="button" className="btn btn-small" onClick={() => releases.fetchNextPage()} disabled={releases.isFetchingNextPage}>
-                Older releases
-              </button>
-            )}
-          </label>
-          <ArtifactList pid={pid} release={release} />
-        </>
-      )}
+      <QueryState
+        query={releases}
+        label="Loading releases…"
+        isEmpty={() => rows.length === 0 || !release}
+        empty={
+          <EmptyState title="No releases yet." testId="sourcemaps-empty">
+            Upload source maps for a release (<code>POST /admin/api/releases/&lt;release&gt;/sourcemaps</code>) and they are listed here.
+          </EmptyState>
+        }
+      >
+        {() =>
+          release && (
+            <>
+              <label className="inline-form">
+                Release
+                <select value={release} onChange={(e) => setChosen(e.target.value)} data-testid="sourcemaps-release">
+                  {rows.map((r) => (
+                    <option key={r.name} value={r.name}>
+                      {r.name} ({r.artifactCount} file{r.artifactCount === 1 ? '' : 's'})
+                    </option>
+                  ))}
+                </select>
+                {releases.hasNextPage && (
+                  <button type="button" className="btn btn-small" onClick={() => releases.fetchNextPage()} disabled={releases.isFetchingNextPage}>
+                    Older releases
+                  </button>
+                )}
+              </label>
+              <ArtifactList pid={pid} release={release} />
+            </>
+          )
+        }
+      </QueryState>
     </section>
   );
 }

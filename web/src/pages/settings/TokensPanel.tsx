@@ -4,7 +4,7 @@ import { api, keys, type CreatedToken, type TokenKind } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { DateTime, RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, InlineError, Loading } from '../../components/states';
+import { EmptyState, InlineError, QueryState } from '../../components/states';
 import { SENTRY_PLATFORMS, jsSdkSnippet, sentrySdkSnippet, type SentryPlatform } from '../../lib/snippet';
 import { createdByLabel } from '../../lib/tokens';
 
@@ -97,67 +97,71 @@ export function TokensPanel({ pid }: { pid: string }) {
       </form>
       <InlineError error={create.error ?? revoke.error} />
 
-      {list.isPending ? (
-        <Loading label="Loading tokens…" />
-      ) : list.isError ? (
-        <ErrorState error={list.error} onRetry={() => list.refetch()} />
-      ) : list.data.length === 0 ? (
-        <EmptyState title="This project has no tokens." testId="tokens-empty">
-          Create a public token above to start sending events.
-        </EmptyState>
-      ) : (
-        <table className="table" data-testid="tokens-table">
-          <thead>
-            <tr>
-              <th>Label</th>
-              <th>Kind</th>
-              <th>Token</th>
-              <th className="col-time">Created</th>
-              <th>Created by</th>
-              <th>State</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((t) => (
-              <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
-                <td>{t.label || <span className="muted">unlabelled</span>}</td>
-                <td>
-                  <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
-                </td>
-                <td className="mono">
-                  st_pk_…{t.last4}
-                  {t.dsn && !t.revokedAt && (
-                    <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
-                      {t.dsn}
-                    </div>
-                  )}
-                </td>
-                <td className="col-time">
-                  <RelativeTime value={t.createdAt} />
-                </td>
-                <td data-testid="token-created-by">{createdByLabel(t.createdBy, list.data)}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <span className="muted">
-                      revoked <DateTime value={t.revokedAt} />
-                    </span>
-                  ) : (
-                    'active'
-                  )}
-                </td>
-                <td className="col-actions">
-                  {!t.revokedAt && (
-                    <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
-                      Revoke
-                    </ConfirmButton>
-                  )}
-                </td>
+      <QueryState
+        query={list}
+        label="Loading tokens…"
+        isEmpty={(tokens) => tokens.length === 0}
+        empty={
+          <EmptyState title="This project has no tokens." testId="tokens-empty">
+            Create a public token above to start sending events.
+          </EmptyState>
+        }
+        errorHidesData
+      >
+        {(tokens) => (
+          <table className="table" data-testid="tokens-table">
+            <thead>
+              <tr>
+                <th>Label</th>
+                <th>Kind</th>
+                <th>Token</th>
+                <th className="col-time">Created</th>
+                <th>Created by</th>
+                <th>State</th>
+                <th aria-label="Actions" />
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {tokens.map((t) => (
+                <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
+                  <td>{t.label || <span className="muted">unlabelled</span>}</td>
+                  <td>
+                    <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
+                  </td>
+                  <td className="mono">
+                    st_pk_…{t.last4}
+                    {t.dsn && !t.revokedAt && (
+                      <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
+                        {t.dsn}
+                      </div>
+                    )}
+                  </td>
+                  <td className="col-time">
+                    <RelativeTime value={t.createdAt} />
+                  </td>
+                  <td data-testid="token-created-by">{createdByLabel(t.createdBy, tokens)}</td>
+                  <td>
+                    {t.revokedAt ? (
+                      <span className="muted">
+                        revoked <DateTime value={t.revokedAt} />
+                      </span>
+                    ) : (
+                      'active'
+                    )}
+                  </td>
+                  <td className="col-actions">
+                    {!t.revokedAt && (
+                      <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
+                        Revoke
+                      </ConfirmButton>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -6,7 +6,7 @@ import { SpanStatusBadge } from '../../components/Badges';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
 import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, QueryState } from '../../components/states';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
@@ -116,69 +116,72 @@ export function TracesPage() {
         </button>
       </form>
 
-      {list.isPending ? (
-        <Loading label="Loading traces…" />
-      ) : !list.data ? (
-        <ErrorState error={list.error} onRetry={() => list.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title={filtered ? 'No traces match these filters.' : 'No traces yet.'} testId="traces-empty">
-          {filtered ? (
-            <button type="button" className="btn btn-small" onClick={() => setParams(new URLSearchParams())}>
-              Clear filters
-            </button>
-          ) : (
-            'Enable tracing in your SDK (or set SENTORI_SELF_TRACE_PROJECT_ID to trace Sentori itself) and spans will be grouped into traces here.'
-          )}
-        </EmptyState>
-      ) : (
-        <>
-          <table className="table" data-testid="traces-table">
-            <thead>
-              <tr>
-                <th>Root</th>
-                <th>Status</th>
-                <th className="col-num">Duration</th>
-                <th className="col-num">Spans</th>
-                <th className="col-num">Errors</th>
-                <th className="col-time">Started</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((t) => (
-                <tr key={t.traceId} data-testid="trace-row">
-                  <td>
-                    <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
-                      <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
-                    </Link>
-                    {(t.services ?? []).map((name) => (
-                      <button
-                        key={name}
-                        type="button"
-                        className="badge badge-service"
-                        title={`Only traces through ${name}`}
-                        onClick={() => apply({ service: name })}
-                        data-testid="trace-service"
-                      >
-                        {name}
-                      </button>
-                    ))}
-                  </td>
-                  <td>
-                    <SpanStatusBadge status={t.status} />
-                  </td>
-                  <td className="col-num">{formatDuration(t.durationMs)}</td>
-                  <td className="col-num">{t.spanCount}</td>
-                  <td className={`col-num${t.errorCount ? ' text-danger' : ''}`}>{t.errorCount}</td>
-                  <td className="col-time">
-                    <RelativeTime value={t.startedAt} />
-                  </td>
+      <QueryState
+        query={list}
+        label="Loading traces…"
+        isEmpty={() => rows.length === 0}
+        empty={
+          <EmptyState title={filtered ? 'No traces match these filters.' : 'No traces yet.'} testId="traces-empty">
+            {filtered ? (
+              <button type="button" className="btn btn-small" onClick={() => setParams(new URLSearchParams())}>
+                Clear filters
+              </button>
+            ) : (
+              'Enable tracing in your SDK (or set SENTORI_SELF_TRACE_PROJECT_ID to trace Sentori itself) and spans will be grouped into traces here.'
+            )}
+          </EmptyState>
+        }
+      >
+        {() => (
+          <>
+            <table className="table" data-testid="traces-table">
+              <thead>
+                <tr>
+                  <th>Root</th>
+                  <th>Status</th>
+                  <th className="col-num">Duration</th>
+                  <th className="col-num">Spans</th>
+                  <th className="col-num">Errors</th>
+                  <th className="col-time">Started</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          <LoadMore list={list} />
-        </>
-      )}
+              </thead>
+              <tbody>
+                {rows.map((t) => (
+                  <tr key={t.traceId} data-testid="trace-row">
+                    <td>
+                      <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
+                        <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
+                      </Link>
+                      {(t.services ?? []).map((name) => (
+                        <button
+                          key={name}
+                          type="button"
+                          className="badge badge-service"
+                          title={`Only traces through ${name}`}
+                          onClick={() => apply({ service: name })}
+                          data-testid="trace-service"
+                        >
+                          {name}
+                        </button>
+                      ))}
+                    </td>
+                    <td>
+                      <SpanStatusBadge status={t.status} />
+                    </td>
+                    <td className="col-num">{formatDuration(t.durationMs)}</td>
+                    <td className="col-num">{t.spanCount}</td>
+                    <td className={`col-num${t.errorCount ? ' text-danger' : ''}`}>{t.errorCount}</td>
+                    <td className="col-time">
+                      <RelativeTime value={t.startedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <LoadMore list={list} />
+          </>
+        )}
+      </QueryState>
     </div>
   );
 }

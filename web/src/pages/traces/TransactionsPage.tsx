@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, keys, type HistogramPeriod } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { DateTime } from '../../components/Time';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, QueryState } from '../../components/states';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount, formatPercent } from '../../lib/format';
 import { formatDuration } from '../../lib/time';
@@ -58,48 +58,49 @@ export function TransactionsPage() {
           </span>
         )}
       </div>
-      {summary.isPending ? (
-        <Loading label="Loading transactions…" />
-      ) : !summary.data ? (
-        <ErrorState error={summary.error} onRetry={() => summary.refetch()} />
-      ) : summary.data.transactions.length === 0 ? (
-        <EmptyState title="No traces with a root span started in this period." testId="transactions-empty" />
-      ) : (
-        <table className="table" data-testid="transactions-table">
-          <thead>
-            <tr>
-              <th>Transaction</th>
-              <th className="col-num">Traces</th>
-              <th className="col-num">p50</th>
-              <th className="col-num">p95</th>
-              <th className="col-num">p99</th>
-              <th className="col-num" title="Share of its traces with a failed span">
-                Error rate
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {summary.data.transactions.map((t) => (
-              <tr key={t.rootName} className="row-link" onClick={() => navigate(tracesOf(t.rootName))} data-testid="transaction-row">
-                <td>
-                  <Link to={tracesOf(t.rootName)} onClick={(e) => e.stopPropagation()} data-testid="transaction-link">
-                    {t.rootName}
-                  </Link>
-                </td>
-                <td className="col-num" data-testid="transaction-count">
-                  {formatCount(t.traceCount)}
-                </td>
-                <td className="col-num">{formatDuration(t.p50Ms)}</td>
-                <td className="col-num">{formatDuration(t.p95Ms)}</td>
-                <td className="col-num">{formatDuration(t.p99Ms)}</td>
-                <td className={`col-num${t.failedCount ? ' text-danger' : ''}`} title={`${t.failedCount} of ${t.traceCount} failed`}>
-                  {formatPercent(t.errorRate)}
-                </td>
+      <QueryState
+        query={summary}
+        label="Loading transactions…"
+        isEmpty={({ transactions }) => transactions.length === 0}
+        empty={<EmptyState title="No traces with a root span started in this period." testId="transactions-empty" />}
+      >
+        {({ transactions }) => (
+          <table className="table" data-testid="transactions-table">
+            <thead>
+              <tr>
+                <th>Transaction</th>
+                <th className="col-num">Traces</th>
+                <th className="col-num">p50</th>
+                <th className="col-num">p95</th>
+                <th className="col-num">p99</th>
+                <th className="col-num" title="Share of its traces with a failed span">
+                  Error rate
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {transactions.map((t) => (
+                <tr key={t.rootName} className="row-link" onClick={() => navigate(tracesOf(t.rootName))} data-testid="transaction-row">
+                  <td>
+                    <Link to={tracesOf(t.rootName)} onClick={(e) => e.stopPropagation()} data-testid="transaction-link">
+                      {t.rootName}
+                    </Link>
+                  </td>
+                  <td className="col-num" data-testid="transaction-count">
+                    {formatCount(t.traceCount)}
+                  </td>
+                  <td className="col-num">{formatDuration(t.p50Ms)}</td>
+                  <td className="col-num">{formatDuration(t.p95Ms)}</td>
+                  <td className="col-num">{formatDuration(t.p99Ms)}</td>
+                  <td className={`col-num${t.failedCount ? ' text-danger' : ''}`} title={`${t.failedCount} of ${t.traceCount} failed`}>
+                    {formatPercent(t.errorRate)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryState>
     </div>
   );
 }
