@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::open_enum::open_enum;
-use crate::{Extra, Meta, Symbolication, Tags, is_false};
+use crate::{Meta, Symbolication, Tags, is_false};
 
 open_enum! {
     /// What kind of report an event is; an unknown kind groups like `error`.
@@ -32,6 +32,7 @@ open_enum! {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -47,13 +48,9 @@ pub struct Event {
     pub environment: String,
     pub device: Device,
     pub app: App,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
@@ -66,9 +63,7 @@ pub struct Event {
     /// Overrides grouping; `{{ default }}` stands for the default fingerprint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fingerprint: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
@@ -76,11 +71,10 @@ pub struct Event {
     #[serde(rename = "_meta", default, skip_serializing_if = "Meta::is_empty", deserialize_with = "or_default")]
     pub meta: Meta,
     /// Set by the processor on an event with an error (server-set).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub symbolication: Option<Symbolication>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// What an event is filed by (its issue's columns, the event's own
@@ -277,6 +271,7 @@ impl<'a> EventSummary<'a> {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -284,80 +279,67 @@ pub struct Device {
     /// `ios`, `android`, `web` or `other`; anything else is stored as sent.
     pub os: String,
     pub os_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_id: Option<String>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct App {
     pub version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Framework>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// The app's framework or runtime (`react-native`, `node`, `python`…).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Framework {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// Who was affected. SDKs never collect personal data on their own.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_hashes: Vec<String>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// An error and, through `cause`, the errors that led to it; an exception
 /// group (Python's `ExceptionGroup`, JavaScript's `AggregateError`) also
 /// holds its member errors in `exceptions`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Error {
     #[serde(rename = "type")]
     pub error_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Top of the stack (the raising frame) first.
     #[serde(default)]
     pub stack: Vec<Frame>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub cause: Option<Box<Error>>,
     /// The errors an exception group holds, in the group's order; each may
@@ -366,8 +348,7 @@ pub struct Error {
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub exceptions: Vec<Error>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 impl Error {
@@ -390,6 +371,7 @@ impl Error {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -398,47 +380,38 @@ pub struct Frame {
     /// 1-based.
     pub line: u64,
     /// 1-based.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub in_app: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absolute_path: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pre_context: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_line: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_context: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
     /// An integer or a `"0x…"` string, kept as sent for native symbolication.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instruction_address: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_address: Option<Value>,
     /// Where a frame a source map resolved stood in the bundle. The `raw*`
     /// fields and `sourceMap` are written by the processor's symbolication;
     /// a value of another shape, which only a client could have sent, reads
     /// as absent rather than making the whole event unreadable.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub raw_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub raw_line: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub raw_column: Option<u64>,
     /// The name the client reported, when the map named the function otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub raw_function: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "or_absent")]
+    #[serde(default, deserialize_with = "or_absent")]
     pub source_map: Option<FrameSourceMap>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// The source map that resolved a frame.
@@ -469,23 +442,23 @@ where
     Ok(T::deserialize(value).ok())
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Breadcrumb {
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub timestamp: Option<OffsetDateTime>,
     /// `nav`, `net`, `log`, `user` or `custom`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// A reference to an attachment uploaded before the event.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -493,13 +466,9 @@ pub struct AttachmentRef {
     #[serde(rename = "ref")]
     pub reference: String,
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }

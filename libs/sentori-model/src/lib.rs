@@ -32,9 +32,6 @@ pub use meta::{Meta, MetaEntry, Symbolication};
 pub use session::{Deploy, Session, SessionStatus};
 pub use span::{Span, SpanStatus, SpanSummary};
 
-/// Fields a type does not name, kept as they arrived.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
-
 /// String-to-string maps: tags and feature flags.
 pub type Tags = std::collections::BTreeMap<String, String>;
 

@@ -9,9 +9,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::Extra;
 
 /// The changed paths (`message`, `error.stack`, `tags.screen`,
 /// `breadcrumbs`, `attachments`…) and what each was before.
@@ -36,34 +35,28 @@ impl Meta {
 
 /// What one path was before the server changed it. Each field says what
 /// kind of change was made; an entry has one or more.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MetaEntry {
     /// A text cut to its limit: its length before, in the limit's unit
     /// (bytes for a message, characters for names and tag values).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_length: Option<u64>,
     /// A list or map cut to its first entries: how many it had.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_count: Option<u64>,
     /// A tag key cut to its limit: its length before, in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_key_length: Option<u64>,
     /// A value replaced (a time outside the accepted window, a duration past
     /// the limit): as it was sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_value: Option<Value>,
     /// How many errors a cause chain lost past the depth limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_causes: Option<u64>,
     /// Attachment refs dropped because they named no upload of this event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped_refs: Option<u64>,
     /// Kinds of change a newer version wrote, kept as they are.
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// What symbolication found for an event's release (server-set): whether

@@ -1,10 +1,10 @@
 //! Release health: sessions, and deploys that mark when a release went out.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::Extra;
 use crate::open_enum::open_enum;
 
 open_enum! {
@@ -18,13 +18,13 @@ open_enum! {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The idempotency key.
     pub id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     pub release: String,
     pub environment: String,
@@ -33,17 +33,16 @@ pub struct Session {
     pub started_at: OffsetDateTime,
     pub duration_ms: i64,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Deploy {
     pub release: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub deployed_at: Option<OffsetDateTime>,
 }

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::open_enum::open_enum;
-use crate::{Extra, Tags};
+use crate::Tags;
 
 open_enum! {
     SpanStatus {
@@ -16,6 +17,7 @@ open_enum! {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -24,6 +26,7 @@ pub struct Span {
     pub id: Uuid,
     pub trace_id: Uuid,
     /// Always written: `null` marks a root span.
+    #[serialize_always]
     pub parent_span_id: Option<Uuid>,
     /// What kind of work: `http.client`, `db.query`, `react.navigation`…
     pub op: String,
@@ -35,15 +38,11 @@ pub struct Span {
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, String>))]
     pub tags: Tags,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
-    pub data: Option<Extra>,
+    pub data: Option<Map<String, Value>>,
     /// The W3C `traceparent` header the span continued from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, serde_json::Value>))]
-    pub extra: Extra,
+    pub extra: Map<String, Value>,
 }
 
 /// What a trace's summary is built from, read from a stored span's JSON
