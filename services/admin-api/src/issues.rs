@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::period::{HistogramParams, Period, buckets_cte};
+use crate::period::{BucketUnit, HistogramParams, Period, buckets_cte};
 use crate::projects::scope;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -607,10 +607,8 @@ pub enum IssueStatus {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Histogram {
-    #[schema(value_type = crate::period::HistogramPeriod)]
-    pub period: String,
-    #[schema(value_type = crate::period::HistogramUnit)]
-    pub bucket: String,
+    pub period: Period,
+    pub bucket: BucketUnit,
     /// Oldest first; the last is the current (partial) hour or day.
     pub buckets: Vec<HistogramBucket>,
 }
@@ -625,10 +623,9 @@ pub async fn histogram(
     State(state): State<AppState>,
     caller: Caller,
     Path((project_id, issue_id)): Path<(Uuid, Uuid)>,
-    Query(params): Query<HistogramParams>,
+    period: Period,
 ) -> Result<axum::Json<Histogram>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let period = Period::parse(params.period.as_deref())?;
     let (unit, hours, count) = period.buckets();
     // No rows at all: the issue does not exist.
     let query = format!(
@@ -643,7 +640,7 @@ pub async fn histogram(
     let rows: Vec<(OffsetDateTime, i64)> = sqlx::query_as(&query)
     .bind(project_id)
     .bind(issue_id)
-    .bind(unit)
+    .bind(unit.sql())
     .bind(hours)
     .bind(count)
     .fetch_all(&state.reads)
@@ -652,5 +649,5 @@ pub async fn histogram(
         return Err(ApiError::NotFound);
     }
     let buckets = rows.into_iter().map(|(start, count)| HistogramBucket { start, count }).collect();
-    Ok(axum::Json(Histogram { period: period.name().to_owned(), bucket: unit.to_owned(), buckets }))
+    Ok(axum::Json(Histogram { period, bucket: unit, buckets }))
 }

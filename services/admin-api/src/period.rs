@@ -1,10 +1,13 @@
 //! The periods the dashboard's charts cover (an issue's histogram, a
 //! release's series) and the buckets they are drawn in.
 
-use serde::Deserialize;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
+use crate::extract::Query;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -13,32 +16,35 @@ pub struct HistogramParams {
     pub period: Option<String>,
 }
 
-/// The periods a histogram covers, for the document.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub enum HistogramPeriod {
-    #[schema(rename = "24h")]
+/// The periods a chart covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = HistogramPeriod)]
+pub enum Period {
+    #[serde(rename = "24h")]
     Day,
-    #[schema(rename = "14d")]
+    #[serde(rename = "14d")]
     TwoWeeks,
-    #[schema(rename = "90d")]
+    #[serde(rename = "90d")]
     Quarter,
 }
 
-/// A histogram bucket's length, for the document.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum HistogramUnit {
+/// A chart bucket's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = HistogramUnit)]
+pub enum BucketUnit {
     Hour,
     Day,
 }
 
-#[derive(Clone, Copy)]
-pub enum Period {
-    Day,
-    TwoWeeks,
-    Quarter,
+impl BucketUnit {
+    /// The unit as `date_trunc` names it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            BucketUnit::Hour => "hour",
+            BucketUnit::Day => "day",
+        }
+    }
 }
 
 impl Period {
@@ -52,27 +58,30 @@ impl Period {
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Period::Day => "24h",
-            Period::TwoWeeks => "14d",
-            Period::Quarter => "90d",
-        }
-    }
-
     /// How many hours back it reaches.
     pub fn hours(self) -> i64 {
         let (_, hours, count) = self.buckets();
         i64::from(hours * count)
     }
 
-    /// The bucket's `date_trunc` unit, its length in hours, and how many there are.
-    pub fn buckets(self) -> (&'static str, i32, i32) {
+    /// The bucket's unit, its length in hours, and how many there are.
+    pub fn buckets(self) -> (BucketUnit, i32, i32) {
         match self {
-            Period::Day => ("hour", 1, 24),
-            Period::TwoWeeks => ("day", 24, 14),
-            Period::Quarter => ("day", 24, 90),
+            Period::Day => (BucketUnit::Hour, 1, 24),
+            Period::TwoWeeks => (BucketUnit::Day, 24, 14),
+            Period::Quarter => (BucketUnit::Day, 24, 90),
         }
+    }
+}
+
+/// A chart's handler takes the period straight from the query string
+/// ([`HistogramParams`] documents it).
+impl<S: Send + Sync> FromRequestParts<S> for Period {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(params) = Query::<HistogramParams>::from_request_parts(parts, state).await?;
+        Period::parse(params.period.as_deref())
     }
 }
 

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::period::{HistogramParams, Period, buckets_cte};
+use crate::period::{BucketUnit, HistogramParams, Period, buckets_cte};
 use crate::projects::scope;
 
 /// Completes a query whose `page` CTE holds release rows of project `$1`
@@ -194,10 +194,8 @@ pub struct ReleaseBucket {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseSeries {
-    #[schema(value_type = crate::period::HistogramPeriod)]
-    pub period: String,
-    #[schema(value_type = crate::period::HistogramUnit)]
-    pub bucket: String,
+    pub period: Period,
+    pub bucket: BucketUnit,
     /// Oldest first; the last is the current (partial) hour or day.
     pub buckets: Vec<ReleaseBucket>,
 }
@@ -213,10 +211,9 @@ pub async fn series(
     State(state): State<AppState>,
     caller: Caller,
     Path((project_id, release)): Path<(Uuid, String)>,
-    Query(params): Query<HistogramParams>,
+    period: Period,
 ) -> Result<axum::Json<ReleaseSeries>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let period = Period::parse(params.period.as_deref())?;
     let (unit, hours, count) = period.buckets();
     // Users per bucket come from the release's sessions (distinct users do not
     // add up across hours); one pass over them, bucketed like the rollups.
@@ -249,7 +246,7 @@ pub async fn series(
     let buckets = sqlx::query_as::<_, ReleaseBucket>(&query)
         .bind(project_id)
         .bind(&release)
-        .bind(unit)
+        .bind(unit.sql())
         .bind(hours)
         .bind(count)
         .bind(sentori_protocol::release_id(project_id, &release))
@@ -258,7 +255,7 @@ pub async fn series(
     if buckets.is_empty() {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(ReleaseSeries { period: period.name().to_owned(), bucket: unit.to_owned(), buckets }))
+    Ok(axum::Json(ReleaseSeries { period, bucket: unit, buckets }))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -46,8 +46,7 @@ pub struct Transaction {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionSummary {
-    #[schema(value_type = crate::period::HistogramPeriod)]
-    pub period: String,
+    pub period: Period,
     /// The window's start: traces that started at or after it count.
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
@@ -106,5 +105,5 @@ pub async fn summary(
             }
         })
         .collect();
-    Ok(axum::Json(TransactionSummary { period: period.name().to_owned(), since, transactions }))
+    Ok(axum::Json(TransactionSummary { period, since, transactions }))
 }
