@@ -19,7 +19,7 @@ pub use error_body::{ErrorBody, FieldError};
 pub use token::{TokenKind, hash_token};
 pub use trim::span_untouched;
 pub use validate::{
-    Limits, ValidatedDeploy, ValidatedEvent, ValidatedSession, ValidatedSpan, validate_deploy, validate_event,
+    Limits, Validated, ValidatedDeploy, validate_deploy, validate_event,
     validate_session, validate_span,
 };
 

@@ -18,30 +18,11 @@ use crate::trim;
 
 pub use sentori_model::Limits;
 
-/// An event that passed validation, trimmed, with its typed keys.
+/// An event, span or session that passed validation, trimmed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedEvent<'a> {
+pub struct Validated<'a> {
     pub id: Uuid,
-    pub timestamp: OffsetDateTime,
-    pub kind: String,
     /// The full payload as stored: unknown fields kept, `_meta` added when trimmed.
-    pub payload: Json<'a>,
-    /// Whether `payload` differs from what the client sent (see `trim`).
-    pub changed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedSpan<'a> {
-    pub id: Uuid,
-    pub trace_id: Uuid,
-    pub payload: Json<'a>,
-    /// Whether `payload` differs from what the client sent (see `trim`).
-    pub changed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValidatedSession<'a> {
-    pub id: Uuid,
     pub payload: Json<'a>,
     /// Whether `payload` differs from what the client sent (see `trim`).
     pub changed: bool,
@@ -55,40 +36,40 @@ pub struct ValidatedDeploy {
 }
 
 /// Validates and trims one Event received at `received_at`.
-pub fn validate_event(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedEvent<'_>, Vec<FieldError>> {
-    let (id, timestamp, kind, cuts) = {
+pub fn validate_event(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<Validated<'_>, Vec<FieldError>> {
+    let (id, cuts) = {
         let Checked { value, mut errors, cuts } = check::<EventIn>(&payload, Some(received_at));
         let Some(event) = value else { return Err(errors) };
         errors.extend(event.required_by_kind().into_iter().map(|field| FieldError::new(field.to_owned(), "required")));
         errors.truncate(Limits::MAX_REPORTED_ERRORS);
         let timestamp = event.timestamp.valid().and_then(Trimmed::into_inner);
         match (event.id.valid(), timestamp, event.kind.valid().and_then(Trimmed::into_inner)) {
-            (Some(id), Some(timestamp), Some(kind)) if errors.is_empty() => (id.0, timestamp.0, kind.to_owned(), cuts),
+            (Some(id), Some(_), Some(_)) if errors.is_empty() => (id.0, cuts),
             _ => return Err(errors),
         }
     };
     // Server-set fields: a client's value would mislead the dashboard.
     let changed = trim::apply(&mut payload, &[Symbolication::FIELD, Meta::FIELD], cuts);
-    Ok(ValidatedEvent { id, timestamp: trim::effective_time(timestamp, received_at), kind, payload, changed })
+    Ok(Validated { id, payload, changed })
 }
 
 /// Validates and trims one Span received at `received_at` (its 64 KiB size
 /// limit is the caller's: it knows the encoded size).
-pub fn validate_span(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedSpan<'_>, Vec<FieldError>> {
-    let (id, trace_id, cuts) = {
+pub fn validate_span(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<Validated<'_>, Vec<FieldError>> {
+    let (id, cuts) = {
         let Checked { value, errors, cuts } = check::<SpanIn>(&payload, Some(received_at));
         match value.map(|span| (span.id.valid(), span.trace_id.valid())) {
-            Some((Some(id), Some(trace_id))) if errors.is_empty() => (id.0, trace_id.0, cuts),
+            Some((Some(id), Some(_))) if errors.is_empty() => (id.0, cuts),
             _ => return Err(errors),
         }
     };
     let changed = trim::apply(&mut payload, &[Meta::FIELD], cuts);
-    Ok(ValidatedSpan { id, trace_id, payload, changed })
+    Ok(Validated { id, payload, changed })
 }
 
 /// Validates and trims one Session received at `received_at`; `durationMs`
 /// beyond 7 days is capped.
-pub fn validate_session(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<ValidatedSession<'_>, Vec<FieldError>> {
+pub fn validate_session(mut payload: Json<'_>, received_at: OffsetDateTime) -> Result<Validated<'_>, Vec<FieldError>> {
     let (id, cuts) = {
         let Checked { value, errors, cuts } = check::<SessionIn>(&payload, Some(received_at));
         match value.and_then(|session| session.id.valid()) {
@@ -97,7 +78,7 @@ pub fn validate_session(mut payload: Json<'_>, received_at: OffsetDateTime) -> R
         }
     };
     let changed = trim::apply(&mut payload, &[Meta::FIELD], cuts);
-    Ok(ValidatedSession { id, payload, changed })
+    Ok(Validated { id, payload, changed })
 }
 
 /// Validates one Deploy received at `received_at`; a `deployedAt` outside

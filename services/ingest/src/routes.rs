@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sentori_protocol::json::{self, Json};
 use serde_json::json;
-use sentori_protocol::{ErrorBody, FieldError};
+use sentori_protocol::{ErrorBody, FieldError, Validated};
 use sentori_queue::{Envelope, ItemKind, PartitionKey, Payload, Stream};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -33,14 +33,6 @@ pub(crate) struct ItemRoute {
     pub(crate) validate: for<'a> fn(Json<'a>, OffsetDateTime) -> Result<Validated<'a>, Vec<FieldError>>,
 }
 
-/// One item that passed validation.
-pub(crate) struct Validated<'a> {
-    pub(crate) id: Uuid,
-    pub(crate) payload: Json<'a>,
-    /// Whether validation trimmed or removed anything (see [`queued_payload`]).
-    pub(crate) changed: bool,
-}
-
 pub(crate) const EVENTS: ItemRoute = ItemRoute {
     kind: ItemKind::Event,
     stream: Stream::Events,
@@ -49,7 +41,7 @@ pub(crate) const EVENTS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: Some(Category::Events),
-    validate: |v, received_at| sentori_protocol::validate_event(v, received_at).map(|e| Validated { id: e.id, payload: e.payload, changed: e.changed }),
+    validate: sentori_protocol::validate_event,
 };
 
 pub(crate) const SPANS: ItemRoute = ItemRoute {
@@ -60,7 +52,7 @@ pub(crate) const SPANS: ItemRoute = ItemRoute {
     single_limit: SPAN_LIMIT,
     query_token: QueryToken::Refused,
     quota: Some(Category::Spans),
-    validate: |v, received_at| sentori_protocol::validate_span(v, received_at).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
+    validate: sentori_protocol::validate_span,
 };
 
 pub(crate) const SESSIONS: ItemRoute = ItemRoute {
@@ -71,7 +63,7 @@ pub(crate) const SESSIONS: ItemRoute = ItemRoute {
     single_limit: JSON_LIMIT,
     query_token: QueryToken::Allowed,
     quota: None,
-    validate: |v, received_at| sentori_protocol::validate_session(v, received_at).map(|s| Validated { id: s.id, payload: s.payload, changed: s.changed }),
+    validate: sentori_protocol::validate_session,
 };
 
 /// Authentication and the rate limit, common to every route.
