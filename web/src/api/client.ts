@@ -1,7 +1,7 @@
 // The one transport every admin-api call goes through: same-origin cookies,
 // the CSRF header on state-changing methods, the error shape mapped to
 // ApiError, and the X-Next-Cursor header read for paginated lists.
-import type { ErrorBody } from './types';
+import type { Schema } from './types';
 
 export const API_BASE = '/admin/api';
 export const CSRF_HEADER = 'X-Sentori-Csrf';
@@ -14,7 +14,7 @@ export class ApiError extends Error {
   readonly details: Array<{ field: string; message: string }>;
   readonly hint: string | null;
 
-  constructor(status: number, code: string, message: string, details: ErrorBody['details'] = [], hint?: string | null) {
+  constructor(status: number, code: string, message: string, details: Schema<'ErrorBody'>['details'] = [], hint?: string | null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
@@ -99,8 +99,8 @@ async function toApiError(response: Response): Promise<ApiError> {
       body = null;
     }
   }
-  if (body && typeof body === 'object' && typeof (body as ErrorBody).message === 'string') {
-    const b = body as ErrorBody;
+  if (body && typeof body === 'object' && typeof (body as Schema<'ErrorBody'>).message === 'string') {
+    const b = body as Schema<'ErrorBody'>;
     const details = Array.isArray(b.details)
       ? b.details.filter((d) => d && typeof d.message === 'string').map((d) => ({ field: String(d.field ?? ''), message: d.message }))
       : [];

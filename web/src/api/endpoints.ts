@@ -4,21 +4,14 @@
 import { seg } from '../lib/url';
 import { apiUrl, request, requestPage, requestPaged, send, type Page, type Paged } from './client';
 import type {
-  ActivityEntry,
   Artifact,
   ArtifactBundle,
   Attachment,
   BulkIssueUpdate,
-  CreatedProject,
-  CreatedToken,
   DeletedIssues,
-  EventSummary,
   Issue,
-  IssueCounts,
-  IssueDetail,
   IssueHistogram,
   IssueMerge,
-  HistogramPeriod,
   IssuePatch,
   IssueQuery,
   LoginResponse,
@@ -28,18 +21,14 @@ import type {
   Recipient,
   RecipientInput,
   Release,
-  ReleaseIssue,
   ReleaseIssueKind,
-  ReleaseSeries,
   ReleaseSort,
+  Schema,
   SentoriEvent,
   SystemStatus,
   Token,
   TokenKind,
-  TraceDetail,
   TraceQuery,
-  TraceSummary,
-  TransactionSummary,
 } from './types';
 
 const project = (pid: string) => `/projects/${seg(pid)}`;
@@ -52,13 +41,14 @@ export const auth = {
 
 export const projects = {
   list: (signal?: AbortSignal) => request<Project[]>('GET', '/projects', { signal }),
-  create: (input: { name: string; platform?: string }) => request<CreatedProject>('POST', '/projects', { body: input }),
+  create: (input: { name: string; platform?: string }) => request<Schema<'CreatedProject'>>('POST', '/projects', { body: input }),
 };
 
 export const tokens = {
   list: (pid: string, signal?: AbortSignal) => request<Token[]>('GET', `${project(pid)}/tokens`, { signal }),
+  /** The only answer that carries a token's full text; it is never shown again. */
   create: (pid: string, input: { label?: string; kind?: TokenKind }) =>
-    request<CreatedToken>('POST', `${project(pid)}/tokens`, { body: input }),
+    request<Schema<'CreatedToken'>>('POST', `${project(pid)}/tokens`, { body: input }),
   revoke: (pid: string, tid: string) => request<Ok>('DELETE', `${project(pid)}/tokens/${seg(tid)}`),
 };
 
@@ -66,9 +56,9 @@ export const issues = {
   list: (pid: string, query: IssueQuery, cursor?: string | null, signal?: AbortSignal): Promise<Page<Issue>> =>
     requestPage<Issue>(`${project(pid)}/issues`, { ...query }, cursor, signal),
   counts: (pid: string, query: IssueQuery, signal?: AbortSignal) =>
-    request<IssueCounts>('GET', `${project(pid)}/issues:counts`, { query: { ...query }, signal }),
+    request<Schema<'IssueCounts'>>('GET', `${project(pid)}/issues:counts`, { query: { ...query }, signal }),
   get: (pid: string, iid: string, signal?: AbortSignal) =>
-    request<IssueDetail>('GET', `${project(pid)}/issues/${seg(iid)}`, { signal }),
+    request<Schema<'IssueDetail'>>('GET', `${project(pid)}/issues/${seg(iid)}`, { signal }),
   update: (pid: string, iid: string, patch: IssuePatch) =>
     request<Issue>('PATCH', `${project(pid)}/issues/${seg(iid)}`, { body: patch }),
   bulk: (pid: string, update: BulkIssueUpdate) => request<Issue[]>('POST', `${project(pid)}/issues:bulk`, { body: update }),
@@ -77,12 +67,13 @@ export const issues = {
   remove: (pid: string, iid: string) => request<Ok>('DELETE', `${project(pid)}/issues/${seg(iid)}`),
   removeMany: (pid: string, issueIds: string[]) =>
     request<DeletedIssues>('POST', `${project(pid)}/issues:delete`, { body: { issueIds } }),
+  /** What happened to the issue and who did it (the processor, the dashboard or a named token). */
   activity: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
-    requestPage<ActivityEntry>(`${project(pid)}/issues/${seg(iid)}/activity`, {}, cursor, signal),
-  histogram: (pid: string, iid: string, period: HistogramPeriod, signal?: AbortSignal) =>
+    requestPage<Schema<'ActivityEntry'>>(`${project(pid)}/issues/${seg(iid)}/activity`, {}, cursor, signal),
+  histogram: (pid: string, iid: string, period: Schema<'HistogramPeriod'>, signal?: AbortSignal) =>
     request<IssueHistogram>('GET', `${project(pid)}/issues/${seg(iid)}/histogram`, { query: { period }, signal }),
   events: (pid: string, iid: string, cursor?: string | null, signal?: AbortSignal) =>
-    requestPage<EventSummary>(`${project(pid)}/issues/${seg(iid)}/events`, { limit: 25 }, cursor, signal),
+    requestPage<Schema<'EventSummary'>>(`${project(pid)}/issues/${seg(iid)}/events`, { limit: 25 }, cursor, signal),
   /** The newest event, without knowing its id first (404 when none is stored). */
   latestEvent: (pid: string, iid: string, signal?: AbortSignal) =>
     request<SentoriEvent>('GET', `${project(pid)}/issues/${seg(iid)}/events/latest`, { signal }),
@@ -105,13 +96,16 @@ export const events = {
 
 export const traces = {
   list: (pid: string, query: TraceQuery, cursor?: string | null, signal?: AbortSignal) =>
-    requestPage<TraceSummary>(`${project(pid)}/traces`, { ...query }, cursor, signal),
-  /** One page of a trace's spans (at most 1 000), with the trace, its span count and its error events. */
-  get: (pid: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<Paged<TraceDetail>> =>
-    requestPaged<TraceDetail>(`${project(pid)}/traces/${seg(traceId)}`, {}, cursor, signal),
-  /** Traces that started in `period`, grouped by root span name, with duration percentiles and error rate. */
-  transactions: (pid: string, period: HistogramPeriod, signal?: AbortSignal) =>
-    request<TransactionSummary>('GET', `${project(pid)}/transactions`, { query: { period }, signal }),
+    requestPage<Schema<'TraceSummary'>>(`${project(pid)}/traces`, { ...query }, cursor, signal),
+  /**
+   * One page of a trace's spans (at most 1 000, by start time), with the trace, its error events and
+   * `spanCount`, the whole trace's count.
+   */
+  get: (pid: string, traceId: string, cursor?: string | null, signal?: AbortSignal): Promise<Paged<Schema<'TraceDetail'>>> =>
+    requestPaged<Schema<'TraceDetail'>>(`${project(pid)}/traces/${seg(traceId)}`, {}, cursor, signal),
+  /** Traces that started in `period`, grouped by root span name (the most traces first), with duration percentiles and error rate. */
+  transactions: (pid: string, period: Schema<'HistogramPeriod'>, signal?: AbortSignal) =>
+    request<Schema<'TransactionSummary'>>('GET', `${project(pid)}/transactions`, { query: { period }, signal }),
 };
 
 export const releases = {
@@ -120,11 +114,11 @@ export const releases = {
   get: (pid: string, release: string, signal?: AbortSignal) =>
     request<Release>('GET', `${project(pid)}/releases/${seg(release)}`, { signal }),
   /** The release's events, sessions, crashes and users per hour or day, beside the project's. */
-  series: (pid: string, release: string, period: HistogramPeriod, signal?: AbortSignal) =>
-    request<ReleaseSeries>('GET', `${project(pid)}/releases/${seg(release)}/series`, { query: { period }, signal }),
+  series: (pid: string, release: string, period: Schema<'HistogramPeriod'>, signal?: AbortSignal) =>
+    request<Schema<'ReleaseSeries'>>('GET', `${project(pid)}/releases/${seg(release)}/series`, { query: { period }, signal }),
   /** The issues the release brought (`new`) or brought back (`regressed`), the most frequent first. */
   issues: (pid: string, release: string, which: ReleaseIssueKind, signal?: AbortSignal) =>
-    request<ReleaseIssue[]>('GET', `${project(pid)}/releases/${seg(release)}/issues`, { query: { which }, signal }),
+    request<Schema<'ReleaseIssue'>[]>('GET', `${project(pid)}/releases/${seg(release)}/issues`, { query: { which }, signal }),
   artifacts: (pid: string, release: string, signal?: AbortSignal) =>
     request<Artifact[]>('GET', `${project(pid)}/releases/${seg(release)}/artifacts`, { signal }),
   deleteArtifact: (pid: string, release: string, aid: string) =>

@@ -1,5 +1,5 @@
 // Query keys in one place, so a mutation can invalidate exactly what it changed.
-import type { HistogramPeriod, IssueQuery, ReleaseIssueKind, TraceQuery } from './types';
+import type { IssueQuery, ReleaseIssueKind, Schema, TraceQuery } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -9,7 +9,7 @@ export const keys = {
   issueList: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'list', query] as const,
   issueCounts: (pid: string, query: IssueQuery) => ['projects', pid, 'issues', 'counts', query] as const,
   issue: (pid: string, iid: string) => ['projects', pid, 'issues', 'detail', iid] as const,
-  issueHistogram: (pid: string, iid: string, period: HistogramPeriod) =>
+  issueHistogram: (pid: string, iid: string, period: Schema<'HistogramPeriod'>) =>
     ['projects', pid, 'issues', 'histogram', iid, period] as const,
   issueEvents: (pid: string, iid: string) => ['projects', pid, 'issues', 'events', iid] as const,
   /** Under `issues`, so whatever refreshes an issue refreshes its newest event too. */
@@ -19,10 +19,10 @@ export const keys = {
   attachments: (pid: string, eid: string) => ['projects', pid, 'events', eid, 'attachments'] as const,
   traces: (pid: string, query: TraceQuery) => ['projects', pid, 'traces', 'list', query] as const,
   trace: (pid: string, traceId: string) => ['projects', pid, 'traces', 'detail', traceId] as const,
-  transactions: (pid: string, period: HistogramPeriod) => ['projects', pid, 'traces', 'transactions', period] as const,
+  transactions: (pid: string, period: Schema<'HistogramPeriod'>) => ['projects', pid, 'traces', 'transactions', period] as const,
   releases: (pid: string) => ['projects', pid, 'releases'] as const,
   release: (pid: string, release: string) => ['projects', pid, 'releases', release] as const,
-  releaseSeries: (pid: string, release: string, period: HistogramPeriod) =>
+  releaseSeries: (pid: string, release: string, period: Schema<'HistogramPeriod'>) =>
     ['projects', pid, 'releases', release, 'series', period] as const,
   releaseIssues: (pid: string, release: string, which: ReleaseIssueKind) =>
     ['projects', pid, 'releases', release, 'issues', which] as const,

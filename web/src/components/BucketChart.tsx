@@ -1,19 +1,19 @@
 import { sparkline } from '../lib/sparkline';
 import { formatDateTime } from '../lib/time';
-import type { HistogramPeriod } from '../api';
+import type { Schema } from '../api';
 
 const WIDTH = 280;
 const HEIGHT = 56;
 
 export type BucketUnit = 'hour' | 'day';
 
-export const PERIODS: { period: HistogramPeriod; label: string; span: string }[] = [
+export const PERIODS: { period: Schema<'HistogramPeriod'>; label: string; span: string }[] = [
   { period: '24h', label: '24 h', span: 'the last 24 hours' },
   { period: '14d', label: '14 d', span: 'the last 14 days' },
   { period: '90d', label: '90 d', span: 'the last 90 days' },
 ];
 
-export function spanOf(period: HistogramPeriod): string {
+export function spanOf(period: Schema<'HistogramPeriod'>): string {
   return PERIODS.find((p) => p.period === period)?.span ?? period;
 }
 
@@ -61,7 +61,15 @@ export function BucketChart({ testId, bucket, starts, values, describe, summary,
 }
 
 /** The 24 h / 14 d / 90 d switch above a chart. */
-export function PeriodSwitch({ period, onChange, testId }: { period: HistogramPeriod; onChange: (p: HistogramPeriod) => void; testId: string }) {
+export function PeriodSwitch({
+  period,
+  onChange,
+  testId,
+}: {
+  period: Schema<'HistogramPeriod'>;
+  onChange: (p: Schema<'HistogramPeriod'>) => void;
+  testId: string;
+}) {
   return (
     <div className="segmented" role="group" aria-label="Period">
       {PERIODS.map((p) => (

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ErrorInfo, Frame } from '../api/types';
+import type { ErrorInfo, Schema } from '../api/types';
 import { causeChain, contextLines, defaultExpandedFrame, errorTree, frameLocation, looksMinified, rawLocation, sourceMapText } from './stack';
 
-const mapped: Frame = {
+const mapped: Schema<'Frame'> = {
   file: 'src/cart/checkout.ts',
   line: 42,
   column: 7,
@@ -107,18 +107,25 @@ describe('errorTree', () => {
 
 describe('defaultExpandedFrame', () => {
   it('prefers the top in-app frame with source', () => {
-    const lib: Frame = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
+    const lib: Schema<'Frame'> = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
     expect(defaultExpandedFrame([lib, mapped])).toBe(1);
   });
   it('falls back to any frame with source, then none', () => {
-    const lib: Frame = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
+    const lib: Schema<'Frame'> = { file: 'node_modules/x.js', line: 1, contextLine: 'x()' };
     expect(defaultExpandedFrame([{ file: 'a', line: 1 }, lib])).toBe(1);
     expect(defaultExpandedFrame([{ file: 'a', line: 1 }])).toBe(-1);
   });
 });
 
 describe('looksMinified', () => {
-  const frame = (f: Partial<Frame>): Frame => ({ file: 'src/app.ts', line: 10, column: 4, function: 'render', inApp: true, ...f });
+  const frame = (f: Partial<Schema<'Frame'>>): Schema<'Frame'> => ({
+    file: 'src/app.ts',
+    line: 10,
+    column: 4,
+    function: 'render',
+    inApp: true,
+    ...f,
+  });
 
   it('recognises bundles, minifier names and long first lines', () => {
     expect(looksMinified(frame({ file: 'https://cdn.example.com/app.min.js?v=2' }))).toBe(true);

@@ -1,8 +1,8 @@
 // Helpers for showing stack frames, cause chains and exception groups.
-import type { ErrorInfo, Frame } from '../api/types';
+import type { ErrorInfo, Schema } from '../api/types';
 
 /** `file:line:column` for the (symbolicated) position. */
-export function frameLocation(frame: Pick<Frame, 'file' | 'line' | 'column'>): string {
+export function frameLocation(frame: Pick<Schema<'Frame'>, 'file' | 'line' | 'column'>): string {
   let text = frame.file || '<unknown>';
   if (frame.line) text += `:${frame.line}`;
   if (frame.line && frame.column) text += `:${frame.column}`;
@@ -14,7 +14,7 @@ export function frameLocation(frame: Pick<Frame, 'file' | 'line' | 'column'>): s
  * `rawFile:rawLine:rawColumn rawFunction`, or null when the frame was not
  * mapped (there is nothing "raw" to show).
  */
-export function rawLocation(frame: Frame): string | null {
+export function rawLocation(frame: Schema<'Frame'>): string | null {
   if (!frame.rawFile && frame.rawLine == null) return null;
   let text = frame.rawFile || frame.file || '<unknown>';
   if (frame.rawLine != null) text += `:${frame.rawLine}`;
@@ -28,13 +28,13 @@ export function rawLocation(frame: Frame): string | null {
  * for a sentry-cli bundle found by debug ID, `app.js.map (release artifact)`
  * otherwise; null when the server did not say.
  */
-export function sourceMapText(frame: Frame): string | null {
+export function sourceMapText(frame: Schema<'Frame'>): string | null {
   const map = frame.sourceMap;
   if (!map?.name) return null;
   return map.kind === 'debugId' ? `${map.name} (debug ID ${map.debugId})` : `${map.name} (release artifact)`;
 }
 
-export function isMapped(frame: Frame): boolean {
+export function isMapped(frame: Schema<'Frame'>): boolean {
   return rawLocation(frame) !== null;
 }
 
@@ -43,7 +43,7 @@ export function isMapped(frame: Frame): boolean {
  * not source-mapped, and a `.min.js` or content-hashed bundle name, a
  * one- or two-letter function name, or a column far into one long line.
  */
-export function looksMinified(frame: Frame): boolean {
+export function looksMinified(frame: Schema<'Frame'>): boolean {
   if (isMapped(frame)) return false;
   const file = (frame.file || '').split(/[?#]/)[0] ?? '';
   const name = frame.function ?? '';
@@ -54,7 +54,7 @@ export function looksMinified(frame: Frame): boolean {
   );
 }
 
-export function hasContext(frame: Frame): boolean {
+export function hasContext(frame: Schema<'Frame'>): boolean {
   return typeof frame.contextLine === 'string';
 }
 
@@ -104,7 +104,7 @@ export interface ContextLine {
 }
 
 /** Numbered source lines around the frame, for the expanded frame view. */
-export function contextLines(frame: Frame): ContextLine[] {
+export function contextLines(frame: Schema<'Frame'>): ContextLine[] {
   if (!hasContext(frame)) return [];
   const pre = frame.preContext ?? [];
   const post = frame.postContext ?? [];
@@ -120,7 +120,7 @@ export function contextLines(frame: Frame): ContextLine[] {
  * Which frame to open by default: the top in-app frame with source, else
  * the top frame with source. Index into `frames`, or -1.
  */
-export function defaultExpandedFrame(frames: readonly Frame[]): number {
+export function defaultExpandedFrame(frames: readonly Schema<'Frame'>[]): number {
   const inApp = frames.findIndex((f) => f.inApp && hasContext(f));
   if (inApp >= 0) return inApp;
   return frames.findIndex(hasContext);

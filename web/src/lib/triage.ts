@@ -1,6 +1,6 @@
 // What the triage parts of the dashboard say about an issue: how long its
 // silence lasts, and each entry of its activity log in words.
-import type { ActivityEntry, Issue } from '../api/types';
+import type { Issue, Schema } from '../api/types';
 import { formatDateTime } from './time';
 
 /** "until 2026-12-07 15:00:00 or 87 more events", or null when not silenced for a while. */
@@ -24,7 +24,7 @@ function ordinal(n: number): string {
 }
 
 /** One entry of an issue's activity log, as a sentence without its actor. */
-export function activityText(entry: Pick<ActivityEntry, 'kind' | 'data'>): string {
+export function activityText(entry: Pick<Schema<'ActivityEntry'>, 'kind' | 'data'>): string {
   const d = entry.data;
   switch (entry.kind) {
     case 'firstSeen':
@@ -59,7 +59,7 @@ export function activityText(entry: Pick<ActivityEntry, 'kind' | 'data'>): strin
 }
 
 /** Who wrote the entry: the processor, the dashboard, or a named admin token. */
-export function activityActor(entry: Pick<ActivityEntry, 'actor' | 'actorName'>): string {
+export function activityActor(entry: Pick<Schema<'ActivityEntry'>, 'actor' | 'actorName'>): string {
   if (entry.actor === 'token') return entry.actorName ? `token ${entry.actorName}` : 'an admin token';
   return entry.actor;
 }

@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import type { IssueDetail } from '../../api';
+import type { Schema } from '../../api';
 import { InlineError } from '../../components/states';
 import { Truncated } from '../../components/Truncated';
 import { useIssueUpdate } from './StatusActions';
 
 /** Who the issue is assigned to: a name or an email, typed (there are no user accounts). */
-export function AssigneeControl({ pid, issue }: { pid: string; issue: IssueDetail }) {
+export function AssigneeControl({ pid, issue }: { pid: string; issue: Schema<'IssueDetail'> }) {
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState('');
   const update = useIssueUpdate(pid, issue.id, () => setEditing(false));

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError, api, keys, type Attachment, type AttachmentRef } from '../../api';
+import { ApiError, api, keys, type Attachment, type Schema } from '../../api';
 import { formatBytes } from '../../lib/format';
 import { ErrorText } from '../../components/states';
 
@@ -64,7 +64,7 @@ function AttachmentItem({ pid, eid, item }: { pid: string; eid: string; item: At
 }
 
 /** Falls back to the refs inside the event when the list cannot be loaded. */
-function fromRefs(refs: AttachmentRef[]): Attachment[] {
+function fromRefs(refs: Schema<'AttachmentRef'>[]): Attachment[] {
   return refs.map((r) => ({
     ref: r.ref,
     kind: r.kind,
@@ -76,7 +76,7 @@ function fromRefs(refs: AttachmentRef[]): Attachment[] {
   }));
 }
 
-export function Attachments({ pid, eid, refs }: { pid: string; eid: string; refs: AttachmentRef[] }) {
+export function Attachments({ pid, eid, refs }: { pid: string; eid: string; refs: Schema<'AttachmentRef'>[] }) {
   const list = useQuery({
     queryKey: keys.attachments(pid, eid),
     queryFn: ({ signal }) => api.events.attachments(pid, eid, signal),

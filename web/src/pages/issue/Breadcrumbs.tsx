@@ -1,4 +1,4 @@
-import type { Breadcrumb } from '../../api';
+import type { Schema } from '../../api';
 import { plainValue } from '../../lib/format';
 import { formatClock } from '../../lib/time';
 import { safeHttpUrl } from '../../lib/url';
@@ -32,7 +32,7 @@ function CrumbData({ data }: { data: unknown }) {
   return <span className="crumb-data">{plainValue(data)}</span>;
 }
 
-export function Breadcrumbs({ crumbs }: { crumbs: Breadcrumb[] }) {
+export function Breadcrumbs({ crumbs }: { crumbs: Schema<'Breadcrumb'>[] }) {
   if (crumbs.length === 0) return <p className="muted">No breadcrumbs were recorded before this event.</p>;
   return (
     <table className="table table-compact crumbs" data-testid="breadcrumbs">

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, keys, type HistogramPeriod, type IssueHistogram } from '../../api';
+import { api, keys, type IssueHistogram, type Schema } from '../../api';
 import { ErrorState, Loading } from '../../components/states';
 import { formatCount } from '../../lib/format';
 import { BucketChart, PeriodSwitch, spanOf } from '../../components/BucketChart';
@@ -28,7 +28,7 @@ export function HistogramChart({ histogram }: { histogram: IssueHistogram }) {
 
 /** The issue page's events histogram with its 24 h / 14 d / 90 d switch. */
 export function EventsHistogram({ pid, iid }: { pid: string; iid: string }) {
-  const [period, setPeriod] = useState<HistogramPeriod>('24h');
+  const [period, setPeriod] = useState<Schema<'HistogramPeriod'>>('24h');
   const histogram = useQuery({
     queryKey: keys.issueHistogram(pid, iid, period),
     queryFn: ({ signal }) => api.issues.histogram(pid, iid, period, signal),

@@ -1,14 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, issueQuery, keys, shownEventQuery, usePagedList, type IssueDetail, type SentoriEvent } from '../../api';
+import { api, issueQuery, keys, shownEventQuery, usePagedList, type Schema, type SentoriEvent } from '../../api';
 import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { ConfirmButton, CopyButton } from '../../components/Buttons';
 import { Shortcuts, type Shortcut } from '../../components/Shortcuts';
 import { KeyValues } from '../../components/PageHeader';
 import { Truncated } from '../../components/Truncated';
 import { DateTime, RelativeTime } from '../../components/Time';
-import { LoadMore } from '../../components/LoadMore';
+import { PagedQueryState } from '../../components/LoadMore';
 import { EmptyState, ErrorState, InlineError, Loading, NotFoundState, isNotFound } from '../../components/states';
+import { Table } from '../../components/Table';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount } from '../../lib/format';
 import { silenceSummary } from '../../lib/triage';
@@ -27,7 +28,7 @@ function eventJson(event: SentoriEvent): string {
   return JSON.stringify(stored, null, 2);
 }
 
-function EventNav({ base, issue, event }: { base: string; issue: IssueDetail; event: SentoriEvent | undefined }) {
+function EventNav({ base, issue, event }: { base: string; issue: Schema<'IssueDetail'>; event: SentoriEvent | undefined }) {
   const link = (id: string | null | undefined, label: string, title: string, testId: string) =>
     id && id !== event?.id ? (
       <Link className="btn btn-small" to={`${base}/events/${seg(id)}`} title={title} data-testid={testId}>
@@ -50,26 +51,23 @@ function EventNav({ base, issue, event }: { base: string; issue: IssueDetail; ev
 }
 
 function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base: string }) {
-  const { list, items: rows } = usePagedList(keys.issueEvents(pid, issueId), (cursor, signal) =>
-    api.issues.events(pid, issueId, cursor, signal),
-  );
-  if (list.isPending) return <Loading label="Loading events…" />;
-  if (!list.data) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
-  if (rows.length === 0) return <EmptyState title="No events are stored for this issue." />;
+  const events = usePagedList(keys.issueEvents(pid, issueId), (cursor, signal) => api.issues.events(pid, issueId, cursor, signal));
   return (
-    <>
-      <table className="table" data-testid="issue-events">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Event</th>
-            <th>Release</th>
-            <th>Env</th>
-            <th>Device</th>
-            <th>User</th>
-          </tr>
-        </thead>
-        <tbody>
+    <PagedQueryState paged={events} label="Loading events…" empty={<EmptyState title="No events are stored for this issue." />}>
+      {(rows) => (
+        <Table
+          testId="issue-events"
+          head={
+            <>
+              <th>When</th>
+              <th>Event</th>
+              <th>Release</th>
+              <th>Env</th>
+              <th>Device</th>
+              <th>User</th>
+            </>
+          }
+        >
           {rows.map((e) => (
             <tr key={e.id} data-testid="issue-event-row">
               <td className="col-time">
@@ -92,10 +90,9 @@ function EventsList({ pid, issueId, base }: { pid: string; issueId: string; base
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
-      <LoadMore list={list} />
-    </>
+        </Table>
+      )}
+    </PagedQueryState>
   );
 }
 
@@ -104,7 +101,7 @@ function release(pid: string, name: string | null | undefined) {
   return name ? <Truncated value={name} mono copy to={`/p/${seg(pid)}/releases/${seg(name)}`} testId="release-link" /> : null;
 }
 
-function Sidebar({ pid, issue }: { pid: string; issue: IssueDetail }) {
+function Sidebar({ pid, issue }: { pid: string; issue: Schema<'IssueDetail'> }) {
   return (
     <aside className="issue-side">
       <div className="stat-pair">
@@ -165,7 +162,7 @@ const TABS = ['event', 'events', 'activity'] as const;
 type Tab = (typeof TABS)[number];
 
 /** Delete, merge and a permalink: what triage does to the issue as a whole. */
-function IssueTools({ pid, issue, shortcuts }: { pid: string; issue: IssueDetail; shortcuts: Shortcut[] }) {
+function IssueTools({ pid, issue, shortcuts }: { pid: string; issue: Schema<'IssueDetail'>; shortcuts: Shortcut[] }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const remove = useMutation({

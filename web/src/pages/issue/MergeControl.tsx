@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
-import { api, keys, type Issue, type IssueDetail } from '../../api';
+import { api, keys, type Issue, type Schema } from '../../api';
 import { InlineError } from '../../components/states';
 import { formatCount } from '../../lib/format';
 import { clipText } from '../../lib/title';
@@ -15,7 +15,7 @@ const SEARCH_DELAY_MS = 250;
  * counts move there, and its fingerprint sends new events there too. The
  * page then shows the issue it went into.
  */
-export function MergeControl({ pid, issue }: { pid: string; issue: IssueDetail }) {
+export function MergeControl({ pid, issue }: { pid: string; issue: Schema<'IssueDetail'> }) {
   const [open, setOpen] = useState(false);
   const [text, setText] = useState('');
   const [query, setQuery] = useState('');

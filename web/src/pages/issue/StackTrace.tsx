@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import type { ErrorInfo, Frame } from '../../api';
+import type { ErrorInfo, Schema } from '../../api';
 import { causeChain, contextLines, defaultExpandedFrame, frameLocation, hasContext, rawLocation, sourceMapText } from '../../lib/stack';
 
-function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; open: boolean; onToggle: () => void }) {
+function FrameRow({ frame, raw, open, onToggle }: { frame: Schema<'Frame'>; raw: boolean; open: boolean; onToggle: () => void }) {
   const rawText = rawLocation(frame);
   const mapText = sourceMapText(frame);
   const expandable = !raw && hasContext(frame);
@@ -45,7 +45,7 @@ function FrameRow({ frame, raw, open, onToggle }: { frame: Frame; raw: boolean; 
   );
 }
 
-function Frames({ frames, raw, inAppOnly }: { frames: Frame[]; raw: boolean; inAppOnly: boolean }) {
+function Frames({ frames, raw, inAppOnly }: { frames: Schema<'Frame'>[]; raw: boolean; inAppOnly: boolean }) {
   const [open, setOpen] = useState<Set<number>>(() => {
     const first = defaultExpandedFrame(frames);
     return new Set(first >= 0 ? [first] : []);

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, keys, type Issue, type IssueDetail, type IssuePatch } from '../../api';
+import { api, keys, releasePickerQuery, type Issue, type IssuePatch, type Schema } from '../../api';
+import { ReleaseOptions } from '../../components/ReleaseOptions';
 import { InlineError } from '../../components/states';
 
 /** Changes one issue (status, silence, assignee) and keeps its page and the lists in step. */
@@ -10,7 +11,7 @@ export function useIssueUpdate(pid: string, issueId: string, onDone?: () => void
     mutationFn: (patch: IssuePatch) => api.issues.update(pid, issueId, patch),
     onSuccess: (row: Issue) => {
       // The PATCH answers with the list row; keep the detail-only fields.
-      queryClient.setQueryData<IssueDetail>(keys.issue(pid, issueId), (old) => (old ? { ...old, ...row } : old));
+      queryClient.setQueryData<Schema<'IssueDetail'>>(keys.issue(pid, issueId), (old) => (old ? { ...old, ...row } : old));
       onDone?.();
       // The lists, the counts and the activity log (under the same key) refetch.
       return queryClient.invalidateQueries({ queryKey: keys.issues(pid) });
@@ -63,14 +64,10 @@ function SilenceMenu({ busy, onSilence, onClose }: { busy: boolean; onSilence: (
 }
 
 /** Resolve, resolve in a release, silence and reopen, as the issue's status allows. */
-export function StatusActions({ pid, issue }: { pid: string; issue: IssueDetail }) {
+export function StatusActions({ pid, issue }: { pid: string; issue: Schema<'IssueDetail'> }) {
   const [picking, setPicking] = useState<'release' | 'silence' | null>(null);
   const [release, setRelease] = useState('');
-  const releases = useQuery({
-    queryKey: [...keys.releases(pid), 'first'],
-    queryFn: ({ signal }) => api.releases.list(pid, null, signal),
-    enabled: picking === 'release',
-  });
+  const releases = useQuery({ ...releasePickerQuery(pid), enabled: picking === 'release' });
   const update = useIssueUpdate(pid, issue.id, () => setPicking(null));
 
   const open = issue.status === 'active' || issue.status === 'regressed';
@@ -91,11 +88,7 @@ export function StatusActions({ pid, issue }: { pid: string; issue: IssueDetail 
         <span className="resolve-in-release">
           <select value={release} onChange={(e) => setRelease(e.target.value)} aria-label="Release that fixes it" data-testid="resolve-release-select">
             <option value="">{releases.isPending ? 'Loading releases…' : 'Choose a release'}</option>
-            {releases.data?.items.map((r) => (
-              <option key={r.name} value={r.name}>
-                {r.name}
-              </option>
-            ))}
+            <ReleaseOptions releases={releases.data?.items} />
           </select>
           <button
             type="button"

@@ -1,5 +1,5 @@
 import { Link } from 'react-router';
-import type { IssueTags, TagValue } from '../../api';
+import type { IssueTags, Schema } from '../../api';
 import { shares } from '../../lib/format';
 import { seg } from '../../lib/url';
 
@@ -24,7 +24,7 @@ export function tagFilterLink(pid: string, key: string, value: string, custom: b
   return `/p/${seg(pid)}/issues?${params.toString()}`;
 }
 
-function Group({ pid, name, label, values, custom }: { pid: string; name: string; label: string; values: TagValue[]; custom: boolean }) {
+function Group({ pid, name, label, values, custom }: { pid: string; name: string; label: string; values: Schema<'TagValue'>[]; custom: boolean }) {
   return (
     <div className="tagdist-group" data-testid={custom ? 'custom-tag' : undefined}>
       <h4 className={custom ? 'mono' : undefined}>{label}</h4>
@@ -52,7 +52,7 @@ function Group({ pid, name, label, values, custom }: { pid: string; name: string
 export function TagDistribution({ pid, tags, customTags }: {
   pid: string;
   tags: IssueTags | null | undefined;
-  customTags?: Record<string, TagValue[]> | null;
+  customTags?: Record<string, Schema<'TagValue'>[]> | null;
 }) {
   const entries = Object.entries(tags ?? {})
     .filter((e): e is [string, NonNullable<(typeof e)[1]>] => Array.isArray(e[1]) && e[1].length > 0)

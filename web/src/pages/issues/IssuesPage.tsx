@@ -6,10 +6,12 @@ import { KindBadge, LevelMark, StatusBadge } from '../../components/Badges';
 import { ConfirmButton } from '../../components/Buttons';
 import { Shortcuts } from '../../components/Shortcuts';
 import { PageHeader } from '../../components/PageHeader';
+import { ReleaseOptions } from '../../components/ReleaseOptions';
 import { Sparkline } from '../../components/Sparkline';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, InlineError, QueryState } from '../../components/states';
-import { LoadMore } from '../../components/LoadMore';
+import { EmptyState, InlineError } from '../../components/states';
+import { Table } from '../../components/Table';
+import { PagedQueryState } from '../../components/LoadMore';
 import { formatCount } from '../../lib/format';
 import {
   DEFAULT_FILTERS,
@@ -86,11 +88,7 @@ function FilterBar({ pid, filters, onChange, environments, searchRef, loadReleas
         {filters.release && !releases.data?.items.some((r) => r.name === filters.release) && (
           <option value={filters.release}>{filters.release}</option>
         )}
-        {releases.data?.items.map((r) => (
-          <option key={r.name} value={r.name}>
-            {r.name}
-          </option>
-        ))}
+        <ReleaseOptions releases={releases.data?.items} />
       </select>
       <input
         className="filters-env"
@@ -450,42 +448,40 @@ export function IssuesPage() {
         <InlineError error={bulk.error ?? merge.error ?? remove.error ?? setStatus.error} />
       </div>
 
-      <QueryState
-        query={list}
+      <PagedQueryState
+        paged={{ list, items: issues }}
         label="Loading issues…"
-        isEmpty={() => issues.length === 0}
         empty={<EmptyIssues filters={filters} pid={pid} onClear={() => setFilters({ ...DEFAULT_FILTERS, status: filters.status, sort: filters.sort })} />}
+        end={<span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>}
       >
         {() => (
-          <>
-            <table className="table issues-table" data-testid="issues-table">
-              <thead>
-                <tr>
-                  <th className="col-check" aria-label="Selection" />
-                  <th>Issue</th>
-                  <th className="col-trend">24 h</th>
-                  <th className="col-num">Events</th>
-                  <th className="col-num col-users">Users</th>
-                  <th className="col-time">Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(shown < issues.length ? issues.slice(0, shown) : issues).map((issue) => (
-                  <IssueRow
-                    key={issue.id}
-                    pid={pid}
-                    issue={issue}
-                    selected={selected.has(issue.id)}
-                    focused={issue.id === focusedIssue?.id}
-                    onToggle={toggle}
-                  />
-                ))}
-              </tbody>
-            </table>
-            <LoadMore list={list} end={<span className="muted">{issues.length === 1 ? '1 issue' : `${issues.length} issues`}</span>} />
-          </>
+          <Table
+            testId="issues-table"
+            className="issues-table"
+            head={
+              <>
+                <th className="col-check" aria-label="Selection" />
+                <th>Issue</th>
+                <th className="col-trend">24 h</th>
+                <th className="col-num">Events</th>
+                <th className="col-num col-users">Users</th>
+                <th className="col-time">Last seen</th>
+              </>
+            }
+          >
+            {(shown < issues.length ? issues.slice(0, shown) : issues).map((issue) => (
+              <IssueRow
+                key={issue.id}
+                pid={pid}
+                issue={issue}
+                selected={selected.has(issue.id)}
+                focused={issue.id === focusedIssue?.id}
+                onToggle={toggle}
+              />
+            ))}
+          </Table>
         )}
-      </QueryState>
+      </PagedQueryState>
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { api, keys, type CreatedProject } from '../../api';
+import { api, keys, type Schema } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { InlineError } from '../../components/states';
@@ -17,7 +17,7 @@ const PLATFORMS = [
   { value: 'other', label: 'Other' },
 ];
 
-function Created({ project }: { project: CreatedProject }) {
+function Created({ project }: { project: Schema<'CreatedProject'> }) {
   const ingestUrl = window.location.origin;
   const token = project.token.token;
   return (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, keys, type HistogramPeriod, type ReleaseSeries } from '../../api';
+import { api, keys, type Schema } from '../../api';
 import { BucketChart, PeriodSwitch, spanOf } from '../../components/BucketChart';
 import { ErrorState, Loading } from '../../components/states';
 import { formatCount, formatPercent } from '../../lib/format';
@@ -14,7 +14,7 @@ function percent(of: string) {
   return (value: number | null) => (value === null ? `no ${of}` : formatPercent(value));
 }
 
-function Charts({ series }: { series: ReleaseSeries }) {
+function Charts({ series }: { series: Schema<'ReleaseSeries'> }) {
   const { buckets, bucket } = series;
   const starts = buckets.map((b) => b.start);
   const charts = releaseCharts(buckets);
@@ -63,7 +63,7 @@ function Charts({ series }: { series: ReleaseSeries }) {
 
 /** A release over time: events, sessions, crash-free shares and adoption, with a period switch. */
 export function ReleaseChartsPanel({ pid, release }: { pid: string; release: string }) {
-  const [period, setPeriod] = useState<HistogramPeriod>('14d');
+  const [period, setPeriod] = useState<Schema<'HistogramPeriod'>>('14d');
   const series = useQuery({
     queryKey: keys.releaseSeries(pid, release, period),
     queryFn: ({ signal }) => api.releases.series(pid, release, period, signal),

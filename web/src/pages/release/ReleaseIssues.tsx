@@ -3,7 +3,8 @@ import { Link } from 'react-router';
 import { api, keys, type ReleaseIssueKind } from '../../api';
 import { StatusBadge } from '../../components/Badges';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { EmptyState, QueryState } from '../../components/states';
+import { Table } from '../../components/Table';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
 
@@ -18,40 +19,47 @@ export function ReleaseIssues({ pid, release, which }: { pid: string; release: s
     queryKey: keys.releaseIssues(pid, release, which),
     queryFn: ({ signal }) => api.releases.issues(pid, release, which, signal),
   });
-  if (list.isPending) return <Loading label="Loading issues…" />;
-  if (list.isError) return <ErrorState error={list.error} onRetry={() => list.refetch()} />;
-  if (list.data.length === 0) return <EmptyState title={EMPTY[which]} testId={`release-${which}-empty`} />;
   return (
-    <table className="table" data-testid={`release-${which}-issues`}>
-      <thead>
-        <tr>
-          <th>Issue</th>
-          <th>Status</th>
-          <th className="col-num">Events</th>
-          <th className="col-num">Users</th>
-          <th className="col-time">Last seen</th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.data.map((issue) => (
-          <tr key={issue.id} data-testid="release-issue-row">
-            <td>
-              <Link to={`/p/${seg(pid)}/issues/${seg(issue.id)}`} className="issue-title">
-                {issue.title}
-              </Link>
-              {issue.culprit && <div className="muted mono">{issue.culprit}</div>}
-            </td>
-            <td>
-              <StatusBadge status={issue.status} />
-            </td>
-            <td className="col-num">{formatCount(issue.eventCount)}</td>
-            <td className="col-num">{formatCount(issue.userCount)}</td>
-            <td className="col-time">
-              <RelativeTime value={issue.lastSeen} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <QueryState
+      query={list}
+      label="Loading issues…"
+      isEmpty={(issues) => issues.length === 0}
+      empty={<EmptyState title={EMPTY[which]} testId={`release-${which}-empty`} />}
+      errorHidesData
+    >
+      {(issues) => (
+        <Table
+          testId={`release-${which}-issues`}
+          head={
+            <>
+              <th>Issue</th>
+              <th>Status</th>
+              <th className="col-num">Events</th>
+              <th className="col-num">Users</th>
+              <th className="col-time">Last seen</th>
+            </>
+          }
+        >
+          {issues.map((issue) => (
+            <tr key={issue.id} data-testid="release-issue-row">
+              <td>
+                <Link to={`/p/${seg(pid)}/issues/${seg(issue.id)}`} className="issue-title">
+                  {issue.title}
+                </Link>
+                {issue.culprit && <div className="muted mono">{issue.culprit}</div>}
+              </td>
+              <td>
+                <StatusBadge status={issue.status} />
+              </td>
+              <td className="col-num">{formatCount(issue.eventCount)}</td>
+              <td className="col-num">{formatCount(issue.userCount)}</td>
+              <td className="col-time">
+                <RelativeTime value={issue.lastSeen} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </QueryState>
   );
 }

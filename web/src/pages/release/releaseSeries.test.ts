@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ReleaseBucket } from '../../api';
+import type { Schema } from '../../api';
 import { overall, releaseCharts } from './releaseSeries';
 
-const bucket = (over: Partial<ReleaseBucket>): ReleaseBucket => ({
+const bucket = (over: Partial<Schema<'ReleaseBucket'>>): Schema<'ReleaseBucket'> => ({
   start: '2026-12-01T00:00:00Z',
   events: 0,
   sessions: 0,

@@ -1,4 +1,4 @@
-import type { ReleaseBucket } from '../../api';
+import type { Schema } from '../../api';
 
 /** A share of a bucket's whole, or `null` when the whole is nothing (a gap, not 0 % or 100 %). */
 export function share(part: number, whole: number): number | null {
@@ -16,7 +16,7 @@ export interface ReleaseCharts {
   adoptionOf: 'sessions' | 'events';
 }
 
-export function releaseCharts(buckets: readonly ReleaseBucket[]): ReleaseCharts {
+export function releaseCharts(buckets: readonly Schema<'ReleaseBucket'>[]): ReleaseCharts {
   const bySessions = buckets.some((b) => b.projectSessions > 0);
   return {
     events: buckets.map((b) => b.events),

@@ -1,11 +1,11 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
 import type { ReleaseSort } from '../../api';
-import { api, keys } from '../../api';
+import { api, keys, usePagedList } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
-import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, QueryState } from '../../components/states';
+import { PagedQueryState } from '../../components/LoadMore';
+import { EmptyState } from '../../components/states';
+import { Table } from '../../components/Table';
 import { formatCount, formatPercent } from '../../lib/format';
 import { clipText } from '../../lib/title';
 import { seg } from '../../lib/url';
@@ -41,13 +41,7 @@ export function ReleasesPage() {
   const { pid = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const sort: ReleaseSort = params.get('sort') === 'version' ? 'version' : 'firstSeen';
-  const list = useInfiniteQuery({
-    queryKey: [...keys.releases(pid), 'all', sort],
-    queryFn: ({ pageParam, signal }) => api.releases.list(pid, pageParam, signal, sort),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
-  const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
+  const releases = usePagedList([...keys.releases(pid), 'all', sort], (cursor, signal) => api.releases.list(pid, cursor, signal, sort));
 
   return (
     <div className="page">
@@ -64,10 +58,9 @@ export function ReleasesPage() {
           </label>
         }
       />
-      <QueryState
-        query={list}
+      <PagedQueryState
+        paged={releases}
         label="Loading releases…"
-        isEmpty={() => rows.length === 0}
         empty={
           <EmptyState title="No releases yet." testId="releases-empty">
             A release appears with its first event, session, deploy (<code>POST /v1/deploys</code>) or source-map upload. Set{' '}
@@ -75,56 +68,53 @@ export function ReleasesPage() {
           </EmptyState>
         }
       >
-        {() => (
-          <>
-            <table className="table" data-testid="releases-table">
-              <thead>
-                <tr>
-                  <th>Release</th>
-                  <th className="col-num">Events</th>
-                  <th className="col-num">New issues</th>
-                  <th className="col-num">Sessions</th>
-                  <th className="col-num">Crash-free sessions</th>
-                  <th className="col-num">Crash-free users</th>
-                  <th className="col-time">Deployed</th>
-                  <th className="col-time">First seen</th>
-                  <th className="col-num">Artifacts</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr key={r.name} data-testid="release-row">
-                    <td>
-                      <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
-                        {clipText(r.name, 300)}
-                      </Link>
-                    </td>
-                    <td className="col-num">
-                      <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(r.name)}`} title="Issues seen in this release">
-                        {formatCount(r.eventCount)}
-                      </Link>
-                    </td>
-                    <td className="col-num">{formatCount(r.newIssueCount)}</td>
-                    <td className="col-num">{formatCount(r.sessionCount)}</td>
-                    <CrashFree share={r.crashFreeSessions ?? null} sessions={r.sessionCount} />
-                    <CrashFree share={r.crashFreeUsers ?? null} sessions={r.sessionCount} />
-                    <td className="col-time">
-                      <RelativeTime value={r.deployAt} />
-                    </td>
-                    <td className="col-time">
-                      <RelativeTime value={r.firstSeen} />
-                    </td>
-                    <td className="col-num">
-                      <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`}>{r.artifactCount}</Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <LoadMore list={list} />
-          </>
+        {(rows) => (
+          <Table
+            testId="releases-table"
+            head={
+              <>
+                <th>Release</th>
+                <th className="col-num">Events</th>
+                <th className="col-num">New issues</th>
+                <th className="col-num">Sessions</th>
+                <th className="col-num">Crash-free sessions</th>
+                <th className="col-num">Crash-free users</th>
+                <th className="col-time">Deployed</th>
+                <th className="col-time">First seen</th>
+                <th className="col-num">Artifacts</th>
+              </>
+            }
+          >
+            {rows.map((r) => (
+              <tr key={r.name} data-testid="release-row">
+                <td>
+                  <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`} className="mono truncated-text release-name" title={r.name}>
+                    {clipText(r.name, 300)}
+                  </Link>
+                </td>
+                <td className="col-num">
+                  <Link to={`/p/${seg(pid)}/issues?status=all&release=${encodeURIComponent(r.name)}`} title="Issues seen in this release">
+                    {formatCount(r.eventCount)}
+                  </Link>
+                </td>
+                <td className="col-num">{formatCount(r.newIssueCount)}</td>
+                <td className="col-num">{formatCount(r.sessionCount)}</td>
+                <CrashFree share={r.crashFreeSessions ?? null} sessions={r.sessionCount} />
+                <CrashFree share={r.crashFreeUsers ?? null} sessions={r.sessionCount} />
+                <td className="col-time">
+                  <RelativeTime value={r.deployAt} />
+                </td>
+                <td className="col-time">
+                  <RelativeTime value={r.firstSeen} />
+                </td>
+                <td className="col-num">
+                  <Link to={`/p/${seg(pid)}/releases/${seg(r.name)}`}>{r.artifactCount}</Link>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
-      </QueryState>
+      </PagedQueryState>
     </div>
   );
 }

@@ -4,6 +4,13 @@ import { api, keys, type Recipient } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { RelativeTime } from '../../components/Time';
 import { EmptyState, InlineError, QueryState } from '../../components/states';
+import { Table } from '../../components/Table';
+
+/** The notifications a recipient switches one by one, in the table's column order. */
+const NOTIFICATIONS = [
+  { field: 'onNewIssue', about: 'new issues', testId: 'recipient-new-issue' },
+  { field: 'onRegression', about: 'regressions', testId: 'recipient-regression' },
+] as const;
 
 export function RecipientsPanel({ pid }: { pid: string }) {
   const queryClient = useQueryClient();
@@ -72,52 +79,44 @@ export function RecipientsPanel({ pid }: { pid: string }) {
         errorHidesData
       >
         {(recipients) => (
-          <table className="table" data-testid="recipients-table">
-            <thead>
-              <tr>
+          <Table
+            testId="recipients-table"
+            head={
+              <>
                 <th>Email</th>
                 <th>New issues</th>
                 <th>Regressions</th>
                 <th className="col-time">Added</th>
                 <th aria-label="Actions" />
+              </>
+            }
+          >
+            {recipients.map((r) => (
+              <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
+                <td>{r.email}</td>
+                {NOTIFICATIONS.map((n) => (
+                  <td key={n.field}>
+                    <input
+                      type="checkbox"
+                      checked={r[n.field]}
+                      disabled={update.isPending}
+                      onChange={(e) => update.mutate({ id: r.id, patch: { [n.field]: e.target.checked } })}
+                      aria-label={`Email ${r.email} about ${n.about}`}
+                      data-testid={n.testId}
+                    />
+                  </td>
+                ))}
+                <td className="col-time">
+                  <RelativeTime value={r.createdAt} />
+                </td>
+                <td className="col-actions">
+                  <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
+                    Remove
+                  </ConfirmButton>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {recipients.map((r) => (
-                <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
-                  <td>{r.email}</td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      checked={r.onNewIssue}
-                      disabled={update.isPending}
-                      onChange={(e) => update.mutate({ id: r.id, patch: { onNewIssue: e.target.checked } })}
-                      aria-label={`Email ${r.email} about new issues`}
-                      data-testid="recipient-new-issue"
-                    />
-                  </td>
-                  <td>
-                    <input
-                      type="checkbox"
-                      checked={r.onRegression}
-                      disabled={update.isPending}
-                      onChange={(e) => update.mutate({ id: r.id, patch: { onRegression: e.target.checked } })}
-                      aria-label={`Email ${r.email} about regressions`}
-                      data-testid="recipient-regression"
-                    />
-                  </td>
-                  <td className="col-time">
-                    <RelativeTime value={r.createdAt} />
-                  </td>
-                  <td className="col-actions">
-                    <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
-                      Remove
-                    </ConfirmButton>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </QueryState>
     </section>

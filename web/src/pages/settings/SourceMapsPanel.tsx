@@ -1,18 +1,11 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, keys } from '../../api';
+import { api, keys, usePagedList } from '../../api';
 import { EmptyState, QueryState } from '../../components/states';
 import { ArtifactList } from '../release/ArtifactList';
 
 export function SourceMapsPanel({ pid }: { pid: string }) {
-  const releases = useInfiniteQuery({
-    queryKey: [...keys.releases(pid), 'all'],
-    queryFn: ({ pageParam, signal }) => api.releases.list(pid, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const { list: releases, items: rows } = usePagedList([...keys.releases(pid), 'all'], (cursor, signal) => api.releases.list(pid, cursor, signal));
   const [chosen, setChosen] = useState<string | null>(null);
-  const rows = releases.data?.pages.flatMap((p) => p.items) ?? [];
   // Until the operator picks one, show the newest release that has uploads.
   const release = chosen ?? rows.find((r) => r.artifactCount > 0)?.name ?? rows[0]?.name ?? null;
 

@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, keys, type CreatedToken, type TokenKind } from '../../api';
+import { api, keys, type Schema, type TokenKind } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, InlineError, QueryState } from '../../components/states';
+import { Table } from '../../components/Table';
 import { SENTRY_PLATFORMS, jsSdkSnippet, sentrySdkSnippet, type SentryPlatform } from '../../lib/snippet';
 import { createdByLabel } from '../../lib/tokens';
 
@@ -27,7 +28,7 @@ function SentryDsn({ dsn }: { dsn: string }) {
   );
 }
 
-function CreatedNotice({ token, onDone }: { token: CreatedToken; onDone: () => void }) {
+function CreatedNotice({ token, onDone }: { token: Schema<'CreatedToken'>; onDone: () => void }) {
   return (
     <div className="panel panel-highlight" data-testid="token-created">
       <h3>
@@ -57,7 +58,7 @@ export function TokensPanel({ pid }: { pid: string }) {
   const queryClient = useQueryClient();
   const [label, setLabel] = useState('');
   const [kind, setKind] = useState<TokenKind>('public');
-  const [created, setCreated] = useState<CreatedToken | null>(null);
+  const [created, setCreated] = useState<Schema<'CreatedToken'> | null>(null);
 
   const list = useQuery({ queryKey: keys.tokens(pid), queryFn: ({ signal }) => api.tokens.list(pid, signal) });
   const create = useMutation({
@@ -109,9 +110,10 @@ export function TokensPanel({ pid }: { pid: string }) {
         errorHidesData
       >
         {(tokens) => (
-          <table className="table" data-testid="tokens-table">
-            <thead>
-              <tr>
+          <Table
+            testId="tokens-table"
+            head={
+              <>
                 <th>Label</th>
                 <th>Kind</th>
                 <th>Token</th>
@@ -119,47 +121,46 @@ export function TokensPanel({ pid }: { pid: string }) {
                 <th>Created by</th>
                 <th>State</th>
                 <th aria-label="Actions" />
+              </>
+            }
+          >
+            {tokens.map((t) => (
+              <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
+                <td>{t.label || <span className="muted">unlabelled</span>}</td>
+                <td>
+                  <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
+                </td>
+                <td className="mono">
+                  st_pk_…{t.last4}
+                  {t.dsn && !t.revokedAt && (
+                    <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
+                      {t.dsn}
+                    </div>
+                  )}
+                </td>
+                <td className="col-time">
+                  <RelativeTime value={t.createdAt} />
+                </td>
+                <td data-testid="token-created-by">{createdByLabel(t.createdBy, tokens)}</td>
+                <td>
+                  {t.revokedAt ? (
+                    <span className="muted">
+                      revoked <DateTime value={t.revokedAt} />
+                    </span>
+                  ) : (
+                    'active'
+                  )}
+                </td>
+                <td className="col-actions">
+                  {!t.revokedAt && (
+                    <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
+                      Revoke
+                    </ConfirmButton>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.map((t) => (
-                <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
-                  <td>{t.label || <span className="muted">unlabelled</span>}</td>
-                  <td>
-                    <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
-                  </td>
-                  <td className="mono">
-                    st_pk_…{t.last4}
-                    {t.dsn && !t.revokedAt && (
-                      <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
-                        {t.dsn}
-                      </div>
-                    )}
-                  </td>
-                  <td className="col-time">
-                    <RelativeTime value={t.createdAt} />
-                  </td>
-                  <td data-testid="token-created-by">{createdByLabel(t.createdBy, tokens)}</td>
-                  <td>
-                    {t.revokedAt ? (
-                      <span className="muted">
-                        revoked <DateTime value={t.revokedAt} />
-                      </span>
-                    ) : (
-                      'active'
-                    )}
-                  </td>
-                  <td className="col-actions">
-                    {!t.revokedAt && (
-                      <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
-                        Revoke
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </QueryState>
     </section>

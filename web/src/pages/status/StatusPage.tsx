@@ -1,8 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
-import { api, keys, type RetentionRun, type StreamStats } from '../../api';
+import { api, keys, type Schema } from '../../api';
 import { KeyValues, PageHeader } from '../../components/PageHeader';
 import { DateTime, RelativeTime } from '../../components/Time';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
+import { Table } from '../../components/Table';
 import { formatCount } from '../../lib/format';
 import { formatDuration, millisBetween } from '../../lib/time';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
@@ -11,7 +12,7 @@ import { useDocumentTitle } from '../../components/useDocumentTitle';
 // a poll or two is normal; minutes of pending work is not.
 const PENDING_AGE_WARN_MS = 60_000;
 
-function StreamRow({ stream }: { stream: StreamStats }) {
+function StreamRow({ stream }: { stream: Schema<'StreamStats'> }) {
   const stale = (stream.oldestPendingAgeMs ?? 0) > PENDING_AGE_WARN_MS;
   return (
     <tr data-testid="stream-row" data-stream={stream.name}>
@@ -29,7 +30,7 @@ function StreamRow({ stream }: { stream: StreamStats }) {
   );
 }
 
-function Retention({ run }: { run: RetentionRun | null }) {
+function Retention({ run }: { run: Schema<'RetentionRun'> | null }) {
   if (!run) {
     return (
       <EmptyState title="Retention has not run yet." testId="retention-none">
@@ -93,22 +94,22 @@ export function StatusPage() {
           {status.data.streams.length === 0 ? (
             <EmptyState title="No streams reported." />
           ) : (
-            <table className="table" data-testid="streams-table">
-              <thead>
-                <tr>
+            <Table
+              testId="streams-table"
+              head={
+                <>
                   <th>Stream</th>
                   <th className="col-num">Backlog</th>
                   <th className="col-num">Pending</th>
                   <th className="col-num">Oldest pending</th>
                   <th className="col-num">Dead letters</th>
-                </tr>
-              </thead>
-              <tbody>
-                {status.data.streams.map((s) => (
-                  <StreamRow key={s.name} stream={s} />
-                ))}
-              </tbody>
-            </table>
+                </>
+              }
+            >
+              {status.data.streams.map((s) => (
+                <StreamRow key={s.name} stream={s} />
+              ))}
+            </Table>
           )}
           <h2 className="section-title">Last retention run</h2>
           <Retention run={status.data.lastRetentionRun ?? null} />

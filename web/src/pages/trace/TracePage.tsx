@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { type UIEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { ApiError, api, keys, type Span, type TraceEvent } from '../../api';
+import { ApiError, api, keys, type Schema } from '../../api';
 import { SpanStatusBadge } from '../../components/Badges';
 import { LoadMore } from '../../components/LoadMore';
 import { KeyValues, PageHeader } from '../../components/PageHeader';
@@ -22,13 +22,13 @@ import {
 } from '../../lib/waterfall';
 
 /** The OpenTelemetry span kind an OTLP span arrived with (`data["otel.kind"]`, protocol.md "OTLP"). */
-export function spanKind(span: Span): string | null {
+export function spanKind(span: Schema<'Span'>): string | null {
   const kind = span.data?.['otel.kind'];
   return typeof kind === 'string' && kind ? kind : null;
 }
 
 /** The status message an OTLP span arrived with. */
-function statusMessage(span: Span): string | null {
+function statusMessage(span: Schema<'Span'>): string | null {
   const message = span.data?.['otel.status.message'];
   return typeof message === 'string' && message ? message : null;
 }
@@ -39,7 +39,7 @@ function spanLink(spanId: string): string {
 }
 
 /** The parent span: a link to its row when it is in the trace, else its id as sent. */
-function ParentSpan({ row }: { row: WaterfallRow<Span> }) {
+function ParentSpan({ row }: { row: WaterfallRow<Schema<'Span'>> }) {
   if (row.parentId) {
     return (
       <Link to={spanLink(row.parentId)} className="mono" data-testid="span-parent-link">
@@ -55,7 +55,7 @@ function ParentSpan({ row }: { row: WaterfallRow<Span> }) {
   );
 }
 
-function SpanDetail({ row }: { row: WaterfallRow<Span> }) {
+function SpanDetail({ row }: { row: WaterfallRow<Schema<'Span'>> }) {
   const span = row.span;
   const tags = Object.entries(span.tags ?? {});
   const data = Object.entries(span.data ?? {});
@@ -120,7 +120,17 @@ function useScrollViewport() {
 }
 
 /** Error events as links to them; `withSpan` adds the span each happened in. */
-function ErrorList({ pid, errors, className, withSpan = false }: { pid: string; errors: TraceEvent[]; className: string; withSpan?: boolean }) {
+function ErrorList({
+  pid,
+  errors,
+  className,
+  withSpan = false,
+}: {
+  pid: string;
+  errors: Schema<'TraceEvent'>[];
+  className: string;
+  withSpan?: boolean;
+}) {
   return (
     <ul className={className}>
       {errors.map((e) => (
@@ -140,7 +150,7 @@ function ErrorList({ pid, errors, className, withSpan = false }: { pid: string; 
  * shared link select one too) and which subtrees are folded. Selecting a
  * span opens the subtrees it is in and scrolls its row into view once.
  */
-function useWaterfallState(layout: WaterfallLayout<Span>, viewport: ReturnType<typeof useScrollViewport>) {
+function useWaterfallState(layout: WaterfallLayout<Schema<'Span'>>, viewport: ReturnType<typeof useScrollViewport>) {
   const [params, setParams] = useSearchParams();
   const selected = params.get('span');
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
@@ -203,12 +213,12 @@ function useWaterfallState(layout: WaterfallLayout<Span>, viewport: ReturnType<t
  * height so the scrollbar is true. The selected span's detail is shown
  * under the list, so every row keeps the same height.
  */
-function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayout<Span>; events: TraceEvent[] }) {
+function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayout<Schema<'Span'>>; events: Schema<'TraceEvent'>[] }) {
   const ticks = useMemo(() => axisTicks(layout.totalMs), [layout.totalMs]);
   const viewport = useScrollViewport();
   const { rows, selected, select, collapsed, toggle, collapseAll, expandAll } = useWaterfallState(layout, viewport);
   const eventsBySpan = useMemo(() => {
-    const map = new Map<string, TraceEvent[]>();
+    const map = new Map<string, Schema<'TraceEvent'>[]>();
     for (const e of events) {
       if (!e.spanId) continue;
       const list = map.get(e.spanId);
@@ -224,7 +234,7 @@ function Waterfall({ pid, layout, events }: { pid: string; layout: WaterfallLayo
   const { start, end } = visibleRows(viewport.scrollTop, viewport.height, ROW_HEIGHT, rows.length);
   const hasSubtrees = layout.rows.some((r) => r.childCount > 0);
 
-  const row = (r: WaterfallRow<Span>, index: number) => {
+  const row = (r: WaterfallRow<Schema<'Span'>>, index: number) => {
     const errs = eventsBySpan.get(r.span.id) ?? [];
     const isSelected = selected === r.span.id;
     const isCollapsed = collapsed.has(r.span.id);

@@ -1,12 +1,12 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { api, keys, type TraceQuery } from '../../api';
+import { api, keys, usePagedList, type TraceQuery } from '../../api';
 import { SpanStatusBadge } from '../../components/Badges';
 import { PageHeader } from '../../components/PageHeader';
 import { RelativeTime } from '../../components/Time';
-import { LoadMore } from '../../components/LoadMore';
-import { EmptyState, QueryState } from '../../components/states';
+import { PagedQueryState } from '../../components/LoadMore';
+import { EmptyState } from '../../components/states';
+import { Table } from '../../components/Table';
 import { formatDuration } from '../../lib/time';
 import { seg } from '../../lib/url';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
@@ -67,13 +67,7 @@ export function TracesPage() {
     apply({ op: texts.op.trim(), name: texts.name, service: texts.service.trim(), minDurationMs: min.trim() });
   };
 
-  const list = useInfiniteQuery({
-    queryKey: keys.traces(pid, query),
-    queryFn: ({ pageParam, signal }) => api.traces.list(pid, query, pageParam, signal),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
-  const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
+  const traces = usePagedList(keys.traces(pid, query), (cursor, signal) => api.traces.list(pid, query, cursor, signal));
   const filtered = Object.keys(query).length > 0;
 
   return (
@@ -116,10 +110,9 @@ export function TracesPage() {
         </button>
       </form>
 
-      <QueryState
-        query={list}
+      <PagedQueryState
+        paged={traces}
         label="Loading traces…"
-        isEmpty={() => rows.length === 0}
         empty={
           <EmptyState title={filtered ? 'No traces match these filters.' : 'No traces yet.'} testId="traces-empty">
             {filtered ? (
@@ -132,56 +125,53 @@ export function TracesPage() {
           </EmptyState>
         }
       >
-        {() => (
-          <>
-            <table className="table" data-testid="traces-table">
-              <thead>
-                <tr>
-                  <th>Root</th>
-                  <th>Status</th>
-                  <th className="col-num">Duration</th>
-                  <th className="col-num">Spans</th>
-                  <th className="col-num">Errors</th>
-                  <th className="col-time">Started</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((t) => (
-                  <tr key={t.traceId} data-testid="trace-row">
-                    <td>
-                      <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
-                        <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
-                      </Link>
-                      {(t.services ?? []).map((name) => (
-                        <button
-                          key={name}
-                          type="button"
-                          className="badge badge-service"
-                          title={`Only traces through ${name}`}
-                          onClick={() => apply({ service: name })}
-                          data-testid="trace-service"
-                        >
-                          {name}
-                        </button>
-                      ))}
-                    </td>
-                    <td>
-                      <SpanStatusBadge status={t.status} />
-                    </td>
-                    <td className="col-num">{formatDuration(t.durationMs)}</td>
-                    <td className="col-num">{t.spanCount}</td>
-                    <td className={`col-num${t.errorCount ? ' text-danger' : ''}`}>{t.errorCount}</td>
-                    <td className="col-time">
-                      <RelativeTime value={t.startedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <LoadMore list={list} />
-          </>
+        {(rows) => (
+          <Table
+            testId="traces-table"
+            head={
+              <>
+                <th>Root</th>
+                <th>Status</th>
+                <th className="col-num">Duration</th>
+                <th className="col-num">Spans</th>
+                <th className="col-num">Errors</th>
+                <th className="col-time">Started</th>
+              </>
+            }
+          >
+            {rows.map((t) => (
+              <tr key={t.traceId} data-testid="trace-row">
+                <td>
+                  <Link to={`/p/${seg(pid)}/traces/${seg(t.traceId)}`} className="trace-root">
+                    <span className="mono trace-op">{t.rootOp ?? '(no root span)'}</span> {t.rootName ?? <span className="mono muted">{t.traceId}</span>}
+                  </Link>
+                  {(t.services ?? []).map((name) => (
+                    <button
+                      key={name}
+                      type="button"
+                      className="badge badge-service"
+                      title={`Only traces through ${name}`}
+                      onClick={() => apply({ service: name })}
+                      data-testid="trace-service"
+                    >
+                      {name}
+                    </button>
+                  ))}
+                </td>
+                <td>
+                  <SpanStatusBadge status={t.status} />
+                </td>
+                <td className="col-num">{formatDuration(t.durationMs)}</td>
+                <td className="col-num">{t.spanCount}</td>
+                <td className={`col-num${t.errorCount ? ' text-danger' : ''}`}>{t.errorCount}</td>
+                <td className="col-time">
+                  <RelativeTime value={t.startedAt} />
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
-      </QueryState>
+      </PagedQueryState>
     </div>
   );
 }

@@ -1,9 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { api, keys, type HistogramPeriod } from '../../api';
+import { api, keys, type Schema } from '../../api';
 import { PageHeader } from '../../components/PageHeader';
 import { DateTime } from '../../components/Time';
 import { EmptyState, QueryState } from '../../components/states';
+import { Table } from '../../components/Table';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
 import { formatCount, formatPercent } from '../../lib/format';
 import { formatDuration } from '../../lib/time';
@@ -11,13 +12,13 @@ import { seg } from '../../lib/url';
 import { TraceTabs } from './TraceTabs';
 
 /** The charts' periods; 14 days is what traces are kept for by default. */
-const PERIODS: Array<{ value: HistogramPeriod; label: string }> = [
+const PERIODS: Array<{ value: Schema<'HistogramPeriod'>; label: string }> = [
   { value: '24h', label: 'Last 24 hours' },
   { value: '14d', label: 'Last 14 days' },
   { value: '90d', label: 'Last 90 days' },
 ];
 
-function readPeriod(params: URLSearchParams): HistogramPeriod {
+function readPeriod(params: URLSearchParams): Schema<'HistogramPeriod'> {
   const period = params.get('period');
   return PERIODS.find((p) => p.value === period)?.value ?? '24h';
 }
@@ -65,9 +66,10 @@ export function TransactionsPage() {
         empty={<EmptyState title="No traces with a root span started in this period." testId="transactions-empty" />}
       >
         {({ transactions }) => (
-          <table className="table" data-testid="transactions-table">
-            <thead>
-              <tr>
+          <Table
+            testId="transactions-table"
+            head={
+              <>
                 <th>Transaction</th>
                 <th className="col-num">Traces</th>
                 <th className="col-num">p50</th>
@@ -76,29 +78,28 @@ export function TransactionsPage() {
                 <th className="col-num" title="Share of its traces with a failed span">
                   Error rate
                 </th>
+              </>
+            }
+          >
+            {transactions.map((t) => (
+              <tr key={t.rootName} className="row-link" onClick={() => navigate(tracesOf(t.rootName))} data-testid="transaction-row">
+                <td>
+                  <Link to={tracesOf(t.rootName)} onClick={(e) => e.stopPropagation()} data-testid="transaction-link">
+                    {t.rootName}
+                  </Link>
+                </td>
+                <td className="col-num" data-testid="transaction-count">
+                  {formatCount(t.traceCount)}
+                </td>
+                <td className="col-num">{formatDuration(t.p50Ms)}</td>
+                <td className="col-num">{formatDuration(t.p95Ms)}</td>
+                <td className="col-num">{formatDuration(t.p99Ms)}</td>
+                <td className={`col-num${t.failedCount ? ' text-danger' : ''}`} title={`${t.failedCount} of ${t.traceCount} failed`}>
+                  {formatPercent(t.errorRate)}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {transactions.map((t) => (
-                <tr key={t.rootName} className="row-link" onClick={() => navigate(tracesOf(t.rootName))} data-testid="transaction-row">
-                  <td>
-                    <Link to={tracesOf(t.rootName)} onClick={(e) => e.stopPropagation()} data-testid="transaction-link">
-                      {t.rootName}
-                    </Link>
-                  </td>
-                  <td className="col-num" data-testid="transaction-count">
-                    {formatCount(t.traceCount)}
-                  </td>
-                  <td className="col-num">{formatDuration(t.p50Ms)}</td>
-                  <td className="col-num">{formatDuration(t.p95Ms)}</td>
-                  <td className="col-num">{formatDuration(t.p99Ms)}</td>
-                  <td className={`col-num${t.failedCount ? ' text-danger' : ''}`} title={`${t.failedCount} of ${t.traceCount} failed`}>
-                    {formatPercent(t.errorRate)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </QueryState>
     </div>
