@@ -626,7 +626,6 @@ pub async fn histogram(
     period: Period,
 ) -> Result<axum::Json<Histogram>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let (unit, hours, count) = period.buckets();
     // No rows at all: the issue does not exist.
     let query = format!(
         "WITH {}
@@ -637,17 +636,11 @@ pub async fn histogram(
           GROUP BY b.start ORDER BY b.start",
         buckets_cte("EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2)")
     );
-    let rows: Vec<(OffsetDateTime, i64)> = sqlx::query_as(&query)
-    .bind(project_id)
-    .bind(issue_id)
-    .bind(unit.sql())
-    .bind(hours)
-    .bind(count)
-    .fetch_all(&state.reads)
-    .await?;
+    let rows: Vec<(OffsetDateTime, i64)> =
+        period.bind_buckets(sqlx::query_as(&query).bind(project_id).bind(issue_id)).fetch_all(&state.reads).await?;
     if rows.is_empty() {
         return Err(ApiError::NotFound);
     }
     let buckets = rows.into_iter().map(|(start, count)| HistogramBucket { start, count }).collect();
-    Ok(axum::Json(Histogram { period, bucket: unit, buckets }))
+    Ok(axum::Json(Histogram { period, bucket: period.unit(), buckets }))
 }

@@ -4,6 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
@@ -65,12 +68,23 @@ impl Period {
     }
 
     /// The bucket's unit, its length in hours, and how many there are.
-    pub fn buckets(self) -> (BucketUnit, i32, i32) {
+    fn buckets(self) -> (BucketUnit, i32, i32) {
         match self {
             Period::Day => (BucketUnit::Hour, 1, 24),
             Period::TwoWeeks => (BucketUnit::Day, 24, 14),
             Period::Quarter => (BucketUnit::Day, 24, 90),
         }
+    }
+
+    pub fn unit(self) -> BucketUnit {
+        self.buckets().0
+    }
+
+    /// Binds `$3` to `$5` of a query over [`buckets_cte`] to this period's
+    /// buckets; `query` has bound `$1` and `$2`.
+    pub fn bind_buckets<'q, O>(self, query: QueryAs<'q, Postgres, O, PgArguments>) -> QueryAs<'q, Postgres, O, PgArguments> {
+        let (unit, hours, count) = self.buckets();
+        query.bind(unit.sql()).bind(hours).bind(count)
     }
 }
 
@@ -86,7 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Period {
 }
 
 /// A `buckets` CTE for a query bound as `$3` the bucket's `date_trunc` unit,
-/// `$4` its length in hours and `$5` how many (see [`Period::buckets`]): their
+/// `$4` its length in hours and `$5` how many ([`Period::bind_buckets`]): their
 /// starts, oldest first, the last being the current hour or day (UTC). It
 /// has no rows unless `exists` (an SQL condition) holds, so a query over
 /// something that does not exist returns nothing.

@@ -214,7 +214,6 @@ pub async fn series(
     period: Period,
 ) -> Result<axum::Json<ReleaseSeries>, ApiError> {
     scope(&state, &caller, project_id).await?;
-    let (unit, hours, count) = period.buckets();
     // Users per bucket come from the release's sessions (distinct users do not
     // add up across hours); one pass over them, bucketed like the rollups.
     let query = format!(
@@ -243,19 +242,15 @@ pub async fn series(
           ORDER BY hourly.start",
         buckets_cte("EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND id = $6)")
     );
-    let buckets = sqlx::query_as::<_, ReleaseBucket>(&query)
-        .bind(project_id)
-        .bind(&release)
-        .bind(unit.sql())
-        .bind(hours)
-        .bind(count)
+    let buckets = period
+        .bind_buckets(sqlx::query_as::<_, ReleaseBucket>(&query).bind(project_id).bind(&release))
         .bind(sentori_protocol::release_id(project_id, &release))
         .fetch_all(&state.reads)
         .await?;
     if buckets.is_empty() {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(ReleaseSeries { period, bucket: unit, buckets }))
+    Ok(axum::Json(ReleaseSeries { period, bucket: period.unit(), buckets }))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
