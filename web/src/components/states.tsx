@@ -107,7 +107,7 @@ export function EmptyState({ title, children, testId }: { title: string; childre
 }
 
 /** The parts of a query result the list states need. */
-interface ListQuery<T> {
+export interface ListQuery<T> {
   isPending: boolean;
   isError: boolean;
   data: T | undefined;

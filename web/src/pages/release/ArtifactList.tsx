@@ -2,8 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, keys } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, InlineError, QueryState } from '../../components/states';
-import { Table } from '../../components/Table';
+import { EmptyState, InlineError } from '../../components/states';
+import { QueryTable } from '../../components/Table';
 import { formatBytes } from '../../lib/format';
 
 /** The files uploaded for one release, with delete. Used by the release page and settings. */
@@ -16,58 +16,51 @@ export function ArtifactList({ pid, release }: { pid: string; release: string })
   });
 
   return (
-    <QueryState
+    <QueryTable
       query={list}
       label="Loading artifacts…"
-      isEmpty={(artifacts) => artifacts.length === 0}
       empty={
         <EmptyState title="No source maps or bundles uploaded for this release." testId="artifacts-empty">
           Upload them with the CLI after each build: it posts to <code>/admin/api/releases/&lt;release&gt;/sourcemaps</code> with an admin token.
         </EmptyState>
       }
-      errorHidesData
-    >
-      {(artifacts) => (
+      above={<InlineError error={remove.error} />}
+      testId="artifacts-table"
+      head={
         <>
-          <InlineError error={remove.error} />
-          <Table
-            testId="artifacts-table"
-            head={
-              <>
-                <th>Name</th>
-                <th>Kind</th>
-                <th>Maps file</th>
-                <th className="col-num">Size</th>
-                <th>SHA-256</th>
-                <th className="col-time">Uploaded</th>
-                <th aria-label="Actions" />
-              </>
-            }
-          >
-            {artifacts.map((a) => (
-              <tr key={a.id} data-testid="artifact-row">
-                <td className="mono">{a.name}</td>
-                <td>
-                  <span className="badge">{a.kind}</span>
-                </td>
-                <td className="mono">{a.file ?? ''}</td>
-                <td className="col-num">{formatBytes(a.sizeBytes)}</td>
-                <td className="mono muted" title={a.contentHash}>
-                  {a.contentHash.slice(0, 12)}
-                </td>
-                <td className="col-time">
-                  <RelativeTime value={a.createdAt} />
-                </td>
-                <td className="col-actions">
-                  <ConfirmButton onConfirm={() => remove.mutate(a.id)} disabled={remove.isPending} testId="artifact-delete" confirmLabel="Delete?">
-                    Delete
-                  </ConfirmButton>
-                </td>
-              </tr>
-            ))}
-          </Table>
+          <th>Name</th>
+          <th>Kind</th>
+          <th>Maps file</th>
+          <th className="col-num">Size</th>
+          <th>SHA-256</th>
+          <th className="col-time">Uploaded</th>
+          <th aria-label="Actions" />
         </>
-      )}
-    </QueryState>
+      }
+    >
+      {(artifacts) =>
+        artifacts.map((a) => (
+          <tr key={a.id} data-testid="artifact-row">
+            <td className="mono">{a.name}</td>
+            <td>
+              <span className="badge">{a.kind}</span>
+            </td>
+            <td className="mono">{a.file ?? ''}</td>
+            <td className="col-num">{formatBytes(a.sizeBytes)}</td>
+            <td className="mono muted" title={a.contentHash}>
+              {a.contentHash.slice(0, 12)}
+            </td>
+            <td className="col-time">
+              <RelativeTime value={a.createdAt} />
+            </td>
+            <td className="col-actions">
+              <ConfirmButton onConfirm={() => remove.mutate(a.id)} disabled={remove.isPending} testId="artifact-delete" confirmLabel="Delete?">
+                Delete
+              </ConfirmButton>
+            </td>
+          </tr>
+        ))
+      }
+    </QueryTable>
   );
 }

@@ -3,8 +3,8 @@ import { Link } from 'react-router';
 import { api, keys, type ReleaseIssueKind } from '../../api';
 import { StatusBadge } from '../../components/Badges';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, QueryState } from '../../components/states';
-import { Table } from '../../components/Table';
+import { EmptyState } from '../../components/states';
+import { QueryTable } from '../../components/Table';
 import { formatCount } from '../../lib/format';
 import { seg } from '../../lib/url';
 
@@ -20,46 +20,41 @@ export function ReleaseIssues({ pid, release, which }: { pid: string; release: s
     queryFn: ({ signal }) => api.releases.issues(pid, release, which, signal),
   });
   return (
-    <QueryState
+    <QueryTable
       query={list}
       label="Loading issues…"
-      isEmpty={(issues) => issues.length === 0}
       empty={<EmptyState title={EMPTY[which]} testId={`release-${which}-empty`} />}
-      errorHidesData
+      testId={`release-${which}-issues`}
+      head={
+        <>
+          <th>Issue</th>
+          <th>Status</th>
+          <th className="col-num">Events</th>
+          <th className="col-num">Users</th>
+          <th className="col-time">Last seen</th>
+        </>
+      }
     >
-      {(issues) => (
-        <Table
-          testId={`release-${which}-issues`}
-          head={
-            <>
-              <th>Issue</th>
-              <th>Status</th>
-              <th className="col-num">Events</th>
-              <th className="col-num">Users</th>
-              <th className="col-time">Last seen</th>
-            </>
-          }
-        >
-          {issues.map((issue) => (
-            <tr key={issue.id} data-testid="release-issue-row">
-              <td>
-                <Link to={`/p/${seg(pid)}/issues/${seg(issue.id)}`} className="issue-title">
-                  {issue.title}
-                </Link>
-                {issue.culprit && <div className="muted mono">{issue.culprit}</div>}
-              </td>
-              <td>
-                <StatusBadge status={issue.status} />
-              </td>
-              <td className="col-num">{formatCount(issue.eventCount)}</td>
-              <td className="col-num">{formatCount(issue.userCount)}</td>
-              <td className="col-time">
-                <RelativeTime value={issue.lastSeen} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-    </QueryState>
+      {(issues) =>
+        issues.map((issue) => (
+          <tr key={issue.id} data-testid="release-issue-row">
+            <td>
+              <Link to={`/p/${seg(pid)}/issues/${seg(issue.id)}`} className="issue-title">
+                {issue.title}
+              </Link>
+              {issue.culprit && <div className="muted mono">{issue.culprit}</div>}
+            </td>
+            <td>
+              <StatusBadge status={issue.status} />
+            </td>
+            <td className="col-num">{formatCount(issue.eventCount)}</td>
+            <td className="col-num">{formatCount(issue.userCount)}</td>
+            <td className="col-time">
+              <RelativeTime value={issue.lastSeen} />
+            </td>
+          </tr>
+        ))
+      }
+    </QueryTable>
   );
 }

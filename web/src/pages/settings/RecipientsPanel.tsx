@@ -3,8 +3,8 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, type Recipient } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { RelativeTime } from '../../components/Time';
-import { EmptyState, InlineError, QueryState } from '../../components/states';
-import { Table } from '../../components/Table';
+import { EmptyState, InlineError } from '../../components/states';
+import { QueryTable } from '../../components/Table';
 
 /** The notifications a recipient switches one by one, in the table's column order. */
 const NOTIFICATIONS = [
@@ -67,58 +67,53 @@ export function RecipientsPanel({ pid }: { pid: string }) {
       </form>
       <InlineError error={add.error ?? update.error ?? remove.error} />
 
-      <QueryState
+      <QueryTable
         query={list}
         label="Loading recipients…"
-        isEmpty={(recipients) => recipients.length === 0}
         empty={
           <EmptyState title="Nobody is notified yet." testId="recipients-empty">
             Add an address above to get an email for new issues and regressions.
           </EmptyState>
         }
-        errorHidesData
+        testId="recipients-table"
+        head={
+          <>
+            <th>Email</th>
+            <th>New issues</th>
+            <th>Regressions</th>
+            <th className="col-time">Added</th>
+            <th aria-label="Actions" />
+          </>
+        }
       >
-        {(recipients) => (
-          <Table
-            testId="recipients-table"
-            head={
-              <>
-                <th>Email</th>
-                <th>New issues</th>
-                <th>Regressions</th>
-                <th className="col-time">Added</th>
-                <th aria-label="Actions" />
-              </>
-            }
-          >
-            {recipients.map((r) => (
-              <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
-                <td>{r.email}</td>
-                {NOTIFICATIONS.map((n) => (
-                  <td key={n.field}>
-                    <input
-                      type="checkbox"
-                      checked={r[n.field]}
-                      disabled={update.isPending}
-                      onChange={(e) => update.mutate({ id: r.id, patch: { [n.field]: e.target.checked } })}
-                      aria-label={`Email ${r.email} about ${n.about}`}
-                      data-testid={n.testId}
-                    />
-                  </td>
-                ))}
-                <td className="col-time">
-                  <RelativeTime value={r.createdAt} />
+        {(recipients) =>
+          recipients.map((r) => (
+            <tr key={r.id} data-testid="recipient-row" data-recipient-id={r.id}>
+              <td>{r.email}</td>
+              {NOTIFICATIONS.map((n) => (
+                <td key={n.field}>
+                  <input
+                    type="checkbox"
+                    checked={r[n.field]}
+                    disabled={update.isPending}
+                    onChange={(e) => update.mutate({ id: r.id, patch: { [n.field]: e.target.checked } })}
+                    aria-label={`Email ${r.email} about ${n.about}`}
+                    data-testid={n.testId}
+                  />
                 </td>
-                <td className="col-actions">
-                  <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
-                    Remove
-                  </ConfirmButton>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </QueryState>
+              ))}
+              <td className="col-time">
+                <RelativeTime value={r.createdAt} />
+              </td>
+              <td className="col-actions">
+                <ConfirmButton onConfirm={() => remove.mutate(r.id)} disabled={remove.isPending} testId="recipient-delete" confirmLabel="Remove?">
+                  Remove
+                </ConfirmButton>
+              </td>
+            </tr>
+          ))
+        }
+      </QueryTable>
     </section>
   );
 }

@@ -4,8 +4,8 @@ import { api, keys, type Schema, type TokenKind } from '../../api';
 import { ConfirmButton } from '../../components/Buttons';
 import { CodeBlock, OneTimeSecret } from '../../components/Secret';
 import { DateTime, RelativeTime } from '../../components/Time';
-import { EmptyState, InlineError, QueryState } from '../../components/states';
-import { Table } from '../../components/Table';
+import { EmptyState, InlineError } from '../../components/states';
+import { QueryTable } from '../../components/Table';
 import { SENTRY_PLATFORMS, jsSdkSnippet, sentrySdkSnippet, type SentryPlatform } from '../../lib/snippet';
 import { createdByLabel } from '../../lib/tokens';
 
@@ -98,71 +98,66 @@ export function TokensPanel({ pid }: { pid: string }) {
       </form>
       <InlineError error={create.error ?? revoke.error} />
 
-      <QueryState
+      <QueryTable
         query={list}
         label="Loading tokens…"
-        isEmpty={(tokens) => tokens.length === 0}
         empty={
           <EmptyState title="This project has no tokens." testId="tokens-empty">
             Create a public token above to start sending events.
           </EmptyState>
         }
-        errorHidesData
+        testId="tokens-table"
+        head={
+          <>
+            <th>Label</th>
+            <th>Kind</th>
+            <th>Token</th>
+            <th className="col-time">Created</th>
+            <th>Created by</th>
+            <th>State</th>
+            <th aria-label="Actions" />
+          </>
+        }
       >
-        {(tokens) => (
-          <Table
-            testId="tokens-table"
-            head={
-              <>
-                <th>Label</th>
-                <th>Kind</th>
-                <th>Token</th>
-                <th className="col-time">Created</th>
-                <th>Created by</th>
-                <th>State</th>
-                <th aria-label="Actions" />
-              </>
-            }
-          >
-            {tokens.map((t) => (
-              <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
-                <td>{t.label || <span className="muted">unlabelled</span>}</td>
-                <td>
-                  <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
-                </td>
-                <td className="mono">
-                  st_pk_…{t.last4}
-                  {t.dsn && !t.revokedAt && (
-                    <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
-                      {t.dsn}
-                    </div>
-                  )}
-                </td>
-                <td className="col-time">
-                  <RelativeTime value={t.createdAt} />
-                </td>
-                <td data-testid="token-created-by">{createdByLabel(t.createdBy, tokens)}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <span className="muted">
-                      revoked <DateTime value={t.revokedAt} />
-                    </span>
-                  ) : (
-                    'active'
-                  )}
-                </td>
-                <td className="col-actions">
-                  {!t.revokedAt && (
-                    <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
-                      Revoke
-                    </ConfirmButton>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </QueryState>
+        {(tokens) =>
+          tokens.map((t) => (
+            <tr key={t.id} className={t.revokedAt ? 'row-dim' : undefined} data-testid="token-row" data-token-id={t.id}>
+              <td>{t.label || <span className="muted">unlabelled</span>}</td>
+              <td>
+                <span className={`badge badge-token-${t.kind === 'admin' ? 'admin' : 'public'}`}>{t.kind}</span>
+              </td>
+              <td className="mono">
+                st_pk_…{t.last4}
+                {t.dsn && !t.revokedAt && (
+                  <div className="muted" title="Sentry DSN (the token is masked: copy the full DSN when the token is created)" data-testid="token-dsn">
+                    {t.dsn}
+                  </div>
+                )}
+              </td>
+              <td className="col-time">
+                <RelativeTime value={t.createdAt} />
+              </td>
+              <td data-testid="token-created-by">{createdByLabel(t.createdBy, tokens)}</td>
+              <td>
+                {t.revokedAt ? (
+                  <span className="muted">
+                    revoked <DateTime value={t.revokedAt} />
+                  </span>
+                ) : (
+                  'active'
+                )}
+              </td>
+              <td className="col-actions">
+                {!t.revokedAt && (
+                  <ConfirmButton onConfirm={() => revoke.mutate(t.id)} disabled={revoke.isPending} testId="token-revoke" confirmLabel="Revoke now?">
+                    Revoke
+                  </ConfirmButton>
+                )}
+              </td>
+            </tr>
+          ))
+        }
+      </QueryTable>
     </section>
   );
 }
