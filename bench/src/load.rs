@@ -206,9 +206,8 @@ pub async fn open_loop(target: &Target, rate_per_s: f64, connections: usize, war
 ///
 /// The generator stands in for clients on other machines, whose requests
 /// go out on time whatever the server is doing. Sharing two cores with the
-/// server at the same priority, it measured its own lateness: the p99 of
-/// its requests' delay between due time and send was 3-17 ms
-/// (`open_loop_send_delay_p99_ms`), all of it counted as the server's
+/// server at the same priority, its own lateness in sending
+/// (`open_loop_send_delay_p99_ms`) would be counted as the server's
 /// latency. With the priority, it wakes when its requests are due; the
 /// servers still share what CPU it leaves. The servers are started from
 /// the main thread, which keeps the default priority, so they do not
