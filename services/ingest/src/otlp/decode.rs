@@ -117,8 +117,9 @@ fn span_of(value: &Value) -> Result<Span, String> {
 }
 
 /// What the OTLP JSON mapping allows but the generated types' serde does
-/// not take: 64-bit times as JSON numbers (they read strings only), ids
-/// in upper case, and enums (`kind`, `status.code`) by name.
+/// not take: 64-bit times as JSON numbers (they read strings only) and
+/// enums (`kind`, `status.code`) by name. Hex ids need nothing: their
+/// decoder reads either case.
 fn normalised(mut value: Value) -> Value {
     normalise(&mut value, 0);
     value
@@ -135,9 +136,6 @@ fn normalise(value: &mut Value, depth: usize) {
                 match (key.as_str(), &*item) {
                     ("startTimeUnixNano" | "endTimeUnixNano" | "timeUnixNano", Value::Number(n)) => {
                         *item = Value::String(n.to_string());
-                    }
-                    ("traceId" | "spanId" | "parentSpanId", Value::String(s)) => {
-                        *item = Value::String(s.to_ascii_lowercase());
                     }
                     ("kind", Value::String(s)) => {
                         if let Some(kind) = opentelemetry_proto::tonic::trace::v1::span::SpanKind::from_str_name(s) {
@@ -173,8 +171,9 @@ mod tests {
 
     #[test]
     fn json_reads_hex_ids_and_times_as_strings_or_numbers() {
+        let upper = TRACE.to_ascii_uppercase();
         let spans = format!(
-            r#"{{"traceId": "{TRACE}", "spanId": "EEE19B7EC3C1B174", "parentSpanId": "", "name": "a", "kind": 2,
+            r#"{{"traceId": "{upper}", "spanId": "EEE19B7EC3C1B174", "parentSpanId": "", "name": "a", "kind": 2,
                 "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": 1544712661000000000,
                 "attributes": [{{"key": "n", "value": {{"intValue": "42"}}}}, {{"key": "m", "value": {{"intValue": 7}}}}],
                 "status": {{"code": "STATUS_CODE_ERROR"}}}}"#
@@ -182,7 +181,7 @@ mod tests {
         let decoded = decode(Format::Json, body(&spans).as_bytes()).unwrap();
         assert!(decoded.unreadable.is_empty(), "{:?}", decoded.unreadable);
         let span = &decoded.request.resource_spans[0].scope_spans[0].spans[0];
-        assert_eq!(span.trace_id.len(), 16);
+        assert_eq!(span.trace_id, (0..16).map(|i| u8::from_str_radix(&TRACE[i * 2..i * 2 + 2], 16).unwrap()).collect::<Vec<_>>());
         assert_eq!(span.span_id, vec![0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74]);
         assert!(span.parent_span_id.is_empty());
         assert_eq!(span.end_time_unix_nano - span.start_time_unix_nano, 1_000_000_000);
