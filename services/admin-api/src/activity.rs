@@ -14,6 +14,7 @@ use crate::auth::{AdminToken, Caller};
 use crate::cursor::{self, Cursor, Page, PageParams};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
+use crate::issues::issue_exists;
 use crate::projects::scope;
 
 /// Who an entry is written for: the kind of caller and, for a token, its name.
@@ -159,14 +160,7 @@ pub async fn list(
 ) -> Result<Page<ActivityEntry>, ApiError> {
     scope(&state, &caller, project_id).await?;
     let (limit, after) = params.page(100, 500)?;
-    let exists: bool = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2) AS "exists!""#,
-        project_id,
-        issue_id,
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    if !exists {
+    if !issue_exists(&state.pool, project_id, issue_id).await? {
         return Err(ApiError::NotFound);
     }
     let (after_at, after_id) = match after {

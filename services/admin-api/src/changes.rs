@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::issues::{IssueRow, fetch_rows};
 use crate::projects::scope;
+use crate::releases::release_exists;
 
 /// At most this many issues in one bulk request (merges and deletes too).
 pub const BULK_MAX: usize = 1000;
@@ -90,14 +91,7 @@ impl IssueChange {
             if status != Some("resolved") {
                 return Err(ApiError::invalid("resolvedInRelease", "is only allowed with status resolved"));
             }
-            let known: bool = sqlx::query_scalar!(
-                r#"SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2) AS "exists!""#,
-                project_id,
-                release,
-            )
-            .fetch_one(&state.pool)
-            .await?;
-            if !known {
+            if !release_exists(&state.pool, project_id, release).await? {
                 return Err(ApiError::invalid("resolvedInRelease", "is not a release of this project"));
             }
         }

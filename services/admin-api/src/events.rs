@@ -14,6 +14,7 @@ use crate::auth::Caller;
 use crate::cursor::{self, Cursor, Page, PageParams};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
+use crate::issues::issue_exists;
 use crate::projects::scope;
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -58,14 +59,7 @@ pub async fn list(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let issue_exists: bool = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2) AS "exists!""#,
-        project_id,
-        issue_id,
-    )
-    .fetch_one(&state.reads)
-    .await?;
-    if !issue_exists {
+    if !issue_exists(&state.reads, project_id, issue_id).await? {
         return Err(ApiError::NotFound);
     }
     // Columns the processor filled from the payload: the payload itself is

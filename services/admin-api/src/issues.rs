@@ -433,6 +433,18 @@ async fn fill_trends(pool: &PgPool, project_id: Uuid, rows: &mut [IssueRow]) -> 
     Ok(())
 }
 
+/// Whether the project has this issue; `pool` is the primary where the
+/// caller must see its own writes, else the read pool.
+pub(crate) async fn issue_exists(pool: &PgPool, project_id: Uuid, issue_id: Uuid) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM issues WHERE project_id = $1 AND id = $2) AS "exists!""#,
+        project_id,
+        issue_id,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 pub(crate) async fn fetch_rows(state: &AppState, project_id: Uuid, ids: &[Uuid]) -> Result<Vec<IssueRow>, ApiError> {
     let mut rows = sqlx::query_as::<_, IssueRow>(&format!(
         "SELECT {ISSUE_COLUMNS} FROM issues i WHERE i.project_id = $1 AND i.id = ANY($2)"

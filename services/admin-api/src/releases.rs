@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -253,6 +254,17 @@ pub async fn series(
     Ok(axum::Json(ReleaseSeries { period, bucket: period.unit(), buckets }))
 }
 
+/// Whether the project has a release of this name.
+pub(crate) async fn release_exists(pool: &PgPool, project_id: Uuid, name: &str) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2) AS "exists!""#,
+        project_id,
+        name,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReleaseIssuesParams {
@@ -301,14 +313,7 @@ pub async fn issues(
         "regressed" => "regressed_in_release",
         _ => return Err(ApiError::invalid("which", "must be new or regressed")),
     };
-    let exists: bool = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM releases WHERE project_id = $1 AND name = $2) AS "exists!""#,
-        project_id,
-        &release,
-    )
-    .fetch_one(&state.reads)
-    .await?;
-    if !exists {
+    if !release_exists(&state.reads, project_id, &release).await? {
         return Err(ApiError::NotFound);
     }
     let query = format!(
